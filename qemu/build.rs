@@ -1,0 +1,8 @@
+//! Hands the payload's linker script to the linker for the firmware target only.
+fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
+        println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
+    }
+    println!("cargo:rerun-if-changed=link.ld");
+}

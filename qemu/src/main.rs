@@ -1,0 +1,31 @@
+//! SBI conformance payload: stands in for a kernel to check the SM precisely.
+//!
+//! It runs in S-mode at PAYLOAD_BASE, calls every SBI function the SM offers
+//! with good and bad arguments, prints one TAP line per check
+//! (`ok N - name` / `not ok N - name`), then powers off through SRST with a
+//! failure reason if any check failed. Kernel command line (`-append`):
+//! `hang` prints one line and spins (for harness tests), `fail` shuts down
+//! through SRST with a system-failure reason.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(target_os = "none")]
+#[macro_use]
+mod console;
+#[cfg(target_os = "none")]
+mod checks;
+#[cfg(target_os = "none")]
+mod harts;
+#[cfg(target_os = "none")]
+mod rt;
+#[cfg(target_os = "none")]
+mod sbi;
+#[cfg(target_os = "none")]
+mod tap;
+#[cfg(target_os = "none")]
+mod traps;
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("sbi_conformance is an S-mode payload for riscv64; build it with `keystone-py build`");
+    std::process::exit(2);
+}

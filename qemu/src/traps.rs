@@ -1,0 +1,49 @@
+//! The payload's S-mode trap handler: it records what arrived so checks can
+//! assert which traps the SM delivered, and steps over probed instructions.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Last exception the boot hart took: scause, stval (usize::MAX = none).
+pub static LAST_CAUSE: AtomicUsize = AtomicUsize::new(usize::MAX);
+pub static LAST_TVAL: AtomicUsize = AtomicUsize::new(0);
+/// Supervisor timer interrupts taken.
+pub static TIMER_TICKS: AtomicUsize = AtomicUsize::new(0);
+
+const SIE_STIE: usize = 1 << 5;
+
+#[unsafe(no_mangle)]
+extern "C" fn payload_trap() {
+    let (scause, stval, sepc): (usize, usize, usize);
+    // SAFETY: reading S-mode trap CSRs has no side effect.
+    unsafe {
+        core::arch::asm!("csrr {0}, scause", "csrr {1}, stval", "csrr {2}, sepc",
+            out(reg) scause, out(reg) stval, out(reg) sepc);
+    }
+    if (scause as isize) < 0 {
+        if scause & 0xff == 5 {
+            TIMER_TICKS.fetch_add(1, Ordering::SeqCst);
+            // SAFETY: masking the timer until the next check re-arms it.
+            unsafe { core::arch::asm!("csrc sie, {0}", in(reg) SIE_STIE) };
+        } else {
+            panic!("unexpected interrupt scause={scause:#x}");
+        }
+        return;
+    }
+    LAST_TVAL.store(stval, Ordering::SeqCst);
+    LAST_CAUSE.store(scause, Ordering::SeqCst);
+    // SAFETY: sepc points at the instruction that trapped, in our own text.
+    let low = unsafe { (sepc as *const u16).read_volatile() };
+    let len = if low & 3 == 3 { 4 } else { 2 };
+    // SAFETY: step over the probed instruction.
+    unsafe { core::arch::asm!("csrw sepc, {0}", in(reg) sepc + len) };
+}
+
+/// Runs `probe` and returns (scause, stval) of the exception it raised, if any.
+pub fn catch(probe: impl FnOnce()) -> Option<(usize, usize)> {
+    LAST_CAUSE.store(usize::MAX, Ordering::SeqCst);
+    probe();
+    match LAST_CAUSE.swap(usize::MAX, Ordering::SeqCst) {
+        usize::MAX => None,
+        cause => Some((cause, LAST_TVAL.load(Ordering::SeqCst))),
+    }
+}

@@ -1,0 +1,113 @@
+//! Named CSR accessors: one small module per CSR, generated once.
+//!
+//! Reads are safe; writes are `unsafe` because they change how the hart
+//! traps, translates or protects memory.
+
+macro_rules! csr {
+    ($name:ident) => {
+        #[allow(dead_code)]
+        pub mod $name {
+            /// Reads the CSR.
+            #[inline(always)]
+            pub fn read() -> usize {
+                let value: usize;
+                // SAFETY: reading this CSR has no side effect in M-mode.
+                unsafe { core::arch::asm!(concat!("csrr {0}, ", stringify!($name)), out(reg) value) };
+                value
+            }
+            /// Writes the CSR.
+            /// # Safety
+            /// The caller keeps the hart's trap, translation and protection state coherent.
+            #[inline(always)]
+            pub unsafe fn write(value: usize) {
+                // SAFETY: forwarded to the caller.
+                unsafe { core::arch::asm!(concat!("csrw ", stringify!($name), ", {0}"), in(reg) value) };
+            }
+            /// Sets bits of the CSR.
+            /// # Safety
+            /// As for `write`.
+            #[inline(always)]
+            pub unsafe fn set(bits: usize) {
+                // SAFETY: forwarded to the caller.
+                unsafe { core::arch::asm!(concat!("csrs ", stringify!($name), ", {0}"), in(reg) bits) };
+            }
+            /// Clears bits of the CSR.
+            /// # Safety
+            /// As for `write`.
+            #[inline(always)]
+            pub unsafe fn clear(bits: usize) {
+                // SAFETY: forwarded to the caller.
+                unsafe { core::arch::asm!(concat!("csrc ", stringify!($name), ", {0}"), in(reg) bits) };
+            }
+        }
+    };
+}
+
+csr!(mhartid);
+csr!(mstatus);
+csr!(mtvec);
+csr!(medeleg);
+csr!(mideleg);
+csr!(mie);
+csr!(mip);
+csr!(mepc);
+csr!(mcause);
+csr!(mtval);
+csr!(mscratch);
+csr!(mcounteren);
+csr!(mvendorid);
+csr!(marchid);
+csr!(mimpid);
+csr!(satp);
+csr!(scause);
+csr!(stval);
+csr!(sepc);
+csr!(stvec);
+csr!(pmpcfg0);
+csr!(pmpcfg2);
+csr!(pmpaddr0);
+csr!(pmpaddr1);
+csr!(pmpaddr2);
+csr!(pmpaddr3);
+csr!(pmpaddr4);
+csr!(pmpaddr5);
+csr!(pmpaddr6);
+csr!(pmpaddr7);
+csr!(pmpaddr8);
+csr!(pmpaddr9);
+csr!(pmpaddr10);
+csr!(pmpaddr11);
+csr!(pmpaddr12);
+csr!(pmpaddr13);
+csr!(pmpaddr14);
+csr!(pmpaddr15);
+
+/// menvcfg is CSR 0x30a; older assemblers lack its name.
+pub mod menvcfg {
+    /// Sets bits of menvcfg.
+    /// # Safety
+    /// The hart must implement menvcfg (privileged spec 1.12).
+    pub unsafe fn set(bits: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { core::arch::asm!("csrs 0x30a, {0}", in(reg) bits) };
+    }
+}
+
+/// stimecmp is CSR 0x14d (Sstc).
+pub mod stimecmp {
+    /// Writes stimecmp.
+    /// # Safety
+    /// The hart must implement Sstc.
+    pub unsafe fn write(value: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { core::arch::asm!("csrw 0x14d, {0}", in(reg) value) };
+    }
+}
+
+/// The `time` CSR, readable in M-mode on QEMU.
+pub fn time() -> u64 {
+    let value: u64;
+    // SAFETY: rdtime has no side effect.
+    unsafe { core::arch::asm!("rdtime {0}", out(reg) value) };
+    value
+}

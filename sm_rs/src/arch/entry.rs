@@ -1,0 +1,237 @@
+//! Reset entry, the M-mode trap vector and the jumps into S-mode.
+//!
+//! Kept to the few instructions that cannot be written in Rust: stack setup,
+//! .bss clearing, register save/restore and `mret`.
+
+use keystone_abi::layout::MAX_HARTS;
+
+/// Bytes of M-mode stack per hart.
+pub const STACK_SIZE: usize = 16 * 1024;
+
+/// General registers of the interrupted context, x0..x31 (x2 = its sp).
+#[repr(C)]
+pub struct TrapFrame {
+    pub regs: [usize; 32],
+}
+
+impl TrapFrame {
+    /// Argument/return register a`n` (x10 + n).
+    pub fn a(&self, n: usize) -> usize {
+        self.regs[10 + n]
+    }
+    /// Sets argument/return register a`n`.
+    pub fn set_a(&mut self, n: usize, value: usize) {
+        self.regs[10 + n] = value;
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<TrapFrame>() == 32 * 8);
+
+core::arch::global_asm!(
+    r#"
+    .section .text.entry, "ax"
+    .globl _start
+_start:
+    csrw    mie, zero
+    csrw    mscratch, zero
+    la      t0, sm_trap_vector
+    csrw    mtvec, t0
+    csrr    t0, mhartid
+    li      t1, {max_harts}
+    bgeu    t0, t1, .Lpark_forever
+    la      sp, __stack_top
+    li      t1, {stack_size}
+    mul     t1, t1, t0
+    sub     sp, sp, t1
+    bnez    t0, .Lwait_bss
+    la      t1, __bss_start
+    la      t2, __bss_end
+1:  bgeu    t1, t2, 2f
+    sd      zero, 0(t1)
+    addi    t1, t1, 8
+    j       1b
+2:  fence   rw, rw
+    la      t1, sm_bss_ready
+    li      t2, 1
+    sd      t2, 0(t1)
+    j       3f
+.Lwait_bss:
+    la      t1, sm_bss_ready
+4:  ld      t2, 0(t1)
+    beqz    t2, 4b
+    fence   rw, rw
+3:  mv      a0, t0
+    call    sm_main
+.Lpark_forever:
+    wfi
+    j       .Lpark_forever
+
+    .section .data
+    .balign 8
+    .globl sm_bss_ready
+sm_bss_ready:
+    .dword 0
+
+    .section .stack, "aw", @nobits
+    .balign 4096
+    .globl __stack_bottom
+__stack_bottom:
+    .space {stack_size} * {max_harts}
+    .globl __stack_top
+__stack_top:
+"#,
+    max_harts = const MAX_HARTS,
+    stack_size = const STACK_SIZE,
+);
+
+// The trap vector. mscratch holds the hart's stack top while S/U-mode runs and
+// 0 while M-mode runs, so a trap taken in M-mode keeps its own stack.
+core::arch::global_asm!(
+    r#"
+    .section .text
+    .balign 4
+    .globl sm_trap_vector
+sm_trap_vector:
+    csrrw   sp, mscratch, sp
+    bnez    sp, .Lfrom_lower
+    csrrw   sp, mscratch, sp
+    addi    sp, sp, -256
+    sd      x1, 1*8(sp)
+    sd      x3, 3*8(sp)
+    addi    x1, sp, 256
+    sd      x1, 2*8(sp)
+    j       .Lsave_rest
+.Lfrom_lower:
+    addi    sp, sp, -256
+    sd      x1, 1*8(sp)
+    sd      x3, 3*8(sp)
+    csrr    x1, mscratch
+    sd      x1, 2*8(sp)
+    csrw    mscratch, zero
+.Lsave_rest:
+    sd      x4, 4*8(sp)
+    sd      x5, 5*8(sp)
+    sd      x6, 6*8(sp)
+    sd      x7, 7*8(sp)
+    sd      x8, 8*8(sp)
+    sd      x9, 9*8(sp)
+    sd      x10, 10*8(sp)
+    sd      x11, 11*8(sp)
+    sd      x12, 12*8(sp)
+    sd      x13, 13*8(sp)
+    sd      x14, 14*8(sp)
+    sd      x15, 15*8(sp)
+    sd      x16, 16*8(sp)
+    sd      x17, 17*8(sp)
+    sd      x18, 18*8(sp)
+    sd      x19, 19*8(sp)
+    sd      x20, 20*8(sp)
+    sd      x21, 21*8(sp)
+    sd      x22, 22*8(sp)
+    sd      x23, 23*8(sp)
+    sd      x24, 24*8(sp)
+    sd      x25, 25*8(sp)
+    sd      x26, 26*8(sp)
+    sd      x27, 27*8(sp)
+    sd      x28, 28*8(sp)
+    sd      x29, 29*8(sp)
+    sd      x30, 30*8(sp)
+    sd      x31, 31*8(sp)
+    mv      a0, sp
+    call    sm_trap_handler
+    csrr    t0, mstatus
+    srli    t0, t0, 11
+    andi    t0, t0, 3
+    li      t1, 3
+    beq     t0, t1, 5f
+    addi    t0, sp, 256
+    csrw    mscratch, t0
+5:  ld      x1, 1*8(sp)
+    ld      x3, 3*8(sp)
+    ld      x4, 4*8(sp)
+    ld      x5, 5*8(sp)
+    ld      x6, 6*8(sp)
+    ld      x7, 7*8(sp)
+    ld      x8, 8*8(sp)
+    ld      x9, 9*8(sp)
+    ld      x10, 10*8(sp)
+    ld      x11, 11*8(sp)
+    ld      x12, 12*8(sp)
+    ld      x13, 13*8(sp)
+    ld      x14, 14*8(sp)
+    ld      x15, 15*8(sp)
+    ld      x16, 16*8(sp)
+    ld      x17, 17*8(sp)
+    ld      x18, 18*8(sp)
+    ld      x19, 19*8(sp)
+    ld      x20, 20*8(sp)
+    ld      x21, 21*8(sp)
+    ld      x22, 22*8(sp)
+    ld      x23, 23*8(sp)
+    ld      x24, 24*8(sp)
+    ld      x25, 25*8(sp)
+    ld      x26, 26*8(sp)
+    ld      x27, 27*8(sp)
+    ld      x28, 28*8(sp)
+    ld      x29, 29*8(sp)
+    ld      x30, 30*8(sp)
+    ld      x31, 31*8(sp)
+    ld      x2, 2*8(sp)
+    mret
+
+    .globl sm_enter_supervisor
+sm_enter_supervisor:
+    csrw    mepc, a2
+    csrw    mscratch, a3
+    li      t0, {mpp_mask}
+    csrc    mstatus, t0
+    li      t0, {mpp_s}
+    csrs    mstatus, t0
+    li      t0, {mpie}
+    csrc    mstatus, t0
+    csrw    satp, zero
+    li      t0, 0
+    li      t1, 0
+    li      t2, 0
+    li      a2, 0
+    li      a3, 0
+    mv      sp, zero
+    mret
+
+    .globl sm_park_on_fresh_stack
+sm_park_on_fresh_stack:
+    mv      sp, a1
+    call    sm_parked_hart_loop
+6:  wfi
+    j       6b
+"#,
+    mpp_mask = const super::bits::MSTATUS_MPP_MASK,
+    mpp_s = const super::bits::MSTATUS_MPP_S,
+    mpie = const super::bits::MSTATUS_MPIE,
+);
+
+unsafe extern "C" {
+    fn sm_enter_supervisor(hartid: usize, arg: usize, entry: usize, stack_top: usize) -> !;
+    fn sm_park_on_fresh_stack(hartid: usize, stack_top: usize) -> !;
+    static __stack_top: u8;
+}
+
+/// Top of `hartid`'s M-mode stack, where the trap vector builds its frames.
+pub fn stack_top(hartid: usize) -> usize {
+    let top = core::ptr::addr_of!(__stack_top) as usize;
+    top - hartid * STACK_SIZE
+}
+
+/// Leaves M-mode for S-mode at `entry` with a0 = hartid, a1 = arg, satp = 0.
+pub fn enter_supervisor(hartid: usize, arg: usize, entry: usize) -> ! {
+    // SAFETY: the caller's hart is initialised (mtvec, PMP, delegation) and
+    // its M stack top is handed to the trap vector through mscratch.
+    unsafe { sm_enter_supervisor(hartid, arg, entry, stack_top(hartid)) }
+}
+
+/// Drops the current M-mode stack and waits in the parked loop (HSM stop).
+pub fn park_on_fresh_stack(hartid: usize) -> ! {
+    // SAFETY: nothing on this hart's stack is used again: the parked loop
+    // either stays parked or leaves through `enter_supervisor`.
+    unsafe { sm_park_on_fresh_stack(hartid, stack_top(hartid)) }
+}

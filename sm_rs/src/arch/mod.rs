@@ -1,0 +1,6 @@
+//! Everything that touches the hart directly: CSRs, entry and trap assembly.
+
+pub mod bits;
+pub mod csr;
+pub mod entry;
+pub mod pmp;

@@ -1,0 +1,57 @@
+//! Writes PMP entries by index; the encoding itself is `sm::pmp`.
+
+use super::csr;
+use sm::pmp;
+
+/// PMP entries implemented by QEMU 7.2's harts.
+pub const ENTRIES: usize = 16;
+
+/// Programs entry `index` with an already-encoded address and configuration byte.
+/// # Safety
+/// Changes what S/U-mode (and, with the lock bit, M-mode) may touch: the
+/// caller decides the policy.
+pub unsafe fn set_entry(index: usize, addr: usize, cfg: u8) {
+    // SAFETY: forwarded to the caller; `index` selects an implemented entry.
+    unsafe {
+        match index {
+            0 => csr::pmpaddr0::write(addr),
+            1 => csr::pmpaddr1::write(addr),
+            2 => csr::pmpaddr2::write(addr),
+            3 => csr::pmpaddr3::write(addr),
+            4 => csr::pmpaddr4::write(addr),
+            5 => csr::pmpaddr5::write(addr),
+            6 => csr::pmpaddr6::write(addr),
+            7 => csr::pmpaddr7::write(addr),
+            8 => csr::pmpaddr8::write(addr),
+            9 => csr::pmpaddr9::write(addr),
+            10 => csr::pmpaddr10::write(addr),
+            11 => csr::pmpaddr11::write(addr),
+            12 => csr::pmpaddr12::write(addr),
+            13 => csr::pmpaddr13::write(addr),
+            14 => csr::pmpaddr14::write(addr),
+            15 => csr::pmpaddr15::write(addr),
+            _ => panic!("PMP entry {index} does not exist"),
+        }
+        let (reg, shift) = pmp::cfg_location(index);
+        if reg == 0 {
+            csr::pmpcfg0::write(pmp::cfg_replace(csr::pmpcfg0::read(), shift, cfg));
+        } else {
+            csr::pmpcfg2::write(pmp::cfg_replace(csr::pmpcfg2::read(), shift, cfg));
+        }
+        core::arch::asm!("sfence.vma");
+    }
+}
+
+/// Clears every entry, so a hart starts from a known state.
+/// # Safety
+/// Leaves S/U-mode with no access at all until new entries are set.
+pub unsafe fn clear_all() {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        csr::pmpcfg0::write(0);
+        csr::pmpcfg2::write(0);
+        for index in 0..ENTRIES {
+            set_entry(index, 0, 0);
+        }
+    }
+}

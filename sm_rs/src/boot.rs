@@ -1,0 +1,63 @@
+//! `sm_main`: where every hart lands in Rust after the reset assembly.
+
+use crate::arch::entry;
+use crate::{hart, hsm, platform, uart::Uart};
+use core::sync::atomic::{AtomicBool, Ordering};
+use keystone_abi::layout::{PAYLOAD_BASE, SM_BASE, SM_SIZE};
+use keystone_abi::sm::SBI_IMPL_ID;
+
+/// Boot hart.
+const BOOT_HART: usize = 0;
+
+static PLATFORM_READY: AtomicBool = AtomicBool::new(false);
+
+/// Rust entry of every hart: hart 0 brings the machine up, the others park.
+#[unsafe(no_mangle)]
+pub extern "C" fn sm_main(hartid: usize, dtb: usize) -> ! {
+    if hartid == BOOT_HART {
+        boot_hart(hartid, dtb)
+    }
+    while !PLATFORM_READY.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    hart::init(hartid);
+    entry::park_on_fresh_stack(hartid)
+}
+
+fn boot_hart(hartid: usize, dtb: usize) -> ! {
+    let platform = match platform::init(dtb) {
+        Ok(p) => p,
+        Err(err) => panic!("cannot use the device tree at {dtb:#x}: {err:?}"),
+    };
+    // SAFETY: the device tree names this UART; only the console drives it.
+    crate::console::init(unsafe { Uart::new(platform.uart, platform.uart_shift) });
+    banner(platform);
+    hsm::init(hartid);
+    hart::init(hartid);
+    PLATFORM_READY.store(true, Ordering::Release);
+    hart::prepare_for_supervisor(hartid);
+    println!("SM: entering S-mode at {PAYLOAD_BASE:#x} on hart {hartid} (a1 = dtb {dtb:#x})");
+    entry::enter_supervisor(hartid, dtb, PAYLOAD_BASE)
+}
+
+fn banner(p: &platform::Platform) {
+    println!();
+    println!(
+        "keystone-rs SM v{} (Keystone-compatible security monitor in Rust)",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("SM: SBI 2.0, implementation id {SBI_IMPL_ID:#x}");
+    for bank in p.dram.iter().flatten() {
+        println!("SM: DRAM {:#x}..{:#x}", bank.base, bank.end());
+    }
+    println!(
+        "SM: {} hart(s), timebase {} Hz, Sstc {}, uart {:#x}, clint {:#x}, reset {}",
+        p.hart_count,
+        p.timebase,
+        if p.sstc { "yes" } else { "no" },
+        p.uart,
+        p.clint,
+        if p.test_device.is_some() { "sifive,test" } else { "none" },
+    );
+    println!("SM: own region {:#x}..{:#x} closed to S/U-mode by PMP", SM_BASE, SM_BASE + SM_SIZE);
+}

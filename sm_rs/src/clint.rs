@@ -1,0 +1,28 @@
+//! The CLINT: software interrupts (msip) and the machine timer (mtimecmp).
+
+use crate::platform;
+
+const MSIP: usize = 0x0;
+const MTIMECMP: usize = 0x4000;
+
+fn base() -> usize {
+    platform::get().clint
+}
+
+/// Raises hart `hartid`'s machine software interrupt.
+pub fn send_ipi(hartid: usize) {
+    // SAFETY: msip registers are 4-byte MMIO words in the CLINT the device tree names.
+    unsafe { ((base() + MSIP + 4 * hartid) as *mut u32).write_volatile(1) };
+}
+
+/// Acknowledges hart `hartid`'s machine software interrupt.
+pub fn clear_ipi(hartid: usize) {
+    // SAFETY: as in `send_ipi`.
+    unsafe { ((base() + MSIP + 4 * hartid) as *mut u32).write_volatile(0) };
+}
+
+/// Arms hart `hartid`'s machine timer for absolute time `when`.
+pub fn set_timecmp(hartid: usize, when: u64) {
+    // SAFETY: mtimecmp registers are 8-byte MMIO words in the CLINT.
+    unsafe { ((base() + MTIMECMP + 8 * hartid) as *mut u64).write_volatile(when) };
+}

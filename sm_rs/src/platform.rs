@@ -1,0 +1,127 @@
+//! The machine as the device tree describes it: harts, DRAM, UART, CLINT, reset.
+//!
+//! Read once by the boot hart; nothing here is a compile-time constant of QEMU.
+
+use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
+use sm::pmp::Range;
+use spin::Once;
+
+/// Most DRAM banks the SM tracks.
+const MAX_DRAM: usize = 4;
+
+/// What the SM learnt from the device tree.
+pub struct Platform {
+    pub dtb: usize,
+    pub harts: [bool; MAX_HARTS],
+    pub hart_count: usize,
+    pub dram: [Option<Range>; MAX_DRAM],
+    pub uart: usize,
+    pub uart_shift: usize,
+    pub clint: usize,
+    pub test_device: Option<usize>,
+    pub timebase: usize,
+    pub sstc: bool,
+}
+
+static PLATFORM: Once<Platform> = Once::new();
+
+/// Why the device tree could not describe a usable machine.
+#[derive(Debug)]
+pub enum PlatformError {
+    BadDeviceTree,
+    NoUart,
+    NoClint,
+    NoMemory,
+    NoHarts,
+}
+
+fn first_reg(node: fdt::node::FdtNode) -> Option<usize> {
+    node.reg()?.next().map(|r| r.starting_address as usize)
+}
+
+/// Parses the device tree QEMU handed to hart 0.
+pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
+    // SAFETY: QEMU passes the address of a valid flattened device tree in a1;
+    // `from_ptr` checks its magic and size before reading further.
+    let fdt = unsafe { fdt::Fdt::from_ptr(dtb as *const u8) }
+        .map_err(|_| PlatformError::BadDeviceTree)?;
+
+    let uart_node = fdt.find_compatible(&["ns16550a", "ns16550"]).ok_or(PlatformError::NoUart)?;
+    let uart = first_reg(uart_node).ok_or(PlatformError::NoUart)?;
+    let uart_shift = uart_node.property("reg-shift").and_then(|p| p.as_usize()).unwrap_or(0);
+    let clint = fdt
+        .find_compatible(&["riscv,clint0", "sifive,clint0"])
+        .and_then(first_reg)
+        .ok_or(PlatformError::NoClint)?;
+    let test_device = fdt.find_compatible(&["sifive,test1", "sifive,test0"]).and_then(first_reg);
+
+    let mut harts = [false; MAX_HARTS];
+    let mut hart_count = 0;
+    let mut timebase = 0;
+    let mut sstc = true;
+    for cpu in fdt.cpus() {
+        let id = cpu.ids().first();
+        if id < MAX_HARTS {
+            harts[id] = true;
+            hart_count += 1;
+        }
+        timebase = cpu.timebase_frequency();
+        let isa = cpu.property("riscv,isa").and_then(|p| p.as_str()).unwrap_or("");
+        sstc &= isa.split('_').any(|ext| ext == "sstc");
+    }
+    if hart_count == 0 {
+        return Err(PlatformError::NoHarts);
+    }
+
+    let mut dram = [None; MAX_DRAM];
+    for (slot, region) in dram.iter_mut().zip(fdt.memory().regions()) {
+        *slot = region
+            .size
+            .and_then(|size| Range::new(region.starting_address as usize, size).ok());
+    }
+    if dram[0].is_none() {
+        return Err(PlatformError::NoMemory);
+    }
+
+    Ok(PLATFORM.call_once(|| Platform {
+        dtb,
+        harts,
+        hart_count,
+        dram,
+        uart,
+        uart_shift,
+        clint,
+        test_device,
+        timebase,
+        sstc,
+    }))
+}
+
+/// The platform, once hart 0 has parsed it.
+pub fn get() -> &'static Platform {
+    PLATFORM.get().expect("platform used before the device tree was parsed")
+}
+
+/// The platform if it is known yet (the panic and reset paths).
+pub fn try_get() -> Option<&'static Platform> {
+    PLATFORM.get()
+}
+
+/// The SM's own region, which no lower privilege may touch.
+pub fn sm_region() -> Range {
+    Range { base: SM_BASE, size: SM_SIZE }
+}
+
+impl Platform {
+    /// True when `hartid` names a hart the device tree lists.
+    pub fn hart_exists(&self, hartid: usize) -> bool {
+        hartid < MAX_HARTS && self.harts[hartid]
+    }
+
+    /// True when S-mode may hand the SM this physical range to read or write:
+    /// inside one DRAM bank and outside the SM.
+    pub fn supervisor_may_access(&self, range: &Range) -> bool {
+        let in_dram = self.dram.iter().flatten().any(|bank| bank.contains(range));
+        in_dram && !range.overlaps(&sm_region())
+    }
+}

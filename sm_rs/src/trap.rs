@@ -1,0 +1,66 @@
+//! The M-mode trap handler: SBI calls, the M-level interrupts, and traps S-mode owns.
+
+use crate::arch::bits::*;
+use crate::arch::csr;
+use crate::arch::entry::TrapFrame;
+use crate::{clint, sbi, timer};
+
+/// Entered from `sm_trap_vector` with the interrupted context saved in `frame`.
+#[unsafe(no_mangle)]
+extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
+    let mcause = csr::mcause::read();
+    let hartid = csr::mhartid::read();
+    if mcause & MCAUSE_INTERRUPT != 0 {
+        match mcause & !MCAUSE_INTERRUPT {
+            IRQ_M_SOFT => clint::clear_ipi(hartid),
+            IRQ_M_TIMER => timer::on_machine_timer(),
+            code => panic!("unexpected interrupt {code} on hart {hartid}"),
+        }
+        return;
+    }
+    let mstatus = csr::mstatus::read();
+    if mstatus & MSTATUS_MPP_MASK == MSTATUS_MPP_M {
+        panic!(
+            "trap in M-mode: mcause={mcause:#x} mepc={:#x} mtval={:#x}",
+            csr::mepc::read(),
+            csr::mtval::read()
+        );
+    }
+    match mcause {
+        EXC_ECALL_S => {
+            match sbi::dispatch(hartid, frame) {
+                sbi::Reply::Ret(ret) => {
+                    frame.set_a(0, ret.error);
+                    frame.set_a(1, ret.value);
+                }
+                sbi::Reply::Legacy(value) => frame.set_a(0, value),
+            }
+            // SAFETY: resume after the 4-byte ecall instruction.
+            unsafe { csr::mepc::write(csr::mepc::read() + 4) };
+        }
+        EXC_ECALL_M => unreachable!("M-mode ecall arrives with MPP = M"),
+        _ => redirect_to_supervisor(mcause, mstatus),
+    }
+}
+
+/// Delivers a trap S-mode owns as if the hart had taken it in S-mode directly.
+fn redirect_to_supervisor(mcause: usize, mstatus: usize) {
+    let from_s = mstatus & MSTATUS_MPP_MASK == MSTATUS_MPP_S;
+    let mut new = mstatus & !(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_MPP_MASK);
+    if from_s {
+        new |= MSTATUS_SPP;
+    }
+    if mstatus & MSTATUS_SIE != 0 {
+        new |= MSTATUS_SPIE;
+    }
+    new |= MSTATUS_MPP_S;
+    // SAFETY: this is the privileged spec's trap entry into S-mode, done by
+    // hand: S-mode's trap CSRs get the cause, and mret lands on stvec.
+    unsafe {
+        csr::scause::write(mcause);
+        csr::stval::write(csr::mtval::read());
+        csr::sepc::write(csr::mepc::read());
+        csr::mstatus::write(new);
+        csr::mepc::write(csr::stvec::read() & !3);
+    }
+}
