@@ -7,7 +7,7 @@ use crate::tap::{check, check_err, check_ret};
 use crate::traps;
 use core::sync::atomic::Ordering;
 use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
-use keystone_abi::sm::{SBI_IMPL_ID, impl_version};
+use keystone_abi::sm::{impl_version, SBI_IMPL_ID};
 use sbi_spec::binary::SbiRet;
 use sbi_spec::{base, dbcn, hsm, legacy as leg, srst, time};
 
@@ -48,7 +48,8 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         }
     }
     let mem = fdt.memory().regions().next().expect("no memory node");
-    let m = Machine { hartid, harts, dram_end: mem.starting_address as usize + mem.size.unwrap_or(0) };
+    let m =
+        Machine { hartid, harts, dram_end: mem.starting_address as usize + mem.size.unwrap_or(0) };
 
     base_extension();
     dbcn_extension(&m);
@@ -63,7 +64,12 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
 
 fn base_extension() {
     use base::*;
-    check_ret!(call(EID_BASE, GET_SBI_SPEC_VERSION, [0; 3]), 0, 0x0200_0000, "base.get_spec_version is 2.0");
+    check_ret!(
+        call(EID_BASE, GET_SBI_SPEC_VERSION, [0; 3]),
+        0,
+        0x0200_0000,
+        "base.get_spec_version is 2.0"
+    );
     check_ret!(call(EID_BASE, GET_SBI_IMPL_ID, [0; 3]), 0, SBI_IMPL_ID, "base.get_impl_id");
     let version = impl_version(0, 1, 0);
     check_ret!(call(EID_BASE, GET_SBI_IMPL_VERSION, [0; 3]), 0, version, "base.get_impl_version");
@@ -78,12 +84,23 @@ fn base_extension() {
     ] {
         check_ret!(call(EID_BASE, PROBE_EXTENSION, [eid, 0, 0]), 0, 1, "base.probe({name}) = 1");
     }
-    check_ret!(call(EID_BASE, PROBE_EXTENSION, [0x0abc_def0, 0, 0]), 0, 0, "base.probe(unknown) = 0");
-    for (name, fid) in [("mvendorid", GET_MVENDORID), ("marchid", GET_MARCHID), ("mimpid", GET_MIMPID)] {
+    check_ret!(
+        call(EID_BASE, PROBE_EXTENSION, [0x0abc_def0, 0, 0]),
+        0,
+        0,
+        "base.probe(unknown) = 0"
+    );
+    for (name, fid) in
+        [("mvendorid", GET_MVENDORID), ("marchid", GET_MARCHID), ("mimpid", GET_MIMPID)]
+    {
         let ret = call(EID_BASE, fid, [0; 3]);
         check!(ret.error == 0, "base.get_{name} succeeds"; "error {}", ret.error as isize);
     }
-    check_err!(call(EID_BASE, 0x77, [0; 3]), NOT_SUPPORTED, "base: unknown function -> NOT_SUPPORTED");
+    check_err!(
+        call(EID_BASE, 0x77, [0; 3]),
+        NOT_SUPPORTED,
+        "base: unknown function -> NOT_SUPPORTED"
+    );
     check_err!(call(0x0abc_def0, 0, [0; 3]), NOT_SUPPORTED, "unknown extension -> NOT_SUPPORTED");
 }
 
@@ -91,23 +108,57 @@ fn dbcn_extension(m: &Machine) {
     use dbcn::*;
     let msg = b"dbcn: console_write works\n";
     let addr = msg.as_ptr() as usize;
-    check_ret!(call(EID_DBCN, CONSOLE_WRITE, [msg.len(), addr, 0]), 0, msg.len(), "dbcn.write returns the byte count");
+    check_ret!(
+        call(EID_DBCN, CONSOLE_WRITE, [msg.len(), addr, 0]),
+        0,
+        msg.len(),
+        "dbcn.write returns the byte count"
+    );
     check_ret!(call(EID_DBCN, CONSOLE_WRITE, [0, addr, 0]), 0, 0, "dbcn.write of 0 bytes");
-    check_err!(call(EID_DBCN, CONSOLE_WRITE, [16, SM_BASE, 0]), INVALID_PARAM, "dbcn.write from SM memory -> INVALID_PARAM");
+    check_err!(
+        call(EID_DBCN, CONSOLE_WRITE, [16, SM_BASE, 0]),
+        INVALID_PARAM,
+        "dbcn.write from SM memory -> INVALID_PARAM"
+    );
     check_err!(
         call(EID_DBCN, CONSOLE_WRITE, [16, SM_BASE + SM_SIZE - 8, 0]),
         INVALID_PARAM,
         "dbcn.write straddling the SM's end -> INVALID_PARAM"
     );
-    check_err!(call(EID_DBCN, CONSOLE_WRITE, [16, 0x1000, 0]), INVALID_PARAM, "dbcn.write outside DRAM -> INVALID_PARAM");
-    check_err!(call(EID_DBCN, CONSOLE_WRITE, [16, m.dram_end - 8, 0]), INVALID_PARAM, "dbcn.write past DRAM's end -> INVALID_PARAM");
-    check_err!(call(EID_DBCN, CONSOLE_WRITE, [msg.len(), addr, 1]), INVALID_PARAM, "dbcn.write with base_hi != 0 -> INVALID_PARAM");
-    check_err!(call(EID_DBCN, CONSOLE_WRITE, [usize::MAX, addr, 0]), INVALID_PARAM, "dbcn.write with a wrapping length -> INVALID_PARAM");
+    check_err!(
+        call(EID_DBCN, CONSOLE_WRITE, [16, 0x1000, 0]),
+        INVALID_PARAM,
+        "dbcn.write outside DRAM -> INVALID_PARAM"
+    );
+    check_err!(
+        call(EID_DBCN, CONSOLE_WRITE, [16, m.dram_end - 8, 0]),
+        INVALID_PARAM,
+        "dbcn.write past DRAM's end -> INVALID_PARAM"
+    );
+    check_err!(
+        call(EID_DBCN, CONSOLE_WRITE, [msg.len(), addr, 1]),
+        INVALID_PARAM,
+        "dbcn.write with base_hi != 0 -> INVALID_PARAM"
+    );
+    check_err!(
+        call(EID_DBCN, CONSOLE_WRITE, [usize::MAX, addr, 0]),
+        INVALID_PARAM,
+        "dbcn.write with a wrapping length -> INVALID_PARAM"
+    );
     check_ret!(call(EID_DBCN, CONSOLE_WRITE_BYTE, [b'\n' as usize, 0, 0]), 0, 0, "dbcn.write_byte");
     let mut buf = [0u8; 8];
     let buf_addr = buf.as_mut_ptr() as usize;
-    check_ret!(call(EID_DBCN, CONSOLE_READ, [buf.len(), buf_addr, 0]), 0, 0, "dbcn.read with no input returns 0");
-    check_err!(call(EID_DBCN, CONSOLE_READ, [8, SM_BASE + 0x1000, 0]), INVALID_PARAM, "dbcn.read into SM memory -> INVALID_PARAM");
+    check_ret!(
+        call(EID_DBCN, CONSOLE_READ, [buf.len(), buf_addr, 0]),
+        0,
+        0,
+        "dbcn.read with no input returns 0"
+    );
+    check_err!(
+        call(EID_DBCN, CONSOLE_READ, [8, SM_BASE + 0x1000, 0]),
+        INVALID_PARAM,
+        "dbcn.read into SM memory -> INVALID_PARAM"
+    );
     check_err!(call(EID_DBCN, 9, [0; 3]), NOT_SUPPORTED, "dbcn: unknown function -> NOT_SUPPORTED");
 }
 
@@ -163,14 +214,30 @@ fn timer() {
     });
     check!(fired, "legacy.set_timer raises the supervisor timer interrupt"; "no interrupt within 1 s");
     legacy(leg::LEGACY_SET_TIMER, usize::MAX);
-    check_err!(call(time::EID_TIME, 1, [0; 3]), NOT_SUPPORTED, "time: unknown function -> NOT_SUPPORTED");
+    check_err!(
+        call(time::EID_TIME, 1, [0; 3]),
+        NOT_SUPPORTED,
+        "time: unknown function -> NOT_SUPPORTED"
+    );
 }
 
 fn srst_arguments() {
     use srst::*;
-    check_err!(call(EID_SRST, SYSTEM_RESET, [0x1000, 0, 0]), INVALID_PARAM, "srst: reserved reset type -> INVALID_PARAM");
-    check_err!(call(EID_SRST, SYSTEM_RESET, [0, 0x1000, 0]), INVALID_PARAM, "srst: reserved reset reason -> INVALID_PARAM");
-    check_err!(call(EID_SRST, SYSTEM_RESET, [0xF000_0000, 0, 0]), NOT_SUPPORTED, "srst: vendor reset type -> NOT_SUPPORTED");
+    check_err!(
+        call(EID_SRST, SYSTEM_RESET, [0x1000, 0, 0]),
+        INVALID_PARAM,
+        "srst: reserved reset type -> INVALID_PARAM"
+    );
+    check_err!(
+        call(EID_SRST, SYSTEM_RESET, [0, 0x1000, 0]),
+        INVALID_PARAM,
+        "srst: reserved reset reason -> INVALID_PARAM"
+    );
+    check_err!(
+        call(EID_SRST, SYSTEM_RESET, [0xF000_0000, 0, 0]),
+        NOT_SUPPORTED,
+        "srst: vendor reset type -> NOT_SUPPORTED"
+    );
     check_err!(call(EID_SRST, 1, [0; 3]), NOT_SUPPORTED, "srst: unknown function -> NOT_SUPPORTED");
 }
 
@@ -184,13 +251,21 @@ fn hsm_extension(m: &Machine) {
     let stopped = hart_state::STOPPED;
     check_ret!(status(m.hartid), 0, started, "hsm.get_status(self) = STARTED");
     check_err!(status(9999), INVALID_PARAM, "hsm.get_status(no such hart) -> INVALID_PARAM");
-    check_err!(call(EID_HSM, HART_START, [9999, rt::secondary_entry(), 0]), INVALID_PARAM, "hsm.hart_start(no such hart) -> INVALID_PARAM");
+    check_err!(
+        call(EID_HSM, HART_START, [9999, rt::secondary_entry(), 0]),
+        INVALID_PARAM,
+        "hsm.hart_start(no such hart) -> INVALID_PARAM"
+    );
     check_err!(
         call(EID_HSM, HART_START, [m.hartid, rt::secondary_entry(), 0]),
         ALREADY_AVAILABLE,
         "hsm.hart_start(self) -> ALREADY_AVAILABLE"
     );
-    check_err!(call(EID_HSM, 0x42, [0; 3]), NOT_SUPPORTED, "hsm: unknown function -> NOT_SUPPORTED");
+    check_err!(
+        call(EID_HSM, 0x42, [0; 3]),
+        NOT_SUPPORTED,
+        "hsm: unknown function -> NOT_SUPPORTED"
+    );
     for hart in (0..MAX_HARTS).filter(|&h| m.harts[h] && h != m.hartid) {
         check_ret!(status(hart), 0, stopped, "hsm.get_status(hart {hart}) = STOPPED before start");
         check_err!(
@@ -206,7 +281,12 @@ fn hsm_extension(m: &Machine) {
             check_ret!(ret, 0, 0, "hsm.hart_start(hart {hart}) round {round}");
             let came = wait_for(SECOND, || harts::SEEN[hart].load(Ordering::SeqCst) == opaque);
             check!(came, "hart {hart} runs with a0 = hartid, a1 = opaque (round {round})"; "SEEN = {:#x}", harts::SEEN[hart].load(Ordering::SeqCst));
-            check_ret!(status(hart), 0, started, "hsm.get_status(hart {hart}) = STARTED while running");
+            check_ret!(
+                status(hart),
+                0,
+                started,
+                "hsm.get_status(hart {hart}) = STARTED while running"
+            );
             check_err!(
                 call(EID_HSM, HART_START, [hart, rt::secondary_entry(), 0]),
                 ALREADY_AVAILABLE,

@@ -26,6 +26,8 @@ mod traps;
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    eprintln!("sbi_conformance is an S-mode payload for riscv64; build it with `keystone-py build`");
+    eprintln!(
+        "sbi_conformance is an S-mode payload for riscv64; build it with `keystone-py build`"
+    );
     std::process::exit(2);
 }

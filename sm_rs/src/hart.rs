@@ -34,7 +34,9 @@ pub fn prepare_for_supervisor(_hartid: usize) {
     // software interrupt for HSM and IPIs; clears stale S-mode interrupt state.
     unsafe {
         csr::mie::write(1 << bits::IRQ_M_SOFT);
-        csr::mip::clear((1 << bits::IRQ_S_SOFT) | if platform::get().sstc { 0 } else { 1 << bits::IRQ_S_TIMER });
+        csr::mip::clear(
+            (1 << bits::IRQ_S_SOFT) | if platform::get().sstc { 0 } else { 1 << bits::IRQ_S_TIMER },
+        );
         if platform::get().sstc {
             csr::stimecmp::write(usize::MAX);
         }

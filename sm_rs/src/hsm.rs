@@ -50,7 +50,12 @@ pub fn hart_start(hartid: usize, start_addr: usize, opaque: usize) -> SbiRet {
     let slot = &HARTS[hartid];
     if slot
         .state
-        .compare_exchange(hart_state::STOPPED, hart_state::START_PENDING, Ordering::AcqRel, Ordering::Acquire)
+        .compare_exchange(
+            hart_state::STOPPED,
+            hart_state::START_PENDING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
         .is_err()
     {
         return SbiRet::already_available();
@@ -67,7 +72,12 @@ pub fn hart_stop(hartid: usize) -> SbiRet {
     let slot = &HARTS[hartid];
     if slot
         .state
-        .compare_exchange(hart_state::STARTED, hart_state::STOP_PENDING, Ordering::AcqRel, Ordering::Acquire)
+        .compare_exchange(
+            hart_state::STARTED,
+            hart_state::STOP_PENDING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
         .is_err()
     {
         return SbiRet::failed();

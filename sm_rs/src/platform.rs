@@ -75,9 +75,8 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
 
     let mut dram = [None; MAX_DRAM];
     for (slot, region) in dram.iter_mut().zip(fdt.memory().regions()) {
-        *slot = region
-            .size
-            .and_then(|size| Range::new(region.starting_address as usize, size).ok());
+        *slot =
+            region.size.and_then(|size| Range::new(region.starting_address as usize, size).ok());
     }
     if dram[0].is_none() {
         return Err(PlatformError::NoMemory);

@@ -91,7 +91,7 @@ pub fn napot_decode(addr: usize) -> Range {
 /// The pair of pmpaddr values (entry i, entry i + 1) for a TOR region.
 pub fn tor_encode(base: usize, size: usize) -> Result<(usize, usize), PmpError> {
     let range = Range::new(base, size)?;
-    if base % 4 != 0 || size % 4 != 0 {
+    if !base.is_multiple_of(4) || !size.is_multiple_of(4) {
         return Err(PmpError::NotAligned);
     }
     Ok((range.base >> 2, range.end() >> 2))

@@ -11,4 +11,4 @@ pub const PAYLOAD_BASE: usize = SM_BASE + SM_SIZE;
 /// Most harts the SM serves (Keystone's MAX_HARTS).
 pub const MAX_HARTS: usize = 16;
 
-const _: () = assert!(SM_SIZE.is_power_of_two() && SM_BASE % SM_SIZE == 0);
+const _: () = assert!(SM_SIZE.is_power_of_two() && SM_BASE.is_multiple_of(SM_SIZE));

@@ -2,7 +2,7 @@
 
 use super::Call;
 use crate::arch::csr;
-use keystone_abi::sm::{SBI_IMPL_ID, impl_version};
+use keystone_abi::sm::{impl_version, SBI_IMPL_ID};
 use sbi_spec::base::*;
 use sbi_spec::binary::SbiRet;
 

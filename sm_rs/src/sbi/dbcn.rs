@@ -33,7 +33,9 @@ pub fn handle(call: &Call) -> SbiRet {
             Ok(Some(range)) => {
                 // SAFETY: `range` lies in DRAM outside the SM (checked above),
                 // so these are plain memory reads that cannot fault.
-                console::write_bytes((range.base..range.end()).map(|a| unsafe { (a as *const u8).read_volatile() }));
+                console::write_bytes(
+                    (range.base..range.end()).map(|a| unsafe { (a as *const u8).read_volatile() }),
+                );
                 SbiRet::success(range.size)
             }
         },

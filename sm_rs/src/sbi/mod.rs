@@ -30,11 +30,8 @@ pub struct Call {
 
 /// Handles the S-mode ecall saved in `frame` on hart `hartid`.
 pub fn dispatch(hartid: usize, frame: &TrapFrame) -> Reply {
-    let call = Call {
-        args: core::array::from_fn(|i| frame.a(i)),
-        fid: frame.a(6),
-        eid: frame.a(7),
-    };
+    let call =
+        Call { args: core::array::from_fn(|i| frame.a(i)), fid: frame.a(6), eid: frame.a(7) };
     if legacy::owns(call.eid) {
         return Reply::Legacy(legacy::handle(hartid, &call));
     }

@@ -20,7 +20,10 @@ pub fn handle(call: &Call) -> SbiRet {
     let success = reason != RESET_REASON_SYSTEM_FAILURE;
     match kind {
         RESET_TYPE_SHUTDOWN => {
-            println!("SM: shutdown requested ({})", if success { "no reason" } else { "system failure" });
+            println!(
+                "SM: shutdown requested ({})",
+                if success { "no reason" } else { "system failure" }
+            );
             reset::shutdown(success, 1)
         }
         RESET_TYPE_COLD_REBOOT | RESET_TYPE_WARM_REBOOT => {
