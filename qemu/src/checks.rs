@@ -51,6 +51,7 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
     let m =
         Machine { hartid, harts, dram_end: mem.starting_address as usize + mem.size.unwrap_or(0) };
 
+    device_tree(&fdt);
     base_extension();
     dbcn_extension(&m);
     legacy_console();
@@ -60,6 +61,18 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
     pmp_isolation();
     trap_redirection();
     sbi::shutdown(crate::tap::finish())
+}
+
+fn device_tree(fdt: &fdt::Fdt) {
+    let reserved =
+        fdt.find_node("/reserved-memory").into_iter().flat_map(|n| n.children()).find(|c| {
+            c.reg()
+                .and_then(|mut r| r.next())
+                .is_some_and(|r| r.starting_address as usize == SM_BASE && r.size == Some(SM_SIZE))
+        });
+    check!(reserved.is_some(), "dtb: /reserved-memory covers the SM region"; "no child with reg = SM region");
+    let no_map = reserved.is_some_and(|n| n.property("no-map").is_some());
+    check!(no_map, "dtb: the SM's reserved-memory node is no-map"; "no-map missing");
 }
 
 fn base_extension() {

@@ -32,6 +32,7 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
     // SAFETY: the device tree names this UART; only the console drives it.
     crate::console::init(unsafe { Uart::new(platform.uart, platform.uart_shift) });
     banner(platform);
+    crate::dtb::reserve_sm_region(platform);
     hsm::init(hartid);
     hart::init(hartid);
     PLATFORM_READY.store(true, Ordering::Release);

@@ -1,2 +1,3 @@
 #![cfg_attr(not(test), no_std)]
+pub mod fdt_patch;
 pub mod pmp;

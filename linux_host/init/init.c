@@ -1,0 +1,197 @@
+/*
+ * /init of the test initramfs: mounts the pseudo filesystems, reports the
+ * CPUs Linux brought online, then serves a line-oriented prompt on the console
+ * that keystone_py drives. Commands (one per line):
+ *
+ *   cpus               "cpus online: N"
+ *   peek ADDR          map physical ADDR through /dev/mem in a child and read
+ *                      8 bytes: "peek ADDR: value 0x..." or "peek ADDR: fault (signal N)"
+ *   run PROG [ARGS...] run a program: "exit status N" or "killed by signal N"
+ *   echo TEXT          print TEXT
+ *   poweroff           power the machine off through the SBI
+ *
+ * The kernel command line option ks.script=CMD,CMD,... runs commands without
+ * a prompt ('+' stands for a space), e.g. ks.script=cpus,poweroff.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PROMPT "ks> "
+
+static void mount_or_warn(const char *src, const char *dst, const char *type)
+{
+	mkdir(dst, 0755);
+	if (mount(src, dst, type, 0, NULL) != 0 && errno != EBUSY)
+		printf("init: mount %s on %s failed: %s\n", type, dst, strerror(errno));
+}
+
+static long cpus_online(void)
+{
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+static int wait_report(pid_t pid, const char *what)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) < 0) {
+		printf("%s: wait failed: %s\n", what, strerror(errno));
+		return -1;
+	}
+	if (WIFEXITED(status))
+		printf("%s: exit status %d\n", what, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		printf("%s: killed by signal %d\n", what, WTERMSIG(status));
+	return status;
+}
+
+static void peek(const char *arg)
+{
+	char *end;
+	unsigned long long addr = strtoull(arg, &end, 0);
+	pid_t pid;
+	int status;
+
+	if (*arg == '\0' || *end != '\0') {
+		printf("peek: bad address '%s' (use e.g. peek 0x80000000)\n", arg);
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		long page = sysconf(_SC_PAGESIZE);
+		int fd = open("/dev/mem", O_RDONLY | O_SYNC);
+		volatile uint64_t *p;
+		void *map;
+
+		if (fd < 0) {
+			printf("peek %s: cannot open /dev/mem: %s\n", arg, strerror(errno));
+			_exit(2);
+		}
+		map = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, addr & ~(page - 1));
+		if (map == MAP_FAILED) {
+			printf("peek %s: mmap refused: %s\n", arg, strerror(errno));
+			_exit(3);
+		}
+		p = (volatile uint64_t *)((char *)map + (addr & (page - 1)));
+		printf("peek %s: value 0x%016llx\n", arg, (unsigned long long)*p);
+		_exit(0);
+	}
+	if (pid < 0) {
+		printf("peek: fork failed: %s\n", strerror(errno));
+		return;
+	}
+	if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
+		printf("peek %s: fault (signal %d)\n", arg, WTERMSIG(status));
+}
+
+static void run(char *line)
+{
+	char *argv[32];
+	int argc = 0;
+	pid_t pid;
+
+	for (char *tok = strtok(line, " \t"); tok && argc < 31; tok = strtok(NULL, " \t"))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	if (argc == 0) {
+		printf("run: missing program (use: run PROG [ARGS...])\n");
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		printf("run: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0) {
+		printf("run: fork failed: %s\n", strerror(errno));
+		return;
+	}
+	wait_report(pid, argv[0]);
+}
+
+static void command(char *line)
+{
+	line[strcspn(line, "\r\n")] = '\0';
+	while (*line == ' ')
+		line++;
+	if (*line == '\0')
+		return;
+	if (strcmp(line, "cpus") == 0)
+		printf("cpus online: %ld\n", cpus_online());
+	else if (strncmp(line, "peek ", 5) == 0)
+		peek(line + 5);
+	else if (strncmp(line, "run ", 4) == 0)
+		run(line + 4);
+	else if (strncmp(line, "echo ", 5) == 0)
+		printf("%s\n", line + 5);
+	else if (strcmp(line, "poweroff") == 0) {
+		printf("init: powering off\n");
+		fflush(stdout);
+		sync();
+		reboot(RB_POWER_OFF);
+		printf("init: poweroff failed: %s\n", strerror(errno));
+	} else
+		printf("init: unknown command '%s' (cpus, peek ADDR, run PROG, echo TEXT, poweroff)\n",
+		       line);
+	fflush(stdout);
+}
+
+static void run_script(void)
+{
+	char cmdline[4096] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+	char *script, *cmd, *save;
+
+	if (!f)
+		return;
+	if (!fgets(cmdline, sizeof(cmdline), f))
+		cmdline[0] = '\0';
+	fclose(f);
+	script = strstr(cmdline, "ks.script=");
+	if (!script)
+		return;
+	script += strlen("ks.script=");
+	script[strcspn(script, " \n")] = '\0';
+	for (cmd = strtok_r(script, ",", &save); cmd; cmd = strtok_r(NULL, ",", &save)) {
+		for (char *c = cmd; *c; c++)
+			if (*c == '+')
+				*c = ' ';
+		command(cmd);
+	}
+}
+
+int main(void)
+{
+	char line[1024];
+
+	mount_or_warn("proc", "/proc", "proc");
+	mount_or_warn("sysfs", "/sys", "sysfs");
+	mount_or_warn("devtmpfs", "/dev", "devtmpfs");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("keystone-init: ready, %ld cpus online\n", cpus_online());
+	run_script();
+	for (;;) {
+		printf(PROMPT);
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin)) {
+			sleep(1);
+			continue;
+		}
+		command(line);
+	}
+}

@@ -1,0 +1,77 @@
+//! The reserved-memory patch, checked by parsing its output with the `fdt` crate.
+
+use sm::fdt_patch::{reserve_memory, FdtPatchError};
+
+const VIRT_DTB: &[u8] = include_bytes!("fixtures/qemu-virt-smp4.dtb");
+const SM_BASE: usize = 0x8000_0000;
+const SM_SIZE: usize = 0x20_0000;
+
+fn patched() -> Vec<u8> {
+    let mut out = vec![0u8; VIRT_DTB.len() + 512];
+    let len = reserve_memory(VIRT_DTB, &mut out, SM_BASE, SM_SIZE).expect("patch");
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn patched_tree_parses_and_reserves_the_sm_region_no_map() {
+    let blob = patched();
+    let fdt = fdt::Fdt::new(&blob).expect("patched tree parses");
+    let node = fdt.find_node("/reserved-memory/keystone-sm@80000000").expect("node exists");
+    let reg = node.reg().unwrap().next().unwrap();
+    assert_eq!(reg.starting_address as usize, SM_BASE);
+    assert_eq!(reg.size, Some(SM_SIZE));
+    assert!(node.property("no-map").is_some());
+    let parent = fdt.find_node("/reserved-memory").unwrap();
+    assert!(parent.property("ranges").is_some());
+    assert_eq!(parent.property("#address-cells").unwrap().as_usize(), Some(2));
+}
+
+#[test]
+fn patch_keeps_every_original_node_and_property() {
+    let before = fdt::Fdt::new(VIRT_DTB).unwrap();
+    let blob = patched();
+    let after = fdt::Fdt::new(&blob).unwrap();
+    assert_eq!(after.all_nodes().count(), before.all_nodes().count() + 2);
+    for (a, b) in before.all_nodes().zip(after.all_nodes()) {
+        assert_eq!(a.name, b.name);
+        let pa: Vec<_> = a.properties().map(|p| (p.name, p.value)).collect();
+        let pb: Vec<_> = b.properties().map(|p| (p.name, p.value)).collect();
+        assert_eq!(pa, pb, "node {}", a.name);
+    }
+    assert_eq!(after.cpus().count(), 4);
+    assert_eq!(after.chosen().bootargs(), before.chosen().bootargs());
+}
+
+#[test]
+fn patching_twice_adds_a_second_child_under_the_existing_node() {
+    let once = patched();
+    let mut twice = vec![0u8; once.len() + 512];
+    let len = reserve_memory(&once, &mut twice, 0x8800_0000, 0x1000).unwrap();
+    let fdt = fdt::Fdt::new(&twice[..len]).unwrap();
+    let children: Vec<_> =
+        fdt.find_node("/reserved-memory").unwrap().children().map(|c| c.name).collect();
+    assert_eq!(children, ["keystone-sm@88000000", "keystone-sm@80000000"]);
+    assert_eq!(fdt.all_nodes().filter(|n| n.name == "reserved-memory").count(), 1);
+}
+
+#[test]
+fn too_small_output_is_an_error_not_a_panic() {
+    let mut out = vec![0u8; 100];
+    assert_eq!(reserve_memory(VIRT_DTB, &mut out, SM_BASE, SM_SIZE), Err(FdtPatchError::NoSpace));
+}
+
+#[test]
+fn garbage_input_is_rejected() {
+    let mut out = vec![0u8; 8192];
+    assert_eq!(
+        reserve_memory(&[0u8; 64], &mut out, SM_BASE, SM_SIZE),
+        Err(FdtPatchError::Malformed)
+    );
+    let mut truncated = VIRT_DTB[..200].to_vec();
+    truncated[4..8].copy_from_slice(&(VIRT_DTB.len() as u32).to_be_bytes());
+    assert_eq!(
+        reserve_memory(&truncated, &mut out, SM_BASE, SM_SIZE),
+        Err(FdtPatchError::Malformed)
+    );
+}
