@@ -58,6 +58,8 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
     timer();
     srst_arguments();
     hsm_extension(&m);
+    crate::smp::ipis_and_fences(m.hartid, &m.harts);
+    crate::smp::suspend(m.hartid, &m.harts);
     pmp_isolation();
     trap_redirection();
     sbi::shutdown(crate::tap::finish())
@@ -179,7 +181,7 @@ fn legacy_console() {
     check!(legacy(leg::LEGACY_CONSOLE_PUTCHAR, b'\n' as usize) == 0, "legacy.console_putchar returns 0"; "non-zero");
     let ret = legacy(leg::LEGACY_CONSOLE_GETCHAR, 0);
     check!(ret as isize == -1, "legacy.console_getchar with no input returns -1"; "got {:#x}", ret);
-    let ret = legacy(leg::LEGACY_REMOTE_FENCE_I, 0);
+    let ret = legacy(0x0f, 0);
     check!(ret as isize == -2, "legacy: unimplemented call returns NOT_SUPPORTED"; "got {}", ret as isize);
 }
 
@@ -287,7 +289,7 @@ fn hsm_extension(m: &Machine) {
             "hsm.hart_start(hart {hart}) into SM memory -> INVALID_ADDRESS"
         );
         for round in 1..=2usize {
-            let opaque = 0x5eed_0000 + hart * 16 + round;
+            let opaque = harts::TAG_STOP | (0x5eed_0000 + hart * 16 + round);
             harts::SEEN[hart].store(0, Ordering::SeqCst);
             harts::HOLD.store(true, Ordering::SeqCst);
             let ret = call(EID_HSM, HART_START, [hart, rt::secondary_entry(), opaque]);

@@ -1,26 +1,72 @@
-//! Code run by harts the payload starts through HSM.
+//! Code run by harts the payload starts through HSM. What a started hart
+//! does is chosen by the tag in the high bits of its opaque value.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use keystone_abi::layout::MAX_HARTS;
-use sbi_spec::hsm::{EID_HSM, HART_STOP};
+use sbi_spec::hsm::{suspend_type::NON_RETENTIVE, EID_HSM, HART_STOP, HART_SUSPEND};
+
+/// Record the opaque value, wait for HOLD to drop, stop.
+pub const TAG_STOP: usize = 0x1 << 32;
+/// As TAG_STOP, but with supervisor software interrupts enabled.
+pub const TAG_IPI: usize = 0x2 << 32;
+/// Record, then suspend non-retentively with a TAG_RESUME opaque.
+pub const TAG_SUSPEND: usize = 0x3 << 32;
+/// Where a non-retentive suspend resumes: record in RESUMED, stop.
+pub const TAG_RESUME: usize = 0x4 << 32;
+const TAG_MASK: usize = 0xf << 32;
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NONE: AtomicUsize = AtomicUsize::new(0);
 /// The opaque value each started hart received in a1, stored under its a0.
 pub static SEEN: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
-/// While set, started harts wait before stopping (to test "already started").
+/// The opaque value each hart got when resuming from a non-retentive suspend.
+pub static RESUMED: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
+/// Supervisor software interrupts each hart took.
+pub static IPIS: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
+/// While set, started harts wait before stopping.
 pub static HOLD: AtomicBool = AtomicBool::new(false);
+
+fn stop(hartid: usize) -> ! {
+    let ret = crate::sbi::call(EID_HSM, HART_STOP, [0; 3]);
+    panic!("hart {hartid}: hart_stop returned error {}", ret.error as isize);
+}
 
 #[unsafe(no_mangle)]
 extern "C" fn payload_secondary_main(hartid: usize, opaque: usize) -> ! {
-    if hartid < MAX_HARTS {
-        SEEN[hartid].store(opaque, Ordering::SeqCst);
+    if hartid >= MAX_HARTS {
+        panic!("started with a0 = {hartid}, not a hart id");
     }
-    while HOLD.load(Ordering::SeqCst) {
-        core::hint::spin_loop();
+    match opaque & TAG_MASK {
+        TAG_RESUME => {
+            RESUMED[hartid].store(opaque, Ordering::SeqCst);
+            stop(hartid)
+        }
+        TAG_SUSPEND => {
+            SEEN[hartid].store(opaque, Ordering::SeqCst);
+            let resume = TAG_RESUME | (opaque & !TAG_MASK);
+            let entry = crate::rt::secondary_entry();
+            let ret =
+                crate::sbi::call(EID_HSM, HART_SUSPEND, [NON_RETENTIVE as usize, entry, resume]);
+            panic!("hart {hartid}: non-retentive suspend returned error {}", ret.error as isize);
+        }
+        tag => {
+            if tag == TAG_IPI {
+                // SAFETY: enables this hart's S-mode software interrupt, which
+                // the trap handler counts in IPIS.
+                unsafe {
+                    core::arch::asm!("csrs sie, {0}", in(reg) 1usize << 1);
+                    core::arch::asm!("csrs sstatus, {0}", in(reg) 1usize << 1);
+                }
+            }
+            SEEN[hartid].store(opaque, Ordering::SeqCst);
+            while HOLD.load(Ordering::SeqCst) {
+                core::hint::spin_loop();
+            }
+            // SAFETY: back to polling before stopping.
+            unsafe { core::arch::asm!("csrc sstatus, {0}", in(reg) 1usize << 1) };
+            stop(hartid)
+        }
     }
-    let ret = crate::sbi::call(EID_HSM, HART_STOP, [0; 3]);
-    panic!("hart {hartid}: hart_stop returned error {}", ret.error as isize);
 }
 
 /// Waits up to `ticks` of the time CSR for `done`; true if it happened.

@@ -20,6 +20,8 @@ mod rt;
 #[cfg(target_os = "none")]
 mod sbi;
 #[cfg(target_os = "none")]
+mod smp;
+#[cfg(target_os = "none")]
 mod tap;
 #[cfg(target_os = "none")]
 mod traps;

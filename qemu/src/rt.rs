@@ -18,6 +18,7 @@ _start:
     j       1b
 2:  la      t0, payload_trap_vector
     csrw    stvec, t0
+    csrw    sscratch, a0
     la      sp, payload_stack_top
     li      t0, {stack_size}
     mul     t0, t0, a0
@@ -29,6 +30,7 @@ _start:
 payload_secondary_entry:
     la      t0, payload_trap_vector
     csrw    stvec, t0
+    csrw    sscratch, a0
     la      sp, payload_stack_top
     li      t0, {stack_size}
     mul     t0, t0, a0

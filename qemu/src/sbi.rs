@@ -39,3 +39,16 @@ pub fn shutdown(ok: bool) -> ! {
         core::hint::spin_loop();
     }
 }
+
+/// Makes an SBI call with all six argument registers.
+pub fn call6(eid: usize, fid: usize, args: [usize; 6]) -> SbiRet {
+    let (error, value);
+    // SAFETY: as for `call`.
+    unsafe {
+        core::arch::asm!("ecall",
+            inlateout("a0") args[0] => error, inlateout("a1") args[1] => value,
+            in("a2") args[2], in("a3") args[3], in("a4") args[4], in("a5") args[5],
+            in("a6") fid, in("a7") eid);
+    }
+    SbiRet { error, value }
+}

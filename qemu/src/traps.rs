@@ -20,7 +20,18 @@ extern "C" fn payload_trap() {
             out(reg) scause, out(reg) stval, out(reg) sepc);
     }
     if (scause as isize) < 0 {
-        if scause & 0xff == 5 {
+        if scause & 0xff == 1 {
+            let hart: usize;
+            // SAFETY: sscratch holds this hart's id (set at entry); SSIP is
+            // acknowledged by clearing it in sip.
+            unsafe {
+                core::arch::asm!("csrr {0}, sscratch", out(reg) hart);
+                core::arch::asm!("csrc sip, {0}", in(reg) 1usize << 1);
+            }
+            if let Some(count) = crate::harts::IPIS.get(hart) {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        } else if scause & 0xff == 5 {
             TIMER_TICKS.fetch_add(1, Ordering::SeqCst);
             // SAFETY: masking the timer until the next check re-arms it.
             unsafe { core::arch::asm!("csrc sie, {0}", in(reg) SIE_STIE) };

@@ -85,6 +85,40 @@ pub fn hart_stop(hartid: usize) -> SbiRet {
     entry::park_on_fresh_stack(hartid)
 }
 
+/// Bit mask of the harts currently running S-mode code (targets for IPIs).
+pub fn started_mask() -> usize {
+    HARTS.iter().enumerate().fold(0, |mask, (id, slot)| match slot.state.load(Ordering::Acquire) {
+        hart_state::STARTED | hart_state::SUSPENDED => mask | (1 << id),
+        _ => mask,
+    })
+}
+
+/// SBI HSM hart_suspend: wait for an interrupt, then return (retentive) or
+/// restart S-mode at `resume_addr` (non-retentive).
+pub fn hart_suspend(hartid: usize, kind: usize, resume_addr: usize, opaque: usize) -> SbiRet {
+    use sbi_spec::hsm::suspend_type::{NON_RETENTIVE, RETENTIVE};
+    let Ok(kind) = u32::try_from(kind) else { return SbiRet::invalid_param() };
+    if kind != RETENTIVE && kind != NON_RETENTIVE {
+        return SbiRet::invalid_param();
+    }
+    if kind == NON_RETENTIVE {
+        let target = Range::new(resume_addr, 4);
+        if !target.is_ok_and(|r| platform::get().supervisor_may_access(&r)) {
+            return SbiRet::invalid_address();
+        }
+    }
+    let slot = &HARTS[hartid];
+    slot.state.store(hart_state::SUSPENDED, Ordering::Release);
+    // SAFETY: wfi waits until an enabled interrupt (mip & mie) is pending;
+    // M-mode keeps MIE clear, so nothing traps here.
+    unsafe { core::arch::asm!("wfi") };
+    slot.state.store(hart_state::STARTED, Ordering::Release);
+    if kind == NON_RETENTIVE {
+        entry::enter_supervisor(hartid, opaque, resume_addr)
+    }
+    SbiRet::success(0)
+}
+
 /// SBI HSM hart_get_status.
 pub fn hart_get_status(hartid: usize) -> SbiRet {
     if hartid >= MAX_HARTS {
@@ -118,7 +152,7 @@ extern "C" fn sm_parked_hart_loop(hartid: usize) -> ! {
         }
         // SAFETY: wfi only waits for the software interrupt.
         unsafe { core::arch::asm!("wfi") };
-        clint::clear_ipi(hartid);
+        crate::ipi::process(hartid);
     }
     clint::clear_ipi(hartid);
     let addr = slot.start_addr.load(Ordering::Relaxed);

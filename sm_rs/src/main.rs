@@ -21,6 +21,8 @@ mod hart;
 #[cfg(target_os = "none")]
 mod hsm;
 #[cfg(target_os = "none")]
+mod ipi;
+#[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
 mod platform;

@@ -3,16 +3,17 @@
 use crate::arch::bits::*;
 use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
-use crate::{clint, sbi, timer};
+use crate::{sbi, timer};
 
 /// Entered from `sm_trap_vector` with the interrupted context saved in `frame`.
 #[unsafe(no_mangle)]
 extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
     let mcause = csr::mcause::read();
+    let mepc = csr::mepc::read();
     let hartid = csr::mhartid::read();
     if mcause & MCAUSE_INTERRUPT != 0 {
         match mcause & !MCAUSE_INTERRUPT {
-            IRQ_M_SOFT => clint::clear_ipi(hartid),
+            IRQ_M_SOFT => crate::ipi::process(hartid),
             IRQ_M_TIMER => timer::on_machine_timer(),
             code => panic!("unexpected interrupt {code} on hart {hartid}"),
         }
@@ -20,11 +21,7 @@ extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
     }
     let mstatus = csr::mstatus::read();
     if mstatus & MSTATUS_MPP_MASK == MSTATUS_MPP_M {
-        panic!(
-            "trap in M-mode: mcause={mcause:#x} mepc={:#x} mtval={:#x}",
-            csr::mepc::read(),
-            csr::mtval::read()
-        );
+        panic!("trap in M-mode: mcause={mcause:#x} mepc={mepc:#x} mtval={:#x}", csr::mtval::read());
     }
     match mcause {
         EXC_ECALL_S => {
@@ -35,8 +32,10 @@ extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
                 }
                 sbi::Reply::Legacy(value) => frame.set_a(0, value),
             }
-            // SAFETY: resume after the 4-byte ecall instruction.
-            unsafe { csr::mepc::write(csr::mepc::read() + 4) };
+            // SAFETY: resume after the 4-byte ecall instruction. mepc is
+            // rewritten from the value read at entry: a guarded MPRV access
+            // during the call may have trapped and overwritten the CSR.
+            unsafe { csr::mepc::write(mepc + 4) };
         }
         EXC_ECALL_M => unreachable!("M-mode ecall arrives with MPP = M"),
         _ => redirect_to_supervisor(mcause, mstatus),

@@ -25,7 +25,6 @@ pub const IRQ_M_TIMER: usize = 7;
 pub const IRQ_S_EXT: usize = 9;
 
 /// Exception codes the SM handles itself or routes.
-pub const EXC_ILLEGAL_INSN: usize = 2;
 pub const EXC_ECALL_U: usize = 8;
 pub const EXC_ECALL_S: usize = 9;
 pub const EXC_ECALL_M: usize = 11;

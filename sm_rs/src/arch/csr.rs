@@ -103,11 +103,3 @@ pub mod stimecmp {
         unsafe { core::arch::asm!("csrw 0x14d, {0}", in(reg) value) };
     }
 }
-
-/// The `time` CSR, readable in M-mode on QEMU.
-pub fn time() -> u64 {
-    let value: u64;
-    // SAFETY: rdtime has no side effect.
-    unsafe { core::arch::asm!("rdtime {0}", out(reg) value) };
-    value
-}

@@ -189,6 +189,8 @@ sm_enter_supervisor:
     csrs    mstatus, t0
     li      t0, {mpie}
     csrc    mstatus, t0
+    li      t0, {sie}
+    csrc    mstatus, t0
     csrw    satp, zero
     li      t0, 0
     li      t1, 0
@@ -208,6 +210,7 @@ sm_park_on_fresh_stack:
     mpp_mask = const super::bits::MSTATUS_MPP_MASK,
     mpp_s = const super::bits::MSTATUS_MPP_S,
     mpie = const super::bits::MSTATUS_MPIE,
+    sie = const super::bits::MSTATUS_SIE,
 );
 
 unsafe extern "C" {

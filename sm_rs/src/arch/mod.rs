@@ -3,4 +3,5 @@
 pub mod bits;
 pub mod csr;
 pub mod entry;
+pub mod mprv;
 pub mod pmp;

@@ -3,7 +3,7 @@
 use super::Call;
 use crate::hsm;
 use sbi_spec::binary::SbiRet;
-use sbi_spec::hsm::{HART_GET_STATUS, HART_START, HART_STOP};
+use sbi_spec::hsm::{HART_GET_STATUS, HART_START, HART_STOP, HART_SUSPEND};
 
 pub fn handle(hartid: usize, call: &Call) -> SbiRet {
     let [a0, a1, a2, ..] = call.args;
@@ -11,6 +11,7 @@ pub fn handle(hartid: usize, call: &Call) -> SbiRet {
         HART_START => hsm::hart_start(a0, a1, a2),
         HART_STOP => hsm::hart_stop(hartid),
         HART_GET_STATUS => hsm::hart_get_status(a0),
+        HART_SUSPEND => hsm::hart_suspend(hartid, a0, a1, a2),
         _ => SbiRet::not_supported(),
     }
 }

@@ -1,38 +1,70 @@
 //! Legacy SBI v0.1 calls (extension ids 0x00..0x0f): a0 in, a0 out.
+//!
+//! The IPI and fence calls take a *pointer* to a hart mask in S-mode memory;
+//! it is read through MPRV, so a bad pointer is an error, never a crash.
 
 use super::Call;
-use crate::{console, reset, timer};
+use crate::arch::{bits, csr, mprv};
+use crate::{console, ipi, reset, timer};
 use sbi_spec::legacy::*;
 
 const NOT_SUPPORTED: usize = (-2isize) as usize;
+const INVALID_ADDRESS: usize = (-5isize) as usize;
 
 /// True for the legacy extension-id range.
 pub fn owns(eid: usize) -> bool {
     eid <= 0x0f
 }
 
-/// Legacy calls this SM answers (the IPI and fence ones arrive with SMP support).
+/// Legacy calls this SM answers.
 pub fn implemented(eid: usize) -> bool {
-    matches!(
-        eid,
-        LEGACY_SET_TIMER | LEGACY_CONSOLE_PUTCHAR | LEGACY_CONSOLE_GETCHAR | LEGACY_SHUTDOWN
-    )
+    eid <= LEGACY_SHUTDOWN
+}
+
+/// The harts a legacy hart-mask pointer names; null means every hart.
+fn targets(mask_ptr: usize) -> Result<usize, usize> {
+    if mask_ptr == 0 {
+        return ipi::decode_mask(0, usize::MAX).map_err(|e| e.error);
+    }
+    let mask = mprv::load_u64(mask_ptr).map_err(|_| INVALID_ADDRESS)?;
+    ipi::decode_mask(mask as usize, 0).map_err(|e| e.error)
+}
+
+fn send(hartid: usize, mask_ptr: usize, event: usize) -> usize {
+    match targets(mask_ptr) {
+        Ok(harts) => {
+            ipi::send(hartid, harts, event);
+            0
+        }
+        Err(code) => code,
+    }
 }
 
 pub fn handle(hartid: usize, call: &Call) -> usize {
+    let a0 = call.args[0];
     match call.eid {
         LEGACY_SET_TIMER => {
-            timer::set_timer(hartid, call.args[0] as u64);
+            timer::set_timer(hartid, a0 as u64);
             0
         }
         LEGACY_CONSOLE_PUTCHAR => {
-            console::write_bytes(core::iter::once(call.args[0] as u8));
+            console::write_bytes(core::iter::once(a0 as u8));
             0
         }
         LEGACY_CONSOLE_GETCHAR => match console::uart().and_then(|u| u.getc()) {
             Some(byte) => byte as usize,
             None => usize::MAX,
         },
+        LEGACY_CLEAR_IPI => {
+            // SAFETY: clearing SSIP only withdraws this hart's S-mode IPI.
+            unsafe { csr::mip::clear(1 << bits::IRQ_S_SOFT) };
+            0
+        }
+        LEGACY_SEND_IPI => send(hartid, a0, ipi::EV_SSIP),
+        LEGACY_REMOTE_FENCE_I => send(hartid, a0, ipi::EV_FENCE_I),
+        LEGACY_REMOTE_SFENCE_VMA | LEGACY_REMOTE_SFENCE_VMA_ASID => {
+            send(hartid, a0, ipi::EV_SFENCE_VMA)
+        }
         LEGACY_SHUTDOWN => {
             println!("SM: legacy shutdown requested");
             reset::shutdown(true, 0)

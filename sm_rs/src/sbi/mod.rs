@@ -7,6 +7,8 @@ mod base;
 mod dbcn;
 mod hsm;
 mod legacy;
+mod rfnc;
+mod spi;
 mod srst;
 mod time;
 
@@ -41,6 +43,8 @@ pub fn dispatch(hartid: usize, frame: &TrapFrame) -> Reply {
         sbi_spec::hsm::EID_HSM => hsm::handle(hartid, &call),
         sbi_spec::srst::EID_SRST => srst::handle(&call),
         sbi_spec::dbcn::EID_DBCN => dbcn::handle(&call),
+        sbi_spec::spi::EID_SPI => spi::handle(hartid, &call),
+        sbi_spec::rfnc::EID_RFNC => rfnc::handle(hartid, &call),
         _ => SbiRet::not_supported(),
     })
 }
@@ -54,5 +58,7 @@ pub fn implemented(eid: usize) -> bool {
             | sbi_spec::hsm::EID_HSM
             | sbi_spec::srst::EID_SRST
             | sbi_spec::dbcn::EID_DBCN
+            | sbi_spec::spi::EID_SPI
+            | sbi_spec::rfnc::EID_RFNC
     ) || legacy::implemented(eid)
 }

@@ -1,0 +1,91 @@
+//! Work one hart asks of others through the machine software interrupt:
+//! raise a supervisor software interrupt, or fence the instruction stream or
+//! the TLB. Fences are synchronous: the caller returns once every target has
+//! executed them.
+
+use crate::arch::{bits, csr};
+use crate::{clint, hsm, platform};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use keystone_abi::layout::MAX_HARTS;
+use sbi_spec::binary::SbiRet;
+
+/// Raise SSIP on the target.
+pub const EV_SSIP: usize = 1 << 0;
+/// Execute fence.i on the target.
+pub const EV_FENCE_I: usize = 1 << 1;
+/// Execute sfence.vma (all addresses, all ASIDs: a superset of any request).
+pub const EV_SFENCE_VMA: usize = 1 << 2;
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NONE: AtomicUsize = AtomicUsize::new(0);
+static PENDING: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
+
+/// Runs the work queued for `hart`; called from its software interrupt.
+pub fn process(hart: usize) {
+    clint::clear_ipi(hart);
+    let events = PENDING[hart].swap(0, Ordering::AcqRel);
+    if events & EV_SSIP != 0 {
+        // SAFETY: SSIP is writable from M-mode and only signals S-mode.
+        unsafe { csr::mip::set(1 << bits::IRQ_S_SOFT) };
+    }
+    if events & EV_FENCE_I != 0 {
+        // SAFETY: fence.i only orders this hart's instruction fetches.
+        unsafe { core::arch::asm!("fence.i") };
+    }
+    if events & EV_SFENCE_VMA != 0 {
+        // SAFETY: flushing this hart's TLB is always safe.
+        unsafe { core::arch::asm!("sfence.vma") };
+    }
+}
+
+/// The harts an SBI hart mask names, or INVALID_PARAM if one does not exist.
+pub fn decode_mask(mask: usize, base: usize) -> Result<usize, SbiRet> {
+    let p = platform::get();
+    let mut targets = 0usize;
+    if base == usize::MAX {
+        for hart in (0..MAX_HARTS).filter(|&h| p.hart_exists(h)) {
+            targets |= 1 << hart;
+        }
+        return Ok(targets);
+    }
+    for bit in 0..usize::BITS as usize {
+        if mask & (1 << bit) == 0 {
+            continue;
+        }
+        let hart = base.checked_add(bit).ok_or_else(SbiRet::invalid_param)?;
+        if !p.hart_exists(hart) {
+            return Err(SbiRet::invalid_param());
+        }
+        targets |= 1 << hart;
+    }
+    Ok(targets)
+}
+
+/// Queues `events` on every started hart in `targets` and interrupts them;
+/// for fences, waits until each has run them (doing our own work meanwhile,
+/// so two harts fencing each other cannot deadlock).
+pub fn send(me: usize, targets: usize, events: usize) {
+    let targets = targets & hsm::started_mask();
+    for hart in (0..MAX_HARTS).filter(|h| targets & (1 << h) != 0) {
+        if hart == me {
+            continue;
+        }
+        PENDING[hart].fetch_or(events, Ordering::AcqRel);
+        clint::send_ipi(hart);
+    }
+    if targets & (1 << me) != 0 {
+        PENDING[me].fetch_or(events, Ordering::AcqRel);
+        process(me);
+    }
+    if events & (EV_FENCE_I | EV_SFENCE_VMA) == 0 {
+        return;
+    }
+    for hart in (0..MAX_HARTS).filter(|h| targets & (1 << h) != 0 && *h != me) {
+        while PENDING[hart].load(Ordering::Acquire) & events != 0 {
+            if PENDING[me].load(Ordering::Acquire) != 0 {
+                process(me);
+            }
+            core::hint::spin_loop();
+        }
+    }
+}

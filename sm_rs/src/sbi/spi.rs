@@ -1,0 +1,19 @@
+//! sPI extension: supervisor software interrupts to other harts.
+
+use super::Call;
+use crate::ipi;
+use sbi_spec::binary::SbiRet;
+use sbi_spec::spi::SEND_IPI;
+
+pub fn handle(hartid: usize, call: &Call) -> SbiRet {
+    if call.fid != SEND_IPI {
+        return SbiRet::not_supported();
+    }
+    match ipi::decode_mask(call.args[0], call.args[1]) {
+        Ok(targets) => {
+            ipi::send(hartid, targets, ipi::EV_SSIP);
+            SbiRet::success(0)
+        }
+        Err(err) => err,
+    }
+}
