@@ -5,12 +5,15 @@
 //! (`ok N - name` / `not ok N - name`), then powers off through SRST with a
 //! failure reason if any check failed. Kernel command line (`-append`):
 //! `hang` prints one line and spins (for harness tests), `fail` shuts down
-//! through SRST with a system-failure reason.
+//! through SRST with a system-failure reason, `bench` measures SBI round
+//! trips instead of checking (runs on any SBI firmware, e.g. OpenSBI).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
 #[macro_use]
 mod console;
+#[cfg(target_os = "none")]
+mod bench;
 #[cfg(target_os = "none")]
 mod checks;
 #[cfg(target_os = "none")]
