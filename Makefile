@@ -1,0 +1,44 @@
+# keystone-rs: two commands on a fresh machine.
+#   make run    install what is missing, build, boot the SM + conformance payload
+#   make test   install what is missing, build, run every test (cargo + pytest + ruff)
+# keystone-py (python -m keystone_py) does the work; see `python3 -m keystone_py --help`.
+
+PYTHON ?= python3
+KS     := $(PYTHON) -m keystone_py
+PYTEST_ARGS ?=
+
+.PHONY: all setup build test host-test pytest lint run doctor clean
+
+all: build
+
+# Debian packages (apt-get, only those missing), then the Python package and its
+# test tools (pip, only when this checkout is not already installed with them).
+setup:
+	@$(KS) setup
+	@(cd / && $(PYTHON) -c "import sys, keystone_py, pexpect, pygdbmi, elftools, pytest, ruff; \
+	  sys.exit(keystone_py.__file__ != '$(CURDIR)/keystone_py/__init__.py')") 2>/dev/null \
+	  || $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
+
+build: setup
+	$(KS) build
+
+host-test: setup
+	$(KS) host-test
+
+pytest: setup build
+	$(PYTHON) -m pytest -v $(PYTEST_ARGS)
+
+lint: setup
+	$(PYTHON) -m ruff check keystone_py tests
+
+test: setup build host-test pytest lint
+
+run: setup build
+	$(KS) boot
+
+doctor:
+	$(KS) doctor
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache keystone_py.egg-info
+	find keystone_py tests -name __pycache__ -type d -prune -exec rm -rf {} +

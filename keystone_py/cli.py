@@ -1,0 +1,229 @@
+"""``keystone-py``: the command line for people.
+
+    keystone-py doctor              check every tool, name the package that fixes a gap
+    keystone-py setup               apt-get install what is missing (as root)
+    keystone-py build [sm|payload|all] [--force]
+    keystone-py artifacts           one JSON object: artifact name -> absolute path
+    keystone-py boot [--smp N] [--append ARGS] [--firmware ours|opensbi|PATH]
+    keystone-py host-test           cargo test of the pure-logic crates on this machine
+
+Errors are one paragraph with the fix, exit status 1, no traceback.
+Only the standard library is imported at start-up, so ``doctor`` and ``setup``
+work before the Python dependencies are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import __version__
+from .errors import KeystoneError
+from .toolchain import Toolchain, format_report
+
+log = logging.getLogger("keystone_py.cli")
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("keystone_py")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+# -- commands -------------------------------------------------------------------------
+def cmd_doctor(args: argparse.Namespace) -> int:
+    tc = Toolchain()
+    statuses = tc.check_all()
+    print(format_report(statuses))
+    missing = [s for s in statuses if s.required and not s.ok]
+    if missing:
+        pkgs = tc.missing_packages()
+        print(f"\n{len(missing)} required tool(s) missing.")
+        if pkgs:
+            print(f"Fix: apt-get install {' '.join(pkgs)}   (or: keystone-py setup)")
+        if any(s.name.startswith("python:") for s in missing):
+            print("Fix: pip install -e .[test]")
+        return 1
+    print("\nall tools found.")
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    tc = Toolchain()
+    pkgs = tc.missing_packages()
+    if not pkgs:
+        print("setup: every Debian package needed is installed.")
+        return 0
+    apt = shutil.which("apt-get") or shutil.which("apt-get", path="/usr/bin:/bin") or "apt-get"
+    cmd = [apt, "install", "-y", "--no-install-recommends", *pkgs]
+    if os.geteuid() != 0:
+        print("setup: missing Debian packages: " + " ".join(pkgs))
+        print("setup: not running as root, so not installing them. Run:")
+        print(f"    sudo apt-get update && sudo {shlex.join(['apt-get', *cmd[1:]])}")
+        return 1
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    print(f"setup: installing {' '.join(pkgs)}")
+    for argv in ([apt, "update"], cmd):
+        print("+ " + shlex.join(argv), flush=True)
+        try:
+            rc = subprocess.run(argv, env=env, check=False).returncode
+        except OSError as exc:
+            raise KeystoneError(f"cannot run {argv[0]}: {exc}. This needs a Debian-based "
+                                f"system; install by hand: {' '.join(pkgs)}") from exc
+        if rc != 0:
+            raise KeystoneError(f"`{shlex.join(argv)}` failed with exit status {rc}; "
+                                "see its output above (network? apt lock held?).")
+    still = Toolchain().missing_packages()
+    if still:
+        raise KeystoneError("after apt-get, still missing: " + " ".join(still)
+                            + ". Run `keystone-py doctor` for details.")
+    print("setup: done.")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import Builder, expand_targets
+    builder = Builder()
+    builder.build(expand_targets(args.targets), force=args.force)
+    for name, path in builder.artifacts().items():
+        log.info("%-12s %s", name, path)
+    return 0
+
+
+def cmd_artifacts(args: argparse.Namespace) -> int:
+    from .build import Builder
+    from .paths import find_root
+    print(json.dumps(Builder(root=find_root(), toolchain=Toolchain()).artifacts(), indent=2,
+                     sort_keys=True))
+    return 0
+
+
+def cmd_host_test(args: argparse.Namespace) -> int:
+    from .build import Builder
+    return Builder().host_test()
+
+
+class _BareConsoleLine(logging.Formatter):
+    """Console records are ("[%s] %s", name, line): print the line alone."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if isinstance(record.args, tuple) and len(record.args) == 2:
+            return str(record.args[1])
+        return super().format(record)
+
+
+def _firmware(choice: str, artifacts: dict) -> Path:
+    if choice == "ours":
+        return Path(artifacts["sm_bin"])
+    if choice == "opensbi":
+        return Toolchain().opensbi_fw_jump
+    path = Path(choice)
+    if not path.is_file():
+        raise KeystoneError(f"--firmware {choice}: no such file (use ours, opensbi or a path).")
+    return path
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    from .build import Builder
+    from .console import CONSOLE
+    from .contract import PAYLOAD_DONE
+    from .machine import Machine
+    from .tap import parse_tap
+
+    artifacts = Builder().build(["sm", "payload"])
+    console = logging.getLogger("keystone_py.console")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_BareConsoleLine())
+    console.handlers[:] = [handler]
+    console.setLevel(CONSOLE)
+    console.propagate = False
+
+    kernel = Path(args.kernel) if args.kernel else Path(artifacts["payload_bin"])
+    with Machine(firmware=_firmware(args.firmware, artifacts), kernel=kernel,
+                 append=args.append, smp=args.smp, memory=args.memory,
+                 extra_args=args.qemu_arg, gdb=args.gdb, name="boot") as m:
+        if m.gdb_port:
+            log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
+                        "127.0.0.1:%d'", artifacts.get("sm_elf", ""), m.gdb_port)
+        status = m.wait_exit(timeout=1e9 if args.gdb else args.timeout)
+        report = parse_tap(m.console_text)
+        if report.results:
+            log.info("\nconformance: %s", report.summary())
+        elif not re.search(PAYLOAD_DONE, m.console_text):
+            log.info("\nconformance: no result lines printed")
+        log.info("QEMU exit status %d; logs in %s", status, m.log_dir)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="keystone-py",
+        description="Build, boot and drive the keystone-rs security monitor in QEMU.",
+        epilog="Logs of every QEMU run go to build/logs/<name>-<time>-<pid>/ "
+               "(console.log, qemu-cmdline.txt, qemu-output.log, qmp.log, gdb.log).")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="debug output")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("doctor", help="check every tool; name the package that fixes a gap")
+    s.set_defaults(func=cmd_doctor)
+    s = sub.add_parser("setup", help="apt-get install the missing Debian packages (root)")
+    s.set_defaults(func=cmd_setup)
+    s = sub.add_parser("build", help="build the firmware and payload into build/ (cached)")
+    s.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="sm, payload or all (default: all)")
+    s.add_argument("--force", action="store_true", help="ignore the cache, run cargo")
+    s.set_defaults(func=cmd_build)
+    s = sub.add_parser("artifacts", help="print a JSON object: artifact -> absolute path")
+    s.set_defaults(func=cmd_artifacts)
+    s = sub.add_parser("host-test", help="cargo test of pure-logic crates on this machine")
+    s.set_defaults(func=cmd_host_test)
+    s = sub.add_parser("boot", help="build if stale, boot SM + conformance payload, "
+                                    "stream the console, exit with QEMU's status")
+    s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
+    s.add_argument("--memory", default="256M", help="guest RAM (default 256M)")
+    s.add_argument("--append", default=None, help="kernel command line (e.g. hang)")
+    s.add_argument("--firmware", default="ours",
+                   help="ours (build/sm_rs.bin), opensbi (Debian's fw_jump) or a path")
+    s.add_argument("--kernel", default=None, help="S-mode payload (default: the "
+                                                  "conformance payload)")
+    s.add_argument("--qemu-arg", action="append", default=[], metavar="ARG",
+                   help="extra QEMU argument (repeatable)")
+    s.add_argument("--gdb", action="store_true",
+                   help="start halted with a gdbstub; wait (no timeout) for QEMU to exit")
+    s.add_argument("--timeout", type=float, default=120.0,
+                   help="seconds before giving up on QEMU exiting (default 120)")
+    s.set_defaults(func=cmd_boot)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except KeystoneError as exc:
+        print(f"keystone-py {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"keystone-py {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

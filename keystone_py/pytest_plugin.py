@@ -1,0 +1,174 @@
+"""pytest plugin (entry point ``pytest11: keystone_py``).
+
+Options::
+
+    --smp N              harts of machines made by machine_factory (default 1)
+    --firmware ours|opensbi
+                         M-mode firmware: build/sm_rs.bin or Debian's OpenSBI fw_jump
+    --qemu-arg ARG       extra QEMU argument for every machine (repeatable)
+    --keep-logs          keep every test's log folder, not only failed ones
+    --ks-log-root DIR    where per-test log folders go (default build/test-logs)
+
+Fixtures::
+
+    ks_paths         (session) the built tree: firmware and payload built, cached
+    ks_log_dir       per-test log folder, named by the test id, kept on failure
+    machine_factory  makes Machines (not yet launched) that log into ks_log_dir and are
+                     shut down when the test ends
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+
+from .build import Builder
+from .errors import KeystoneError
+from .machine import Machine
+from .paths import build_dir, find_root
+from .toolchain import Toolchain
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("keystone_py", "keystone-rs machines (keystone_py)")
+    group.addoption("--smp", type=int, default=1, help="harts per machine (default 1)")
+    group.addoption("--firmware", choices=("ours", "opensbi"), default="ours",
+                    help="M-mode firmware: ours (build/sm_rs.bin) or opensbi (Debian fw_jump)")
+    group.addoption("--qemu-arg", action="append", default=[], metavar="ARG",
+                    help="extra QEMU argument for every machine (repeatable)")
+    group.addoption("--keep-logs", action="store_true",
+                    help="keep the log folder of passing tests too")
+    group.addoption("--ks-log-root", default=None, metavar="DIR",
+                    help="parent of the per-test log folders (default build/test-logs)")
+
+
+@dataclass
+class KsPaths:
+    """The built tree, as the tests see it."""
+
+    root: Path
+    build_dir: Path
+    artifacts: Dict[str, str]
+    toolchain: Toolchain
+    firmware_choice: str = "ours"
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def artifact(self, key: str) -> Path:
+        try:
+            return Path(self.artifacts[key])
+        except KeyError:
+            raise KeystoneError(f"artifact {key!r} was not built (have: "
+                                f"{', '.join(sorted(self.artifacts))})") from None
+
+    @property
+    def sm_elf(self) -> Path:
+        return self.artifact("sm_elf")
+
+    @property
+    def sm_bin(self) -> Path:
+        return self.artifact("sm_bin")
+
+    @property
+    def payload_elf(self) -> Path:
+        return self.artifact("payload_elf")
+
+    @property
+    def payload_bin(self) -> Path:
+        return self.artifact("payload_bin")
+
+    @property
+    def firmware(self) -> Path:
+        """The firmware chosen with ``--firmware``."""
+        if self.firmware_choice == "opensbi":
+            return self.toolchain.opensbi_fw_jump
+        return self.sm_bin
+
+
+@pytest.fixture(scope="session")
+def ks_paths(pytestconfig: pytest.Config) -> KsPaths:
+    """Builds the firmware and the conformance payload once per session (a cache hit
+    when nothing changed) and returns their paths."""
+    try:
+        root = find_root(Path(str(pytestconfig.rootpath)))
+        toolchain = Toolchain()
+        artifacts = Builder(root=root, toolchain=toolchain).build()
+    except KeystoneError as exc:
+        pytest.fail(f"keystone_py build failed:\n{exc}", pytrace=False)
+    return KsPaths(root=root, build_dir=build_dir(root), artifacts=artifacts,
+                   toolchain=toolchain, firmware_choice=pytestconfig.getoption("firmware"))
+
+
+def _safe_name(nodeid: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", nodeid.replace("::", "__")).strip("_")
+    return name[-150:]
+
+
+def _log_root(config: pytest.Config) -> Path:
+    opt = config.getoption("ks_log_root")
+    if opt:
+        return Path(opt).resolve()
+    try:
+        return build_dir(find_root(Path(str(config.rootpath)))) / "test-logs"
+    except KeystoneError:
+        return Path(str(config.rootpath)) / "test-logs"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"_ks_rep_{rep.when}", rep)
+    log_dir = getattr(item, "_ks_log_dir", None)
+    if log_dir is not None and rep.failed:
+        rep.sections.append(("keystone-py logs", f"kept in {log_dir}"))
+
+
+@pytest.fixture
+def ks_log_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """``<log root>/<test id>/``: fresh for each test; removed after a pass unless
+    ``--keep-logs``; kept (and its path shown in the report) on failure."""
+    path = _log_root(request.config) / _safe_name(request.node.nodeid)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    request.node._ks_log_dir = path
+    yield path
+    reps = [getattr(request.node, f"_ks_rep_{w}", None) for w in ("setup", "call")]
+    passed = all(r is not None and r.passed for r in reps)
+    if passed and not request.config.getoption("keep_logs"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+MachineFactory = Callable[..., Machine]
+
+
+@pytest.fixture
+def machine_factory(request: pytest.FixtureRequest, ks_paths: KsPaths,
+                    ks_log_dir: Path) -> Iterator[MachineFactory]:
+    """``machine_factory(**kw)`` → a new, not yet launched :class:`Machine`
+    (use it with ``with``). Defaults: the ``--firmware`` firmware, the conformance
+    payload as kernel, ``--smp`` harts, ``--qemu-arg`` extras, a log folder
+    ``<test log dir>/<name>``. Any machine still running at the end is shut down."""
+    made: List[Machine] = []
+    config = request.config
+
+    def make(name: Optional[str] = None, firmware: Optional[Path] = None,
+             kernel: Optional[Path] = None, smp: Optional[int] = None,
+             extra_args: Optional[List[str]] = None, **kwargs: Any) -> Machine:
+        name = name or f"machine{len(made)}"
+        m = Machine(firmware=firmware or ks_paths.firmware,
+                    kernel=kernel or ks_paths.payload_bin,
+                    smp=smp or config.getoption("smp"),
+                    extra_args=[*config.getoption("qemu_arg"), *(extra_args or [])],
+                    log_dir=ks_log_dir / name, name=name,
+                    qemu=ks_paths.toolchain.qemu, **kwargs)
+        made.append(m)
+        return m
+
+    yield make
+    for m in made:
+        m.shutdown()

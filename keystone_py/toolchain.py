@@ -1,0 +1,338 @@
+"""Find and check every tool the project needs; ``keystone-py doctor``/``setup``.
+
+Standard library only: ``make setup`` runs this before the Python dependencies
+are installed.
+
+Where tools are looked up
+-------------------------
+* ``search_path`` (argument) or ``$KEYSTONE_PY_PATH`` (``:``-separated), when
+  given, is the *only* place looked in, for every tool, including the Rust
+  toolchain. Tests use it to hide a tool.
+* Otherwise Rust (``rustc``/``cargo``) is looked up in ``/usr/bin`` first
+  (Debian's rustc-web, whose sysroot has the library source build-std needs),
+  then ``$PATH``, then rustup nightlies; every other tool in ``$PATH``. The
+  build never depends on ``$PATH`` order: it runs the absolute paths found here.
+* ``$KEYSTONE_PY_RUSTC`` / ``$KEYSTONE_PY_CARGO`` name a rustc/cargo outright;
+  ``$KEYSTONE_PY_OPENSBI_DIR`` the folder holding OpenSBI's ``fw_jump.bin``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .errors import ToolchainError
+
+DEFAULT_OPENSBI_DIR = Path("/usr/lib/riscv64-linux-gnu/opensbi/generic")
+RISCV_LIBC_HEADER = Path("/usr/riscv64-linux-gnu/include/stdio.h")
+BARE_TARGET = "riscv64gc-unknown-none-elf"
+
+
+@dataclass
+class ToolStatus:
+    """One row of ``doctor``: a tool, where it is, or what fixes its absence."""
+
+    name: str
+    purpose: str
+    fix: str  # command that installs it
+    packages: List[str] = field(default_factory=list)  # Debian packages
+    required: bool = True
+    path: Optional[Path] = None
+    version: str = ""
+    problem: str = ""  # empty when usable
+
+    @property
+    def ok(self) -> bool:
+        return self.path is not None and not self.problem
+
+
+def _first_line(argv: Sequence[str], env: Optional[Dict[str, str]] = None) -> str:
+    try:
+        out = subprocess.run(list(argv), capture_output=True, text=True, timeout=20,
+                             env=env, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"? ({exc})"
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else "?"
+
+
+def rust_sysroot(rustc: Path) -> Optional[Path]:
+    """``rustc --print sysroot``, or None when rustc does not run."""
+    try:
+        out = subprocess.run([str(rustc), "--print", "sysroot"], capture_output=True,
+                             text=True, timeout=20, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(out.stdout.strip())
+
+
+def has_library_source(rustc: Path) -> bool:
+    """Whether ``rustc``'s sysroot holds the standard library source (build-std)."""
+    sysroot = rust_sysroot(rustc)
+    return bool(sysroot) and (sysroot / "lib/rustlib/src/rust/library/core").is_dir()
+
+
+class Toolchain:
+    """Every external tool of the project, found once and checked on demand."""
+
+    def __init__(self, search_path: Optional[Sequence[str]] = None,
+                 env: Optional[Dict[str, str]] = None):
+        self.env = dict(os.environ if env is None else env)
+        if search_path is None and self.env.get("KEYSTONE_PY_PATH"):
+            search_path = [p for p in self.env["KEYSTONE_PY_PATH"].split(os.pathsep) if p]
+        self.restricted = search_path is not None
+        if search_path is not None:
+            self.tool_dirs = list(search_path)
+            self.rust_dirs = list(search_path)
+        else:
+            path_dirs = [p for p in self.env.get("PATH", "").split(os.pathsep) if p]
+            self.tool_dirs = _dedupe(path_dirs)
+            self.rust_dirs = _dedupe(["/usr/bin"] + path_dirs + _rustup_nightly_dirs())
+        self._cache: Dict[str, ToolStatus] = {}
+
+    # -- lookup ---------------------------------------------------------------
+    def which(self, name: str, dirs: Optional[Sequence[str]] = None) -> Optional[Path]:
+        """First executable ``name`` in ``dirs`` (default: the tool dirs)."""
+        found = shutil.which(name, path=os.pathsep.join(dirs or self.tool_dirs))
+        return Path(found) if found else None
+
+    def _exe_status(self, name: str, exe: str, packages: List[str], purpose: str,
+                    version_args: Sequence[str] = ("--version",)) -> ToolStatus:
+        st = ToolStatus(name=exe, purpose=purpose, packages=packages,
+                        fix=f"apt-get install {' '.join(packages)}")
+        st.path = self.which(exe)
+        if st.path is None:
+            st.problem = f"{exe} not found"
+        else:
+            st.version = _first_line([str(st.path), *version_args])
+        return st
+
+    def _rustc_status(self) -> ToolStatus:
+        st = ToolStatus(name="rustc", purpose="Rust compiler with library source (build-std)",
+                        packages=["rustc-web", "rust-web-src"],
+                        fix="apt-get install rustc-web rust-web-src  "
+                            "(or: rustup toolchain install nightly --component rust-src)")
+        if self.env.get("KEYSTONE_PY_RUSTC"):
+            candidates = [Path(self.env["KEYSTONE_PY_RUSTC"])]
+        else:
+            candidates = []
+            for d in self.rust_dirs:
+                p = self.which("rustc", [d])
+                if p and p not in candidates:
+                    candidates.append(p)
+        rejected = []
+        for cand in candidates:
+            if has_library_source(cand):
+                st.path = cand
+                st.version = _first_line([str(cand), "--version"])
+                return st
+            rejected.append(str(cand))
+        if rejected:
+            st.problem = ("no rustc with library source for build-std (checked "
+                          + ", ".join(rejected) + ")")
+        else:
+            st.problem = "rustc not found"
+        return st
+
+    def _cargo_status(self, rustc: ToolStatus) -> ToolStatus:
+        st = ToolStatus(name="cargo", purpose="Rust build tool", packages=["cargo-web"],
+                        fix="apt-get install cargo-web")
+        if self.env.get("KEYSTONE_PY_CARGO"):
+            st.path = Path(self.env["KEYSTONE_PY_CARGO"])
+            if not st.path.exists():
+                st.problem = f"KEYSTONE_PY_CARGO={st.path} does not exist"
+        else:
+            # The cargo beside the chosen rustc first: they come from one toolchain.
+            dirs = ([str(rustc.path.parent)] if rustc.path else []) + self.rust_dirs
+            st.path = self.which("cargo", dirs)
+            if st.path is None:
+                st.problem = "cargo not found"
+        if st.ok:
+            st.version = _first_line([str(st.path), "--version"])
+        return st
+
+    def _opensbi_status(self) -> ToolStatus:
+        st = ToolStatus(name="opensbi", purpose="reference firmware (fw_jump)",
+                        packages=["opensbi"], fix="apt-get install opensbi")
+        folder = Path(self.env.get("KEYSTONE_PY_OPENSBI_DIR", DEFAULT_OPENSBI_DIR))
+        fw = folder / "fw_jump.bin"
+        if fw.is_file():
+            st.path = fw
+            st.version = _dpkg_version("opensbi")
+        else:
+            st.problem = f"{fw} not found"
+        return st
+
+    def _file_status(self, name: str, path: Path, packages: List[str],
+                     purpose: str) -> ToolStatus:
+        st = ToolStatus(name=name, purpose=purpose, packages=packages,
+                        fix=f"apt-get install {' '.join(packages)}")
+        if path.exists():
+            st.path = path
+            st.version = _dpkg_version(packages[0])
+        else:
+            st.problem = f"{path} not found"
+        return st
+
+    def _python_status(self, module: str, dist: str) -> ToolStatus:
+        st = ToolStatus(name=f"python:{dist}", purpose="Python library",
+                        fix="pip install -e .[test]")
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            st.problem = f"Python module {module} not importable"
+        else:
+            st.path = Path(spec.origin).parent
+            try:
+                from importlib.metadata import version
+                st.version = version(dist)
+            except Exception:  # noqa: BLE001 - metadata is best effort
+                st.version = "?"
+        return st
+
+    def _checks(self) -> Dict[str, Callable[[], ToolStatus]]:
+        return {
+            "rustc": self._rustc_status,
+            "cargo": lambda: self._cargo_status(self.status("rustc")),
+            "ld": lambda: self._exe_status(
+                "ld", "riscv64-unknown-elf-ld", ["binutils-riscv64-unknown-elf"],
+                "bare-metal linker"),
+            "objcopy": lambda: self._exe_status(
+                "objcopy", "riscv64-unknown-elf-objcopy", ["binutils-riscv64-unknown-elf"],
+                "ELF to flat binary"),
+            "linux-gcc": lambda: self._exe_status(
+                "linux-gcc", "riscv64-linux-gnu-gcc", ["gcc-riscv64-linux-gnu"],
+                "linker/C compiler for riscv64 Linux"),
+            "linux-libc": lambda: self._file_status(
+                "riscv64-linux-gnu-libc", RISCV_LIBC_HEADER, ["libc6-dev-riscv64-cross"],
+                "riscv64 Linux C library"),
+            "qemu": lambda: self._exe_status(
+                "qemu", "qemu-system-riscv64", ["qemu-system-misc"], "RISC-V machine emulator"),
+            "gdb": lambda: self._exe_status(
+                "gdb", "gdb-multiarch", ["gdb-multiarch"], "debugger (QEMU gdbstub)"),
+            "opensbi": self._opensbi_status,
+            "pexpect": lambda: self._python_status("pexpect", "pexpect"),
+            "pygdbmi": lambda: self._python_status("pygdbmi", "pygdbmi"),
+            "pyelftools": lambda: self._python_status("elftools", "pyelftools"),
+        }
+
+    def status(self, name: str) -> ToolStatus:
+        """The (cached) status of one tool by its doctor name."""
+        if name not in self._cache:
+            checks = self._checks()
+            if name not in checks:
+                raise KeyError(name)
+            self._cache[name] = checks[name]()
+        return self._cache[name]
+
+    def check_all(self) -> List[ToolStatus]:
+        """Every tool's status, in doctor order."""
+        return [self.status(name) for name in self._checks()]
+
+    def require(self, name: str) -> Path:
+        """The path of a tool, or a ToolchainError naming the fix."""
+        st = self.status(name)
+        if not st.ok:
+            raise ToolchainError(
+                f"{st.name} is missing ({st.problem}); it is needed as {st.purpose}.\n"
+                f"Fix: {st.fix}  (or run `keystone-py setup`; `keystone-py doctor` "
+                "checks everything).")
+        assert st.path is not None
+        return st.path
+
+    # -- convenience ------------------------------------------------------------
+    @property
+    def rustc(self) -> Path:
+        return self.require("rustc")
+
+    @property
+    def cargo(self) -> Path:
+        return self.require("cargo")
+
+    @property
+    def objcopy(self) -> Path:
+        return self.require("objcopy")
+
+    @property
+    def qemu(self) -> Path:
+        return self.require("qemu")
+
+    @property
+    def gdb(self) -> Path:
+        return self.require("gdb")
+
+    @property
+    def opensbi_fw_jump(self) -> Path:
+        return self.require("opensbi")
+
+    def rustc_version(self) -> str:
+        """``rustc -vV`` (full version, commit and host), part of build cache keys."""
+        try:
+            return subprocess.run([str(self.rustc), "-vV"], capture_output=True, text=True,
+                                  timeout=20, check=True).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ToolchainError(f"{self.rustc} -vV failed: {exc}") from exc
+
+    def cargo_env(self) -> Dict[str, str]:
+        """Environment for running cargo: our rustc, nightly features unlocked,
+        and the linker folder first on PATH (``.cargo/config.toml`` names the linker
+        without a path)."""
+        env = dict(self.env)
+        env["RUSTC"] = str(self.rustc)
+        env["RUSTC_BOOTSTRAP"] = "1"
+        for var in ("RUSTUP_TOOLCHAIN", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"):
+            env.pop(var, None)
+        ld = self.status("ld")
+        extra = [str(ld.path.parent)] if ld.ok and ld.path else []
+        env["PATH"] = os.pathsep.join(_dedupe(extra + [str(self.cargo.parent)] +
+                                              env.get("PATH", "").split(os.pathsep)))
+        return env
+
+    def missing_packages(self) -> List[str]:
+        """Debian packages that would fix every missing required tool."""
+        pkgs: List[str] = []
+        for st in self.check_all():
+            if st.required and not st.ok:
+                pkgs.extend(p for p in st.packages if p not in pkgs)
+        return pkgs
+
+
+def _dedupe(items: Sequence[str]) -> List[str]:
+    seen, out = set(), []
+    for item in items:
+        if item and item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def _rustup_nightly_dirs() -> List[str]:
+    home = Path(os.environ.get("RUSTUP_HOME", Path.home() / ".rustup")) / "toolchains"
+    try:
+        return [str(p / "bin") for p in sorted(home.glob("nightly*"), reverse=True)]
+    except OSError:
+        return []
+
+
+def _dpkg_version(package: str) -> str:
+    if not shutil.which("dpkg-query"):
+        return "present"
+    v = _first_line(["dpkg-query", "-W", "-f=${Version}", package])
+    return f"{package} {v}" if v and "no packages" not in v else "present"
+
+
+def format_report(statuses: Sequence[ToolStatus]) -> str:
+    """The doctor table: one row per tool."""
+    rows = []
+    width = max(len(s.name) for s in statuses)
+    for s in statuses:
+        if s.ok:
+            rows.append(f"  ok       {s.name:<{width}}  {s.version}  [{s.path}]")
+        else:
+            tag = "MISSING " if s.required else "optional"
+            rows.append(f"  {tag} {s.name:<{width}}  {s.problem}; fix: {s.fix}")
+    return "\n".join(rows)
