@@ -34,6 +34,7 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
     banner(platform);
     crate::dtb::reserve_sm_region(platform);
     hsm::init(hartid);
+    crate::pmp_global::init();
     hart::init(hartid);
     PLATFORM_READY.store(true, Ordering::Release);
     hart::prepare_for_supervisor(hartid);

@@ -15,15 +15,30 @@ pub const EV_SSIP: usize = 1 << 0;
 pub const EV_FENCE_I: usize = 1 << 1;
 /// Execute sfence.vma (all addresses, all ASIDs: a superset of any request).
 pub const EV_SFENCE_VMA: usize = 1 << 2;
+/// Re-apply the machine-wide PMP policy (an enclave was created or destroyed).
+pub const EV_PMP_SYNC: usize = 1 << 3;
+/// Events the sender waits for.
+const SYNCHRONOUS: usize = EV_FENCE_I | EV_SFENCE_VMA | EV_PMP_SYNC;
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NONE: AtomicUsize = AtomicUsize::new(0);
 static PENDING: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
 
 /// Runs the work queued for `hart`; called from its software interrupt.
+///
+/// A PMP re-sync cannot be applied while the hart is inside an enclave (it
+/// would reopen host memory to it): it stays pending, and the software
+/// interrupt is raised again so that it stops the enclave first.
 pub fn process(hart: usize) {
     clint::clear_ipi(hart);
-    let events = PENDING[hart].swap(0, Ordering::AcqRel);
+    let keep = if crate::enclave::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
+    let events = PENDING[hart].fetch_and(keep, Ordering::AcqRel) & !keep;
+    if PENDING[hart].load(Ordering::Acquire) & keep != 0 {
+        clint::send_ipi(hart);
+    }
+    if events & EV_PMP_SYNC != 0 {
+        crate::pmp_global::apply_host();
+    }
     if events & EV_SSIP != 0 {
         // SAFETY: SSIP is writable from M-mode and only signals S-mode.
         unsafe { csr::mip::set(1 << bits::IRQ_S_SOFT) };
@@ -35,6 +50,14 @@ pub fn process(hart: usize) {
     if events & EV_SFENCE_VMA != 0 {
         // SAFETY: flushing this hart's TLB is always safe.
         unsafe { core::arch::asm!("sfence.vma") };
+    }
+}
+
+/// Serves queued work while this hart spins on a lock or waits for others.
+pub fn poll(hart: usize) {
+    let keep = if crate::enclave::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
+    if PENDING[hart].load(Ordering::Acquire) & !keep != 0 {
+        process(hart);
     }
 }
 
@@ -77,14 +100,12 @@ pub fn send(me: usize, targets: usize, events: usize) {
         PENDING[me].fetch_or(events, Ordering::AcqRel);
         process(me);
     }
-    if events & (EV_FENCE_I | EV_SFENCE_VMA) == 0 {
+    if events & SYNCHRONOUS == 0 {
         return;
     }
     for hart in (0..MAX_HARTS).filter(|h| targets & (1 << h) != 0 && *h != me) {
         while PENDING[hart].load(Ordering::Acquire) & events != 0 {
-            if PENDING[me].load(Ordering::Acquire) != 0 {
-                process(me);
-            }
+            poll(me);
             core::hint::spin_loop();
         }
     }

@@ -17,6 +17,8 @@ mod clint;
 #[cfg(target_os = "none")]
 mod dtb;
 #[cfg(target_os = "none")]
+mod enclave;
+#[cfg(target_os = "none")]
 mod hart;
 #[cfg(target_os = "none")]
 mod hsm;
@@ -26,6 +28,8 @@ mod ipi;
 mod panic;
 #[cfg(target_os = "none")]
 mod platform;
+#[cfg(target_os = "none")]
+mod pmp_global;
 #[cfg(target_os = "none")]
 mod reset;
 #[cfg(target_os = "none")]

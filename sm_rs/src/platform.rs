@@ -117,10 +117,10 @@ impl Platform {
         hartid < MAX_HARTS && self.harts[hartid]
     }
 
-    /// True when S-mode may hand the SM this physical range to read or write:
-    /// inside one DRAM bank and outside the SM.
+    /// True when the host may hand the SM this physical range to read or
+    /// write: inside one DRAM bank, outside the SM and outside every enclave.
     pub fn supervisor_may_access(&self, range: &Range) -> bool {
         let in_dram = self.dram.iter().flatten().any(|bank| bank.contains(range));
-        in_dram && !range.overlaps(&sm_region())
+        in_dram && !range.overlaps(&sm_region()) && !crate::pmp_global::overlaps_enclave(range)
     }
 }

@@ -3,7 +3,7 @@
 use crate::arch::bits::*;
 use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
-use crate::{sbi, timer};
+use crate::{enclave, sbi, timer};
 
 /// Entered from `sm_trap_vector` with the interrupted context saved in `frame`.
 #[unsafe(no_mangle)]
@@ -11,11 +11,24 @@ extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
     let mcause = csr::mcause::read();
     let mepc = csr::mepc::read();
     let hartid = csr::mhartid::read();
+    let world = enclave::current(hartid);
     if mcause & MCAUSE_INTERRUPT != 0 {
-        match mcause & !MCAUSE_INTERRUPT {
+        let code = mcause & !MCAUSE_INTERRUPT;
+        if let Some(eid) = world {
+            // Nothing is delegated while an enclave runs: any interrupt
+            // stops it (INTERRUPTED) and is then the host's to take.
+            if !matches!(code, IRQ_M_SOFT | IRQ_M_TIMER | IRQ_S_SOFT | IRQ_S_TIMER | IRQ_S_EXT) {
+                panic!("unexpected interrupt {code} in enclave {eid} on hart {hartid}");
+            }
+            enclave::interrupted(hartid, eid, frame, mepc);
+        }
+        match code {
             IRQ_M_SOFT => crate::ipi::process(hartid),
-            IRQ_M_TIMER => timer::on_machine_timer(),
-            code => panic!("unexpected interrupt {code} on hart {hartid}"),
+            IRQ_M_TIMER if !crate::platform::get().sstc || world.is_none() => {
+                timer::on_machine_timer()
+            }
+            IRQ_M_TIMER | IRQ_S_SOFT | IRQ_S_TIMER | IRQ_S_EXT if world.is_some() => {}
+            _ => panic!("unexpected interrupt {code} on hart {hartid}"),
         }
         return;
     }
@@ -25,12 +38,14 @@ extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
     }
     match mcause {
         EXC_ECALL_S => {
-            match sbi::dispatch(hartid, frame) {
+            match sbi::dispatch(hartid, world, frame, mepc) {
                 sbi::Reply::Ret(ret) => {
                     frame.set_a(0, ret.error);
                     frame.set_a(1, ret.value);
                 }
                 sbi::Reply::Legacy(value) => frame.set_a(0, value),
+                // The call switched worlds: frame and mepc belong to the other one.
+                sbi::Reply::Switched => return,
             }
             // SAFETY: resume after the 4-byte ecall instruction. mepc is
             // rewritten from the value read at entry: a guarded MPRV access

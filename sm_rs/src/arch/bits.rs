@@ -41,3 +41,14 @@ pub const MCOUNTEREN_DEFAULT: usize = 0b111;
 pub const MENVCFG_STCE: usize = 1 << 63;
 /// mcause's interrupt flag.
 pub const MCAUSE_INTERRUPT: usize = 1 << 63;
+/// mstatus.FS field (floating-point state), two bits at 13.
+pub const MSTATUS_FS: usize = 3 << 13;
+/// mstatus.SUM: S-mode may touch U pages.
+pub const MSTATUS_SUM: usize = 1 << 18;
+/// mstatus.MXR: loads from execute-only pages.
+pub const MSTATUS_MXR: usize = 1 << 19;
+/// The mstatus bits that belong to the S-mode world and are swapped with it.
+pub const MSTATUS_S_WORLD: usize =
+    MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR;
+/// The S-level interrupt-enable bits in mie (sie's view when delegated).
+pub const MIE_S_BITS: usize = (1 << IRQ_S_SOFT) | (1 << IRQ_S_TIMER) | (1 << IRQ_S_EXT);

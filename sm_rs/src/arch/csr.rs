@@ -63,6 +63,9 @@ csr!(scause);
 csr!(stval);
 csr!(sepc);
 csr!(stvec);
+csr!(sscratch);
+csr!(scounteren);
+csr!(mcycle);
 csr!(pmpcfg0);
 csr!(pmpcfg2);
 csr!(pmpaddr0);
@@ -95,6 +98,13 @@ pub mod menvcfg {
 
 /// stimecmp is CSR 0x14d (Sstc).
 pub mod stimecmp {
+    /// Reads stimecmp.
+    pub fn read() -> usize {
+        let value: usize;
+        // SAFETY: reading stimecmp has no side effect (the caller checked Sstc).
+        unsafe { core::arch::asm!("csrr {0}, 0x14d", out(reg) value) };
+        value
+    }
     /// Writes stimecmp.
     /// # Safety
     /// The hart must implement Sstc.

@@ -3,5 +3,6 @@
 pub mod bits;
 pub mod csr;
 pub mod entry;
+pub mod fpu;
 pub mod mprv;
 pub mod pmp;

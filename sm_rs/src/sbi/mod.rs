@@ -6,6 +6,7 @@
 mod base;
 mod dbcn;
 mod hsm;
+mod keystone;
 mod legacy;
 mod rfnc;
 mod spi;
@@ -21,6 +22,8 @@ pub enum Reply {
     Ret(SbiRet),
     /// Legacy v0.1 calls: a0 only, a1 untouched.
     Legacy(usize),
+    /// The call moved the hart to the other world (host <-> enclave).
+    Switched,
 }
 
 /// The arguments of one call: a0..a5, function id (a6), extension id (a7).
@@ -30,10 +33,26 @@ pub struct Call {
     pub eid: usize,
 }
 
-/// Handles the S-mode ecall saved in `frame` on hart `hartid`.
-pub fn dispatch(hartid: usize, frame: &TrapFrame) -> Reply {
+/// Handles the S-mode ecall saved in `frame` on hart `hartid`; `enclave`
+/// says which enclave made it, if one did.
+pub fn dispatch(
+    hartid: usize,
+    enclave: Option<usize>,
+    frame: &mut TrapFrame,
+    mepc: usize,
+) -> Reply {
     let call =
         Call { args: core::array::from_fn(|i| frame.a(i)), fid: frame.a(6), eid: frame.a(7) };
+    if call.eid == keystone_abi::sm::KEYSTONE_EID {
+        return keystone::handle(hartid, enclave, call.fid, frame, mepc);
+    }
+    if enclave.is_some() && !allowed_in_enclave(&call) {
+        return if legacy::owns(call.eid) {
+            Reply::Legacy((-2isize) as usize)
+        } else {
+            Reply::Ret(SbiRet::not_supported())
+        };
+    }
     if legacy::owns(call.eid) {
         return Reply::Legacy(legacy::handle(hartid, &call));
     }
@@ -49,6 +68,21 @@ pub fn dispatch(hartid: usize, frame: &TrapFrame) -> Reply {
     })
 }
 
+/// What an enclave may ask of the firmware besides Keystone's calls: the
+/// console, its timer and the BASE queries. Nothing that touches other harts,
+/// the host's memory or the machine's power.
+fn allowed_in_enclave(call: &Call) -> bool {
+    use sbi_spec::legacy::*;
+    matches!(
+        call.eid,
+        sbi_spec::base::EID_BASE
+            | sbi_spec::time::EID_TIME
+            | LEGACY_SET_TIMER
+            | LEGACY_CONSOLE_PUTCHAR
+            | LEGACY_CONSOLE_GETCHAR
+    )
+}
+
 /// True when BASE.probe_extension should report `eid` as available.
 pub fn implemented(eid: usize) -> bool {
     matches!(
@@ -60,5 +94,6 @@ pub fn implemented(eid: usize) -> bool {
             | sbi_spec::dbcn::EID_DBCN
             | sbi_spec::spi::EID_SPI
             | sbi_spec::rfnc::EID_RFNC
+            | keystone_abi::sm::KEYSTONE_EID
     ) || legacy::implemented(eid)
 }

@@ -1,0 +1,96 @@
+//! One world's hart state (host OS or enclave): what a world switch saves
+//! and restores. Keystone's set plus the FP registers and stimecmp.
+
+use crate::arch::bits::*;
+use crate::arch::csr;
+use crate::arch::entry::TrapFrame;
+use crate::arch::fpu::{self, FpState};
+
+/// A world's registers and S-mode CSRs while it is not on the hart.
+#[derive(Clone, Copy)]
+pub struct Context {
+    pub regs: [usize; 32],
+    pub mepc: usize,
+    /// The S-world bits of mstatus (SIE, SPIE, SPP, FS, SUM, MXR).
+    pub mstatus: usize,
+    /// The S-level interrupt enables (sie).
+    pub mie: usize,
+    pub stvec: usize,
+    pub sscratch: usize,
+    pub sepc: usize,
+    pub scause: usize,
+    pub stval: usize,
+    pub satp: usize,
+    pub scounteren: usize,
+    pub stimecmp: usize,
+    pub fp: FpState,
+}
+
+impl Context {
+    /// Nothing at all: the state a new slot starts from.
+    pub const ZERO: Self = Self {
+        regs: [0; 32],
+        mepc: 0,
+        mstatus: 0,
+        mie: 0,
+        stvec: 0,
+        sscratch: 0,
+        sepc: 0,
+        scause: 0,
+        stval: 0,
+        satp: 0,
+        scounteren: 0,
+        stimecmp: usize::MAX,
+        fp: FpState::ZERO,
+    };
+
+    /// Captures the world that trapped: GPRs from `frame`, the rest from the hart.
+    pub fn save(&mut self, frame: &TrapFrame, mepc: usize, sstc: bool) {
+        self.regs = frame.regs;
+        self.mepc = mepc;
+        let mstatus = csr::mstatus::read();
+        self.mstatus = mstatus & MSTATUS_S_WORLD;
+        self.mie = csr::mie::read() & MIE_S_BITS;
+        self.stvec = csr::stvec::read();
+        self.sscratch = csr::sscratch::read();
+        self.sepc = csr::sepc::read();
+        self.scause = csr::scause::read();
+        self.stval = csr::stval::read();
+        self.satp = csr::satp::read();
+        self.scounteren = csr::scounteren::read();
+        if sstc {
+            self.stimecmp = csr::stimecmp::read();
+        }
+        if mstatus & MSTATUS_FS != 0 {
+            fpu::save(&mut self.fp);
+        }
+    }
+
+    /// Puts this world on the hart: GPRs into `frame` (restored by the trap
+    /// vector's mret), CSRs onto the hart, mepc where it resumes.
+    pub fn restore(&self, frame: &mut TrapFrame, sstc: bool) {
+        frame.regs = self.regs;
+        frame.regs[0] = 0;
+        fpu::restore(&self.fp);
+        // SAFETY: installs a complete, previously saved (or freshly built)
+        // S-mode world; MPP stays S for the mret that enters it.
+        unsafe {
+            let mstatus = csr::mstatus::read() & !MSTATUS_S_WORLD;
+            csr::mstatus::write(mstatus | (self.mstatus & MSTATUS_S_WORLD));
+            csr::mie::clear(MIE_S_BITS);
+            csr::mie::set(self.mie & MIE_S_BITS);
+            csr::stvec::write(self.stvec);
+            csr::sscratch::write(self.sscratch);
+            csr::sepc::write(self.sepc);
+            csr::scause::write(self.scause);
+            csr::stval::write(self.stval);
+            csr::satp::write(self.satp);
+            csr::scounteren::write(self.scounteren);
+            if sstc {
+                csr::stimecmp::write(self.stimecmp);
+            }
+            csr::mepc::write(self.mepc);
+            core::arch::asm!("sfence.vma");
+        }
+    }
+}

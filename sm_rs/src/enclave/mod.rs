@@ -1,0 +1,330 @@
+//! Enclaves: the slot table, their life cycle (Keystone's SM API) and the
+//! world switches between the host OS and an enclave on one hart.
+//!
+//! Lock discipline: one table lock, held only for bookkeeping and for the
+//! world switch itself, never while waiting for other harts (PMP changes on
+//! every hart happen with the lock released, the slot marked ALLOCATED or
+//! DESTROYING meanwhile). A hart spinning for the lock keeps serving IPIs.
+
+mod context;
+mod random;
+
+use crate::arch::entry::TrapFrame;
+use crate::arch::{bits, csr, mprv};
+use crate::{clint, ipi, platform, pmp_global};
+use context::Context;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use keystone_abi::layout::MAX_HARTS;
+use keystone_abi::sm::{err, fid, stop_reason, CreateArgs, ENCLAVES_MAX, MDSIZE};
+use sm::create_args::{self, EnclaveLayout};
+use sm::enclave_state::State;
+use sm::measure::{self, Page};
+use sm::pmp::Range;
+use sm::pmp_alloc::{PmpError, RegionId};
+use spin::{Mutex, MutexGuard};
+
+/// What a Keystone call leaves for the trap handler to do.
+pub enum Outcome {
+    /// Return (a0, a1) to the caller and step past its ecall.
+    Return(usize, usize),
+    /// The hart now runs the other world; frame and mepc are already set.
+    Switched,
+}
+
+struct Slot {
+    state: State,
+    layout: EnclaveLayout,
+    regions: Option<(RegionId, RegionId)>,
+    hash: [u8; MDSIZE],
+    ctx: Context,
+    host: Context,
+    exited: bool,
+}
+
+type Table = [Option<Slot>; ENCLAVES_MAX];
+
+static TABLE: Mutex<Table> = Mutex::new([const { None }; ENCLAVES_MAX]);
+
+#[allow(clippy::declare_interior_mutable_const)]
+const OUTSIDE: AtomicUsize = AtomicUsize::new(0);
+/// eid + 1 of the enclave each hart runs, 0 when it runs the host.
+static CURRENT: [AtomicUsize; MAX_HARTS] = [OUTSIDE; MAX_HARTS];
+
+/// The enclave hart `hartid` is running, if any.
+pub fn current(hartid: usize) -> Option<usize> {
+    CURRENT[hartid].load(Ordering::Acquire).checked_sub(1)
+}
+
+/// Takes the table lock, serving this hart's IPIs while another hart holds it.
+fn lock(hartid: usize) -> MutexGuard<'static, Table> {
+    loop {
+        if let Some(guard) = TABLE.try_lock() {
+            return guard;
+        }
+        ipi::poll(hartid);
+        core::hint::spin_loop();
+    }
+}
+
+fn sstc() -> bool {
+    platform::get().sstc
+}
+
+// ---------------------------------------------------------------- host calls
+
+/// Keystone calls from the host OS (S-mode outside any enclave).
+pub fn host_call(hartid: usize, fid: usize, frame: &mut TrapFrame, mepc: usize) -> Outcome {
+    let a0 = frame.a(0);
+    let ret = |code| Outcome::Return(code, 0);
+    match fid {
+        f if f <= fid::DEPRECATED_MAX => ret(err::DEPRECATED),
+        fid::CREATE_ENCLAVE => match create(hartid, a0) {
+            Ok(eid) => Outcome::Return(err::SUCCESS, eid),
+            Err(code) => ret(code),
+        },
+        fid::DESTROY_ENCLAVE => ret(destroy(hartid, a0).err().unwrap_or(err::SUCCESS)),
+        fid::RUN_ENCLAVE => enter(hartid, a0, frame, mepc, true),
+        fid::RESUME_ENCLAVE => enter(hartid, a0, frame, mepc, false),
+        f if fid::ENCLAVE_RANGE.contains(&f) => ret(err::SBI_PROHIBITED),
+        _ => ret(err::NOT_IMPLEMENTED),
+    }
+}
+
+/// Copies `keystone_sbi_create_t` from the caller's virtual address through MPRV.
+fn copy_create_args(va: usize) -> Result<CreateArgs, usize> {
+    let mut words = [0u64; 8];
+    for (i, w) in words.iter_mut().enumerate() {
+        let addr = va.checked_add(i * 8).ok_or(err::ILLEGAL_ARGUMENT)?;
+        *w = mprv::load_u64(addr).map_err(|_| err::ILLEGAL_ARGUMENT)?;
+    }
+    let [epm_paddr, epm_size, utm_paddr, utm_size, runtime_paddr, user_paddr, free_paddr, free_requested] =
+        words;
+    Ok(CreateArgs {
+        epm_paddr,
+        epm_size,
+        utm_paddr,
+        utm_size,
+        runtime_paddr,
+        user_paddr,
+        free_paddr,
+        free_requested,
+    })
+}
+
+fn create(hartid: usize, va: usize) -> Result<usize, usize> {
+    let args = copy_create_args(va)?;
+    let p = platform::get();
+    let mut dram = [Range { base: 0, size: 0 }; 4];
+    let mut banks = 0;
+    for bank in p.dram.iter().flatten() {
+        dram[banks] = *bank;
+        banks += 1;
+    }
+    let layout = create_args::validate(&args, &dram[..banks], platform::sm_region())
+        .map_err(|e| e.code())?;
+
+    let eid = {
+        let mut table = lock(hartid);
+        let eid = table.iter().position(Option::is_none).ok_or(err::NO_FREE_RESOURCE)?;
+        table[eid] = Some(Slot {
+            state: State::Allocated,
+            layout,
+            regions: None,
+            hash: [0; MDSIZE],
+            ctx: Context::ZERO,
+            host: Context::ZERO,
+            exited: false,
+        });
+        eid
+    };
+    let regions = match pmp_global::take_enclave_regions(hartid, layout.epm, layout.utm) {
+        Ok(r) => r,
+        Err(e) => {
+            lock(hartid)[eid] = None;
+            return Err(match e {
+                PmpError::Overlap => err::REGION_OVERLAPS,
+                _ => err::PMP_FAILURE,
+            });
+        }
+    };
+    // SAFETY: the UTM lies in DRAM outside the SM and every enclave (checked),
+    // and M-mode writes are not subject to PMP.
+    unsafe { core::ptr::write_bytes(layout.utm.base as *mut u8, 0, layout.utm.size) };
+    // SAFETY: measured pages lie inside the EPM (validated), now closed to S/U.
+    let hash = measure::measure(&layout, |pa| unsafe { &*(pa as *const Page) });
+
+    let mut table = lock(hartid);
+    let slot = table[eid].as_mut().expect("slot reserved above");
+    slot.regions = Some(regions);
+    slot.hash = hash;
+    slot.state = State::Fresh;
+    Ok(eid)
+}
+
+fn destroy(hartid: usize, eid: usize) -> Result<(), usize> {
+    let (layout, regions) = {
+        let mut table = lock(hartid);
+        let slot = table.get_mut(eid).and_then(Option::as_mut).ok_or(err::INVALID_ID)?;
+        match slot.state {
+            State::Fresh | State::Stopped => {}
+            State::Running => return Err(err::NOT_DESTROYABLE),
+            _ => return Err(err::INVALID_ID),
+        }
+        slot.state = State::Destroying;
+        (slot.layout, slot.regions.take())
+    };
+    // SAFETY: the EPM is this enclave's and closed to S/U; the scrub leaves
+    // nothing of the enclave behind before the host gets the pages back.
+    unsafe { core::ptr::write_bytes(layout.epm.base as *mut u8, 0, layout.epm.size) };
+    if let Some((epm, utm)) = regions {
+        pmp_global::release_enclave_regions(hartid, epm, utm);
+    }
+    lock(hartid)[eid] = None;
+    Ok(())
+}
+
+/// The registers and CSRs an enclave starts with (KEYSTONE_ABI.md §4).
+fn first_context(layout: &EnclaveLayout, host: &Context) -> Context {
+    let mut ctx = Context::ZERO;
+    let p = layout.runtime_params();
+    ctx.mepc = layout.epm.base;
+    ctx.scounteren = host.scounteren;
+    let args = [
+        0,
+        p.dram_base,
+        p.dram_size,
+        p.runtime_base,
+        p.user_base,
+        p.free_base,
+        p.untrusted_base,
+        p.untrusted_size,
+    ];
+    for (i, v) in args.into_iter().enumerate() {
+        ctx.regs[10 + i] = v as usize;
+    }
+    ctx
+}
+
+/// RUN (first) or RESUME: saves the host and enters the enclave on this hart.
+fn enter(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize, first: bool) -> Outcome {
+    let mut table = lock(hartid);
+    let Some(slot) = table.get_mut(eid).and_then(Option::as_mut) else {
+        return Outcome::Return(err::INVALID_ID, 0);
+    };
+    let allowed = if first {
+        slot.state.can_run()
+    } else if slot.exited {
+        Err(err::NOT_RESUMABLE)
+    } else {
+        match slot.state {
+            State::Stopped => Ok(()),
+            _ => Err(err::NOT_RESUMABLE),
+        }
+    };
+    if let Err(code) = allowed {
+        return Outcome::Return(code, 0);
+    }
+    let Some((epm, utm)) = slot.regions else {
+        return Outcome::Return(err::NOT_RUNNABLE, 0);
+    };
+    let sstc = sstc();
+    slot.host.save(frame, mepc, sstc);
+    if first {
+        slot.ctx = first_context(&slot.layout, &slot.host);
+    }
+    CURRENT[hartid].store(eid + 1, Ordering::Release);
+    slot.state = State::Running;
+    pmp_global::apply_enclave(epm, utm);
+    slot.ctx.restore(frame, sstc);
+    // SAFETY: while an enclave runs every interrupt traps to the SM (nothing
+    // is delegated), and the host's timer deadline is kept on the M-timer so
+    // the enclave cannot hold the hart past it.
+    unsafe {
+        csr::mideleg::write(0);
+        if sstc {
+            clint::set_timecmp(hartid, slot.host.stimecmp as u64);
+        }
+        csr::mie::set(bits::MIE_S_BITS | (1 << bits::IRQ_M_SOFT) | (1 << bits::IRQ_M_TIMER));
+    }
+    Outcome::Switched
+}
+
+/// Saves the enclave (resuming at `resume_pc`) and returns the hart to the
+/// host, whose RUN/RESUME ecall returns (a0, a1).
+fn leave(
+    hartid: usize,
+    slot: &mut Slot,
+    frame: &mut TrapFrame,
+    resume_pc: usize,
+    a0: usize,
+    a1: usize,
+) {
+    let sstc = sstc();
+    slot.ctx.save(frame, resume_pc, sstc);
+    slot.state = State::Stopped;
+    // SAFETY: back to the host's trap routing; the M-timer guard is disarmed.
+    unsafe {
+        csr::mideleg::write(bits::MIDELEG_DEFAULT);
+        csr::mie::clear(1 << bits::IRQ_M_TIMER);
+    }
+    if sstc {
+        clint::set_timecmp(hartid, u64::MAX);
+    }
+    pmp_global::apply_host();
+    CURRENT[hartid].store(0, Ordering::Release);
+    slot.host.restore(frame, sstc);
+    frame.set_a(0, a0);
+    frame.set_a(1, a1);
+    // SAFETY: the host continues after its RUN/RESUME ecall.
+    unsafe { csr::mepc::write(slot.host.mepc + 4) };
+}
+
+// ------------------------------------------------------------- enclave calls
+
+/// Keystone calls made by the enclave running on this hart.
+pub fn enclave_call(
+    hartid: usize,
+    eid: usize,
+    fid: usize,
+    frame: &mut TrapFrame,
+    mepc: usize,
+) -> Outcome {
+    let ret = |code| Outcome::Return(code, 0);
+    match fid {
+        f if f <= fid::DEPRECATED_MAX => ret(err::DEPRECATED),
+        f if fid::HOST_RANGE.contains(&f) => ret(err::SBI_PROHIBITED),
+        fid::RANDOM => Outcome::Return(err::SUCCESS, random::next()),
+        fid::STOP_ENCLAVE => {
+            let code = match frame.a(0) {
+                stop_reason::EDGE_CALL_HOST => err::EDGE_CALL_HOST,
+                stop_reason::TIMER_INTERRUPT => err::INTERRUPTED,
+                _ => return ret(err::ILLEGAL_ARGUMENT),
+            };
+            let mut table = lock(hartid);
+            let slot = table[eid].as_mut().expect("a running enclave has a slot");
+            // On resume the STOP ecall returns 0 to the enclave.
+            frame.set_a(0, err::SUCCESS);
+            frame.set_a(1, 0);
+            leave(hartid, slot, frame, mepc + 4, code, 0);
+            Outcome::Switched
+        }
+        fid::EXIT_ENCLAVE => {
+            let value = frame.a(0);
+            let mut table = lock(hartid);
+            let slot = table[eid].as_mut().expect("a running enclave has a slot");
+            slot.exited = true;
+            leave(hartid, slot, frame, mepc + 4, err::SUCCESS, value);
+            Outcome::Switched
+        }
+        fid::ATTEST_ENCLAVE | fid::GET_SEALING_KEY => ret(err::NOT_IMPLEMENTED),
+        _ => ret(err::NOT_IMPLEMENTED),
+    }
+}
+
+/// An interrupt arrived while an enclave ran: stop it, exactly where it was,
+/// and tell the host INTERRUPTED; the host then takes its own interrupt.
+pub fn interrupted(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize) {
+    let mut table = lock(hartid);
+    let slot = table[eid].as_mut().expect("a running enclave has a slot");
+    leave(hartid, slot, frame, mepc, err::INTERRUPTED, 0);
+}

@@ -1,0 +1,134 @@
+//! The machine-wide PMP policy: one allocator shared by every hart, and the
+//! per-hart register writes that apply it.
+//!
+//! Outside enclaves every hart runs the same "host" configuration: the SM
+//! closed (entry 0), every enclave's EPM closed, all other memory open
+//! (entry N-1). A hart running an enclave opens that EPM and narrows entry
+//! N-1 to the enclave's UTM.
+
+use crate::arch::pmp as pmp_csr;
+use crate::ipi;
+use keystone_abi::layout::{SM_BASE, SM_SIZE};
+use keystone_abi::sm::ENCLAVES_MAX;
+use sm::pmp::{self as enc, Range};
+use sm::pmp_alloc::{Entry, PmpAllocator, PmpError, Priority, RegionId};
+use spin::Mutex;
+
+static ALLOC: Mutex<PmpAllocator> = Mutex::new(PmpAllocator::new());
+
+/// Regions that belong to enclaves: (EPM, UTM) pairs. EPMs are closed in
+/// host mode; UTMs only appear in the last register while their enclave runs.
+static ENCLAVE_REGIONS: Mutex<[Option<(RegionId, RegionId)>; ENCLAVES_MAX]> =
+    Mutex::new([None; ENCLAVES_MAX]);
+
+/// Defines the SM and OS regions; boot hart only, before others start.
+pub fn init() {
+    let mut alloc = ALLOC.lock();
+    alloc.define(SM_BASE, SM_SIZE, Priority::Top, false).expect("SM region must fit register 0");
+    alloc
+        .define(0, usize::MAX, Priority::Bottom, true)
+        .expect("OS region must fit the last register");
+}
+
+fn write(entries: [Option<Entry>; 2]) {
+    for e in entries.into_iter().flatten() {
+        // SAFETY: the allocator produced this entry for a region it owns;
+        // the caller decides the permission.
+        unsafe { pmp_csr::set_entry(e.index, e.addr, e.cfg) };
+    }
+}
+
+/// Programs this hart with the host configuration (called at hart start and
+/// whenever another hart changed the policy, and when an enclave stops).
+pub fn apply_host() {
+    let alloc = ALLOC.lock();
+    let enclaves = ENCLAVE_REGIONS.lock();
+    // SAFETY: rebuilds every entry from the allocator, the single source of
+    // truth; no S/U code runs on this hart meanwhile.
+    unsafe { pmp_csr::clear_all() };
+    for id in alloc.regions() {
+        let view = alloc.region(id).expect("listed region exists");
+        let is_utm = enclaves.iter().flatten().any(|&(_, utm)| utm == id);
+        if is_utm {
+            // UTMs live at the bottom register only while their enclave runs.
+            continue;
+        }
+        let open = view.base == 0 && view.size == usize::MAX;
+        let perm = if open { enc::R | enc::W | enc::X } else { 0 };
+        write(alloc.entries(id, perm).expect("allocator entries are valid"));
+    }
+}
+
+/// Reserves an enclave's EPM and UTM; the EPM is closed on every hart before
+/// this returns.
+pub fn take_enclave_regions(
+    me: usize,
+    epm: Range,
+    utm: Range,
+) -> Result<(RegionId, RegionId), PmpError> {
+    let (epm_id, utm_id) = {
+        let mut alloc = ALLOC.lock();
+        let mut enclaves = ENCLAVE_REGIONS.lock();
+        if touches_enclave(&alloc, &enclaves, &epm) || touches_enclave(&alloc, &enclaves, &utm) {
+            return Err(PmpError::Overlap);
+        }
+        let Some(slot) = enclaves.iter_mut().find(|s| s.is_none()) else {
+            return Err(PmpError::MaxReached);
+        };
+        let epm_id = alloc.define(epm.base, epm.size, Priority::Any, false)?;
+        let utm_id = match alloc.define(utm.base, utm.size, Priority::Bottom, false) {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = alloc.free(epm_id);
+                return Err(e);
+            }
+        };
+        *slot = Some((epm_id, utm_id));
+        (epm_id, utm_id)
+    };
+    sync_all(me);
+    Ok((epm_id, utm_id))
+}
+
+/// Gives an enclave's regions back; every hart forgets them before this returns.
+pub fn release_enclave_regions(me: usize, epm_id: RegionId, utm_id: RegionId) {
+    {
+        let mut alloc = ALLOC.lock();
+        for slot in ENCLAVE_REGIONS.lock().iter_mut() {
+            if *slot == Some((epm_id, utm_id)) {
+                *slot = None;
+            }
+        }
+        let _ = alloc.free(epm_id);
+        let _ = alloc.free(utm_id);
+    }
+    sync_all(me);
+}
+
+/// Switches this hart's PMP to an enclave's view: EPM and UTM open, nothing else.
+pub fn apply_enclave(epm_id: RegionId, utm_id: RegionId) {
+    let alloc = ALLOC.lock();
+    let rwx = enc::R | enc::W | enc::X;
+    write(alloc.entries(epm_id, rwx).expect("EPM entries"));
+    write(alloc.entries(utm_id, rwx).expect("UTM entries"));
+}
+
+/// True when `range` touches any enclave's EPM or UTM.
+pub fn overlaps_enclave(range: &Range) -> bool {
+    touches_enclave(&ALLOC.lock(), &ENCLAVE_REGIONS.lock(), range)
+}
+
+fn touches_enclave(
+    alloc: &PmpAllocator,
+    enclaves: &[Option<(RegionId, RegionId)>; ENCLAVES_MAX],
+    range: &Range,
+) -> bool {
+    enclaves.iter().flatten().flat_map(|&(epm, utm)| [epm, utm]).any(|id| {
+        alloc.region(id).is_some_and(|v| Range { base: v.base, size: v.size }.overlaps(range))
+    })
+}
+
+/// Makes every started hart re-apply the host configuration, and waits.
+fn sync_all(me: usize) {
+    ipi::send(me, usize::MAX, ipi::EV_PMP_SYNC);
+}
