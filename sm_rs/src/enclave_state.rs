@@ -72,3 +72,60 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [State; 6] = [
+        State::Invalid,
+        State::Destroying,
+        State::Allocated,
+        State::Fresh,
+        State::Stopped,
+        State::Running,
+    ];
+
+    /// The states for which `check` succeeds.
+    fn allowed(check: fn(State) -> Result<(), usize>) -> Vec<State> {
+        ALL.into_iter().filter(|&s| check(s).is_ok()).collect()
+    }
+
+    #[test]
+    fn values_are_keystones_and_round_trip() {
+        let values: Vec<i32> = ALL.iter().map(|s| s.value()).collect();
+        assert_eq!(values, vec![-1, 0, 1, 2, 3, 4]);
+        for s in ALL {
+            assert_eq!(State::from_value(s.value()), Some(s));
+        }
+        assert_eq!(State::from_value(5), None);
+        assert_eq!(State::from_value(-2), None);
+    }
+
+    #[test]
+    fn run_needs_fresh_else_not_fresh() {
+        assert_eq!(allowed(State::can_run), vec![State::Fresh]);
+        assert_eq!(State::Stopped.can_run(), Err(err::NOT_FRESH));
+        assert_eq!(State::Invalid.can_run(), Err(err::NOT_FRESH));
+    }
+
+    #[test]
+    fn resume_needs_running_or_stopped_else_not_resumable() {
+        assert_eq!(allowed(State::can_resume), vec![State::Stopped, State::Running]);
+        assert_eq!(State::Fresh.can_resume(), Err(err::NOT_RESUMABLE));
+    }
+
+    #[test]
+    fn destroy_needs_a_settled_enclave_not_running_else_not_destroyable() {
+        assert_eq!(allowed(State::can_destroy), vec![State::Fresh, State::Stopped]);
+        for s in [State::Invalid, State::Destroying, State::Allocated, State::Running] {
+            assert_eq!(s.can_destroy(), Err(err::NOT_DESTROYABLE), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn stop_and_exit_need_running_else_not_running() {
+        assert_eq!(allowed(State::can_stop_or_exit), vec![State::Running]);
+        assert_eq!(State::Stopped.can_stop_or_exit(), Err(err::NOT_RUNNING));
+    }
+}
