@@ -66,6 +66,7 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
     crate::smp::suspend(m.hartid, &m.harts);
     pmp_isolation();
     trap_redirection();
+    crate::enclaves::run(m.hartid, &m.harts);
     sbi::shutdown(crate::tap::finish())
 }
 

@@ -25,6 +25,7 @@ pub fn print(args: fmt::Arguments) {
     LOCK.store(false, Ordering::Release);
 }
 
+#[macro_export]
 macro_rules! println {
     ($($arg:tt)*) => { $crate::console::print(format_args!("{}\n", format_args!($($arg)*))) };
 }

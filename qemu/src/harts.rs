@@ -13,6 +13,8 @@ pub const TAG_IPI: usize = 0x2 << 32;
 pub const TAG_SUSPEND: usize = 0x3 << 32;
 /// Where a non-retentive suspend resumes: record in RESUMED, stop.
 pub const TAG_RESUME: usize = 0x4 << 32;
+/// Run the enclave `enclaves::other_hart_job` names, then stop.
+pub const TAG_ENCLAVE: usize = 0x5 << 32;
 const TAG_MASK: usize = 0xf << 32;
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -39,6 +41,11 @@ extern "C" fn payload_secondary_main(hartid: usize, opaque: usize) -> ! {
     match opaque & TAG_MASK {
         TAG_RESUME => {
             RESUMED[hartid].store(opaque, Ordering::SeqCst);
+            stop(hartid)
+        }
+        TAG_ENCLAVE => {
+            SEEN[hartid].store(opaque, Ordering::SeqCst);
+            crate::enclaves::other_hart_job();
             stop(hartid)
         }
         TAG_SUSPEND => {

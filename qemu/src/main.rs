@@ -17,6 +17,8 @@ mod bench;
 #[cfg(target_os = "none")]
 mod checks;
 #[cfg(target_os = "none")]
+mod enclaves;
+#[cfg(target_os = "none")]
 mod harts;
 #[cfg(target_os = "none")]
 mod rt;
@@ -26,6 +28,8 @@ mod sbi;
 mod smp;
 #[cfg(target_os = "none")]
 mod tap;
+#[cfg(target_os = "none")]
+mod test_enclave;
 #[cfg(target_os = "none")]
 mod traps;
 

@@ -42,6 +42,14 @@ extern "C" fn payload_trap() {
     }
     LAST_TVAL.store(stval, Ordering::SeqCst);
     LAST_CAUSE.store(scause, Ordering::SeqCst);
+    if scause == 1 {
+        // Instruction access fault: sepc is the unreadable target, so go
+        // back to where the fetch probe said.
+        let back = FETCH_RETURN.load(Ordering::SeqCst);
+        // SAFETY: resumes the probe at its landing label.
+        unsafe { core::arch::asm!("csrw sepc, {0}", in(reg) back) };
+        return;
+    }
     // SAFETY: sepc points at the instruction that trapped, in our own text.
     let low = unsafe { (sepc as *const u16).read_volatile() };
     let len = if low & 3 == 3 { 4 } else { 2 };
@@ -53,6 +61,32 @@ extern "C" fn payload_trap() {
 pub fn catch(probe: impl FnOnce()) -> Option<(usize, usize)> {
     LAST_CAUSE.store(usize::MAX, Ordering::SeqCst);
     probe();
+    match LAST_CAUSE.swap(usize::MAX, Ordering::SeqCst) {
+        usize::MAX => None,
+        cause => Some((cause, LAST_TVAL.load(Ordering::SeqCst))),
+    }
+}
+
+/// Where a fetch probe returns when its target faults.
+static FETCH_RETURN: AtomicUsize = AtomicUsize::new(0);
+
+/// Jumps to `addr` and returns (scause, stval) if fetching it faulted.
+pub fn catch_fetch(addr: usize) -> Option<(usize, usize)> {
+    LAST_CAUSE.store(usize::MAX, Ordering::SeqCst);
+    // SAFETY: a probe: either `addr` faults (the handler resumes at label 2)
+    // or returns through ra (the host never probes executable memory).
+    unsafe {
+        core::arch::asm!(
+            "lla {tmp}, 2f",
+            "sd {tmp}, 0({ret})",
+            "jalr ra, 0({addr})",
+            "2:",
+            tmp = out(reg) _,
+            ret = in(reg) FETCH_RETURN.as_ptr(),
+            addr = in(reg) addr,
+            out("ra") _,
+        );
+    }
     match LAST_CAUSE.swap(usize::MAX, Ordering::SeqCst) {
         usize::MAX => None,
         cause => Some((cause, LAST_TVAL.load(Ordering::SeqCst))),

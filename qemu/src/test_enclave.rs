@@ -1,0 +1,148 @@
+//! A tiny enclave for SM-level tests, in position-independent assembly: the
+//! host copies its bytes to the EPM base, where the SM enters it in S-mode
+//! with satp = 0 and the registers of KEYSTONE_ABI.md §4 (a1 = EPM base,
+//! a6 = UTM base). It reads a command from the UTM (written by the host):
+//!
+//! | UTM+0 | meaning                                  | exit value            |
+//! |-------|------------------------------------------|-----------------------|
+//! | 1     | exit                                     | UTM+8                 |
+//! | 2     | edge call: UTM+24 = 0xe1, STOP(1), then  | UTM+16 (host's reply) |
+//! | 3     | count to UTM+8                           | the count             |
+//! | 4     | call RUN_ENCLAVE (host-only)             | the SBI error         |
+//! | 5     | load from address UTM+8                  | value, or 0xfa00_0000 + scause |
+//! | 6     | SM_RANDOM twice, values to UTM+24/+32    | the SBI error         |
+//! | 7     | f5 = UTM+8, edge call, then              | f5 (must survive)     |
+//! | 8     | STOP with an unknown reason              | the SBI error         |
+//! | 9     | store 0x5a to address UTM+8              | 0, or 0xfa00_0000 + scause |
+//! | else  |                                          | 0xbad                 |
+
+use keystone_abi::sm::KEYSTONE_EID;
+
+core::arch::global_asm!(
+    r#"
+    .section .rodata.test_enclave, "a"
+    .balign 4096
+    .globl test_enclave_start
+test_enclave_start:
+    .option push
+    .option norvc
+    mv      s0, a6
+    li      t0, 1
+    sd      t0, 40(s0)
+    lla     t0, 90f
+    csrw    stvec, t0
+    li      t6, 0
+    ld      t0, 0(s0)
+    li      t1, 1
+    beq     t0, t1, 10f
+    li      t1, 2
+    beq     t0, t1, 20f
+    li      t1, 3
+    beq     t0, t1, 30f
+    li      t1, 4
+    beq     t0, t1, 40f
+    li      t1, 5
+    beq     t0, t1, 50f
+    li      t1, 6
+    beq     t0, t1, 60f
+    li      t1, 7
+    beq     t0, t1, 70f
+    li      t1, 8
+    beq     t0, t1, 80f
+    li      t1, 9
+    beq     t0, t1, 85f
+    li      a0, 0xbad
+    j       99f
+10: ld      a0, 8(s0)
+    j       99f
+20: li      t0, 0xe1
+    sd      t0, 24(s0)
+    li      a0, 1
+    li      a6, 3004
+    li      a7, {eid}
+    ecall
+    bnez    a0, 21f
+    ld      a0, 16(s0)
+    j       99f
+21: li      a0, 0xdead
+    j       99f
+30: ld      t0, 8(s0)
+    li      t2, 0
+31: addi    t2, t2, 1
+    blt     t2, t0, 31b
+    mv      a0, t2
+    j       99f
+40: li      a0, 0
+    li      a6, 2003
+    li      a7, {eid}
+    ecall
+    j       99f
+50: ld      t0, 8(s0)
+    ld      a0, 0(t0)
+    beqz    t6, 99f
+    li      a0, 0xfa000000
+    add     a0, a0, t6
+    j       99f
+60: li      a6, 3001
+    li      a7, {eid}
+    ecall
+    bnez    a0, 99f
+    sd      a1, 24(s0)
+    li      a6, 3001
+    li      a7, {eid}
+    ecall
+    bnez    a0, 99f
+    sd      a1, 32(s0)
+    j       99f
+70: li      t0, 0x2000
+    csrs    sstatus, t0
+    ld      t0, 8(s0)
+    fmv.d.x f5, t0
+    li      a0, 1
+    li      a6, 3004
+    li      a7, {eid}
+    ecall
+    fmv.x.d a0, f5
+    j       99f
+80: li      a0, 7
+    li      a6, 3004
+    li      a7, {eid}
+    ecall
+    j       99f
+85: ld      t0, 8(s0)
+    li      t1, 0x5a
+    sd      t1, 0(t0)
+    li      a0, 0
+    beqz    t6, 99f
+    li      a0, 0xfa000000
+    add     a0, a0, t6
+    j       99f
+99: li      a6, 3006
+    li      a7, {eid}
+    ecall
+    j       99b
+    .balign 4
+90: csrr    t6, scause
+    csrr    t5, sepc
+    addi    t5, t5, 4
+    csrw    sepc, t5
+    sret
+    .option pop
+    .globl test_enclave_end
+test_enclave_end:
+"#,
+    eid = const KEYSTONE_EID,
+);
+
+unsafe extern "C" {
+    static test_enclave_start: u8;
+    static test_enclave_end: u8;
+}
+
+/// The enclave's machine code, to be copied to an EPM base.
+pub fn image() -> &'static [u8] {
+    let start = core::ptr::addr_of!(test_enclave_start);
+    let end = core::ptr::addr_of!(test_enclave_end) as usize;
+    // SAFETY: both symbols delimit the assembled block above, in .rodata.
+    unsafe { core::slice::from_raw_parts(start, end - start as usize) }
+}
