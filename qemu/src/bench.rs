@@ -48,5 +48,56 @@ pub fn run() {
         core::hint::black_box(call(0x0abc_def0, 0, [0; 3]));
     });
     println!("bench: sbi_unknown_extension instret={n} ticks={t} rounds={ROUNDS}");
+    if keystone_enabled() {
+        enclave_costs();
+    }
     println!("bench: done");
+}
+
+/// True when the firmware answers Keystone's extension (not on OpenSBI).
+fn keystone_enabled() -> bool {
+    use sbi_spec::base::{EID_BASE, PROBE_EXTENSION};
+    call(EID_BASE, PROBE_EXTENSION, [keystone_abi::sm::KEYSTONE_EID, 0, 0]).value == 1
+}
+
+/// SM-level enclave costs: RUN to EXIT, one edge-call round trip, and
+/// CREATE's cost per measured 4 KiB page.
+fn enclave_costs() {
+    use crate::enclaves::{args, command, create, create_raw, ks, load_image};
+    use keystone_abi::sm::fid;
+    const RUNS: u64 = 50;
+    let mut total = 0;
+    for _ in 0..RUNS {
+        let eid = create(0).expect("create");
+        command(0, 1, 7, 0);
+        let start = instret();
+        ks(fid::RUN_ENCLAVE, eid);
+        total += instret() - start;
+        ks(fid::DESTROY_ENCLAVE, eid);
+    }
+    println!("bench: enclave_run_to_exit instret={} rounds={RUNS}", total / RUNS);
+
+    let eid = create(0).expect("create");
+    command(0, 10, 0, 0);
+    ks(fid::RUN_ENCLAVE, eid);
+    let (n, t) = per_call(|| {
+        core::hint::black_box(ks(fid::RESUME_ENCLAVE, eid));
+    });
+    println!("bench: enclave_edge_call_round_trip instret={n} ticks={t} rounds={ROUNDS}");
+    ks(fid::DESTROY_ENCLAVE, eid);
+
+    // CREATE with 4 and with 100 measured pages in a 512 KiB EPM.
+    let mut cost = [0u64; 2];
+    for (slot, pages) in [(0usize, 4u64), (1, 100)] {
+        let mut a = args(0);
+        a.epm_size = 0x8_0000;
+        a.free_paddr = a.epm_paddr + pages * 0x1000;
+        load_image(&a);
+        let start = instret();
+        let ret = create_raw(&a);
+        cost[slot] = instret() - start;
+        ks(fid::DESTROY_ENCLAVE, ret.value);
+    }
+    println!("bench: enclave_create_4_pages instret={}", cost[0]);
+    println!("bench: enclave_create_per_page instret={}", (cost[1] - cost[0]) / 96);
 }

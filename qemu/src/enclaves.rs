@@ -20,12 +20,12 @@ const LOAD_ACCESS_FAULT: usize = 5;
 const STORE_ACCESS_FAULT: usize = 7;
 const FETCH_ACCESS_FAULT: usize = 1;
 
-fn ks(f: usize, arg: usize) -> SbiRet {
+pub fn ks(f: usize, arg: usize) -> SbiRet {
     call(KEYSTONE_EID, f, [arg, 0, 0])
 }
 
 /// Create arguments for enclave slot `i` of the pools, image at the EPM base.
-fn args(i: usize) -> CreateArgs {
+pub fn args(i: usize) -> CreateArgs {
     let epm = (EPM_POOL + i * EPM_SIZE) as u64;
     CreateArgs {
         epm_paddr: epm,
@@ -40,7 +40,7 @@ fn args(i: usize) -> CreateArgs {
 }
 
 /// Copies the test enclave into the EPM of `a` (as the host SDK copies files).
-fn load_image(a: &CreateArgs) {
+pub fn load_image(a: &CreateArgs) {
     let image = test_enclave::image();
     // SAFETY: the EPM pool is payload-owned DRAM, not yet given to the SM.
     unsafe {
@@ -49,12 +49,12 @@ fn load_image(a: &CreateArgs) {
     }
 }
 
-fn create_raw(a: &CreateArgs) -> SbiRet {
+pub fn create_raw(a: &CreateArgs) -> SbiRet {
     ks(fid::CREATE_ENCLAVE, a as *const CreateArgs as usize)
 }
 
 /// Loads the image and creates an enclave from slot `i`; the eid or an error.
-fn create(i: usize) -> Result<usize, usize> {
+pub fn create(i: usize) -> Result<usize, usize> {
     let a = args(i);
     load_image(&a);
     let ret = create_raw(&a);
@@ -70,7 +70,7 @@ fn utm(i: usize) -> *mut u64 {
 }
 
 /// Writes the enclave's command block in the UTM of slot `i`.
-fn command(i: usize, cmd: u64, arg1: u64, arg2: u64) {
+pub fn command(i: usize, cmd: u64, arg1: u64, arg2: u64) {
     // SAFETY: the UTM is host memory shared with the enclave.
     unsafe {
         utm(i).write_volatile(cmd);

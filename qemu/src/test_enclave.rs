@@ -14,6 +14,7 @@
 //! | 7     | f5 = UTM+8, edge call, then              | f5 (must survive)     |
 //! | 8     | STOP with an unknown reason              | the SBI error         |
 //! | 9     | store 0x5a to address UTM+8              | 0, or 0xfa00_0000 + scause |
+//! | 10    | edge calls forever (benchmarks)          | never exits           |
 //! | else  |                                          | 0xbad                 |
 
 use keystone_abi::sm::KEYSTONE_EID;
@@ -51,6 +52,8 @@ test_enclave_start:
     beq     t0, t1, 80f
     li      t1, 9
     beq     t0, t1, 85f
+    li      t1, 10
+    beq     t0, t1, 87f
     li      a0, 0xbad
     j       99f
 10: ld      a0, 8(s0)
@@ -117,6 +120,11 @@ test_enclave_start:
     li      a0, 0xfa000000
     add     a0, a0, t6
     j       99f
+87: li      a0, 1
+    li      a6, 3004
+    li      a7, {eid}
+    ecall
+    j       87b
 99: li      a6, 3006
     li      a7, {eid}
     ecall
