@@ -5,3 +5,4 @@ pub mod fdt_patch;
 pub mod measure;
 pub mod pmp;
 pub mod pmp_alloc;
+pub mod crypto;

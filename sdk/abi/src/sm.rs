@@ -117,3 +117,40 @@ pub mod state {
     pub const STOPPED: i32 = 3;
     pub const RUNNING: i32 = 4;
 }
+
+/// Attestation report layout (KEYSTONE_ABI.md §5), 1352 bytes.
+pub mod report {
+    pub const MDSIZE: usize = 64;
+    pub const PUBLIC_KEY: usize = 32;
+    pub const SIGNATURE: usize = 64;
+    pub const DATA_MAX: usize = 1024;
+    /// enclave_report: hash, data_len (u64 LE), data[1024], signature.
+    pub const ENCLAVE_REPORT: usize = MDSIZE + 8 + DATA_MAX + SIGNATURE;
+    /// sm_report: hash, public key, signature.
+    pub const SM_REPORT: usize = MDSIZE + PUBLIC_KEY + SIGNATURE;
+    /// The whole report: enclave part, SM part, device public key.
+    pub const REPORT: usize = ENCLAVE_REPORT + SM_REPORT + PUBLIC_KEY;
+    /// Offsets inside the report.
+    pub const OFF_ENCLAVE_HASH: usize = 0;
+    pub const OFF_DATA_LEN: usize = MDSIZE;
+    pub const OFF_DATA: usize = MDSIZE + 8;
+    pub const OFF_ENCLAVE_SIG: usize = OFF_DATA + DATA_MAX;
+    pub const OFF_SM_HASH: usize = ENCLAVE_REPORT;
+    pub const OFF_SM_PK: usize = OFF_SM_HASH + MDSIZE;
+    pub const OFF_SM_SIG: usize = OFF_SM_PK + PUBLIC_KEY;
+    pub const OFF_DEV_PK: usize = ENCLAVE_REPORT + SM_REPORT;
+    const _: () = assert!(ENCLAVE_REPORT == 1160 && SM_REPORT == 160 && REPORT == 1352);
+    const _: () = assert!(OFF_DEV_PK + PUBLIC_KEY == REPORT);
+
+    /// Sealing key struct: key[128] then the SM's signature over it.
+    pub const SEALING_KEY: usize = 128;
+    pub const SEALING_KEY_STRUCT: usize = SEALING_KEY + SIGNATURE;
+    /// Longest key identifier the SM accepts.
+    pub const SEALING_IDENT_MAX: usize = 1024;
+}
+
+/// Where the platform hands the SM its device secret on QEMU: the last page
+/// of the SM region (a development key loaded by QEMU's loader device).
+pub const DEVICE_SECRET_ADDR: usize = crate::layout::SM_BASE + crate::layout::SM_SIZE - 0x1000;
+/// Marks a device-secret page: the magic, then 32 secret bytes.
+pub const DEVICE_SECRET_MAGIC: [u8; 8] = *b"KSDEVKEY";
