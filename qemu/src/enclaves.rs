@@ -112,6 +112,8 @@ pub fn run(me: usize, present: &[bool; MAX_HARTS]) {
     wrong_world_calls();
     enclave_isolation();
     fp_state_is_per_world();
+    attestation();
+    sealing();
     create_destroy_cycles();
     if let Some(other) = (0..MAX_HARTS).find(|&h| present[h] && h != me) {
         two_harts(other);
@@ -407,6 +409,109 @@ fn fp_state_is_per_world() {
     check_ret!(ret2, 0, secret, "the enclave's FP registers survive the host's use of them");
     check!(host_after_exit == 0x2222, "the enclave's FP values do not leak to the host"; "f5 = {:#x}", host_after_exit);
     ks(fid::DESTROY_ENCLAVE, eid);
+}
+
+fn utm_bytes(i: usize, offset: usize, out: &mut [u8]) {
+    // SAFETY: reads the shared UTM.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            (utm(i) as *const u8).add(offset),
+            out.as_mut_ptr(),
+            out.len(),
+        )
+    };
+}
+
+fn set_utm_bytes(i: usize, offset: usize, data: &[u8]) {
+    // SAFETY: writes the shared UTM.
+    unsafe {
+        core::ptr::copy_nonoverlapping(data.as_ptr(), (utm(i) as *mut u8).add(offset), data.len())
+    };
+}
+
+fn print_hex(tag: &str, bytes: &[u8]) {
+    crate::console::print(format_args!("# {tag} "));
+    for chunk in bytes.chunks(64) {
+        let mut line = [0u8; 128];
+        for (j, b) in chunk.iter().enumerate() {
+            line[2 * j] = b"0123456789abcdef"[(b >> 4) as usize];
+            line[2 * j + 1] = b"0123456789abcdef"[(b & 15) as usize];
+        }
+        crate::console::print(format_args!(
+            "{}",
+            core::str::from_utf8(&line[..2 * chunk.len()]).unwrap_or("")
+        ));
+    }
+    crate::console::print(format_args!("\n"));
+}
+
+/// ATTEST from the enclave: the report is printed for the Python verifier.
+fn attestation() {
+    use keystone_abi::sm::report::*;
+    let eid = create(0).expect("create");
+    command(0, 11, 5, 0);
+    set_utm_bytes(0, 0x40, b"nonce");
+    let (ret, _) = run_to_stop(eid, no_timer);
+    check_ret!(ret, 0, 0, "sm.attest from the enclave succeeds");
+    let mut report = [0u8; REPORT];
+    utm_bytes(0, 0x200, &mut report);
+    let len = u64::from_le_bytes(report[OFF_DATA_LEN..OFF_DATA_LEN + 8].try_into().unwrap());
+    check!(len == 5 && &report[OFF_DATA..OFF_DATA + 5] == b"nonce", "the report carries the enclave's data"; "len {}", len);
+    print_hex("report", &report);
+    ks(fid::DESTROY_ENCLAVE, eid);
+
+    let eid = create(0).expect("create");
+    command(0, 11, (DATA_MAX + 1) as u64, 0);
+    let (ret, _) = run_to_stop(eid, no_timer);
+    check_ret!(
+        ret,
+        0,
+        err::ILLEGAL_ARGUMENT,
+        "sm.attest with more than 1024 bytes of data -> ILLEGAL_ARGUMENT"
+    );
+    ks(fid::DESTROY_ENCLAVE, eid);
+    let eid = create(0).expect("create");
+    let host_word = &crate::traps::TIMER_TICKS as *const _ as u64;
+    command(0, 11, 5, host_word);
+    let (ret, _) = run_to_stop(eid, no_timer);
+    check_ret!(
+        ret,
+        0,
+        err::ILLEGAL_ARGUMENT,
+        "sm.attest with the report buffer in host memory -> ILLEGAL_ARGUMENT"
+    );
+    ks(fid::DESTROY_ENCLAVE, eid);
+}
+
+/// Runs the sealing command for `ident`; the key struct or the SBI error.
+fn seal(ident: &[u8], key_pa: u64) -> Result<[u8; 192], usize> {
+    let eid = create(0).expect("create");
+    command(0, 12, ident.len() as u64, key_pa);
+    set_utm_bytes(0, 0x40, ident);
+    let (ret, _) = run_to_stop(eid, no_timer);
+    let mut key = [0u8; 192];
+    utm_bytes(0, 0x200, &mut key);
+    ks(fid::DESTROY_ENCLAVE, eid);
+    if ret.error == 0 && ret.value == 0 {
+        Ok(key)
+    } else {
+        Err(ret.value)
+    }
+}
+
+fn sealing() {
+    let a = seal(b"identifier", 0);
+    let b = seal(b"identifier", 0);
+    let c = seal(b"identifieR", 0);
+    check!(a.is_ok() && a == b, "sm.get_sealing_key is deterministic for one enclave and identifier"; "{:?}", a.err());
+    check!(c.is_ok() && a != c, "a different identifier gives a different sealing key"; "{:?}", c.err());
+    if let Ok(key) = a {
+        print_hex("sealing identifier", &key);
+    }
+    let utm_pa = args(0).utm_paddr;
+    check!(seal(b"identifier", utm_pa) == Err(err::ILLEGAL_ARGUMENT), "sm.get_sealing_key into memory outside the EPM -> ILLEGAL_ARGUMENT"; "accepted");
+    let long = [b'x'; 1025];
+    check!(seal(&long, 0) == Err(err::ILLEGAL_ARGUMENT), "sm.get_sealing_key with an over-long identifier -> ILLEGAL_ARGUMENT"; "accepted");
 }
 
 fn set_f5(v: u64) {

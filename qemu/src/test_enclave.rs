@@ -15,6 +15,8 @@
 //! | 8     | STOP with an unknown reason              | the SBI error         |
 //! | 9     | store 0x5a to address UTM+8              | 0, or 0xfa00_0000 + scause |
 //! | 10    | edge calls forever (benchmarks)          | never exits           |
+//! | 11    | ATTEST(report UTM+0x200 or UTM+16, data UTM+0x40, size UTM+8) | the SBI error |
+//! | 12    | copy ident (UTM+0x40, len UTM+8) into the EPM, GET_SEALING_KEY (key at EPM+0x2000 or UTM+16), copy the key struct to UTM+0x200 | the SBI error |
 //! | else  |                                          | 0xbad                 |
 
 use keystone_abi::sm::KEYSTONE_EID;
@@ -28,6 +30,7 @@ test_enclave_start:
     .option push
     .option norvc
     mv      s0, a6
+    mv      s1, a1
     li      t0, 1
     sd      t0, 40(s0)
     lla     t0, 90f
@@ -54,6 +57,10 @@ test_enclave_start:
     beq     t0, t1, 85f
     li      t1, 10
     beq     t0, t1, 87f
+    li      t1, 11
+    beq     t0, t1, 110f
+    li      t1, 12
+    beq     t0, t1, 120f
     li      a0, 0xbad
     j       99f
 10: ld      a0, 8(s0)
@@ -125,6 +132,53 @@ test_enclave_start:
     li      a7, {eid}
     ecall
     j       87b
+110: addi   a0, s0, 0x200
+    ld      t3, 16(s0)
+    beqz    t3, 111f
+    mv      a0, t3
+111: addi   a1, s0, 0x40
+    ld      a2, 8(s0)
+    li      a6, 3002
+    li      a7, {eid}
+    ecall
+    j       99f
+120: ld     t2, 8(s0)
+    addi    t3, s0, 0x40
+    li      t4, 0x2800
+    add     t4, s1, t4
+    li      t5, 1024
+    bgtu    t2, t5, 122f
+    mv      t5, t2
+121: beqz   t5, 122f
+    lbu     t6, 0(t3)
+    sb      t6, 0(t4)
+    addi    t3, t3, 1
+    addi    t4, t4, 1
+    addi    t5, t5, -1
+    j       121b
+122: li     t4, 0x2000
+    add     a0, s1, t4
+    li      t4, 0x2800
+    add     a1, s1, t4
+    mv      a2, t2
+    ld      t3, 16(s0)
+    beqz    t3, 123f
+    mv      a0, t3
+123: li     a6, 3003
+    li      a7, {eid}
+    ecall
+    bnez    a0, 99f
+    li      t4, 0x2000
+    add     t3, s1, t4
+    addi    t4, s0, 0x200
+    li      t5, 192
+124: beqz   t5, 99f
+    lbu     t6, 0(t3)
+    sb      t6, 0(t4)
+    addi    t3, t3, 1
+    addi    t4, t4, 1
+    addi    t5, t5, -1
+    j       124b
 99: li      a6, 3006
     li      a7, {eid}
     ecall

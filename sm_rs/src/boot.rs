@@ -62,4 +62,14 @@ fn banner(p: &platform::Platform) {
         if p.test_device.is_some() { "sifive,test" } else { "none" },
     );
     println!("SM: own region {:#x}..{:#x} closed to S/U-mode by PMP", SM_BASE, SM_BASE + SM_SIZE);
+    let keys = crate::keys::get();
+    println!(
+        "SM: hash {}.. public key {}.. device key {}..",
+        crate::keys::short_hex(&keys.sm_hash),
+        crate::keys::short_hex(&keys.sm.public()),
+        crate::keys::short_hex(&keys.device_public)
+    );
+    if !keys.device_secret_provided {
+        println!("SM: WARNING: no device secret was provided; using the PUBLIC all-zero development secret");
+    }
 }

@@ -6,7 +6,7 @@
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_TABLE;
 use curve25519_dalek::edwards::CompressedEdwardsY;
-use curve25519_dalek::scalar::{Scalar, clamp_integer};
+use curve25519_dalek::scalar::{clamp_integer, Scalar};
 use hkdf::Hkdf;
 use sha3::{Digest, Sha3_512};
 use zeroize::Zeroize;
@@ -119,7 +119,8 @@ pub fn derive_sm_seed(device_secret: &[u8; 32], sm_hash: &[u8; 64]) -> [u8; 32] 
 pub fn sealing_key(sm_secret: &[u8; 64], enclave_hash: &[u8; 64], ident: &[u8]) -> [u8; 128] {
     let hk = Hkdf::<Sha3_512>::new(None, sm_secret);
     let mut key = [0u8; 128];
-    hk.expand_multi_info(&[enclave_hash, ident], &mut key).expect("128 bytes is a valid HKDF length");
+    hk.expand_multi_info(&[enclave_hash, ident], &mut key)
+        .expect("128 bytes is a valid HKDF length");
     key
 }
 

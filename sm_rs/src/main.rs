@@ -25,6 +25,8 @@ mod hsm;
 #[cfg(target_os = "none")]
 mod ipi;
 #[cfg(target_os = "none")]
+mod keys;
+#[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
 mod platform;

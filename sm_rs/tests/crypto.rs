@@ -2,7 +2,7 @@
 //! independently in Python (hashlib's SHA3-512 and HMAC, PyNaCl's
 //! low-level Ed25519 point and scalar operations).
 
-use sm::crypto::{Keypair, derive_sm_seed, sealing_key, verify};
+use sm::crypto::{derive_sm_seed, sealing_key, verify, Keypair};
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
@@ -22,9 +22,15 @@ const MSG: &[u8] = b"keystone-rs test vector";
 #[test]
 fn public_key_matches_python() {
     let kp = Keypair::from_seed(&SEED);
-    assert_eq!(kp.public().to_vec(), hex("13c6c45b3c3043fc0dd58c02955dd3bfbbe05b43feda45b5799a0b4582f70315"));
+    assert_eq!(
+        kp.public().to_vec(),
+        hex("13c6c45b3c3043fc0dd58c02955dd3bfbbe05b43feda45b5799a0b4582f70315")
+    );
     let zero = Keypair::from_seed(&[0; 32]);
-    assert_eq!(zero.public().to_vec(), hex("43eeb17f0bab10dd51ab70983c25200a1742d31b3b7b54c38c34d7b827b26eed"));
+    assert_eq!(
+        zero.public().to_vec(),
+        hex("43eeb17f0bab10dd51ab70983c25200a1742d31b3b7b54c38c34d7b827b26eed")
+    );
 }
 
 #[test]
@@ -58,7 +64,10 @@ fn verify_accepts_good_and_rejects_tampered_signatures() {
 #[test]
 fn sm_seed_derivation_matches_python_hkdf() {
     let seed = derive_sm_seed(&SEED, &[7; 64]);
-    assert_eq!(seed.to_vec(), hex("b65c05937655d26d890196fd7683cdc7b4ddefad82aa26eca788dc72d5085e02"));
+    assert_eq!(
+        seed.to_vec(),
+        hex("b65c05937655d26d890196fd7683cdc7b4ddefad82aa26eca788dc72d5085e02")
+    );
 }
 
 #[test]

@@ -50,7 +50,12 @@ _start:
     sd      zero, 0(t1)
     addi    t1, t1, 8
     j       1b
-2:  fence   rw, rw
+2:  mv      s0, t0
+    mv      s1, a1
+    call    sm_boot_stage
+    mv      t0, s0
+    mv      a1, s1
+    fence   rw, rw
     la      t1, sm_bss_ready
     li      t2, 1
     sd      t2, 0(t1)

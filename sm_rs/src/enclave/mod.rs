@@ -6,6 +6,7 @@
 //! every hart happen with the lock released, the slot marked ALLOCATED or
 //! DESTROYING meanwhile). A hart spinning for the lock keeps serving IPIs.
 
+mod attest;
 mod context;
 mod random;
 
@@ -316,9 +317,23 @@ pub fn enclave_call(
             leave(hartid, slot, frame, mepc + 4, err::SUCCESS, value);
             Outcome::Switched
         }
-        fid::ATTEST_ENCLAVE | fid::GET_SEALING_KEY => ret(err::NOT_IMPLEMENTED),
+        fid::ATTEST_ENCLAVE => {
+            let (hash, _) = enclave_facts(hartid, eid);
+            ret(attest::attest(&hash, frame.a(0), frame.a(1), frame.a(2)))
+        }
+        fid::GET_SEALING_KEY => {
+            let (hash, epm) = enclave_facts(hartid, eid);
+            ret(attest::sealing_key(&hash, epm, frame.a(0), frame.a(1), frame.a(2)))
+        }
         _ => ret(err::NOT_IMPLEMENTED),
     }
+}
+
+/// The measurement and EPM of the enclave running on this hart.
+fn enclave_facts(hartid: usize, eid: usize) -> ([u8; MDSIZE], Range) {
+    let table = lock(hartid);
+    let slot = table[eid].as_ref().expect("a running enclave has a slot");
+    (slot.hash, slot.layout.epm)
 }
 
 /// An interrupt arrived while an enclave ran: stop it, exactly where it was,

@@ -1,0 +1,75 @@
+//! ATTEST_ENCLAVE and GET_SEALING_KEY (KEYSTONE_ABI.md §5).
+
+use crate::arch::mprv;
+use crate::keys;
+use keystone_abi::sm::err;
+use keystone_abi::sm::report::*;
+use sm::crypto;
+use sm::pmp::Range;
+
+/// Builds the 1352-byte report for an enclave with measurement `hash`.
+pub fn build_report(hash: &[u8; 64], data: &[u8]) -> [u8; REPORT] {
+    let k = keys::get();
+    let mut r = [0u8; REPORT];
+    r[OFF_ENCLAVE_HASH..OFF_ENCLAVE_HASH + MDSIZE].copy_from_slice(hash);
+    let len = (data.len() as u64).to_le_bytes();
+    r[OFF_DATA_LEN..OFF_DATA_LEN + 8].copy_from_slice(&len);
+    r[OFF_DATA..OFF_DATA + data.len()].copy_from_slice(data);
+    let sig = k.sm.sign(&[hash, &len, data]);
+    r[OFF_ENCLAVE_SIG..OFF_ENCLAVE_SIG + SIGNATURE].copy_from_slice(&sig);
+    r[OFF_SM_HASH..OFF_SM_HASH + MDSIZE].copy_from_slice(&k.sm_hash);
+    r[OFF_SM_PK..OFF_SM_PK + PUBLIC_KEY].copy_from_slice(&k.sm.public());
+    r[OFF_SM_SIG..OFF_SM_SIG + SIGNATURE].copy_from_slice(&k.sm_signature);
+    r[OFF_DEV_PK..OFF_DEV_PK + PUBLIC_KEY].copy_from_slice(&k.device_public);
+    r
+}
+
+/// ATTEST_ENCLAVE: data and report buffer are the enclave's virtual
+/// addresses, read and written through MPRV with its own translation.
+pub fn attest(hash: &[u8; 64], report_va: usize, data_va: usize, size: usize) -> usize {
+    if size > DATA_MAX {
+        return err::ILLEGAL_ARGUMENT;
+    }
+    let mut data = [0u8; DATA_MAX];
+    if mprv::copy_from_caller(data_va, &mut data[..size]).is_err() {
+        return err::ILLEGAL_ARGUMENT;
+    }
+    let report = build_report(hash, &data[..size]);
+    match mprv::copy_to_caller(report_va, &report) {
+        Ok(()) => err::SUCCESS,
+        Err(_) => err::ILLEGAL_ARGUMENT,
+    }
+}
+
+/// GET_SEALING_KEY: key struct and identifier are physical addresses that
+/// must lie inside the calling enclave's EPM.
+pub fn sealing_key(
+    hash: &[u8; 64],
+    epm: Range,
+    key_pa: usize,
+    ident_pa: usize,
+    len: usize,
+) -> usize {
+    if len > SEALING_IDENT_MAX {
+        return err::ILLEGAL_ARGUMENT;
+    }
+    let inside = |base: usize, size: usize| {
+        size == 0 || Range::new(base, size).is_ok_and(|r| epm.contains(&r))
+    };
+    if !inside(key_pa, SEALING_KEY_STRUCT) || !inside(ident_pa, len) {
+        return err::ILLEGAL_ARGUMENT;
+    }
+    let k = keys::get();
+    let mut ident = [0u8; SEALING_IDENT_MAX];
+    // SAFETY: [ident_pa, +len) lies in the calling enclave's EPM (checked).
+    unsafe { core::ptr::copy_nonoverlapping(ident_pa as *const u8, ident.as_mut_ptr(), len) };
+    let secret = k.sm.secret_bytes();
+    let key = crypto::sealing_key(&secret, hash, &ident[..len]);
+    let sig = k.sm.sign(&[&key]);
+    // SAFETY: [key_pa, +192) lies in the calling enclave's EPM (checked).
+    unsafe {
+        core::ptr::copy_nonoverlapping(key.as_ptr(), key_pa as *mut u8, SEALING_KEY);
+        core::ptr::copy_nonoverlapping(sig.as_ptr(), (key_pa + SEALING_KEY) as *mut u8, SIGNATURE);
+    }
+    err::SUCCESS
+}
