@@ -15,7 +15,7 @@ all: build
 # test tools (pip, only when this checkout is not already installed with them).
 setup:
 	@$(KS) setup
-	@(cd / && $(PYTHON) -c "import sys, keystone_py, pexpect, pygdbmi, elftools, pytest, ruff; \
+	@(cd / && $(PYTHON) -c "import sys, keystone_py, pexpect, pygdbmi, elftools, nacl, pytest, ruff; \
 	  sys.exit(keystone_py.__file__ != '$(CURDIR)/keystone_py/__init__.py')") 2>/dev/null \
 	  || $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
 
