@@ -40,6 +40,10 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         crate::bench::run();
         sbi::shutdown(true);
     }
+    if args.split_whitespace().any(|a| a == "runtime") {
+        crate::runtime_host::run(args);
+        sbi::shutdown(crate::tap::finish());
+    }
     if args.split_whitespace().any(|a| a == "fail") {
         println!("payload: failure shutdown requested");
         sbi::shutdown(false);

@@ -580,7 +580,8 @@ static OTHER_INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
 
 /// Second-hart job: run enclave OTHER_EID to its end.
 pub fn other_hart_job() {
-    let (ret, n) = run_to_stop(OTHER_EID.load(Ordering::SeqCst), || {});
+    let eid = OTHER_EID.load(Ordering::SeqCst);
+    let (ret, n) = run_to_stop(eid, || {});
     OTHER_VALUE.store(ret.value, Ordering::SeqCst);
     OTHER_INTERRUPTS.store(n, Ordering::SeqCst);
     OTHER_DONE.store(ret.error + 1, Ordering::SeqCst);
@@ -597,13 +598,13 @@ fn two_harts(other: usize) {
         sbi_spec::hsm::HART_START,
         [other, crate::rt::secondary_entry(), harts::TAG_ENCLAVE],
     );
-    let running = wait_for(SECOND, || {
-        OTHER_DONE.load(Ordering::SeqCst) != 0 || {
-            // The long enclave is running once the slot refuses destroy.
-            ks(fid::DESTROY_ENCLAVE, long).error == err::NOT_DESTROYABLE
-        }
-    });
-    check!(running, "sm.destroy(enclave running on hart {other}) -> NOT_DESTROYABLE"; "it never ran");
+    let started = wait_for(SECOND, || utm_word(1, 5) == 1);
+    check!(started, "hart {other} runs an enclave"; "its start marker never appeared");
+    check_err!(
+        ks(fid::DESTROY_ENCLAVE, long),
+        err::NOT_DESTROYABLE,
+        "sm.destroy(enclave running on hart {other}) -> NOT_DESTROYABLE"
+    );
     let short = create(0).expect("create");
     command(0, 1, 0x5151, 0);
     let (ret, _) = run_to_stop(short, no_timer);
@@ -616,7 +617,7 @@ fn two_harts(other: usize) {
     ks(fid::DESTROY_ENCLAVE, short);
     let done = wait_for(30 * SECOND, || OTHER_DONE.load(Ordering::SeqCst) != 0);
     let value = OTHER_VALUE.load(Ordering::SeqCst) as u64;
-    check!(done && OTHER_DONE.load(Ordering::SeqCst) == 1 && value == count, "the enclave on hart {other} exits with its count despite the other harts' PMP updates"; "done {}, value {}", done, value);
+    check!(done && OTHER_DONE.load(Ordering::SeqCst) == 1 && value == count, "the enclave on hart {other} exits with its count despite the other harts' PMP updates"; "done {}, error {}, value {}", done, OTHER_DONE.load(Ordering::SeqCst) as isize - 1, value);
     crate::println!(
         "# enclave on hart {other}: {} interrupts",
         OTHER_INTERRUPTS.load(Ordering::SeqCst)

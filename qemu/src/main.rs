@@ -6,7 +6,8 @@
 //! failure reason if any check failed. Kernel command line (`-append`):
 //! `hang` prints one line and spins (for harness tests), `fail` shuts down
 //! through SRST with a system-failure reason, `bench` measures SBI round
-//! trips instead of checking (runs on any SBI firmware, e.g. OpenSBI).
+//! trips instead of checking (runs on any SBI firmware, e.g. OpenSBI),
+//! `runtime` hosts the enclave runtime and its eapps (see `runtime_host`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
@@ -22,6 +23,8 @@ mod enclaves;
 mod harts;
 #[cfg(target_os = "none")]
 mod rt;
+#[cfg(target_os = "none")]
+mod runtime_host;
 #[cfg(target_os = "none")]
 mod sbi;
 #[cfg(target_os = "none")]

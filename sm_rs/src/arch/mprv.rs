@@ -29,130 +29,65 @@ unsafe extern "C" {
     fn sm_mprv_expected_trap();
 }
 
+/// One guarded access: `$insn {value}, 0({va})` (a 4-byte instruction, norvc)
+/// with MPRV set and mtvec pointing at `sm_mprv_expected_trap`, which drops
+/// MPRV, sets t1 = mcause and jumps past the access. mtvec and mstatus (whose
+/// MPP a fault overwrites) are restored right after. A fault also overwrites
+/// mepc/mcause/mtval: the trap handler keeps its own copy of mepc.
+/// Interrupts stay masked (M-mode, MIE = 0).
+macro_rules! guarded {
+    ($insn:literal, $va:expr, $value:ident, $dir:ident) => {{
+        let cause: usize;
+        // SAFETY: see the macro's comment: the access runs with the caller's
+        // translation and PMP, and a fault is caught instead of crashing.
+        unsafe {
+            core::arch::asm!(
+                ".option push",
+                ".option norvc",
+                "li t1, 0",
+                "csrrw {tvec}, mtvec, {tvec}",
+                "csrrs {status}, mstatus, {mprv}",
+                concat!($insn, " {value}, 0({va})"),
+                "csrw mstatus, {status}",
+                "csrw mtvec, {tvec}",
+                ".option pop",
+                tvec = inout(reg) sm_mprv_expected_trap as *const () as usize => _,
+                status = out(reg) _,
+                mprv = in(reg) super::bits::MSTATUS_MPRV,
+                va = in(reg) $va,
+                value = $dir(reg) $value,
+                out("t1") cause,
+                out("t2") _,
+            );
+        }
+        if cause != 0 { Err(Fault) } else { Ok(()) }
+    }};
+}
+
 /// Loads a u64 at `va` as the trapped caller (mstatus.MPP) would see it.
 pub fn load_u64(va: usize) -> Result<u64, Fault> {
     if !va.is_multiple_of(8) {
         return Err(Fault);
     }
     let value: u64;
-    let cause: usize;
-    // SAFETY: MPRV makes the load use the caller's translation and PMP; a
-    // fault lands in `sm_mprv_expected_trap`, which drops MPRV, sets
-    // t1 = mcause and jumps past the 4-byte load; mtvec and mstatus (whose MPP
-    // a fault overwrites) are restored right after. A fault also overwrites
-    // mepc/mcause/mtval: the trap handler keeps its own copy of mepc.
-    // Interrupts stay masked (M-mode, MIE = 0).
-    unsafe {
-        core::arch::asm!(
-            ".option push",
-            ".option norvc",
-            "li t1, 0",
-            "csrrw {tvec}, mtvec, {tvec}",
-            "csrrs {status}, mstatus, {mprv}",
-            "ld {value}, 0({va})",
-            "csrw mstatus, {status}",
-            "csrw mtvec, {tvec}",
-            ".option pop",
-            tvec = inout(reg) sm_mprv_expected_trap as *const () as usize => _,
-            status = out(reg) _,
-            mprv = in(reg) super::bits::MSTATUS_MPRV,
-            va = in(reg) va,
-            value = out(reg) value,
-            out("t1") cause,
-            out("t2") _,
-        );
-    }
-    if cause != 0 {
-        Err(Fault)
-    } else {
-        Ok(value)
-    }
-}
-
-core::arch::global_asm!(
-    r#"
-    .section .text
-    .balign 4
-    .globl sm_mprv_byte_trap
-sm_mprv_byte_trap:
-    li      t1, {mprv}
-    csrc    mstatus, t1
-    csrr    t1, mcause
-    csrr    t2, mepc
-    addi    t2, t2, 4
-    jr      t2
-"#,
-    mprv = const super::bits::MSTATUS_MPRV,
-);
-
-unsafe extern "C" {
-    fn sm_mprv_byte_trap();
+    guarded!("ld", va, value, out)?;
+    Ok(value)
 }
 
 /// Loads one byte at `va` as the trapped caller would see it.
 pub fn load_u8(va: usize) -> Result<u8, Fault> {
     let value: usize;
-    let cause: usize;
-    // SAFETY: as for `load_u64`, with a 4-byte `lbu` (norvc).
-    unsafe {
-        core::arch::asm!(
-            ".option push",
-            ".option norvc",
-            "li t1, 0",
-            "csrrw {tvec}, mtvec, {tvec}",
-            "csrrs {status}, mstatus, {mprv}",
-            "lbu {value}, 0({va})",
-            "csrw mstatus, {status}",
-            "csrw mtvec, {tvec}",
-            ".option pop",
-            tvec = inout(reg) sm_mprv_byte_trap as *const () as usize => _,
-            status = out(reg) _,
-            mprv = in(reg) super::bits::MSTATUS_MPRV,
-            va = in(reg) va,
-            value = out(reg) value,
-            out("t1") cause,
-            out("t2") _,
-        );
-    }
-    if cause != 0 {
-        Err(Fault)
-    } else {
-        Ok(value as u8)
-    }
+    guarded!("lbu", va, value, out)?;
+    Ok(value as u8)
 }
 
 /// Stores one byte at `va` as the trapped caller would.
 pub fn store_u8(va: usize, value: u8) -> Result<(), Fault> {
-    let cause: usize;
-    // SAFETY: as for `load_u64`, with a 4-byte `sb` (norvc).
-    unsafe {
-        core::arch::asm!(
-            ".option push",
-            ".option norvc",
-            "li t1, 0",
-            "csrrw {tvec}, mtvec, {tvec}",
-            "csrrs {status}, mstatus, {mprv}",
-            "sb {value}, 0({va})",
-            "csrw mstatus, {status}",
-            "csrw mtvec, {tvec}",
-            ".option pop",
-            tvec = inout(reg) sm_mprv_byte_trap as *const () as usize => _,
-            status = out(reg) _,
-            mprv = in(reg) super::bits::MSTATUS_MPRV,
-            va = in(reg) va,
-            value = in(reg) value as usize,
-            out("t1") cause,
-            out("t2") _,
-        );
-    }
-    if cause != 0 {
-        Err(Fault)
-    } else {
-        Ok(())
-    }
+    let value = value as usize;
+    guarded!("sb", va, value, in)
 }
 
-/// Copies `dst.len()` bytes from the caller's `va` (all or nothing).
+/// Copies `dst.len()` bytes from the caller's `va`.
 pub fn copy_from_caller(va: usize, dst: &mut [u8]) -> Result<(), Fault> {
     for (i, b) in dst.iter_mut().enumerate() {
         *b = load_u8(va.checked_add(i).ok_or(Fault)?)?;
@@ -163,8 +98,8 @@ pub fn copy_from_caller(va: usize, dst: &mut [u8]) -> Result<(), Fault> {
 /// Copies `src` to the caller's `va`, checking the whole range first.
 pub fn copy_to_caller(va: usize, src: &[u8]) -> Result<(), Fault> {
     let last = va.checked_add(src.len().saturating_sub(1)).ok_or(Fault)?;
-    // Probe both ends (and every page) before writing, so a bad buffer
-    // leaves the caller's memory untouched.
+    // Probe every page of the buffer (reads only) before writing, so a bad
+    // buffer leaves the caller's memory untouched.
     let mut page = va & !0xfff;
     while page <= last {
         load_u8(page.max(va))?;

@@ -1,0 +1,297 @@
+//! `-append runtime`: the payload plays the host of the Eyrie-compatible
+//! runtime, as Keystone's host SDK would (KEYSTONE_ABI.md §7): it lays out
+//! `loader.bin`, `eyrie-rt` and each eapp as raw files, page-padded and
+//! consecutive, in an EPM; creates the enclave with free memory after them;
+//! runs it with a short timer so it is interrupted often; serves its ocalls
+//! (Keystone's test ocalls 1, 2, 4 and proxied write(2) as EDGECALL_SYSCALL);
+//! checks the exit value; destroys it; and goes on with the next eapp.
+//!
+//! The files come in memory: the test loads each one with QEMU's
+//! `-device loader,file=F,addr=A,force-raw=on` and names it in the bootargs
+//! as `ksfile=NAME,ADDR,SIZE` (hex). `loader` and `runtime` are required;
+//! every other name is an eapp, run in bootargs order.
+
+use crate::sbi::{call, time, SbiRet};
+use crate::tap::check;
+use keystone_abi::edge::{self, status, test_ocall, EdgeCall, DATA_OFFSET, EDGE_CALL_SIZE};
+use keystone_abi::eyrie::{exit_code, linux};
+use keystone_abi::sm::{err, fid, CreateArgs, KEYSTONE_EID};
+
+/// The EPM of every enclave here (NAPOT: 8 MiB at an 8 MiB boundary).
+const EPM: usize = 0x8400_0000;
+const EPM_SIZE: usize = 0x80_0000;
+/// The UTM (64 KiB, NAPOT).
+const UTM: usize = 0x8300_0000;
+const UTM_SIZE: usize = 0x1_0000;
+/// Timer ticks (10 MHz) between host interrupts of a running enclave: 1 ms.
+const TICK: u64 = 10_000;
+/// Give up on an enclave after this many stops (a hang, not a result).
+const MAX_STOPS: usize = 2_000_000;
+const PAGE: usize = 4096;
+/// Keystone's test host string (`examples/tests/test-runner.cpp`).
+const HOST_STRING: &[u8] = b"hellohellohellohellohellohellohellohellohellohello\0";
+
+/// One file handed in by QEMU's loader device.
+#[derive(Clone, Copy)]
+struct File<'a> {
+    name: &'a str,
+    addr: usize,
+    size: usize,
+}
+
+impl File<'_> {
+    fn bytes(&self) -> &'static [u8] {
+        // SAFETY: QEMU's loader put `size` bytes at `addr` in DRAM the
+        // payload owns and never writes.
+        unsafe { core::slice::from_raw_parts(self.addr as *const u8, self.size) }
+    }
+}
+
+fn parse(token: &str) -> Option<File<'_>> {
+    let mut parts = token.strip_prefix("ksfile=")?.split(',');
+    let name = parts.next()?;
+    let hex = |s: &str| usize::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+    let addr = hex(parts.next()?)?;
+    let size = hex(parts.next()?)?;
+    Some(File { name, addr, size })
+}
+
+/// What each known eapp must return, and what else its run must show.
+fn expected(name: &str) -> Option<usize> {
+    Some(match name {
+        "stack" | "long-nop" => 12345,
+        "loop" => 54321,
+        "malloc" => 11411,
+        "fibonacci" => 14930352,
+        "untrusted" => 13,
+        "hello" => 0,
+        "fault" => exit_code::fault(keystone_abi::eyrie::cause::LOAD_PAGE_FAULT),
+        "bad-pointer" => exit_code::BAD_POINTER,
+        _ => return None,
+    })
+}
+
+/// Runs every eapp named in `bootargs`.
+pub fn run(bootargs: &str) {
+    let files = || bootargs.split_whitespace().filter_map(parse);
+    let loader = files().find(|f| f.name == "loader");
+    let runtime = files().find(|f| f.name == "runtime");
+    let (Some(loader), Some(runtime)) = (loader, runtime) else {
+        check!(false, "runtime: loader and runtime files given"; "bootargs need ksfile=loader,.. and ksfile=runtime,..");
+        return;
+    };
+    println!("# runtime host: loader {:#x} bytes, runtime {:#x} bytes", loader.size, runtime.size);
+    for eapp in files().filter(|f| f.name != "loader" && f.name != "runtime") {
+        run_eapp(&loader, &runtime, &eapp);
+    }
+}
+
+fn ks(f: usize, arg: usize) -> SbiRet {
+    call(KEYSTONE_EID, f, [arg, 0, 0])
+}
+
+fn arm_timer() {
+    call(sbi_spec::time::EID_TIME, 0, [(time() + TICK) as usize, 0, 0]);
+}
+
+fn no_timer() {
+    call(sbi_spec::time::EID_TIME, 0, [usize::MAX, 0, 0]);
+}
+
+/// Copies the three files into the EPM as the host SDK does; the create arguments.
+fn lay_out(files: [&File; 3]) -> Option<CreateArgs> {
+    // SAFETY: the EPM is payload-owned DRAM, not given to the SM yet.
+    let epm = unsafe { core::slice::from_raw_parts_mut(EPM as *mut u8, EPM_SIZE) };
+    epm.fill(0);
+    let mut at = 0;
+    let mut starts = [0; 3];
+    for (i, f) in files.iter().enumerate() {
+        let end = at + f.size.next_multiple_of(PAGE);
+        if end > EPM_SIZE {
+            return None;
+        }
+        epm[at..at + f.size].copy_from_slice(f.bytes());
+        starts[i] = EPM + at;
+        at = end;
+    }
+    Some(CreateArgs {
+        epm_paddr: EPM as u64,
+        epm_size: EPM_SIZE as u64,
+        utm_paddr: UTM as u64,
+        utm_size: UTM_SIZE as u64,
+        runtime_paddr: starts[1] as u64,
+        user_paddr: starts[2] as u64,
+        free_paddr: (EPM + at) as u64,
+        free_requested: (EPM_SIZE - at) as u64,
+    })
+}
+
+struct Outcome {
+    ret: SbiRet,
+    interrupts: usize,
+    ocalls: usize,
+}
+
+fn run_eapp(loader: &File, runtime: &File, eapp: &File) {
+    let Some(want) = expected(eapp.name) else {
+        check!(false, "eapp {} is known", eapp.name; "no expected value for it");
+        return;
+    };
+    let Some(args) = lay_out([loader, runtime, eapp]) else {
+        check!(false, "eapp {} fits the EPM", eapp.name; "files too large");
+        return;
+    };
+    let created = ks(fid::CREATE_ENCLAVE, &args as *const CreateArgs as usize);
+    if created.error != 0 {
+        check!(false, "eapp {}: create", eapp.name; "error {}", created.error);
+        return;
+    }
+    let eid = created.value;
+    let out = run_to_exit(eid);
+    no_timer();
+    let destroyed = ks(fid::DESTROY_ENCLAVE, eid);
+    let Outcome { ret, interrupts, ocalls } = out;
+    check!(
+        ret.error == 0 && ret.value == want && destroyed.error == 0,
+        "eapp {} returns {} (interrupts {}, ocalls {})", eapp.name, ret.value, interrupts, ocalls;
+        "run error {} value {:#x}, want value {:#x}; destroy error {}",
+        ret.error, ret.value, want, destroyed.error
+    );
+    match eapp.name {
+        "loop" | "fibonacci" => check!(
+            interrupts >= 10,
+            "eapp {} was interrupted and resumed many times", eapp.name;
+            "only {} interrupts", interrupts
+        ),
+        "untrusted" => check!(ocalls == 5, "eapp untrusted made 5 ocalls"; "{} ocalls", ocalls),
+        _ => {}
+    }
+}
+
+/// RUN, then serve edge calls and RESUME after interrupts until it exits.
+fn run_to_exit(eid: usize) -> Outcome {
+    let mut out = Outcome { ret: SbiRet { error: 0, value: 0 }, interrupts: 0, ocalls: 0 };
+    arm_timer();
+    let mut ret = ks(fid::RUN_ENCLAVE, eid);
+    for _ in 0..MAX_STOPS {
+        match ret.error {
+            err::INTERRUPTED => out.interrupts += 1,
+            err::EDGE_CALL_HOST => {
+                out.ocalls += 1;
+                serve_edge_call();
+            }
+            _ => break,
+        }
+        arm_timer();
+        ret = ks(fid::RESUME_ENCLAVE, eid);
+    }
+    out.ret = ret;
+    out
+}
+
+fn utm() -> &'static mut [u8] {
+    // SAFETY: the UTM is host memory shared with the stopped enclave.
+    unsafe { core::slice::from_raw_parts_mut(UTM as *mut u8, UTM_SIZE) }
+}
+
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn read_call() -> EdgeCall {
+    let u = utm();
+    EdgeCall {
+        call_id: read_u64(u, 0),
+        call_arg_offset: read_u64(u, 8),
+        call_arg_size: read_u64(u, 16),
+        return_data: edge::EdgeReturn {
+            call_status: read_u64(u, 24),
+            call_ret_offset: read_u64(u, 32),
+            call_ret_size: read_u64(u, 40),
+        },
+    }
+}
+
+fn answer(status: u64, ret_offset: usize, ret_size: usize) {
+    let u = utm();
+    u[24..32].copy_from_slice(&status.to_le_bytes());
+    u[32..40].copy_from_slice(&(ret_offset as u64).to_le_bytes());
+    u[40..48].copy_from_slice(&(ret_size as u64).to_le_bytes());
+}
+
+/// Returns `value` as an 8-byte answer at the data area (`edge_call_setup_ret`).
+fn answer_u64(value: u64) {
+    utm()[DATA_OFFSET..DATA_OFFSET + 8].copy_from_slice(&value.to_le_bytes());
+    answer(status::OK, DATA_OFFSET, 8);
+}
+
+/// Prints bytes the enclave sent (its text is untrusted: bad UTF-8 shows as '?').
+fn print_bytes(bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        crate::console::print(format_args!("{}", chunk.valid()));
+        if !chunk.invalid().is_empty() {
+            crate::console::print(format_args!("?"));
+        }
+    }
+}
+
+/// Dispatches the edge call in the UTM by its id, like the host SDK.
+fn serve_edge_call() {
+    let call = read_call();
+    let args = (call.call_arg_offset as usize)
+        .checked_add(call.call_arg_size as usize)
+        .filter(|&end| end <= UTM_SIZE && call.call_arg_offset as usize >= EDGE_CALL_SIZE)
+        .map(|end| call.call_arg_offset as usize..end);
+    let Some(args) = args else {
+        answer(status::BAD_OFFSET, 0, 0);
+        return;
+    };
+    let data = &utm()[args];
+    match call.call_id {
+        test_ocall::PRINT_BUFFER => {
+            let text = data.split(|&b| b == 0).next().unwrap_or(&[]);
+            crate::console::print(format_args!("Enclave said: "));
+            print_bytes(text);
+            answer_u64(text.len() as u64);
+        }
+        test_ocall::PRINT_VALUE if data.len() >= 8 => {
+            println!("Enclave said value: {}", read_u64(data, 0));
+            answer(status::OK, 0, 0);
+        }
+        test_ocall::GET_STRING => {
+            // edge_call_setup_wrapped_ret: an edge_data at the data area
+            // naming the string stored right after it.
+            let at = DATA_OFFSET + 16;
+            let u = utm();
+            u[at..at + HOST_STRING.len()].copy_from_slice(HOST_STRING);
+            u[DATA_OFFSET..DATA_OFFSET + 8].copy_from_slice(&(at as u64).to_le_bytes());
+            u[DATA_OFFSET + 8..DATA_OFFSET + 16]
+                .copy_from_slice(&(HOST_STRING.len() as u64).to_le_bytes());
+            answer(status::OK, DATA_OFFSET, 16);
+        }
+        edge::EDGECALL_SYSCALL if data.len() >= 8 => serve_syscall(data),
+        _ => answer(status::BAD_CALL_ID, 0, 0),
+    }
+}
+
+/// A proxied Linux system call: write(2) to fd 1/2 prints; others fail ENOSYS.
+fn serve_syscall(data: &[u8]) {
+    let num = read_u64(data, 0) as usize;
+    let args = &data[edge::SYSCALL_DATA_OFFSET..];
+    let result: i64 = if num == linux::WRITE && args.len() >= edge::WRITE_BUF_OFFSET {
+        let fd = i32::from_le_bytes(args[..4].try_into().unwrap());
+        let len = read_u64(args, 8) as usize;
+        let buf = &args[edge::WRITE_BUF_OFFSET..];
+        if len > buf.len() {
+            -linux::EINVAL as i64
+        } else if fd == 1 || fd == 2 {
+            print_bytes(&buf[..len]);
+            len as i64
+        } else {
+            -linux::EBADF as i64
+        }
+    } else {
+        -linux::ENOSYS as i64
+    };
+    answer_u64(result as u64);
+}
