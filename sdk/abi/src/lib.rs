@@ -5,5 +5,7 @@
 //! header are checked against this crate by a test.
 #![no_std]
 
+pub mod edge;
+pub mod eyrie;
 pub mod layout;
 pub mod sm;

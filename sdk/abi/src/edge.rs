@@ -1,0 +1,92 @@
+//! The edge-call ABI between an enclave and its host (KEYSTONE_ABI.md §7):
+//! `struct edge_call` at the start of the UTM, offsets (never pointers)
+//! relative to the UTM start, status codes and the call ids.
+
+/// `struct edge_call_retdata`: what the host answers.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EdgeReturn {
+    pub call_status: u64,
+    pub call_ret_offset: u64,
+    pub call_ret_size: u64,
+}
+
+/// `struct edge_call`: the header at UTM offset 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EdgeCall {
+    pub call_id: u64,
+    pub call_arg_offset: u64,
+    pub call_arg_size: u64,
+    pub return_data: EdgeReturn,
+}
+
+/// `struct edge_data`: an (offset, size) pair naming bytes in the UTM.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EdgeData {
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// Size of `struct edge_call`; the data area starts right after it.
+pub const EDGE_CALL_SIZE: usize = core::mem::size_of::<EdgeCall>();
+/// Offset of the data area (`edge_call_data_ptr()`) in the UTM.
+pub const DATA_OFFSET: usize = EDGE_CALL_SIZE;
+
+const _: () = assert!(EDGE_CALL_SIZE == 48);
+const _: () = assert!(core::mem::offset_of!(EdgeCall, call_arg_offset) == 8);
+const _: () = assert!(core::mem::offset_of!(EdgeCall, call_arg_size) == 16);
+const _: () = assert!(core::mem::offset_of!(EdgeCall, return_data) == 24);
+const _: () = assert!(core::mem::offset_of!(EdgeReturn, call_ret_offset) == 8);
+const _: () = assert!(core::mem::offset_of!(EdgeReturn, call_ret_size) == 16);
+const _: () = assert!(core::mem::size_of::<EdgeData>() == 16);
+
+/// `call_status` values.
+pub mod status {
+    pub const OK: u64 = 0;
+    pub const BAD_CALL_ID: u64 = 1;
+    pub const BAD_OFFSET: u64 = 2;
+    pub const BAD_PTR: u64 = 3;
+    pub const ERROR: u64 = 4;
+    pub const SYSCALL_FAILED: u64 = 5;
+}
+
+/// Size of the host SDK's ocall table (`MAX_EDGE_CALL`): ids 0..10.
+pub const MAX_EDGE_CALL: u64 = 10;
+/// Call id of a proxied Linux system call (`EDGECALL_SYSCALL`).
+pub const EDGECALL_SYSCALL: u64 = 11;
+
+/// `struct edge_syscall` header: the syscall number, then its arguments.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EdgeSyscall {
+    pub syscall_num: u64,
+}
+
+/// Offset of `edge_syscall.data` from the start of the `edge_syscall`.
+pub const SYSCALL_DATA_OFFSET: usize = core::mem::size_of::<EdgeSyscall>();
+
+/// `sargs_SYS_write` header: fd (int, padded), len, then `len` bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyscallWrite {
+    pub fd: i32,
+    pub _pad: u32,
+    pub len: u64,
+}
+
+/// Offset of `sargs_SYS_write.buf` from the start of the arguments.
+pub const WRITE_BUF_OFFSET: usize = core::mem::size_of::<SyscallWrite>();
+
+const _: () = assert!(SYSCALL_DATA_OFFSET == 8);
+const _: () = assert!(WRITE_BUF_OFFSET == 16);
+const _: () = assert!(core::mem::offset_of!(SyscallWrite, len) == 8);
+
+/// Ocall ids of Keystone's `examples/tests` (the untrusted and attestation tests).
+pub mod test_ocall {
+    pub const PRINT_BUFFER: u64 = 1;
+    pub const PRINT_VALUE: u64 = 2;
+    pub const COPY_REPORT: u64 = 3;
+    pub const GET_STRING: u64 = 4;
+}

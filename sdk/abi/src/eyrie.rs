@@ -1,0 +1,116 @@
+//! The Eyrie-compatible runtime's interfaces (KEYSTONE_ABI.md §7-8): eapp
+//! system-call numbers, the runtime's virtual-memory layout, and the exit
+//! codes with which the runtime ends an enclave whose eapp misbehaved.
+
+/// Eapp -> runtime calls (`ecall` from U-mode, number in a7).
+pub mod syscall {
+    /// ocall(id, data, len, ret_buf, ret_len) -> 0 or 1 (error).
+    pub const OCALL: usize = 1001;
+    /// copy_from_shared(dst, offset, len) -> 0 or 1 (offset/len outside the UTM).
+    pub const SHAREDCOPY: usize = 1002;
+    /// attest_enclave(report, data, size) -> SM error code.
+    pub const ATTEST_ENCLAVE: usize = 1003;
+    /// get_sealing_key(key_struct, struct_size, ident, ident_len) -> SM error code.
+    pub const GET_SEALING_KEY: usize = 1004;
+    /// exit(value): ends the enclave, the host's RUN returns the value.
+    pub const EXIT: usize = 1101;
+    /// Always unknown (`RUNTIME_SYSCALL_UNKNOWN`).
+    pub const UNKNOWN: usize = 1000;
+}
+
+/// The Linux (riscv64 generic) system calls the runtime answers.
+pub mod linux {
+    pub const WRITE: usize = 64;
+    pub const EXIT: usize = 93;
+    pub const EXIT_GROUP: usize = 94;
+    pub const SET_TID_ADDRESS: usize = 96;
+    pub const CLOCK_GETTIME: usize = 113;
+    pub const RT_SIGACTION: usize = 134;
+    pub const RT_SIGPROCMASK: usize = 135;
+    pub const GETPID: usize = 172;
+    pub const BRK: usize = 214;
+    pub const MUNMAP: usize = 215;
+    pub const MMAP: usize = 222;
+    pub const MPROTECT: usize = 226;
+    pub const GETRANDOM: usize = 278;
+    /// errno values returned negated.
+    pub const EBADF: isize = 9;
+    pub const ENOMEM: isize = 12;
+    pub const EINVAL: isize = 22;
+    pub const ENOSYS: isize = 38;
+    /// mmap flags and protections.
+    pub const PROT_READ: usize = 1;
+    pub const PROT_WRITE: usize = 2;
+    pub const PROT_EXEC: usize = 4;
+    pub const MAP_PRIVATE: usize = 0x02;
+    pub const MAP_FIXED: usize = 0x10;
+    pub const MAP_ANONYMOUS: usize = 0x20;
+    /// auxv keys.
+    pub const AT_NULL: usize = 0;
+    pub const AT_PAGESZ: usize = 6;
+    pub const AT_RANDOM: usize = 25;
+}
+
+/// Virtual-memory layout (Eyrie's `vm_defs.h`).
+pub mod vm {
+    /// The runtime's link address (`RUNTIME_VA_START`).
+    pub const RUNTIME_VA: usize = 0xffff_ffff_c000_0000;
+    /// All of EPM is mapped here: va = pa - dram_base + EPM_WINDOW
+    /// (`EYRIE_LOAD_START`). The loader is linked here, since it sits at the EPM base.
+    pub const EPM_WINDOW: usize = 0xffff_ffff_0000_0000;
+    /// Largest EPM the window holds (up to the UTM mapping).
+    pub const EPM_WINDOW_MAX: usize = UTM_VA - EPM_WINDOW;
+    /// The UTM is mapped here, read-write (`EYRIE_UNTRUSTED_START`).
+    pub const UTM_VA: usize = 0xffff_ffff_8000_0000;
+    /// Eapp addresses lie below this (Sv39 lower half).
+    pub const USER_TOP: usize = 0x40_0000_0000;
+    /// The user stack ends here (`EYRIE_USER_STACK_START`) ...
+    pub const USER_STACK_TOP: usize = 0x4000_0000;
+    /// ... and is this big (`EYRIE_USER_STACK_SIZE`, 128 KiB).
+    pub const USER_STACK_SIZE: usize = 128 * 1024;
+    /// Anonymous mmap hands out addresses from here up.
+    pub const MMAP_BASE: usize = 0x20_0000_0000;
+    /// Highest address brk may reach (the heap starts after the eapp's ELF).
+    pub const BRK_MAX: usize = USER_STACK_TOP - USER_STACK_SIZE - PAGE_SIZE;
+    pub const PAGE_SIZE: usize = 4096;
+    /// Kernel stack of the runtime (8 pages, as Eyrie).
+    pub const KERNEL_STACK_SIZE: usize = 8 * PAGE_SIZE;
+    const _: () = assert!(USER_STACK_TOP < MMAP_BASE && MMAP_BASE < USER_TOP);
+}
+
+/// Exit values with which the runtime ends an enclave itself (a1 of the
+/// host's RUN/RESUME result). Chosen far from small eapp return values.
+pub mod exit_code {
+    /// The eapp took exception `scause` (page fault, illegal instruction,
+    /// misaligned access, ...): the value is `FAULT_BASE + scause`.
+    pub const FAULT_BASE: usize = 0xFA17_0000;
+    /// A system call named user memory that is not the eapp's (unmapped,
+    /// kernel, or not writable where the call writes).
+    pub const BAD_POINTER: usize = 0xFA17_0100;
+    /// The runtime could not load the eapp (malformed ELF, bad addresses).
+    pub const BAD_ELF: usize = 0xFA17_0101;
+    /// The runtime ran out of free memory while loading the eapp.
+    pub const OUT_OF_MEMORY: usize = 0xFA17_0102;
+    /// The runtime itself trapped (a runtime bug): value `RUNTIME_FAULT + scause`;
+    /// a runtime or loader panic is `RUNTIME_FAULT + 0xff`.
+    pub const RUNTIME_FAULT: usize = 0xFA17_0200;
+    /// The eapp panicked (sdk/enclave's panic handler).
+    pub const EAPP_PANIC: usize = 0xFA17_0300;
+
+    /// The exit value for an eapp exception with this `scause`.
+    pub const fn fault(scause: usize) -> usize {
+        FAULT_BASE + (scause & 0xff)
+    }
+}
+
+/// scause values the runtime tells apart.
+pub mod cause {
+    pub const ILLEGAL_INSTRUCTION: usize = 2;
+    pub const USER_ECALL: usize = 8;
+    pub const INSTRUCTION_PAGE_FAULT: usize = 12;
+    pub const LOAD_PAGE_FAULT: usize = 13;
+    pub const STORE_PAGE_FAULT: usize = 15;
+}
+
+/// `time` CSR ticks per second on QEMU virt (its device tree's timebase).
+pub const TIMEBASE_HZ: u64 = 10_000_000;
