@@ -6,12 +6,17 @@ use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
 use crate::arch::fpu::{self, FpState};
 
+/// The mstatus bits swapped with a world: its S-mode bits and MPP.
+const WORLD_MSTATUS: usize = MSTATUS_S_WORLD | MSTATUS_MPP_MASK;
+
 /// A world's registers and S-mode CSRs while it is not on the hart.
 #[derive(Clone, Copy)]
 pub struct Context {
     pub regs: [usize; 32],
     pub mepc: usize,
-    /// The S-world bits of mstatus (SIE, SPIE, SPP, FS, SUM, MXR).
+    /// The world's bits of mstatus (SIE, SPIE, SPP, FS, SUM, MXR) and MPP,
+    /// the privilege it trapped from (an enclave interrupted in its U-mode
+    /// eapp must resume in U-mode, and its host in S-mode).
     pub mstatus: usize,
     /// The S-level interrupt enables (sie).
     pub mie: usize,
@@ -49,7 +54,7 @@ impl Context {
         self.regs = frame.regs;
         self.mepc = mepc;
         let mstatus = csr::mstatus::read();
-        self.mstatus = mstatus & MSTATUS_S_WORLD;
+        self.mstatus = mstatus & WORLD_MSTATUS;
         self.mie = csr::mie::read() & MIE_S_BITS;
         self.stvec = csr::stvec::read();
         self.sscratch = csr::sscratch::read();
@@ -73,10 +78,10 @@ impl Context {
         frame.regs[0] = 0;
         fpu::restore(&self.fp);
         // SAFETY: installs a complete, previously saved (or freshly built)
-        // S-mode world; MPP stays S for the mret that enters it.
+        // world, including the privilege (MPP) the mret returns to.
         unsafe {
-            let mstatus = csr::mstatus::read() & !MSTATUS_S_WORLD;
-            csr::mstatus::write(mstatus | (self.mstatus & MSTATUS_S_WORLD));
+            let mstatus = csr::mstatus::read() & !WORLD_MSTATUS;
+            csr::mstatus::write(mstatus | (self.mstatus & WORLD_MSTATUS));
             csr::mie::clear(MIE_S_BITS);
             csr::mie::set(self.mie & MIE_S_BITS);
             csr::stvec::write(self.stvec);

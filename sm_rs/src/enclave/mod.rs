@@ -189,6 +189,8 @@ fn first_context(layout: &EnclaveLayout, host: &Context) -> Context {
     let mut ctx = Context::ZERO;
     let p = layout.runtime_params();
     ctx.mepc = layout.epm.base;
+    // The loader starts in S-mode.
+    ctx.mstatus = crate::arch::bits::MSTATUS_MPP_S;
     ctx.scounteren = host.scounteren;
     let args = [
         0,
