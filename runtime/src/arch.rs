@@ -1,0 +1,66 @@
+//! The runtime's only contact with the hardware and the SM: SBI calls and a
+//! few CSRs. Every `asm!` of the loader and runtime (besides their entry
+//! stubs and trap vector) is here.
+
+use keystone_abi::sm::{fid, KEYSTONE_EID};
+
+/// An SBI answer: (error, value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SbiRet {
+    pub error: usize,
+    pub value: usize,
+}
+
+/// One SBI call to the SM's Keystone extension.
+pub fn sm_call(f: usize, a0: usize, a1: usize, a2: usize) -> SbiRet {
+    let (error, value);
+    // SAFETY: an SBI ecall clobbers only a0/a1, as declared; the SM reads
+    // any memory it is given through its own checks.
+    unsafe {
+        core::arch::asm!("ecall",
+            inlateout("a0") a0 => error, inlateout("a1") a1 => value,
+            in("a2") a2, in("a6") f, in("a7") KEYSTONE_EID);
+    }
+    SbiRet { error, value }
+}
+
+/// Ends the enclave; the host's RUN/RESUME returns `value`.
+pub fn exit_enclave(value: usize) -> ! {
+    sm_call(fid::EXIT_ENCLAVE, value, 0, 0);
+    // EXIT never returns to a running enclave; should it, stop for good.
+    loop {
+        sm_call(fid::EXIT_ENCLAVE, value, 0, 0);
+    }
+}
+
+/// Stops the enclave for an edge call; returns when the host resumes it.
+pub fn stop_for_edge_call() -> SbiRet {
+    sm_call(fid::STOP_ENCLAVE, keystone_abi::sm::stop_reason::EDGE_CALL_HOST, 0, 0)
+}
+
+/// 64 bits from the SM's RANDOM.
+pub fn random() -> u64 {
+    sm_call(fid::RANDOM, 0, 0, 0).value as u64
+}
+
+/// Reads `satp`.
+pub fn satp() -> usize {
+    let v;
+    // SAFETY: reading satp has no side effect.
+    unsafe { core::arch::asm!("csrr {0}, satp", out(reg) v) };
+    v
+}
+
+/// Flushes this hart's TLB after page-table changes.
+pub fn sfence_vma() {
+    // SAFETY: a fence has no effect besides ordering translations.
+    unsafe { core::arch::asm!("sfence.vma") };
+}
+
+/// Reads the `time` CSR.
+pub fn time() -> u64 {
+    let t;
+    // SAFETY: rdtime has no side effect.
+    unsafe { core::arch::asm!("rdtime {0}", out(reg) t) };
+    t
+}

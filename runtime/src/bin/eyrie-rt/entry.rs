@@ -1,0 +1,252 @@
+//! Entry, trap vector and the drop to U-mode. While the eapp runs, sscratch
+//! holds the top of the kernel stack; while the runtime runs it holds 0, so a
+//! trap taken by the runtime itself is told apart and ends the enclave.
+
+use crate::{mem, syscall};
+use keystone_abi::eyrie::{cause, exit_code};
+use runtime::arch::exit_enclave;
+
+/// The eapp's registers at a trap: x1..x31 (x[2] = user sp) and sepc.
+#[repr(C)]
+pub struct TrapFrame {
+    pub x: [usize; 32],
+    pub sepc: usize,
+    _pad: usize,
+}
+
+const FRAME: usize = core::mem::size_of::<TrapFrame>();
+const _: () = assert!(FRAME == 34 * 8 && FRAME % 16 == 0);
+
+core::arch::global_asm!(
+    r#"
+    .section .text.entry, "ax"
+    .globl _start
+_start:
+    lla     sp, __kstack_top
+    lla     t0, rt_trap_vector
+    csrw    stvec, t0
+    csrw    sscratch, zero
+    call    rt_main
+1:  j       1b
+
+    .text
+    .balign 4
+rt_trap_vector:
+    csrrw   sp, sscratch, sp
+    beqz    sp, 2f
+    addi    sp, sp, -{frame}
+    sd x1, 8(sp)
+    sd x3, 24(sp)
+    sd x4, 32(sp)
+    sd x5, 40(sp)
+    sd x6, 48(sp)
+    sd x7, 56(sp)
+    sd x8, 64(sp)
+    sd x9, 72(sp)
+    sd x10, 80(sp)
+    sd x11, 88(sp)
+    sd x12, 96(sp)
+    sd x13, 104(sp)
+    sd x14, 112(sp)
+    sd x15, 120(sp)
+    sd x16, 128(sp)
+    sd x17, 136(sp)
+    sd x18, 144(sp)
+    sd x19, 152(sp)
+    sd x20, 160(sp)
+    sd x21, 168(sp)
+    sd x22, 176(sp)
+    sd x23, 184(sp)
+    sd x24, 192(sp)
+    sd x25, 200(sp)
+    sd x26, 208(sp)
+    sd x27, 216(sp)
+    sd x28, 224(sp)
+    sd x29, 232(sp)
+    sd x30, 240(sp)
+    sd x31, 248(sp)
+    csrr    t0, sscratch
+    sd      t0, 16(sp)
+    csrr    t0, sepc
+    sd      t0, 256(sp)
+    csrw    sscratch, zero
+    mv      a0, sp
+    call    rt_user_trap
+
+    .globl rt_return_to_user
+rt_return_to_user:
+    ld      t0, 256(sp)
+    csrw    sepc, t0
+    addi    t0, sp, {frame}
+    csrw    sscratch, t0
+    ld x1, 8(sp)
+    ld x3, 24(sp)
+    ld x4, 32(sp)
+    ld x5, 40(sp)
+    ld x6, 48(sp)
+    ld x7, 56(sp)
+    ld x8, 64(sp)
+    ld x9, 72(sp)
+    ld x10, 80(sp)
+    ld x11, 88(sp)
+    ld x12, 96(sp)
+    ld x13, 104(sp)
+    ld x14, 112(sp)
+    ld x15, 120(sp)
+    ld x16, 128(sp)
+    ld x17, 136(sp)
+    ld x18, 144(sp)
+    ld x19, 152(sp)
+    ld x20, 160(sp)
+    ld x21, 168(sp)
+    ld x22, 176(sp)
+    ld x23, 184(sp)
+    ld x24, 192(sp)
+    ld x25, 200(sp)
+    ld x26, 208(sp)
+    ld x27, 216(sp)
+    ld x28, 224(sp)
+    ld x29, 232(sp)
+    ld x30, 240(sp)
+    ld x31, 248(sp)
+    ld x2, 16(sp)
+    sret
+
+2:  csrrw   sp, sscratch, sp
+    call    rt_kernel_trap
+3:  j       3b
+"#,
+    frame = const FRAME,
+);
+
+unsafe extern "C" {
+    fn rt_return_to_user() -> !;
+    static __kstack_top: u8;
+}
+
+const SSTATUS_SPP: usize = 1 << 8;
+const SSTATUS_SPIE: usize = 1 << 5;
+const SSTATUS_SUM: usize = 1 << 18;
+const SSTATUS_FS_DIRTY: usize = 3 << 13;
+
+/// Sets up the enclave and drops to the eapp; never returns.
+#[unsafe(no_mangle)]
+extern "C" fn rt_main(
+    _a0: usize,
+    dram_base: usize,
+    dram_size: usize,
+    _runtime_pa: usize,
+    user_pa: usize,
+    free_pa: usize,
+    utm_pa: usize,
+    utm_size: usize,
+) -> ! {
+    let (entry, sp) = match mem::init(dram_base, dram_size, user_pa, free_pa, utm_pa, utm_size) {
+        Ok(v) => v,
+        Err(code) => exit_enclave(code),
+    };
+    // The end of the kernel stack in .bss (taking its address reads nothing).
+    let top = core::ptr::addr_of!(__kstack_top) as usize;
+    let frame = (top - FRAME) as *mut TrapFrame;
+    // SAFETY: the frame lies at the top of our own kernel stack, below the
+    // current sp's caller frames are not needed any more (we never return).
+    unsafe {
+        frame.write(TrapFrame { x: [0; 32], sepc: entry, _pad: 0 });
+        (*frame).x[2] = sp;
+    }
+    // SAFETY: prepares the sret to U-mode: SPP = U, no SUM, FPU on and
+    // zeroed, then restores the fresh frame; rt_return_to_user never returns.
+    unsafe {
+        core::arch::asm!(
+            "csrc sstatus, {clear}",
+            "csrs sstatus, {set}",
+            "fscsr zero",
+            clear = in(reg) SSTATUS_SPP | SSTATUS_SUM | SSTATUS_SPIE,
+            set = in(reg) SSTATUS_FS_DIRTY,
+        );
+        zero_fp_registers();
+        core::arch::asm!(
+            "mv sp, {0}",
+            "j {ret}",
+            in(reg) frame,
+            ret = sym rt_return_to_user,
+            options(noreturn),
+        );
+    }
+}
+
+/// Zeroes the FP registers so the eapp starts from a known state.
+fn zero_fp_registers() {
+    // SAFETY: FS is on; fmv.d.x only writes FP registers.
+    unsafe {
+        core::arch::asm!(
+            "fmv.d.x f0, zero",
+            "fmv.d.x f1, zero",
+            "fmv.d.x f2, zero",
+            "fmv.d.x f3, zero",
+            "fmv.d.x f4, zero",
+            "fmv.d.x f5, zero",
+            "fmv.d.x f6, zero",
+            "fmv.d.x f7, zero",
+            "fmv.d.x f8, zero",
+            "fmv.d.x f9, zero",
+            "fmv.d.x f10, zero",
+            "fmv.d.x f11, zero",
+            "fmv.d.x f12, zero",
+            "fmv.d.x f13, zero",
+            "fmv.d.x f14, zero",
+            "fmv.d.x f15, zero",
+            "fmv.d.x f16, zero",
+            "fmv.d.x f17, zero",
+            "fmv.d.x f18, zero",
+            "fmv.d.x f19, zero",
+            "fmv.d.x f20, zero",
+            "fmv.d.x f21, zero",
+            "fmv.d.x f22, zero",
+            "fmv.d.x f23, zero",
+            "fmv.d.x f24, zero",
+            "fmv.d.x f25, zero",
+            "fmv.d.x f26, zero",
+            "fmv.d.x f27, zero",
+            "fmv.d.x f28, zero",
+            "fmv.d.x f29, zero",
+            "fmv.d.x f30, zero",
+            "fmv.d.x f31, zero",
+        );
+    }
+}
+
+/// A trap from the eapp: a system call, or a fault that ends the enclave.
+#[unsafe(no_mangle)]
+extern "C" fn rt_user_trap(frame: &mut TrapFrame) {
+    let scause: usize;
+    // SAFETY: reading scause has no side effect.
+    unsafe { core::arch::asm!("csrr {0}, scause", out(reg) scause) };
+    if (scause as isize) < 0 {
+        // Interrupts trap to the SM while an enclave runs; one that reaches
+        // us anyway is ignored.
+        return;
+    }
+    if scause == cause::USER_ECALL {
+        frame.sepc += 4;
+        let x = &frame.x;
+        let ret = syscall::dispatch(x[17], [x[10], x[11], x[12], x[13], x[14], x[15]]);
+        frame.x[10] = ret;
+        return;
+    }
+    exit_enclave(exit_code::fault(scause))
+}
+
+/// A trap taken by the runtime itself: a runtime bug; end the enclave.
+#[unsafe(no_mangle)]
+extern "C" fn rt_kernel_trap() -> ! {
+    let scause: usize;
+    // SAFETY: reading scause has no side effect.
+    unsafe { core::arch::asm!("csrr {0}, scause", out(reg) scause) };
+    exit_enclave(exit_code::RUNTIME_FAULT + (scause & 0xff))
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    exit_enclave(exit_code::RUNTIME_FAULT + 0xff)
+}

@@ -1,0 +1,35 @@
+//! Eyrie-compatible enclave loader and runtime: the pure logic, testable on the
+//! build machine (`cargo test -p keystone-runtime`), shared by the two
+//! S-mode binaries `loader` and `eyrie-rt`.
+//!
+//! - [`freemem`]: the page allocator over the enclave's free memory.
+//! - [`pt`]: Sv39 page tables over any [`pt::PhysMem`].
+//! - [`elf`]: which ELF segments to load where, validated (xmas-elf parses).
+//! - [`edge`]: bounds checks on everything the untrusted host writes in the UTM.
+//! - [`user`]: checks that an eapp's pointer names its own memory.
+#![cfg_attr(not(test), no_std)]
+
+pub mod edge;
+pub mod elf;
+pub mod freemem;
+pub mod pt;
+pub mod user;
+
+#[cfg(target_os = "none")]
+pub mod arch;
+
+/// Bytes per page.
+pub const PAGE_SIZE: usize = keystone_abi::eyrie::vm::PAGE_SIZE;
+
+/// Rounds `x` down to a page boundary.
+pub const fn page_down(x: usize) -> usize {
+    x & !(PAGE_SIZE - 1)
+}
+
+/// Rounds `x` up to a page boundary (None on overflow).
+pub const fn page_up(x: usize) -> Option<usize> {
+    match x.checked_add(PAGE_SIZE - 1) {
+        Some(v) => Some(v & !(PAGE_SIZE - 1)),
+        None => None,
+    }
+}
