@@ -49,7 +49,20 @@ TARGETS: Dict[str, Target] = {
     "sm": Target("sm", "sm_rs", "sm_rs", ("sm_rs", "sdk"), "sm", "sm_rs"),
     "payload": Target("payload", "sbi_conformance", "sbi_conformance", ("qemu", "sdk"),
                       "payload", "sbi_conformance"),
+    # The enclave worlds: loader.bin, the eyrie-rt ELF, and Keystone's test eapps.
+    "loader": Target("loader", "keystone-runtime", "loader", ("runtime", "sdk"),
+                     "loader", "loader"),
+    "runtime": Target("runtime", "keystone-runtime", "eyrie-rt", ("runtime", "sdk"),
+                      "runtime", "eyrie-rt"),
+    **{f"eapp_{n.replace('-', '_')}": Target(
+        f"eapp_{n.replace('-', '_')}", "eapp-tests", n, ("examples/tests", "sdk"),
+        f"eapp_{n.replace('-', '_')}", f"eapp_{n.replace('-', '_')}")
+       for n in ("stack", "loop", "malloc", "long-nop", "fibonacci", "untrusted", "hello",
+                 "fault", "bad-pointer")},
 }
+
+#: The targets an enclave needs besides the SM and the payload.
+ENCLAVE_TARGETS = tuple(n for n in TARGETS if n in ("loader", "runtime") or n.startswith("eapp_"))
 
 
 def iter_input_files(root: Path, inputs: Iterable[str]) -> List[Path]:

@@ -77,7 +77,8 @@ pub fn run(bootargs: &str) {
     let loader = files().find(|f| f.name == "loader");
     let runtime = files().find(|f| f.name == "runtime");
     let (Some(loader), Some(runtime)) = (loader, runtime) else {
-        check!(false, "runtime: loader and runtime files given"; "bootargs need ksfile=loader,.. and ksfile=runtime,..");
+        check!(false, "runtime: loader and runtime files given";
+            "bootargs need ksfile=loader,.. and ksfile=runtime,..");
         return;
     };
     println!("# runtime host: loader {:#x} bytes, runtime {:#x} bytes", loader.size, runtime.size);

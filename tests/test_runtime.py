@@ -1,0 +1,101 @@
+"""The Eyrie-compatible runtime runs Keystone's test eapps, with the conformance
+payload as their host (``-append runtime``).
+
+QEMU's loader device puts ``loader.bin``, the ``eyrie-rt`` ELF and each eapp
+ELF in DRAM as raw files at ``FILES_BASE`` (1 MiB apart); the bootargs name
+them (``ksfile=NAME,ADDR,SIZE``). The payload lays them out in an EPM as
+Keystone's host SDK does, runs each eapp, serves its ocalls, and prints one TAP
+line per check. Keystone's own expectations (KEYSTONE_ABI.md §9): stack 12345,
+loop 54321, malloc 11411, long-nop 12345, fibonacci 14930352, untrusted 13 with
+four "Enclave said" lines; ours besides: hello prints through the proxied
+write, a faulting eapp and a bad syscall pointer each end their enclave with
+the runtime's error code while the next enclave still runs.
+"""
+
+import re
+
+import pytest
+
+from keystone_py.build import ENCLAVE_TARGETS, Builder
+from keystone_py.contract import NOT_OK, PAYLOAD_DONE, PLAN, SM_BANNER
+from keystone_py.tap import parse_tap
+
+FILES_BASE = 0x8800_0000
+SLOT = 0x10_0000
+#: Exit codes from sdk/abi (eyrie::exit_code).
+FAULT_BASE = 0xFA17_0000
+LOAD_PAGE_FAULT = 13
+BAD_POINTER = 0xFA17_0100
+
+#: Run order: the misbehaving eapps sit between good ones, so each is followed
+#: by an enclave that must still run.
+EAPPS = ("stack", "fault", "loop", "bad-pointer", "malloc", "long-nop", "fibonacci",
+         "untrusted", "hello")
+
+EXPECTED = {
+    "stack": 12345,
+    "loop": 54321,
+    "malloc": 11411,
+    "long-nop": 12345,
+    "fibonacci": 14930352,
+    "untrusted": 13,
+    "hello": 0,
+    "fault": FAULT_BASE + LOAD_PAGE_FAULT,
+    "bad-pointer": BAD_POINTER,
+}
+
+UNTRUSTED_LINES = [
+    "Enclave said: hello world!",
+    "Enclave said: 2nd hello world!",
+    "Enclave said value: 13",
+    "Enclave said value: 20",
+]
+
+
+@pytest.fixture(scope="module")
+def enclave_files(ks_paths):
+    artifacts = Builder(root=ks_paths.root, toolchain=ks_paths.toolchain).build(ENCLAVE_TARGETS)
+    files = [("loader", artifacts["loader_bin"]), ("runtime", artifacts["runtime_elf"])]
+    files += [(n, artifacts[f"eapp_{n.replace('-', '_')}_elf"]) for n in EAPPS]
+    return files
+
+
+def runtime_args(files):
+    """QEMU loader devices and the bootargs naming each file."""
+    extra, tokens = [], ["runtime"]
+    for i, (name, path) in enumerate(files):
+        addr = FILES_BASE + i * SLOT
+        size = len(open(path, "rb").read())
+        assert size <= SLOT, f"{path} is larger than a slot"
+        extra += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+        tokens.append(f"ksfile={name},{addr:x},{size:x}")
+    return extra, " ".join(tokens)
+
+
+def test_eapps_run_to_keystone_values_with_payload_as_host(machine_factory, enclave_files):
+    extra, append = runtime_args(enclave_files)
+    with machine_factory(name="runtime", smp=1, extra_args=extra, append=append) as m:
+        m.expect(SM_BANNER, timeout=20)
+        m.expect(PLAN, fail=[NOT_OK], timeout=300)
+        m.expect(PAYLOAD_DONE, timeout=10)
+        status = m.wait_exit(timeout=20)
+    text = m.console_text
+    report = parse_tap(text)
+    assert not report.failed, report.summary()
+    results = {}
+    for line in text.splitlines():
+        hit = re.match(r"ok \d+ - eapp (\S+) returns (\d+) \(interrupts (\d+), ocalls (\d+)\)",
+                       line.strip())
+        if hit:
+            results[hit.group(1)] = tuple(int(x) for x in hit.group(2, 3, 4))
+    assert list(results) == list(EAPPS), text[-3000:]
+    for name, want in EXPECTED.items():
+        assert results[name][0] == want, (name, results[name])
+    assert results["loop"][1] >= 10 and results["fibonacci"][1] >= 10, results
+    assert results["untrusted"][2] == 5, results
+    lines = [ln.strip() for ln in text.splitlines()]
+    pos = [lines.index(want) for want in UNTRUSTED_LINES]
+    assert pos == sorted(pos), pos
+    assert "hello, world!" in lines
+    assert report.complete and report.all_ok, report.summary()
+    assert status == 0
