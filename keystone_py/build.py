@@ -220,7 +220,7 @@ class Builder:
                     out[f"{t.key}_{kind}"] = str(path.resolve())
         return out
 
-    def host_test(self, packages: Sequence[str] = ("sm_rs",)) -> int:
+    def host_test(self, packages: Sequence[str] = ("sm_rs", "keystone-runtime")) -> int:
         """``cargo test`` of the pure-logic crates on the build machine; its output
         goes straight to our stdout. Returns cargo's exit status."""
         argv = [str(self.toolchain.cargo), "test"]
