@@ -23,13 +23,11 @@ from typing import Dict, List, Optional, Sequence
 from .errors import BuildError
 from .initramfs import base_image
 from .paths import build_dir, find_root
-from .toolchain import Toolchain
+from .toolchain import LINUX_TARBALL, Toolchain
 
 log = logging.getLogger("keystone_py.linux")
 
 #: Debian's kernel source (package linux-source-6.1).
-LINUX_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
-LINUX_PACKAGES = ("linux-source-6.1", "bc", "flex", "bison", "libssl-dev")
 CROSS = "riscv64-linux-gnu-"
 
 
@@ -135,19 +133,36 @@ class LinuxBuilder:
         image = base_image(self.init)
         for guest, host in (extra or {}).items():
             image.file_from(guest, host)
-        path = image.write(out or self.initramfs)
-        log.info("linux: initramfs -> %s (%d bytes)", path, path.stat().st_size)
+        path = Path(out or self.initramfs)
+        data = image.to_bytes()
+        if not force and path.is_file() and path.read_bytes() == data:
+            log.debug("linux: initramfs %s unchanged", path)
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        log.info("linux: initramfs -> %s (%d bytes)", path, len(data))
         return path
 
+    #: doctor checks the kernel build needs (each names its Debian package).
+    BUILD_TOOLS = ("linux-source", "make", "host-gcc", "host-libc", "bc", "flex", "bison",
+                   "openssl-headers", "linux-gcc")
+
     def _require_source(self) -> None:
-        if not self.tarball.is_file():
-            raise BuildError(
-                f"the Linux source {self.tarball} is missing.\n"
-                f"Fix: apt-get install {' '.join(LINUX_PACKAGES)}  (or `keystone-py setup`)")
-        missing = [tool for tool in ("bc", "flex", "bison") if not shutil.which(tool)]
+        """Every tool of the kernel build is there, or one error naming every package."""
+        if self.tarball != LINUX_TARBALL:  # a tarball given outright
+            if not self.tarball.is_file():
+                raise BuildError(f"the Linux source {self.tarball} is missing.")
+            names = [n for n in self.BUILD_TOOLS if n != "linux-source"]
+        else:
+            names = list(self.BUILD_TOOLS)
+        missing = [self.toolchain.status(n) for n in names if not self.toolchain.status(n).ok]
         if missing:
-            raise BuildError(f"building Linux needs {', '.join(missing)}.\n"
-                             f"Fix: apt-get install {' '.join(LINUX_PACKAGES)}")
+            pkgs = []
+            for st in missing:
+                pkgs.extend(p for p in st.packages if p not in pkgs)
+            raise BuildError(
+                "building Linux needs " + "; ".join(f"{st.name} ({st.problem})" for st in missing)
+                + f".\nFix: apt-get install {' '.join(pkgs)}  (or `keystone-py setup`)")
 
     def _unpack(self) -> None:
         marker = self.dir / "source.stamp"
@@ -157,8 +172,16 @@ class LinuxBuilder:
         log.info("linux: unpacking %s (once, ~20 s)", self.tarball)
         if self.src.exists():
             shutil.rmtree(self.src)
-        with tarfile.open(self.tarball) as tar:
-            tar.extractall(self.dir, filter="fully_trusted")
+        try:
+            import lzma  # noqa: F401 - tarfile needs it for .xz
+        except ImportError:  # a Python built without liblzma: let tar(1) do it
+            self._run(["tar", "-xf", str(self.tarball), "-C", str(self.dir)], "unpack")
+        else:
+            with tarfile.open(self.tarball) as tar:
+                if hasattr(tarfile, "fully_trusted_filter"):
+                    tar.extractall(self.dir, filter="fully_trusted")
+                else:  # Python < 3.11.4
+                    tar.extractall(self.dir)
         marker.write_text(want)
 
     def _kmake(self, targets: List[str], quiet: bool = True) -> List[str]:

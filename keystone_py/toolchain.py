@@ -30,6 +30,12 @@ from .errors import ToolchainError
 
 DEFAULT_OPENSBI_DIR = Path("/usr/lib/riscv64-linux-gnu/opensbi/generic")
 RISCV_LIBC_HEADER = Path("/usr/riscv64-linux-gnu/include/stdio.h")
+#: Debian's kernel source tarball (package linux-source-6.1).
+LINUX_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
+#: OpenSSL headers (libssl-dev): the kernel's certs/ and scripts/ tools need them.
+OPENSSL_HEADER = Path("/usr/include/openssl/opensslv.h")
+#: The build machine's C library headers (libc6-dev): host programs of the kernel build.
+HOST_LIBC_HEADER = Path("/usr/include/stdio.h")
 BARE_TARGET = "riscv64gc-unknown-none-elf"
 
 
@@ -215,6 +221,25 @@ class Toolchain:
             "gdb": lambda: self._exe_status(
                 "gdb", "gdb-multiarch", ["gdb-multiarch"], "debugger (QEMU gdbstub)"),
             "opensbi": self._opensbi_status,
+            # Building Linux (keystone-py build linux): Debian's source and the
+            # host tools its build runs.
+            "linux-source": lambda: self._file_status(
+                "linux-source-6.1", LINUX_TARBALL, ["linux-source-6.1"],
+                "Linux 6.1 source tarball (host OS)"),
+            "make": lambda: self._exe_status("make", "make", ["make"], "kernel build driver"),
+            "host-gcc": lambda: self._exe_status(
+                "host-gcc", "gcc", ["gcc"], "C compiler for the kernel's host programs"),
+            "host-libc": lambda: self._file_status(
+                "libc6-dev", HOST_LIBC_HEADER, ["libc6-dev"],
+                "C library headers for the kernel's host programs"),
+            "bc": lambda: self._exe_status("bc", "bc", ["bc"], "kernel build (timeconst)",
+                                           ("--version",)),
+            "flex": lambda: self._exe_status("flex", "flex", ["flex"], "kernel config lexer"),
+            "bison": lambda: self._exe_status("bison", "bison", ["bison"],
+                                              "kernel config parser"),
+            "openssl-headers": lambda: self._file_status(
+                "libssl-dev", OPENSSL_HEADER, ["libssl-dev"],
+                "OpenSSL headers for the kernel's certificate tools"),
             "pexpect": lambda: self._python_status("pexpect", "pexpect"),
             "pygdbmi": lambda: self._python_status("pygdbmi", "pygdbmi"),
             "pyelftools": lambda: self._python_status("elftools", "pyelftools"),

@@ -1,6 +1,7 @@
 """`keystone-py doctor` and `setup`, run for real as subprocesses."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,8 @@ import pytest
 
 # Every executable doctor looks for on PATH (Rust is found in /usr/bin first).
 TOOLS = ["riscv64-unknown-elf-ld", "riscv64-unknown-elf-objcopy", "riscv64-linux-gnu-gcc",
-         "qemu-system-riscv64", "gdb-multiarch", "dpkg-query"]
+         "qemu-system-riscv64", "gdb-multiarch", "dpkg-query",
+         "make", "gcc", "bc", "flex", "bison"]  # the Linux build's host tools
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -43,6 +45,23 @@ def test_doctor_without_qemu_fails_and_names_qemu_system_misc(tmp_path):
     assert "apt-get install qemu-system-misc" in res.stdout
     # Only qemu is missing: every other row is still found.
     assert res.stdout.count("MISSING") == 1, res.stdout
+
+
+def test_doctor_without_flex_fails_and_names_the_flex_package(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTONE_PY_")}
+    env["PATH"] = path_without(tmp_path, "flex")
+    res = run_cli("doctor", env=env)
+    assert res.returncode != 0
+    assert "MISSING  flex" in res.stdout
+    assert "apt-get install flex" in res.stdout
+    assert res.stdout.count("MISSING") == 1, res.stdout
+
+
+def test_doctor_checks_every_linux_build_prerequisite_by_package():
+    res = run_cli("doctor")
+    for row in ("linux-source-6.1", "bc", "flex", "bison", "libssl-dev", "make", "gcc",
+                "libc6-dev"):
+        assert re.search(rf"^  ok       {re.escape(row)}\s", res.stdout, re.MULTILINE), row
 
 
 def test_doctor_search_path_override_hides_the_rust_toolchain_too(tmp_path):

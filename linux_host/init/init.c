@@ -4,6 +4,7 @@
  * that keystone_py drives. Commands (one per line):
  *
  *   cpus               "cpus online: N"
+ *   time               "time: T" (the time CSR, 10 MHz) or "time: unreadable ..."
  *   peek ADDR          map physical ADDR through /dev/mem in a child and read
  *                      8 bytes: "peek ADDR: value 0x..." or "peek ADDR: fault (signal N)"
  *   run PROG [ARGS...] run a program: "exit status N" or "killed by signal N"
@@ -16,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,20 +39,49 @@ static void mount_or_warn(const char *src, const char *dst, const char *type)
 		printf("init: mount %s on %s failed: %s\n", type, dst, strerror(errno));
 }
 
-/* The hart's time CSR (10 MHz on QEMU virt): under -icount it is a
- * deterministic clock, so "booted at" figures compare across firmware. */
-static unsigned long long rdtime(void)
-{
-	unsigned long long t;
-
-	__asm__ volatile("rdtime %0" : "=r"(t));
-	return t;
-}
-
 static long cpus_online(void)
 {
 	return sysconf(_SC_NPROCESSORS_ONLN);
 }
+
+/* The hart's time CSR (10 MHz on QEMU virt): under -icount it is a
+ * deterministic clock, so "booted at" figures compare across firmware.
+ * U-mode reads it only when both mcounteren.TM (firmware) and scounteren.TM
+ * allow it; otherwise rdtime traps and the kernel sends SIGILL. /init then
+ * says so instead of dying (which would panic the kernel). */
+static sigjmp_buf rdtime_trap;
+
+static void on_sigill(int sig)
+{
+	siglongjmp(rdtime_trap, sig);
+}
+
+static int rdtime(unsigned long long *t)
+{
+	struct sigaction sa = { .sa_handler = on_sigill }, old;
+	int ok = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGILL, &sa, &old);
+	if (sigsetjmp(rdtime_trap, 1) == 0) {
+		__asm__ volatile("rdtime %0" : "=r"(*t));
+		ok = 1;
+	}
+	sigaction(SIGILL, &old, NULL);
+	return ok;
+}
+
+static void print_ready(void)
+{
+	unsigned long long t;
+
+	if (rdtime(&t))
+		printf("keystone-init: ready, %ld cpus online, time %llu\n", cpus_online(), t);
+	else
+		printf("keystone-init: ready, %ld cpus online, time unreadable "
+		       "(rdtime trapped: SIGILL; scounteren/mcounteren.TM clear)\n", cpus_online());
+}
+
 
 static int wait_report(pid_t pid, const char *what)
 {
@@ -143,7 +174,14 @@ static void command(char *line)
 		return;
 	if (strcmp(line, "cpus") == 0)
 		printf("cpus online: %ld\n", cpus_online());
-	else if (strncmp(line, "peek ", 5) == 0)
+	else if (strcmp(line, "time") == 0) {
+		unsigned long long t;
+
+		if (rdtime(&t))
+			printf("time: %llu\n", t);
+		else
+			printf("time: unreadable (rdtime trapped: SIGILL)\n");
+	} else if (strncmp(line, "peek ", 5) == 0)
 		peek(line + 5);
 	else if (strncmp(line, "run ", 4) == 0)
 		run(line + 4);
@@ -156,7 +194,7 @@ static void command(char *line)
 		reboot(RB_POWER_OFF);
 		printf("init: poweroff failed: %s\n", strerror(errno));
 	} else
-		printf("init: unknown command '%s' (cpus, peek ADDR, run PROG, echo TEXT, poweroff)\n",
+		printf("init: unknown command '%s' (cpus, time, peek ADDR, run PROG, echo TEXT, poweroff)\n",
 		       line);
 	fflush(stdout);
 }
@@ -193,7 +231,7 @@ int main(void)
 	mount_or_warn("sysfs", "/sys", "sysfs");
 	mount_or_warn("devtmpfs", "/dev", "devtmpfs");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("keystone-init: ready, %ld cpus online, time %llu\n", cpus_online(), rdtime());
+	print_ready();
 	run_script();
 	for (;;) {
 		printf(PROMPT);
