@@ -233,6 +233,12 @@ class Builder:
         return subprocess.run(argv, cwd=self.root, env=env, check=False).returncode
 
 
+#: Build targets that are not cargo packages (``keystone-py build linux``).
+LINUX_TARGET = "linux"
+#: Every CLI target name, in build order; ``all`` means all of them.
+ALL_TARGETS = (*TARGETS, LINUX_TARGET)
+
+
 def resolve_target(name: str) -> Target:
     if name in TARGETS:
         return TARGETS[name]
@@ -240,11 +246,43 @@ def resolve_target(name: str) -> Target:
         if name in (t.package, t.bin):
             return t
     raise BuildError(f"unknown build target {name!r}; choose from: "
-                     + ", ".join(TARGETS) + ", all")
+                     + ", ".join(ALL_TARGETS) + ", all")
 
 
 def expand_targets(names: Sequence[str]) -> List[str]:
-    """CLI names to target names: ``all`` (or nothing) means every target."""
+    """CLI names to target names: ``all`` (or nothing) means every target,
+    ``linux`` included (the kernel, /init and the initramfs)."""
     if not names or "all" in names:
-        return list(TARGETS)
-    return [resolve_target(n).name for n in names]
+        return list(ALL_TARGETS)
+    out: List[str] = []
+    for n in names:
+        name = LINUX_TARGET if n == LINUX_TARGET else resolve_target(n).name
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def build_targets(names: Sequence[str], force: bool = False, root: Optional[Path] = None,
+                  toolchain: Optional[Toolchain] = None) -> Dict[str, str]:
+    """Builds the named targets (CLI names, see :func:`expand_targets`), each
+    only when stale, and returns every artifact that exists."""
+    from .linux import LinuxBuilder
+    toolchain = toolchain or Toolchain()
+    builder = Builder(root=root, toolchain=toolchain)
+    targets = expand_targets(names)
+    cargo = [t for t in targets if t != LINUX_TARGET]
+    if cargo:
+        builder.build(cargo, force=force)
+    linux = LinuxBuilder(root=builder.root, toolchain=toolchain)
+    if LINUX_TARGET in targets:
+        linux.build(force=force)
+    return {**builder.artifacts(), **linux.artifacts()}
+
+
+def all_artifacts(root: Optional[Path] = None,
+                  toolchain: Optional[Toolchain] = None) -> Dict[str, str]:
+    """Every built artifact that exists (cargo targets and Linux), by name."""
+    from .linux import LinuxBuilder
+    toolchain = toolchain or Toolchain()
+    builder = Builder(root=root, toolchain=toolchain)
+    return {**builder.artifacts(), **LinuxBuilder(builder.root, toolchain).artifacts()}

@@ -2,9 +2,11 @@
 
     keystone-py doctor              check every tool, name the package that fixes a gap
     keystone-py setup               apt-get install what is missing (as root)
-    keystone-py build [sm|payload|all] [--force]
+    keystone-py build [sm|payload|linux|all] [--force]
     keystone-py artifacts           one JSON object: artifact name -> absolute path
-    keystone-py boot [--smp N] [--append ARGS] [--firmware ours|opensbi|PATH]
+    keystone-py boot [--smp N] [--append ARGS] [--firmware ours|opensbi|PATH] [--icount N]
+    keystone-py boot --linux [--script CMD,CMD] [--interactive] [--smp N] [--firmware ...]
+    keystone-py bench [--smp N[,N]] [--json]   our SM beside OpenSBI, under -icount
     keystone-py host-test           cargo test of the pure-logic crates on this machine
 
 Errors are one paragraph with the fix, exit status 1, no traceback.
@@ -95,18 +97,17 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import Builder, expand_targets
-    builder = Builder()
-    builder.build(expand_targets(args.targets), force=args.force)
-    for name, path in builder.artifacts().items():
+    from .build import build_targets
+    artifacts = build_targets(args.targets, force=args.force)
+    for name, path in artifacts.items():
         log.info("%-12s %s", name, path)
     return 0
 
 
 def cmd_artifacts(args: argparse.Namespace) -> int:
-    from .build import Builder
+    from .build import all_artifacts
     from .paths import find_root
-    print(json.dumps(Builder(root=find_root(), toolchain=Toolchain()).artifacts(), indent=2,
+    print(json.dumps(all_artifacts(root=find_root(), toolchain=Toolchain()), indent=2,
                      sort_keys=True))
     return 0
 
@@ -125,25 +126,8 @@ class _BareConsoleLine(logging.Formatter):
         return super().format(record)
 
 
-def _firmware(choice: str, artifacts: dict) -> Path:
-    if choice == "ours":
-        return Path(artifacts["sm_bin"])
-    if choice == "opensbi":
-        return Toolchain().opensbi_fw_jump
-    path = Path(choice)
-    if not path.is_file():
-        raise KeystoneError(f"--firmware {choice}: no such file (use ours, opensbi or a path).")
-    return path
-
-
-def cmd_boot(args: argparse.Namespace) -> int:
-    from .build import Builder
+def _stream_console() -> None:
     from .console import CONSOLE
-    from .contract import PAYLOAD_DONE
-    from .machine import Machine
-    from .tap import parse_tap
-
-    artifacts = Builder().build(["sm", "payload"])
     console = logging.getLogger("keystone_py.console")
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(_BareConsoleLine())
@@ -151,9 +135,21 @@ def cmd_boot(args: argparse.Namespace) -> int:
     console.setLevel(CONSOLE)
     console.propagate = False
 
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    if args.linux:
+        return _boot_linux(args)
+    from .build import build_targets
+    from .contract import PAYLOAD_DONE
+    from .firmware import resolve_firmware
+    from .machine import Machine
+    from .tap import parse_tap
+
+    artifacts = build_targets(["sm", "payload"])
+    _stream_console()
     kernel = Path(args.kernel) if args.kernel else Path(artifacts["payload_bin"])
-    with Machine(firmware=_firmware(args.firmware, artifacts), kernel=kernel,
-                 append=args.append, smp=args.smp, memory=args.memory,
+    with Machine(firmware=resolve_firmware(args.firmware, artifacts), kernel=kernel,
+                 append=args.append, smp=args.smp, memory=args.memory, icount=args.icount,
                  extra_args=args.qemu_arg, gdb=args.gdb, name="boot") as m:
         if m.gdb_port:
             log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
@@ -166,6 +162,58 @@ def cmd_boot(args: argparse.Namespace) -> int:
             log.info("\nconformance: no result lines printed")
         log.info("QEMU exit status %d; logs in %s", status, m.log_dir)
     return status
+
+
+def _boot_linux(args: argparse.Namespace) -> int:
+    """Linux + /init on the chosen firmware: runs ``--script`` and streams the
+    console (``--interactive``: the console is this terminal, Ctrl-A X quits)."""
+    from .build import build_targets
+    from .guest import LinuxGuest, linux_machine
+    from .machine import icount_arg
+
+    artifacts = build_targets(["sm", "linux"])
+    script = args.script if args.script is not None else ("" if args.interactive
+                                                          else "cpus,poweroff")
+    m = linux_machine(artifacts, firmware=args.firmware, smp=args.smp, script=script or None,
+                      append_extra=args.append or "", icount=args.icount, memory=args.memory,
+                      extra_args=args.qemu_arg, gdb=args.gdb, name="linux")
+    if args.interactive:
+        argv = [str(m.qemu), "-M", "virt", "-smp", str(m.smp), "-m", m.memory, "-nographic",
+                "-bios", str(m.firmware), "-kernel", str(m.kernel), "-initrd", str(m.initrd),
+                "-append", m.append or ""]
+        if m.icount is not None:
+            argv += ["-icount", icount_arg(m.icount)]
+        argv += m.extra_args
+        log.info("+ %s\n(/init prompt `ks> `: cpus, time, peek ADDR, run PROG, echo TEXT, "
+                 "poweroff; Ctrl-A X quits QEMU)", shlex.join(argv))
+        return subprocess.run(argv, check=False).returncode
+    _stream_console()
+    with m:
+        if m.gdb_port:
+            log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
+                        "127.0.0.1:%d'", artifacts.get("vmlinux", ""), m.gdb_port)
+        guest = LinuxGuest(m)
+        ready = guest.wait_ready(timeout=1e9 if args.gdb else args.timeout)
+        status = m.wait_exit(timeout=1e9 if args.gdb else args.timeout)
+        log.info("\nlinux: /init ready with %d cpus online at time %s; QEMU exit status %d; "
+                 "logs in %s", ready.cpus, ready.time if ready.time is not None else
+                 "unreadable", status, m.log_dir)
+    return status
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+    from .build import build_targets
+
+    artifacts = build_targets(["sm", "payload"] + ([] if args.no_linux else ["linux"]))
+    try:
+        smps = [int(x) for x in args.smp.split(",") if x.strip()]
+    except ValueError:
+        raise KeystoneError(f"--smp {args.smp}: expected numbers like 1 or 1,4") from None
+    report = run_bench(artifacts, firmwares=args.firmware or ["ours", "opensbi"],
+                       linux_smp=[] if args.no_linux else smps, timeout=args.timeout)
+    print(report.to_json() if args.json else report.format_table())
+    return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,20 +231,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_doctor)
     s = sub.add_parser("setup", help="apt-get install the missing Debian packages (root)")
     s.set_defaults(func=cmd_setup)
-    s = sub.add_parser("build", help="build the firmware and payload into build/ (cached)")
+    s = sub.add_parser("build", help="build firmware, payload and Linux into build/ (cached)")
     s.add_argument("targets", nargs="*", metavar="TARGET",
-                   help="sm, payload or all (default: all)")
+                   help="sm, payload, linux or all (default: all; linux = kernel Image, "
+                        "vmlinux, /init and the initramfs)")
     s.add_argument("--force", action="store_true", help="ignore the cache, run cargo")
     s.set_defaults(func=cmd_build)
     s = sub.add_parser("artifacts", help="print a JSON object: artifact -> absolute path")
     s.set_defaults(func=cmd_artifacts)
     s = sub.add_parser("host-test", help="cargo test of pure-logic crates on this machine")
     s.set_defaults(func=cmd_host_test)
-    s = sub.add_parser("boot", help="build if stale, boot SM + conformance payload, "
-                                    "stream the console, exit with QEMU's status")
+    s = sub.add_parser("boot", help="build if stale, boot SM + conformance payload (or "
+                                    "Linux with --linux), stream the console, exit with "
+                                    "QEMU's status")
     s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
     s.add_argument("--memory", default="256M", help="guest RAM (default 256M)")
-    s.add_argument("--append", default=None, help="kernel command line (e.g. hang)")
+    s.add_argument("--append", default=None,
+                   help="kernel command line (e.g. hang); with --linux: added to "
+                        "console=ttyS0 earlycon ks.script=...")
     s.add_argument("--firmware", default="ours",
                    help="ours (build/sm_rs.bin), opensbi (Debian's fw_jump) or a path")
     s.add_argument("--kernel", default=None, help="S-mode payload (default: the "
@@ -207,7 +259,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start halted with a gdbstub; wait (no timeout) for QEMU to exit")
     s.add_argument("--timeout", type=float, default=120.0,
                    help="seconds before giving up on QEMU exiting (default 120)")
+    s.add_argument("--icount", type=int, default=None, metavar="SHIFT",
+                   help="QEMU -icount shift=SHIFT,sleep=off: deterministic instruction "
+                        "counts and time")
+    s.add_argument("--linux", action="store_true",
+                   help="boot Linux 6.1 + the initramfs /init instead of the payload")
+    s.add_argument("--script", default=None, metavar="CMD,CMD",
+                   help="with --linux: /init commands (ks.script; '+' = space), default "
+                        "cpus,poweroff; e.g. cpus,peek+0x80000000,poweroff")
+    s.add_argument("--interactive", action="store_true",
+                   help="with --linux: the console is this terminal (Ctrl-A X quits)")
     s.set_defaults(func=cmd_boot)
+    s = sub.add_parser("bench", help="our SM beside OpenSBI under -icount shift=0,sleep=off: SBI "
+                                     "round trips (payload) and Linux boot to /init")
+    s.add_argument("--smp", default="1", metavar="N[,N]",
+                   help="harts of the Linux boots (default 1; e.g. 1,4)")
+    s.add_argument("--firmware", action="append", choices=("ours", "opensbi"),
+                   help="only this firmware (repeatable; default both)")
+    s.add_argument("--no-linux", action="store_true", help="only the payload runs")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds per run before giving up (default 600)")
+    s.set_defaults(func=cmd_bench)
     return p
 
 

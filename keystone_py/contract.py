@@ -20,3 +20,27 @@ NOT_OK = r"^not ok \d+[^\n]*"
 
 #: Lines that end any wait at once, whatever is being waited for.
 FAIL_PATTERNS = (SM_PANIC,)
+
+# -- the Linux guest (linux_host/init/init.c) -------------------------------------------
+#: /init's marker: CPUs Linux brought online and the time CSR (10 MHz) when it ran,
+#: or ``time unreadable (...)`` when U-mode may not read the time CSR.
+#: (Patterns a console wait uses end with the newline: "time 67" must not match
+#: while "time 676087" is still arriving.)
+INIT_READY = r"keystone-init: ready, (\d+) cpus online, time (\d+|unreadable[^\r\n]*)\r?\n"
+#: /init's prompt on the console, printed whenever it waits for a command.
+INIT_PROMPT = "ks> "
+#: /init's answer to ``cpus``.
+INIT_CPUS = r"cpus online: (\d+)\r?\n"
+#: /init's answer to ``peek ADDR``: ``value 0x…``, ``fault (signal N)`` or an error
+#: (parsed from a command's whole answer, see guest.LinuxGuest.command).
+INIT_PEEK = (r"peek (?P<addr>\S+): (?:value (?P<value>0x[0-9a-f]+)|fault \(signal (?P<signal>\d+)\)"
+             r"|(?P<error>(?:mmap refused|cannot open)[^\n]*))")
+#: /init's answer to a command it does not know.
+INIT_UNKNOWN = r"init: unknown command '([^'\n]*)'[^\n]*"
+#: Linux gave up: the run has failed.
+KERNEL_PANIC = r"Kernel panic - not syncing[^\n]*"
+#: Linux's last words before the SBI power-off.
+KERNEL_POWER_DOWN = r"reboot: Power down"
+
+#: Lines that end any wait on a Linux guest at once.
+LINUX_FAIL_PATTERNS = (SM_PANIC, KERNEL_PANIC)

@@ -31,8 +31,9 @@ import subprocess
 import tempfile
 import time
 import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, List, Optional, Pattern, Sequence, Union
+from typing import IO, Dict, List, Optional, Pattern, Sequence, Union
 
 import pexpect
 
@@ -71,6 +72,19 @@ def _compile(p: PatternLike) -> Pattern[str]:
     return p if isinstance(p, re.Pattern) else re.compile(p, re.MULTILINE)
 
 
+@dataclass
+class BatchResult:
+    """What :meth:`Machine.run_to_exit` saw."""
+
+    status: Optional[int] = None  # QEMU's exit status (negative: killed by that signal)
+    wall_s: float = 0.0
+    marks: Dict[str, float] = field(default_factory=dict)  # pattern -> seconds after launch
+    matches: Dict[str, "re.Match[str]"] = field(default_factory=dict)
+    failure: Optional[str] = None  # the fail-pattern line that ended the run
+    timed_out: bool = False
+    text: str = ""
+
+
 class State(enum.Enum):
     NEW = "new"
     RUNNING = "running"
@@ -90,7 +104,8 @@ class Machine:
     def __init__(self, firmware: Optional[PathLike], kernel: Optional[PathLike] = None,
                  initrd: Optional[PathLike] = None, append: Optional[str] = None,
                  smp: int = 1, memory: str = "256M", extra_args: Sequence[str] = (),
-                 gdb: bool = False, log_dir: Optional[PathLike] = None,
+                 gdb: bool = False, icount: Union[None, int, str] = None,
+                 log_dir: Optional[PathLike] = None,
                  name: str = "qemu", qemu: Optional[PathLike] = None, machine: str = "virt",
                  fail_patterns: Sequence[PatternLike] = DEFAULT_FAIL_PATTERNS,
                  launch_timeout: float = 15.0, shutdown_grace: float = 3.0):
@@ -102,6 +117,11 @@ class Machine:
         self.memory = memory
         self.extra_args = list(extra_args)
         self.gdb = gdb
+        #: ``-icount``: an int N means ``shift=N,sleep=off`` (one instruction =
+        #: 2**N ns of virtual time, and idle harts skip to the next timer instead
+        #: of sleeping in real time, so instruction counts and the time CSR repeat
+        #: exactly); a string is passed as is (e.g. ``shift=0,sleep=on``); None: off.
+        self.icount = icount
         self.name = name
         self.machine = machine
         self.fail_patterns = list(fail_patterns)
@@ -127,6 +147,7 @@ class Machine:
         self._out: Optional[IO[bytes]] = None
         self._qmp_log: Optional[IO[str]] = None
         self._finalizer: Optional[weakref.finalize] = None
+        self._batch_text = ""
 
     # -- paths ------------------------------------------------------------------
     @property
@@ -145,11 +166,20 @@ class Machine:
     # -- argv -------------------------------------------------------------------
     def build_argv(self, serial_sock: Path, qmp_sock: Path, gdb_port: Optional[int]) -> List[str]:
         """The whole QEMU command line, in one place."""
+        return self._argv_with([
+            "-chardev", f"socket,id=console,path={serial_sock},server=on,wait=on",
+            "-serial", "chardev:console",
+            "-qmp", f"unix:{qmp_sock},server=on,wait=off"], gdb_port)
+
+    def build_batch_argv(self, console_path: Path) -> List[str]:
+        """The command line of :meth:`run_to_exit`: the console goes straight to
+        a file and there is no QMP, so QEMU never waits for a reader."""
+        return self._argv_with(["-chardev", f"file,id=console,path={console_path}",
+                                "-serial", "chardev:console"], None)
+
+    def _argv_with(self, console: List[str], gdb_port: Optional[int]) -> List[str]:
         argv = [str(self.qemu), "-M", self.machine, "-smp", str(self.smp), "-m", self.memory,
-                "-display", "none", "-monitor", "none",
-                "-chardev", f"socket,id=console,path={serial_sock},server=on,wait=on",
-                "-serial", "chardev:console",
-                "-qmp", f"unix:{qmp_sock},server=on,wait=off"]
+                "-display", "none", "-monitor", "none", *console]
         if self.firmware:
             argv += ["-bios", str(self.firmware)]
         if self.kernel:
@@ -158,10 +188,85 @@ class Machine:
             argv += ["-initrd", str(self.initrd)]
         if self.append is not None:
             argv += ["-append", self.append]
+        if self.icount is not None:
+            argv += ["-icount", icount_arg(self.icount)]
         if gdb_port is not None:
             argv += ["-S", "-gdb", f"tcp:127.0.0.1:{gdb_port}"]
         argv += self.extra_args
         return argv
+
+    def run_to_exit(self, timeout: float = 600.0, marks: Sequence[PatternLike] = (),
+                    poll: float = 0.01) -> "BatchResult":
+        """Runs QEMU to its end with the console written straight to
+        ``console.log`` (nothing is typed; use it for runs that end by
+        themselves, e.g. benchmarks). A guest that polls its UART is never
+        held up by a slow reader here, so ``-icount`` figures repeat exactly,
+        which a socket console cannot promise. Records when each of ``marks``
+        first matched; a fail pattern or ``timeout`` kills QEMU early."""
+        if self.state is not State.NEW:
+            raise RuntimeError(f"machine {self.name} already launched")
+        for path, what in ((self.firmware, "firmware"), (self.kernel, "kernel"),
+                           (self.initrd, "initrd")):
+            if path is not None and not path.is_file():
+                raise MachineLaunchError(f"{what} {path} does not exist (run `keystone-py build`)",
+                                         [], None, "", self.log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._argv = self.build_batch_argv(self.console_log_path)
+        (self.log_dir / "qemu-cmdline.txt").write_text(shlex.join(self._argv) + "\n")
+        self.console_log_path.write_bytes(b"")
+        wanted = [_compile(p) for p in marks]
+        fails = [_compile(p) for p in self.fail_patterns]
+        result = BatchResult()
+        log.info("[%s] launching (console to file): %s", self.name, shlex.join(self._argv))
+        start = time.monotonic()
+        self._out = open(self.output_log_path, "wb")
+        try:
+            self._proc = subprocess.Popen(self._argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                          stderr=subprocess.STDOUT, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
+        except OSError as exc:
+            raise MachineLaunchError(str(exc), self._argv, None, "", self.log_dir) from exc
+        self.pid = self._proc.pid
+        self.state = State.RUNNING
+        self._finalizer = weakref.finalize(self, _kill_quietly, self._proc)
+        text = ""
+        try:
+            with open(self.console_log_path, "rb") as con:
+                while True:
+                    rc = self._proc.poll()
+                    chunk = con.read()
+                    if chunk:
+                        text += chunk.decode("utf-8", errors="replace").replace("\r", "")
+                        now = time.monotonic() - start
+                        for w in wanted:
+                            if w.pattern not in result.marks:
+                                m = w.search(text)
+                                if m:
+                                    result.marks[w.pattern] = now
+                                    result.matches[w.pattern] = m
+                        hit = next((m for f in fails for m in [f.search(text)] if m), None)
+                        if hit:
+                            result.failure = hit.group(0)
+                            break
+                    if rc is not None and not chunk:
+                        break
+                    if time.monotonic() - start > timeout:
+                        result.timed_out = True
+                        break
+                    time.sleep(poll)
+        finally:
+            if self._proc.poll() is None:
+                _kill_quietly(self._proc)
+            self._batch_text = text
+            result.wall_s = time.monotonic() - start
+            result.status = self._proc.returncode
+            result.text = text
+            self._cleanup()
+            self.state = State.CLOSED
+        log.info("[%s] QEMU ended with status %s after %.2fs%s", self.name, result.status,
+                 result.wall_s, f" ({result.failure})" if result.failure else
+                 (" (timeout)" if result.timed_out else ""))
+        return result
 
     # -- life cycle ---------------------------------------------------------------
     def __enter__(self) -> "Machine":
@@ -274,7 +379,9 @@ class Machine:
     @property
     def console_text(self) -> str:
         """Everything the console printed so far (``\\r`` removed)."""
-        return self._recorder.text.replace("\r", "") if self._recorder else ""
+        if self._recorder:
+            return self._recorder.text.replace("\r", "")
+        return self._batch_text
 
     def expect(self, pattern: PatternLike, fail: Optional[Sequence[PatternLike]] = None,
                timeout: float = 30.0) -> "re.Match[str]":
@@ -413,6 +520,11 @@ class Machine:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+
+def icount_arg(icount: Union[int, str]) -> str:
+    """The value of QEMU's ``-icount``: ``shift=N,sleep=off`` for an int N."""
+    return f"shift={icount},sleep=off" if isinstance(icount, int) else str(icount)
 
 
 def _kill_quietly(proc: subprocess.Popen) -> None:

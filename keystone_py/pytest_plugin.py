@@ -6,6 +6,7 @@ Options::
     --firmware ours|opensbi
                          M-mode firmware: build/sm_rs.bin or Debian's OpenSBI fw_jump
     --qemu-arg ARG       extra QEMU argument for every machine (repeatable)
+    --icount SHIFT       QEMU -icount shift=SHIFT for every machine (deterministic counts)
     --keep-logs          keep every test's log folder, not only failed ones
     --ks-log-root DIR    where per-test log folders go (default build/test-logs)
 
@@ -15,6 +16,9 @@ Fixtures::
     ks_log_dir       per-test log folder, named by the test id, kept on failure
     machine_factory  makes Machines (not yet launched) that log into ks_log_dir and are
                      shut down when the test ends
+    ks_linux         (session) the Linux artifacts: kernel Image, vmlinux, initramfs (cached)
+    linux_machine    makes Machines booting Linux + /init on ours or OpenSBI:
+                     ``linux_machine(smp=4, firmware="opensbi", script=["cpus", "poweroff"])``
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pytest
 
 from .build import Builder
 from .errors import KeystoneError
+from .firmware import resolve_firmware
 from .machine import Machine
 from .paths import build_dir, find_root
 from .toolchain import Toolchain
@@ -41,6 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="M-mode firmware: ours (build/sm_rs.bin) or opensbi (Debian fw_jump)")
     group.addoption("--qemu-arg", action="append", default=[], metavar="ARG",
                     help="extra QEMU argument for every machine (repeatable)")
+    group.addoption("--icount", type=int, default=None, metavar="SHIFT",
+                    help="QEMU -icount shift=SHIFT for every machine (default: off)")
     group.addoption("--keep-logs", action="store_true",
                     help="keep the log folder of passing tests too")
     group.addoption("--ks-log-root", default=None, metavar="DIR",
@@ -84,9 +91,7 @@ class KsPaths:
     @property
     def firmware(self) -> Path:
         """The firmware chosen with ``--firmware``."""
-        if self.firmware_choice == "opensbi":
-            return self.toolchain.opensbi_fw_jump
-        return self.sm_bin
+        return resolve_firmware(self.firmware_choice, self.artifacts, self.toolchain)
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +156,7 @@ def machine_factory(request: pytest.FixtureRequest, ks_paths: KsPaths,
                     ks_log_dir: Path) -> Iterator[MachineFactory]:
     """``machine_factory(**kw)`` → a new, not yet launched :class:`Machine`
     (use it with ``with``). Defaults: the ``--firmware`` firmware, the conformance
-    payload as kernel, ``--smp`` harts, ``--qemu-arg`` extras, a log folder
+    payload as kernel, ``--smp`` harts, ``--icount``, ``--qemu-arg`` extras, a log folder
     ``<test log dir>/<name>``. Any machine still running at the end is shut down."""
     made: List[Machine] = []
     config = request.config
@@ -160,12 +165,58 @@ def machine_factory(request: pytest.FixtureRequest, ks_paths: KsPaths,
              kernel: Optional[Path] = None, smp: Optional[int] = None,
              extra_args: Optional[List[str]] = None, **kwargs: Any) -> Machine:
         name = name or f"machine{len(made)}"
+        kwargs.setdefault("icount", config.getoption("icount"))
         m = Machine(firmware=firmware or ks_paths.firmware,
                     kernel=kernel or ks_paths.payload_bin,
                     smp=smp or config.getoption("smp"),
                     extra_args=[*config.getoption("qemu_arg"), *(extra_args or [])],
                     log_dir=ks_log_dir / name, name=name,
                     qemu=ks_paths.toolchain.qemu, **kwargs)
+        made.append(m)
+        return m
+
+    yield make
+    for m in made:
+        m.shutdown()
+
+
+@pytest.fixture(scope="session")
+def ks_linux(ks_paths: KsPaths) -> Dict[str, str]:
+    """Builds the kernel, /init and the initramfs once per session (a cache hit
+    when nothing changed; a cold kernel build takes minutes) and returns every
+    artifact, the firmware's and payload's included."""
+    from .linux import LinuxBuilder
+    try:
+        linux = LinuxBuilder(root=ks_paths.root, toolchain=ks_paths.toolchain).build()
+    except KeystoneError as exc:
+        pytest.fail(f"keystone_py Linux build failed:\n{exc}", pytrace=False)
+    ks_paths.artifacts.update(linux)
+    return dict(ks_paths.artifacts)
+
+
+@pytest.fixture
+def linux_machine(request: pytest.FixtureRequest, ks_paths: KsPaths, ks_linux: Dict[str, str],
+                  ks_log_dir: Path) -> Iterator[MachineFactory]:
+    """``linux_machine(smp=1, firmware=None, script=None, append_extra="", icount=None,
+    name=None, **machine_kwargs)`` → a new, not yet launched Machine booting the
+    kernel + initramfs. ``firmware``: ``ours``, ``opensbi`` or a path (default:
+    the ``--firmware`` option); ``script``: /init commands run before its prompt
+    (a list, or ``ks.script`` text); ``icount``: default the ``--icount`` option.
+    Kernel and SM panics end any wait at once. Shut down when the test ends."""
+    from .guest import linux_machine as make_linux_machine
+    made: List[Machine] = []
+    config = request.config
+
+    def make(smp: int = 1, firmware: Any = None, script: Any = None, append_extra: str = "",
+             icount: Optional[int] = None, name: Optional[str] = None,
+             extra_args: Optional[List[str]] = None, **kwargs: Any) -> Machine:
+        name = name or f"linux{len(made)}"
+        m = make_linux_machine(
+            ks_linux, firmware=firmware or ks_paths.firmware_choice, smp=smp, script=script,
+            append_extra=append_extra,
+            icount=icount if icount is not None else config.getoption("icount"),
+            toolchain=ks_paths.toolchain, name=name, log_dir=ks_log_dir / name,
+            extra_args=[*config.getoption("qemu_arg"), *(extra_args or [])], **kwargs)
         made.append(m)
         return m
 

@@ -64,9 +64,10 @@ def test_input_files_skip_missing_inputs(tree):
 
 
 def test_targets_expand_all_and_aliases():
-    assert expand_targets([]) == list(TARGETS)
-    assert expand_targets(["all"]) == list(TARGETS)
+    assert expand_targets([]) == [*TARGETS, "linux"]
+    assert expand_targets(["all"]) == [*TARGETS, "linux"]
     assert expand_targets(["sm_rs"]) == ["sm"]
+    assert expand_targets(["linux", "sm", "linux"]) == ["linux", "sm"]
     with pytest.raises(BuildError, match="unknown build target"):
         expand_targets(["kernel"])
 
