@@ -13,12 +13,20 @@ the runtime's error code while the next enclave still runs.
 """
 
 import re
+from pathlib import Path
 
 import pytest
 
+from keystone_py import devkey
+from keystone_py.attest import Report, verify
 from keystone_py.build import ENCLAVE_TARGETS, Builder
 from keystone_py.contract import NOT_OK, PAYLOAD_DONE, PLAN, SM_BANNER
+from keystone_py.ed25519_sha3 import public_key
+from keystone_py.measure import firmware_hash, predict
 from keystone_py.tap import parse_tap
+
+#: The device secret QEMU hands the SM (a test key).
+SECRET = bytes(range(7, 39))
 
 FILES_BASE = 0x8800_0000
 SLOT = 0x10_0000
@@ -30,7 +38,7 @@ BAD_POINTER = 0xFA17_0100
 #: Run order: the misbehaving eapps sit between good ones, so each is followed
 #: by an enclave that must still run.
 EAPPS = ("stack", "fault", "loop", "bad-pointer", "malloc", "long-nop", "fibonacci",
-         "untrusted", "hello")
+         "untrusted", "attestation", "data-sealing", "hello")
 
 EXPECTED = {
     "stack": 12345,
@@ -39,6 +47,8 @@ EXPECTED = {
     "long-nop": 12345,
     "fibonacci": 14930352,
     "untrusted": 13,
+    "attestation": 0,
+    "data-sealing": 0,
     "hello": 0,
     "fault": FAULT_BASE + LOAD_PAGE_FAULT,
     "bad-pointer": BAD_POINTER,
@@ -72,14 +82,20 @@ def runtime_args(files):
     return extra, " ".join(tokens)
 
 
-def test_eapps_run_to_keystone_values_with_payload_as_host(machine_factory, enclave_files):
+def _boot(machine_factory, enclave_files, tmp_path: Path):
     extra, append = runtime_args(enclave_files)
+    extra += devkey.qemu_args(devkey.write_page(tmp_path / "device.key", SECRET))
     with machine_factory(name="runtime", smp=1, extra_args=extra, append=append) as m:
         m.expect(SM_BANNER, timeout=20)
         m.expect(PLAN, fail=[NOT_OK], timeout=300)
         m.expect(PAYLOAD_DONE, timeout=10)
         status = m.wait_exit(timeout=20)
-    text = m.console_text
+    return m.console_text, status
+
+
+def test_eapps_run_to_keystone_values_with_payload_as_host(machine_factory, enclave_files,
+                                                          tmp_path, ks_paths):
+    text, status = _boot(machine_factory, enclave_files, tmp_path)
     report = parse_tap(text)
     assert not report.failed, report.summary()
     results = {}
@@ -97,5 +113,18 @@ def test_eapps_run_to_keystone_values_with_payload_as_host(machine_factory, encl
     pos = [lines.index(want) for want in UNTRUSTED_LINES]
     assert pos == sorted(pos), pos
     assert "hello, world!" in lines
+    assert "Enclave said: Sealing key derivation successful!" in lines
+    # The attestation eapp's report: signed by the SM, whose key the device
+    # key vouches for, over the measurement Python predicts from the three
+    # files exactly as the payload laid them out, and carrying the nonce.
+    files = dict(enclave_files)
+    found = re.search(r"^# report ([0-9a-f]+)", text, re.M)
+    assert found, "the host printed no report"
+    verdict = verify(Report.parse(bytes.fromhex(found.group(1))),
+                     device_public_key=public_key(SECRET),
+                     enclave_hash=predict(Path(files["loader"]), Path(files["runtime"]),
+                                          Path(files["attestation"])),
+                     sm_hash=firmware_hash(ks_paths.sm_bin), nonce=b"nonce")
+    assert verdict.ok, str(verdict)
     assert report.complete and report.all_ok, report.summary()
     assert status == 0

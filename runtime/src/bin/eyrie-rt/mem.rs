@@ -138,6 +138,11 @@ impl State {
         unsafe { core::slice::from_raw_parts_mut(UTM_VA as *mut u8, self.utm_size) }
     }
 
+    /// The window (kernel virtual) address of EPM address `pa`.
+    pub fn window_va(&self, pa: usize) -> usize {
+        self.window().va(pa)
+    }
+
     /// A page the SM accesses by physical address, seen through the window.
     pub fn copy_page(&mut self, pa: usize) -> &mut [u8; PAGE_SIZE] {
         let mut w = self.window();

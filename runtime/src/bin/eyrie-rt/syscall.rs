@@ -116,7 +116,8 @@ fn copy_from_shared(s: &mut State, dst: usize, offset: u64, len: u64) -> usize {
     0
 }
 
-/// attest_enclave(report, data, size): the SM's error code.
+/// attest_enclave(report, data, size): the SM's error code; the report is
+/// copied out only on success.
 fn attest(s: &mut State, report_va: usize, data: usize, size: usize) -> usize {
     if size > report::DATA_MAX {
         return keystone_abi::sm::err::ILLEGAL_ARGUMENT;
@@ -130,7 +131,9 @@ fn attest(s: &mut State, report_va: usize, data: usize, size: usize) -> usize {
     if !s.copy_in(data, unsafe { &mut (&mut *buf)[..size] }) {
         bad_pointer();
     }
-    let r = arch::sm_call(fid::ATTEST_ENCLAVE, a, b, size);
+    // The SM reads and writes ATTEST's buffers through the runtime's own
+    // translation (as Eyrie passes its copy buffers' virtual addresses).
+    let r = arch::sm_call(fid::ATTEST_ENCLAVE, s.window_va(a), s.window_va(b), size);
     if r.error == 0 {
         let out = s.copy_page(a) as *const [u8; 4096];
         // SAFETY: as above, copy page a.
@@ -162,6 +165,7 @@ fn sealing_key(
     if !s.copy_in(ident, unsafe { &mut (&mut *buf)[..ident_len] }) {
         bad_pointer();
     }
+    // GET_SEALING_KEY takes physical addresses inside the EPM.
     let r = arch::sm_call(fid::GET_SEALING_KEY, a, b, ident_len);
     if r.error == 0 {
         let out = s.copy_page(a) as *const [u8; 4096];
