@@ -1,13 +1,15 @@
 # keystone-rs: two commands on a fresh machine.
-#   make run    install what is missing, build, boot the SM + conformance payload
+#   make run    install what is missing, build (Linux too), boot the SM + conformance
+#               payload, then Linux on the SM with 4 harts
 #   make test   install what is missing, build, run every test (cargo + pytest + ruff)
+#   make bench  our SM beside OpenSBI, deterministic figures (QEMU -icount)
 # keystone-py (python -m keystone_py) does the work; see `python3 -m keystone_py --help`.
 
 PYTHON ?= python3
 KS     := $(PYTHON) -m keystone_py
 PYTEST_ARGS ?=
 
-.PHONY: all setup build test host-test pytest lint run doctor clean
+.PHONY: all setup build test host-test pytest lint run bench doctor clean
 
 all: build
 
@@ -35,6 +37,10 @@ test: setup build host-test pytest lint
 
 run: setup build
 	$(KS) boot
+	$(KS) boot --linux --smp 4 --append quiet --script cpus,peek+0x80000000,peek+0x80200000,poweroff
+
+bench: setup build
+	$(KS) bench
 
 doctor:
 	$(KS) doctor
