@@ -38,7 +38,7 @@ BAD_POINTER = 0xFA17_0100
 #: Run order: the misbehaving eapps sit between good ones, so each is followed
 #: by an enclave that must still run.
 EAPPS = ("stack", "fault", "loop", "bad-pointer", "malloc", "long-nop", "fibonacci",
-         "untrusted", "attestation", "data-sealing", "hello")
+         "untrusted", "attestation", "data-sealing", "edge-checks", "hello")
 
 EXPECTED = {
     "stack": 12345,
@@ -49,6 +49,7 @@ EXPECTED = {
     "untrusted": 13,
     "attestation": 0,
     "data-sealing": 0,
+    "edge-checks": 0,
     "hello": 0,
     "fault": FAULT_BASE + LOAD_PAGE_FAULT,
     "bad-pointer": BAD_POINTER,

@@ -64,7 +64,7 @@ fn expected(name: &str) -> Option<usize> {
         "malloc" => 11411,
         "fibonacci" => 14930352,
         "untrusted" => 13,
-        "hello" | "attestation" | "data-sealing" => 0,
+        "hello" | "attestation" | "data-sealing" | "edge-checks" => 0,
         "fault" => exit_code::fault(keystone_abi::eyrie::cause::LOAD_PAGE_FAULT),
         "bad-pointer" => exit_code::BAD_POINTER,
         _ => return None,
@@ -285,6 +285,7 @@ fn serve_edge_call() {
             crate::console::print(format_args!("\n"));
             answer(status::OK, 0, 0);
         }
+        test_ocall::BAD_REPLY => answer(status::OK, UTM_SIZE - 4, 16),
         edge::EDGECALL_SYSCALL if data.len() >= 8 => serve_syscall(data),
         _ => answer(status::BAD_CALL_ID, 0, 0),
     }

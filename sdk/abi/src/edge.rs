@@ -89,4 +89,7 @@ pub mod test_ocall {
     pub const PRINT_VALUE: u64 = 2;
     pub const COPY_REPORT: u64 = 3;
     pub const GET_STRING: u64 = 4;
+    /// Ours: the test host answers OK with a return range outside the UTM
+    /// (an untrusted host lying); the runtime must fail the ocall.
+    pub const BAD_REPLY: u64 = 5;
 }
