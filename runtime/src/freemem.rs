@@ -61,7 +61,7 @@ impl FreeMem {
 
     /// Gives back a page from `alloc`; a foreign or already free page is refused.
     pub fn free(&mut self, pa: usize) -> Result<(), FreeError> {
-        if pa < self.base || pa % PAGE_SIZE != 0 {
+        if pa < self.base || !pa.is_multiple_of(PAGE_SIZE) {
             return Err(FreeError::NotOurs);
         }
         let i = (pa - self.base) / PAGE_SIZE;

@@ -73,7 +73,7 @@ pub fn map(
     pa: usize,
     perms: u64,
 ) -> Result<(), MapError> {
-    if va % PAGE_SIZE != 0 || pa % PAGE_SIZE != 0 || !is_canonical(va) {
+    if !va.is_multiple_of(PAGE_SIZE) || !pa.is_multiple_of(PAGE_SIZE) || !is_canonical(va) {
         return Err(MapError::BadAddress);
     }
     let mut table = root;
