@@ -33,11 +33,12 @@ SLOT = 0x10_0000
 #: Exit codes from sdk/abi (eyrie::exit_code).
 FAULT_BASE = 0xFA17_0000
 LOAD_PAGE_FAULT = 13
+ILLEGAL_INSTRUCTION = 2
 BAD_POINTER = 0xFA17_0100
 
 #: Run order: the misbehaving eapps sit between good ones, so each is followed
 #: by an enclave that must still run.
-EAPPS = ("stack", "fault", "loop", "bad-pointer", "malloc", "long-nop", "fibonacci",
+EAPPS = ("stack", "fault", "loop", "bad-pointer", "malloc", "illegal", "long-nop", "fibonacci",
          "untrusted", "attestation", "data-sealing", "edge-checks", "hello")
 
 EXPECTED = {
@@ -52,6 +53,7 @@ EXPECTED = {
     "edge-checks": 0,
     "hello": 0,
     "fault": FAULT_BASE + LOAD_PAGE_FAULT,
+    "illegal": FAULT_BASE + ILLEGAL_INSTRUCTION,
     "bad-pointer": BAD_POINTER,
 }
 

@@ -66,6 +66,7 @@ fn expected(name: &str) -> Option<usize> {
         "untrusted" => 13,
         "hello" | "attestation" | "data-sealing" | "edge-checks" => 0,
         "fault" => exit_code::fault(keystone_abi::eyrie::cause::LOAD_PAGE_FAULT),
+        "illegal" => exit_code::fault(keystone_abi::eyrie::cause::ILLEGAL_INSTRUCTION),
         "bad-pointer" => exit_code::BAD_POINTER,
         _ => return None,
     })
