@@ -21,10 +21,13 @@ mod loader {
     .section .text.entry, "ax"
     .globl _start
 _start:
-    /* a1 = dram_base, a5 = free_pa. Tables: root = a5, l1 = a5 + 4K, l0 = a5 + 8K. */
-    mv      t0, a5
+    /* a1 = dram_base, a5 = free_pa. Tables: root = a5, l1 = a5 + 4K, l0 = a5 + 8K,
+       which must fit in EPM (else EXIT with OUT_OF_MEMORY). */
+    add     t0, a1, a2
     li      t1, 3 * 4096
     add     t1, t1, a5
+    bgtu    t1, t0, 9f
+    mv      t0, a5
 1:  sd      zero, 0(t0)
     addi    t0, t0, 8
     bltu    t0, t1, 1b
@@ -86,8 +89,16 @@ _start:
     sub     t1, t1, a1
     add     t0, t0, t1
     jr      t0
+9:  li      a0, {oom}
+    li      a6, {exit}
+    li      a7, {eid}
+    ecall
+    j       9b
 "#,
         window = const EPM_WINDOW,
+        oom = const exit_code::OUT_OF_MEMORY,
+        exit = const keystone_abi::sm::fid::EXIT_ENCLAVE,
+        eid = const keystone_abi::sm::KEYSTONE_EID,
     );
 
     /// Physical memory through the loader's identity map.
