@@ -510,7 +510,7 @@ fn sealing() {
     }
     let utm_pa = args(0).utm_paddr;
     check!(seal(b"identifier", utm_pa) == Err(err::ILLEGAL_ARGUMENT), "sm.get_sealing_key into memory outside the EPM -> ILLEGAL_ARGUMENT"; "accepted");
-    let long = [b'x'; 1025];
+    let long = [b'x'; 4097];
     check!(seal(&long, 0) == Err(err::ILLEGAL_ARGUMENT), "sm.get_sealing_key with an over-long identifier -> ILLEGAL_ARGUMENT"; "accepted");
 }
 

@@ -146,7 +146,7 @@ pub mod report {
     pub const SEALING_KEY: usize = 128;
     pub const SEALING_KEY_STRUCT: usize = SEALING_KEY + SIGNATURE;
     /// Longest key identifier the SM accepts.
-    pub const SEALING_IDENT_MAX: usize = 1024;
+    pub const SEALING_IDENT_MAX: usize = 4096;
 }
 
 /// Where the platform hands the SM its device secret on QEMU: the last page
