@@ -12,12 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+from . import abi
 from .ed25519_sha3 import verify as ed_verify
 
-MDSIZE, PK, SIG, DATA_MAX = 64, 32, 64, 1024
-ENCLAVE_REPORT = MDSIZE + 8 + DATA_MAX + SIG
-SM_REPORT = MDSIZE + PK + SIG
-REPORT_SIZE = ENCLAVE_REPORT + SM_REPORT + PK
+MDSIZE, PK, SIG = 64, 32, 64
+DATA_MAX = abi.ATTEST_DATA_MAX
+ENCLAVE_REPORT = abi.ENCLAVE_REPORT_SIZE
+SM_REPORT = abi.SM_REPORT_SIZE
+REPORT_SIZE = abi.REPORT_SIZE
+assert ENCLAVE_REPORT == MDSIZE + 8 + DATA_MAX + SIG and SM_REPORT == MDSIZE + PK + SIG
 
 
 class ReportError(ValueError):

@@ -1,0 +1,68 @@
+"""One source of truth: the C header and the Python mirror of the SM ABI
+agree, value by value, with the Rust crate sdk/abi."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from keystone_py import abi
+
+OFFSETS = {
+    "CREATE_ARGS_SIZE": "sizeof(struct keystone_sbi_create)",
+    "CREATE_ARGS_EPM_PADDR": "offsetof(struct keystone_sbi_create, epm_paddr)",
+    "CREATE_ARGS_EPM_SIZE": "offsetof(struct keystone_sbi_create, epm_size)",
+    "CREATE_ARGS_UTM_PADDR": "offsetof(struct keystone_sbi_create, utm_paddr)",
+    "CREATE_ARGS_UTM_SIZE": "offsetof(struct keystone_sbi_create, utm_size)",
+    "CREATE_ARGS_RUNTIME_PADDR": "offsetof(struct keystone_sbi_create, runtime_paddr)",
+    "CREATE_ARGS_USER_PADDR": "offsetof(struct keystone_sbi_create, user_paddr)",
+    "CREATE_ARGS_FREE_PADDR": "offsetof(struct keystone_sbi_create, free_paddr)",
+    "CREATE_ARGS_FREE_REQUESTED": "offsetof(struct keystone_sbi_create, free_requested)",
+    "RUNTIME_PARAMS_SIZE": "sizeof(struct keystone_runtime_params)",
+    "EDGE_CALL_SIZE": "sizeof(struct edge_call)",
+    "EDGE_CALL_ARG_OFFSET": "offsetof(struct edge_call, call_arg_offset)",
+    "EDGE_CALL_ARG_SIZE": "offsetof(struct edge_call, call_arg_size)",
+    "EDGE_CALL_RETURN": "offsetof(struct edge_call, return_data)",
+}
+
+
+@pytest.fixture(scope="module")
+def rust_abi(ks_paths) -> dict[str, int]:
+    env = ks_paths.toolchain.cargo_env()
+    env.pop("RUSTC_BOOTSTRAP", None)
+    out = subprocess.run(
+        [str(ks_paths.toolchain.cargo), "run", "-q", "-p", "keystone-abi", "--example",
+         "dump_abi", "--target-dir", str(ks_paths.root / "build" / "target-host")],
+        cwd=ks_paths.root, env=env, capture_output=True, text=True, check=True).stdout
+    values = {}
+    for line in out.splitlines():
+        name, value = line.split()
+        values[name] = int(value)
+    assert len(values) > 50
+    return values
+
+
+def test_python_mirror_matches_the_rust_crate(rust_abi):
+    assert abi.ALL == rust_abi
+
+
+def test_c_header_matches_the_rust_crate(rust_abi, ks_paths, tmp_path: Path):
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    assert gcc, "a host C compiler is needed (Debian package gcc)"
+    lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
+             "int main(void) {"]
+    for name in rust_abi:
+        expr = OFFSETS.get(name, name)
+        lines.append(f'    printf("{name} %lld\\n", (long long)({expr}));')
+    lines += ["    return 0;", "}"]
+    src = tmp_path / "dump.c"
+    src.write_text("\n".join(lines) + "\n")
+    exe = tmp_path / "dump"
+    subprocess.run([gcc, "-Wall", "-Werror", "-I", str(ks_paths.root / "sdk/abi/include"),
+                    "-o", str(exe), str(src)], check=True, capture_output=True, text=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    c_values = {n: int(v) for n, v in (line.split() for line in out.splitlines())}
+    assert c_values == rust_abi
