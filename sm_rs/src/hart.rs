@@ -12,6 +12,9 @@ pub fn init(_hartid: usize) {
         csr::medeleg::write(bits::MEDELEG_DEFAULT);
         csr::mideleg::write(bits::MIDELEG_DEFAULT);
         csr::mcounteren::write(bits::MCOUNTEREN_DEFAULT);
+        // Linux leaves scounteren to the firmware (only its SBI PMU driver
+        // writes it): without TM, glibc's vDSO clock_gettime traps in U-mode.
+        csr::scounteren::write(bits::MCOUNTEREN_DEFAULT);
         if platform::get().sstc {
             csr::menvcfg::set(bits::MENVCFG_STCE);
         }
