@@ -44,6 +44,10 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         crate::runtime_host::run(args);
         sbi::shutdown(crate::tap::finish());
     }
+    if let Some(calls) = arg_value(args, "fuzz=") {
+        crate::fuzz::run(calls, arg_value(args, "seed=").unwrap_or(1));
+        sbi::shutdown(crate::tap::finish());
+    }
     if args.split_whitespace().any(|a| a == "fail") {
         println!("payload: failure shutdown requested");
         sbi::shutdown(false);
@@ -72,6 +76,11 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
     trap_redirection();
     crate::enclaves::run(m.hartid, &m.harts);
     sbi::shutdown(crate::tap::finish())
+}
+
+/// The number after `key` in the bootargs, e.g. `fuzz=5000`.
+fn arg_value(args: &str, key: &str) -> Option<u64> {
+    args.split_whitespace().find_map(|a| a.strip_prefix(key)).and_then(|v| v.parse().ok())
 }
 
 fn device_tree(fdt: &fdt::Fdt) {

@@ -20,6 +20,8 @@ mod checks;
 #[cfg(target_os = "none")]
 mod enclaves;
 #[cfg(target_os = "none")]
+mod fuzz;
+#[cfg(target_os = "none")]
 mod harts;
 #[cfg(target_os = "none")]
 mod rt;
