@@ -100,4 +100,90 @@ fn enclave_costs() {
     }
     println!("bench: enclave_create_4_pages instret={}", cost[0]);
     println!("bench: enclave_create_per_page instret={}", (cost[1] - cost[0]) / 96);
+    timer_stop_resume();
+    attest_and_sealing(total / RUNS);
+    create_and_destroy_by_size();
+}
+
+/// A RESUME whose host deadline has already passed: the SM enters the
+/// enclave, the M-timer guard fires at once, and RESUME returns INTERRUPTED:
+/// the whole timer stop + resume path with (almost) no enclave work.
+fn timer_stop_resume() {
+    use crate::enclaves::{command, create, ks};
+    use keystone_abi::sm::fid;
+    let eid = create(0).expect("create");
+    command(0, 3, u64::MAX, 0);
+    let past = |_: ()| {
+        call(sbi_spec::time::EID_TIME, 0, [(crate::sbi::time() - 1) as usize, 0, 0]);
+    };
+    past(());
+    ks(fid::RUN_ENCLAVE, eid);
+    let mut total = 0;
+    for _ in 0..ROUNDS {
+        past(());
+        let start = instret();
+        core::hint::black_box(ks(fid::RESUME_ENCLAVE, eid));
+        total += instret() - start;
+    }
+    call(sbi_spec::time::EID_TIME, 0, [usize::MAX, 0, 0]);
+    println!("bench: enclave_timer_stop_resume instret={} rounds={ROUNDS}", total / ROUNDS);
+    ks(fid::DESTROY_ENCLAVE, eid);
+}
+
+/// ATTEST and GET_SEALING_KEY as the test enclave's whole run, minus a plain run.
+fn attest_and_sealing(plain_run: u64) {
+    use crate::enclaves::{command, create, ks};
+    use keystone_abi::sm::fid;
+    for (name, cmd, arg) in [("enclave_attest", 11u64, 64u64), ("enclave_sealing_key", 12, 10)] {
+        let eid = create(0).expect("create");
+        command(0, cmd, arg, 0);
+        let start = instret();
+        let ret = ks(fid::RUN_ENCLAVE, eid);
+        let cost = instret() - start;
+        ks(fid::DESTROY_ENCLAVE, eid);
+        if ret.error == 0 && ret.value == 0 {
+            println!("bench: {name} instret={}", cost.saturating_sub(plain_run));
+        }
+    }
+}
+
+/// CREATE (measuring every page) and DESTROY (scrubbing every page) for EPMs
+/// of 64 KiB to 64 MiB, next to SHA3-512 over the same bytes in S-mode.
+fn create_and_destroy_by_size() {
+    use crate::enclaves::{args, create_raw, ks, load_image};
+    use keystone_abi::sm::fid;
+    use sha3::{Digest, Sha3_512};
+    const EPM: u64 = 0x8400_0000;
+    for shift in [16u32, 18, 20, 22, 24, 26] {
+        let size = 1u64 << shift;
+        let pages = size / 4096;
+        let mut a = args(0);
+        a.epm_paddr = EPM;
+        a.epm_size = size;
+        a.runtime_paddr = EPM + 0x1000;
+        a.user_paddr = EPM + 0x2000;
+        a.free_paddr = EPM + size;
+        load_image(&a);
+        let start = instret();
+        let ret = create_raw(&a);
+        let create = instret() - start;
+        if ret.error != 0 {
+            println!("bench: create_epm_{shift} error={}", ret.error);
+            continue;
+        }
+        let start = instret();
+        ks(fid::DESTROY_ENCLAVE, ret.value);
+        let destroy = instret() - start;
+        // SAFETY: the EPM is host memory again after destroy.
+        let bytes = unsafe { core::slice::from_raw_parts(EPM as *const u8, size as usize) };
+        let start = instret();
+        core::hint::black_box(Sha3_512::digest(bytes));
+        let hash = instret() - start;
+        println!(
+            "bench: create_epm_{shift} bytes={size} pages={pages} create_per_page={} destroy_per_page={} sha3_per_page={}",
+            create / pages,
+            destroy / pages,
+            hash / pages
+        );
+    }
 }
