@@ -112,6 +112,8 @@ fn copy_create_args(va: usize) -> Result<CreateArgs, usize> {
     })
 }
 
+// Kept out of line so debuggers can stop in it (`keystone-py gdb --break sm:create`).
+#[inline(never)]
 fn create(hartid: usize, va: usize) -> Result<usize, usize> {
     let args = copy_create_args(va)?;
     let p = platform::get();
