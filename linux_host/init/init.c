@@ -13,8 +13,13 @@
  *
  * The kernel command line option ks.script=CMD,CMD,... runs commands without
  * a prompt ('+' stands for a space), e.g. ks.script=cpus,poweroff.
+ *
+ * Before the marker, every kernel module in /lib/modules (the enclave driver,
+ * keystone-driver.ko) is loaded with finit_module(2):
+ * "init: loaded NAME" or "init: cannot load NAME: REASON".
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -27,6 +32,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +43,36 @@ static void mount_or_warn(const char *src, const char *dst, const char *type)
 	mkdir(dst, 0755);
 	if (mount(src, dst, type, 0, NULL) != 0 && errno != EBUSY)
 		printf("init: mount %s on %s failed: %s\n", type, dst, strerror(errno));
+}
+
+#define MODULE_DIR "/lib/modules"
+
+/* Loads every *.ko in MODULE_DIR, in name order. */
+static void load_modules(void)
+{
+	struct dirent **names;
+	int n = scandir(MODULE_DIR, &names, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		size_t len = strlen(name);
+		char path[512];
+		int fd;
+
+		if (len > 3 && strcmp(name + len - 3, ".ko") == 0) {
+			snprintf(path, sizeof(path), "%s/%s", MODULE_DIR, name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) != 0)
+				printf("init: cannot load %s: %s\n", name, strerror(errno));
+			else
+				printf("init: loaded %s\n", name);
+			if (fd >= 0)
+				close(fd);
+		}
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
 }
 
 static long cpus_online(void)
@@ -231,6 +267,7 @@ int main(void)
 	mount_or_warn("sysfs", "/sys", "sysfs");
 	mount_or_warn("devtmpfs", "/dev", "devtmpfs");
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	load_modules();
 	print_ready();
 	run_script();
 	for (;;) {

@@ -7,5 +7,6 @@
 
 pub mod edge;
 pub mod eyrie;
+pub mod ioctl;
 pub mod layout;
 pub mod sm;
