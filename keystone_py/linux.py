@@ -66,7 +66,8 @@ class LinuxBuilder:
         """Absolute paths of the Linux artifacts that exist, by name."""
         out = {}
         for key, path in (("linux_image", self.image), ("vmlinux", self.vmlinux),
-                          ("init", self.init), ("initramfs", self.initramfs)):
+                          ("init", self.init), ("initramfs", self.initramfs),
+                          ("driver", self.driver)):
             if path.is_file():
                 out[key] = str(path.resolve())
         return out
@@ -96,8 +97,14 @@ class LinuxBuilder:
         (self.dir / f"{name}.stamp").write_text(json.dumps({"key": key, "built": time.time()}))
 
     # -- steps ------------------------------------------------------------------------
-    def build(self, force: bool = False) -> Dict[str, str]:
-        """Kernel (if stale), /init and initramfs (if stale); returns the artifacts."""
+    @property
+    def driver(self) -> Path:
+        return self.dir / "keystone-driver.ko"
+
+    def build(self, force: bool = False, guest: bool = True) -> Dict[str, str]:
+        """Kernel (if stale), /init and initramfs (if stale); returns the artifacts.
+        With ``guest`` (the default) the initramfs also carries the enclave
+        driver, the host apps and the enclave files (see :mod:`.hostapps`)."""
         self._require_source()
         self.dir.mkdir(parents=True, exist_ok=True)
         key = self.kernel_key()
@@ -106,11 +113,16 @@ class LinuxBuilder:
         else:
             self._unpack()
             self._configure()
-            self._make(["Image"])
+            self._make(["Image", "modules"])
             shutil.copy2(self.obj / "arch" / "riscv" / "boot" / "Image", self.image)
             shutil.copy2(self.obj / "vmlinux", self.vmlinux)
             self._write_stamp("kernel", key)
-        self.build_initramfs(force)
+        extra = None
+        if guest:
+            from .hostapps import DriverBuilder, guest_files
+            module = DriverBuilder(self).build(key, force)
+            extra = guest_files(self.root, self.toolchain, module)
+        self.build_initramfs(force, extra=extra)
         return self.artifacts()
 
     def build_initramfs(self, force: bool = False, extra: Optional[Dict[str, Path]] = None,
@@ -131,7 +143,14 @@ class LinuxBuilder:
             self._write_stamp("init", init_key)
             log.info("linux: /init -> %s", self.init)
         image = base_image(self.init)
+        dirs = {e.name for e in image.entries}
         for guest, host in (extra or {}).items():
+            parts = guest.strip("/").split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                d = "/".join(parts[:i])
+                if d not in dirs:
+                    image.directory(d)
+                    dirs.add(d)
             image.file_from(guest, host)
         path = Path(out or self.initramfs)
         data = image.to_bytes()
