@@ -20,6 +20,7 @@ from pygdbmi.gdbcontroller import GdbController
 
 from .elf import ElfFile
 from .errors import GdbError
+from .worlds import EnclaveLayout, PmpEntry, World, decode_pmp, find_symbol, sv39_translate
 
 log = logging.getLogger("keystone_py.gdb")
 
@@ -39,7 +40,8 @@ class GdbSession:
                  port: Optional[int] = None, host: str = "127.0.0.1",
                  gdb: Optional[Union[str, Path]] = None,
                  log_dir: Optional[Union[str, Path]] = None,
-                 timeout: float = DEFAULT_TIMEOUT, architecture: str = "riscv:rv64"):
+                 timeout: float = DEFAULT_TIMEOUT, architecture: str = "riscv:rv64",
+                 worlds: Optional[Dict[str, World]] = None):
         if port is None and machine is not None:
             port = machine.gdb_port
         if port is None:
@@ -63,12 +65,18 @@ class GdbSession:
         self._regnums: Dict[str, int] = {}
         self.running = False  # the target runs (between ^running and *stopped)
         self.last_stop: Optional[Dict[str, Any]] = None
+        #: World name -> World (see :mod:`keystone_py.worlds`), loaded on enter.
+        self.worlds: Dict[str, World] = dict(worlds or {})
+        #: The enclave layout read at the SM's create (capture_enclave).
+        self.enclave: Optional[EnclaveLayout] = None
 
     # -- life cycle ---------------------------------------------------------------
     def __enter__(self) -> "GdbSession":
         self.start()
         try:
-            if self.elf:
+            if self.worlds:
+                self.load_worlds(self.worlds)
+            elif self.elf:
                 self.load_symbols(self.elf.path)
             self.connect()
         except BaseException:
@@ -271,6 +279,171 @@ class GdbSession:
     def console(self, cli_command: str) -> None:
         """Run a CLI command through MI (its output lands in the transcript)."""
         self.command(f"-interpreter-exec console {_mi_quote(cli_command)}")
+
+
+    # -- worlds ----------------------------------------------------------------------------
+    def load_worlds(self, worlds: Dict[str, "World"]) -> None:
+        """Symbols of every world at its run address: the SM as the main file
+        (``file``), every other ELF with ``add-symbol-file`` (their link
+        addresses are their run addresses; the loader's physical copy is an
+        alias known once the enclave's layout is, see :meth:`capture_enclave`)."""
+        self.worlds = dict(worlds)
+        first = worlds.get("sm") or next(iter(worlds.values()))
+        self.load_symbols(first.path)
+        for w in worlds.values():
+            if w is not first:
+                self.console(f"add-symbol-file {w.path} -o 0")
+        # Memory changes under gdb's feet as worlds switch: no caching.
+        for setting in ("code-cache off", "stack-cache off"):
+            self.command(f"-gdb-set {setting}")
+
+    def _world(self, name: str) -> "World":
+        worlds = self.worlds
+        if name not in worlds:
+            raise GdbError(f"no world {name!r} loaded (have: {', '.join(worlds) or 'none'}); "
+                           "pass worlds= or call load_worlds()")
+        return worlds[name]
+
+    @property
+    def priv(self) -> int:
+        """The hart's privilege level: 3 = M, 1 = S, 0 = U (QEMU's ``$priv``)."""
+        return self.read_register("priv") & 3
+
+    def world_of(self, priv: int, pc: int) -> Optional[str]:
+        """The world running at privilege ``priv`` and ``pc``, or None."""
+        worlds = self.worlds
+        hits = [n for n in WORLD_ORDER if n in worlds and priv in worlds[n].privs
+                and worlds[n].contains(pc)]
+        if len(hits) > 1 and "eapp" in hits and "hostapp" in hits:
+            hits = ["eapp" if self.in_enclave() else "hostapp"]
+        return hits[0] if hits else None
+
+    def current_world(self) -> Optional[str]:
+        return self.world_of(self.priv, self.pc)
+
+    def where(self) -> Dict[str, Any]:
+        """``{"world", "priv", "pc", "function"}`` of the current stop."""
+        priv, pc = self.priv, self.pc
+        frame = (self.last_stop or {}).get("frame") or {}
+        return {"world": self.world_of(priv, pc), "priv": priv, "pc": pc,
+                "function": frame.get("func")}
+
+    def break_in(self, world: str, function: str) -> List[int]:
+        """Hardware breakpoints at ``function`` of ``world`` (every address it
+        runs at: the loader's entry runs at the EPM base before paging). Returns
+        the addresses. Hardware breakpoints need no write into memory, which
+        the worlds load and measure."""
+        addrs = self._world(world).addresses(function)
+        for addr in addrs:
+            self.break_at_address(addr, hardware=True)
+        return addrs
+
+    def delete_breakpoints(self) -> None:
+        self.command("-break-delete")
+
+    def continue_until_world(self, world: str, timeout: Optional[float] = None,
+                             max_stops: int = 1000) -> Dict[str, Any]:
+        """Continue until the target stops in ``world`` (stops elsewhere, e.g. at
+        a breakpoint another world shares an address with, are passed over).
+        Returns :meth:`where` of that stop."""
+        self._world(world)
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        seen: List[str] = []
+        for _ in range(max_stops):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                self.cont(timeout=remaining)
+            except GdbError:
+                if self.running:
+                    self.interrupt(timeout=5)
+                    here = self.where()
+                    raise GdbError(f"no stop in the {world} world within {timeout:.0f}s; "
+                                   f"interrupted in {here['world']} at pc {here['pc']:#x} "
+                                   f"(priv {here['priv']}); passed over: {seen[-5:]}") from None
+                raise
+            here = self.where()
+            if here["world"] == world:
+                return here
+            seen.append(f"{here['world']}@{here['pc']:#x}")
+        raise GdbError(f"no stop in the {world} world within {timeout:.0f}s "
+                       f"(stops passed over: {seen[-5:]})")
+
+    def backtrace(self) -> List[Dict[str, Any]]:
+        """The frames of the current stop, innermost first (``level``, ``addr``,
+        ``func``...)."""
+        try:
+            return list(self.command("-stack-list-frames").get("stack", []))
+        except GdbError:
+            pass
+        # gdb gives up on the whole list when an outer frame cannot be unwound
+        # (e.g. "PC not saved" at an eapp's entry): take frames one by one.
+        frames: List[Dict[str, Any]] = []
+        for level in range(64):
+            try:
+                got = self.command(f"-stack-list-frames {level} {level}").get("stack", [])
+            except GdbError:
+                break
+            if not got:
+                break
+            frames.extend(got)
+        return frames
+
+    def read_physical(self, address: int, length: int) -> bytes:
+        """``length`` bytes at physical ``address`` whatever mode the hart is in
+        (M-mode sees physical memory; elsewhere QEMU's ``PhyMemMode``)."""
+        if self.priv == 3:
+            return self.read_memory(address, length)
+        self.console("maintenance packet Qqemu.PhyMemMode:1")
+        try:
+            return self.read_memory(address, length)
+        finally:
+            self.console("maintenance packet Qqemu.PhyMemMode:0")
+
+    def in_enclave(self) -> Optional[bool]:
+        """Whether this hart runs an enclave, from the SM's per-hart record
+        (``enclave::CURRENT``); None when the SM has no such symbol."""
+        sm = (self.worlds).get("sm")
+        hits = find_symbol(sm.elf, "enclave::CURRENT") if sm else []
+        if not hits:
+            return None
+        hart = self.read_register("mhartid")
+        raw = self.read_physical(hits[0][1] + 8 * hart, 8)
+        return int.from_bytes(raw, "little") != 0
+
+    def capture_enclave(self, args_va: Optional[int] = None) -> "EnclaveLayout":
+        """At a stop in the SM's create handler: read the create arguments the
+        host passed (``a1``, a host virtual address translated through the
+        host's ``satp``), keep the layout, and make the loader world know its
+        physical copy at the EPM base."""
+        if self.priv != 3:
+            raise GdbError("capture_enclave needs a stop in the SM (M-mode), e.g. after "
+                           "break_in('sm', 'create')")
+        va = self.read_register("a1") if args_va is None else args_va
+        satp = self.read_register("satp")
+        try:
+            pa = sv39_translate(va, satp, self.read_memory)
+        except ValueError as exc:
+            raise GdbError(f"create arguments at {va:#x}: {exc}") from None
+        layout = EnclaveLayout.parse(self.read_memory(pa, EnclaveLayout.SIZE))
+        self.enclave = layout
+        loader = (self.worlds).get("loader")
+        if loader is not None:
+            link = loader.elf.load_segments[0].vaddr
+            loader.aliases = [(link, layout.epm_paddr)]
+        return layout
+
+    def read_pmp(self, entries: int = 16) -> List["PmpEntry"]:
+        """The hart's PMP entries, decoded (pmpcfg0/2.., pmpaddr0..)."""
+        cfgs = [self.read_register(f"pmpcfg{2 * i}") for i in range((entries + 7) // 8)]
+        addrs = [self.read_register(f"pmpaddr{i}") for i in range(entries)]
+        return decode_pmp(cfgs, addrs)
+
+
+#: Order in which worlds claim a (priv, pc): enclave worlds before the host.
+WORLD_ORDER = ("sm", "loader", "runtime", "eapp", "hostapp", "host")
 
 
 def _mi_quote(text: str) -> str:

@@ -19,6 +19,14 @@ Fixtures::
     ks_linux         (session) the Linux artifacts: kernel Image, vmlinux, initramfs (cached)
     linux_machine    makes Machines booting Linux + /init on ours or OpenSBI:
                      ``linux_machine(smp=4, firmware="opensbi", script=["cpus", "poweroff"])``
+    ks_enclave       (session) every artifact, loader, runtime and eapps included (cached)
+    payload_stack    ``payload_stack(eapp="hello")`` → a launched, halted Machine (gdbstub on)
+                     whose payload hosts that eapp through loader and runtime, and its
+                     :class:`~keystone_py.stack.PayloadStack`
+    ks_gdb           ``ks_gdb(machine, worlds=None, elf=None)`` → an attached GdbSession whose
+                     GDB/MI transcript (gdb.log) is in the machine's log folder; closed at the end
+    ssh_target       a :class:`~keystone_py.remote.SshTarget` for ``--target ssh://user@host:port``
+                     (``--target-key``); skips without ``--target``
 """
 
 from __future__ import annotations
@@ -52,6 +60,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep the log folder of passing tests too")
     group.addoption("--ks-log-root", default=None, metavar="DIR",
                     help="parent of the per-test log folders (default build/test-logs)")
+    group.addoption("--target", default=None, metavar="ssh://USER@HOST[:PORT]",
+                    help="a board (or a QEMU guest) over SSH for the ssh_target fixture")
+    group.addoption("--target-key", default=None, metavar="FILE",
+                    help="private key for --target (default: the SSH agent / ~/.ssh keys)")
 
 
 @dataclass
@@ -223,3 +235,74 @@ def linux_machine(request: pytest.FixtureRequest, ks_paths: KsPaths, ks_linux: D
     yield make
     for m in made:
         m.shutdown()
+
+
+@pytest.fixture(scope="session")
+def ks_enclave(ks_paths: KsPaths) -> Dict[str, str]:
+    """Builds the loader, the runtime and every eapp once per session (a cache
+    hit when nothing changed); returns every artifact."""
+    from .build import ENCLAVE_TARGETS
+    try:
+        built = Builder(root=ks_paths.root, toolchain=ks_paths.toolchain).build(ENCLAVE_TARGETS)
+    except KeystoneError as exc:
+        pytest.fail(f"keystone_py enclave build failed:\n{exc}", pytrace=False)
+    ks_paths.artifacts.update(built)
+    return dict(ks_paths.artifacts)
+
+
+@pytest.fixture
+def payload_stack(machine_factory: MachineFactory,
+                  ks_enclave: Dict[str, str]) -> Callable[..., Any]:
+    """``payload_stack(eapp="hello", **machine_kwargs)`` → ``(machine, stack)``: a
+    launched Machine, halted with its gdbstub on, whose conformance payload will
+    host ``eapp`` through the loader and runtime (``-append runtime``)."""
+    from .stack import PayloadStack
+
+    def make(eapp: str = "hello", **kwargs: Any) -> Any:
+        stack = PayloadStack(ks_enclave, eapp)
+        kwargs.setdefault("name", f"stack-{eapp}")
+        m = machine_factory(extra_args=[*stack.extra_args, *kwargs.pop("extra_args", [])],
+                            append=stack.append, gdb=True, **kwargs)
+        m.launch()
+        return m, stack
+
+    return make
+
+
+@pytest.fixture
+def ks_gdb() -> Iterator[Callable[..., Any]]:
+    """``ks_gdb(machine, worlds=None, elf=None, timeout=20)`` → an attached
+    :class:`~keystone_py.gdb.GdbSession`; its GDB/MI transcript is
+    ``<machine log folder>/gdb.log``, so it is kept with the test's logs."""
+    from .gdb import GdbSession
+    sessions: List[Any] = []
+
+    def make(machine: Machine, worlds: Any = None, elf: Any = None,
+             timeout: float = 20.0) -> Any:
+        g = GdbSession(machine=machine, worlds=worlds, elf=elf, timeout=timeout,
+                       log_dir=machine.log_dir)
+        g.__enter__()
+        sessions.append(g)
+        return g
+
+    yield make
+    for g in sessions:
+        g.close()
+
+
+@pytest.fixture
+def ssh_target(request: pytest.FixtureRequest, ks_log_dir: Path) -> Iterator[Any]:
+    """An :class:`~keystone_py.remote.SshTarget` for ``--target ssh://user@host:port``
+    (key: ``--target-key``); its transcript is ``ssh.log`` in the test's log folder.
+    Skips when no ``--target`` is given."""
+    url = request.config.getoption("target")
+    if not url:
+        pytest.skip("no --target ssh://user@host:port given")
+    from .remote import SshTarget
+    target = SshTarget.from_url(url, key_filename=request.config.getoption("target_key"),
+                                log_path=ks_log_dir / "ssh.log")
+    try:
+        target.connect()
+        yield target
+    finally:
+        target.close()
