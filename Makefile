@@ -9,7 +9,7 @@ PYTHON ?= python3
 KS     := $(PYTHON) -m keystone_py
 PYTEST_ARGS ?=
 
-.PHONY: all setup build test host-test pytest lint run bench doctor clean
+.PHONY: all setup build test host-test pytest pytest-parallel lint run bench doctor clean
 
 all: build
 
@@ -17,7 +17,7 @@ all: build
 # test tools (pip, only when this checkout is not already installed with them).
 setup:
 	@$(KS) setup
-	@(cd / && $(PYTHON) -c "import sys, keystone_py, pexpect, pygdbmi, elftools, nacl, pytest, ruff; \
+	@(cd / && $(PYTHON) -c "import sys, keystone_py, pexpect, pygdbmi, elftools, nacl, paramiko, pytest, xdist, ruff; \
 	  sys.exit(keystone_py.__file__ != '$(CURDIR)/keystone_py/__init__.py')") 2>/dev/null \
 	  || $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
 
@@ -30,10 +30,17 @@ host-test: setup
 pytest: setup build
 	$(PYTHON) -m pytest -v $(PYTEST_ARGS)
 
+# The GDB, plugin and SSH tests again on two pytest-xdist workers: no shared
+# ports, sockets or log folders between tests.
+XDIST_TESTS ?= tests/test_gdb.py tests/test_gdb_worlds.py tests/test_remote.py \
+               tests/test_plugin.py tests/test_worlds_units.py
+pytest-parallel: setup build
+	$(PYTHON) -m pytest -n 2 $(XDIST_TESTS)
+
 lint: setup
 	$(PYTHON) -m ruff check keystone_py tests
 
-test: setup build host-test pytest lint
+test: setup build host-test pytest pytest-parallel lint
 
 run: setup build
 	$(KS) boot

@@ -65,7 +65,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     tc = Toolchain()
-    pkgs = tc.missing_packages()
+    pkgs = tc.missing_packages(optional=True)
     if not pkgs:
         print("setup: every Debian package needed is installed.")
         return 0
@@ -88,7 +88,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
         if rc != 0:
             raise KeystoneError(f"`{shlex.join(argv)}` failed with exit status {rc}; "
                                 "see its output above (network? apt lock held?).")
-    still = Toolchain().missing_packages()
+    still = Toolchain().missing_packages(optional=True)
     if still:
         raise KeystoneError("after apt-get, still missing: " + " ".join(still)
                             + ". Run `keystone-py doctor` for details.")

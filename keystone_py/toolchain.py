@@ -240,6 +240,10 @@ class Toolchain:
             "openssl-headers": lambda: self._file_status(
                 "libssl-dev", OPENSSL_HEADER, ["libssl-dev"],
                 "OpenSSL headers for the kernel's certificate tools"),
+            # Optional: the SSH remote tests start a real sshd on loopback.
+            "sshd": lambda: self._optional(self._file_status(
+                "sshd", Path("/usr/sbin/sshd"), ["openssh-server"],
+                "SSH server for the remote-target tests (optional)")),
             "pexpect": lambda: self._python_status("pexpect", "pexpect"),
             "pygdbmi": lambda: self._python_status("pygdbmi", "pygdbmi"),
             "pyelftools": lambda: self._python_status("elftools", "pyelftools"),
@@ -317,11 +321,17 @@ class Toolchain:
                                               env.get("PATH", "").split(os.pathsep)))
         return env
 
-    def missing_packages(self) -> List[str]:
-        """Debian packages that would fix every missing required tool."""
+    @staticmethod
+    def _optional(st: ToolStatus) -> ToolStatus:
+        st.required = False
+        return st
+
+    def missing_packages(self, optional: bool = False) -> List[str]:
+        """Debian packages that would fix every missing required tool (and the
+        optional ones too with ``optional=True``, as ``setup`` installs them)."""
         pkgs: List[str] = []
         for st in self.check_all():
-            if st.required and not st.ok:
+            if (st.required or optional) and not st.ok:
                 pkgs.extend(p for p in st.packages if p not in pkgs)
         return pkgs
 
