@@ -8,6 +8,7 @@
     keystone-py boot --linux [--script CMD,CMD] [--interactive] [--smp N] [--firmware ...]
     keystone-py bench [--smp N[,N]] [--json]   our SM beside OpenSBI, under -icount
     keystone-py host-test           cargo test of the pure-logic crates on this machine
+    keystone-py gdb [--app APP] [--break WORLD:FUNCTION]   gdb on a halted stack, all worlds
 
 Errors are one paragraph with the fix, exit status 1, no traceback.
 Only the standard library is imported at start-up, so ``doctor`` and ``setup``
@@ -216,6 +217,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_gdb(args: argparse.Namespace) -> int:
+    from .build import ENCLAVE_TARGETS, build_targets
+    from .gdbcli import run_gdb
+    artifacts = build_targets(["sm", "payload", *ENCLAVE_TARGETS])
+    return run_gdb(artifacts, app=args.app, breaks=args.breaks, smp=args.smp, ex=args.ex,
+                   batch=args.batch, dry_run=args.dry_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="keystone-py",
@@ -270,6 +279,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--interactive", action="store_true",
                    help="with --linux: the console is this terminal (Ctrl-A X quits)")
     s.set_defaults(func=cmd_boot)
+    s = sub.add_parser(
+        "gdb", help="gdb-multiarch on a halted stack (SM + payload host + loader + runtime + "
+                    "eapp) with every world's symbols loaded",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  keystone-py gdb                      # stops in the SM's create\n"
+               "  keystone-py gdb --app fibonacci --break loader:_start --break eapp:main\n"
+               "  keystone-py gdb --break runtime:rt_main --batch --ex continue --ex ks-world\n"
+               "In gdb: `continue`, `ks-world` (which world), `info registers priv mstatus`.")
+    s.add_argument("--app", default="hello", help="eapp to run (default hello)")
+    s.add_argument("--break", dest="breaks", action="append", default=[],
+                   metavar="WORLD:FUNCTION",
+                   help="hardware breakpoint, e.g. sm:enclave::create, loader:_start, "
+                        "runtime:rt_main, eapp:main (repeatable; default sm:enclave::create)")
+    s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
+    s.add_argument("--ex", action="append", default=[], metavar="CMD",
+                   help="gdb command to run after the setup (repeatable)")
+    s.add_argument("--batch", action="store_true", help="run gdb -batch (for scripts)")
+    s.add_argument("--dry-run", action="store_true",
+                   help="boot, print the generated gdb command file, stop")
+    s.set_defaults(func=cmd_gdb)
     s = sub.add_parser("bench", help="our SM beside OpenSBI under -icount shift=0,sleep=off: SBI "
                                      "round trips (payload) and Linux boot to /init")
     s.add_argument("--smp", default="1", metavar="N[,N]",
