@@ -32,7 +32,7 @@ pytest: setup build
 
 # The GDB, plugin and SSH tests again on two pytest-xdist workers: no shared
 # ports, sockets or log folders between tests.
-XDIST_TESTS ?= tests/test_gdb.py tests/test_gdb_worlds.py tests/test_remote.py \
+XDIST_TESTS ?= tests/test_gdb.py tests/test_gdb_worlds.py tests/test_gdb_cli.py tests/test_remote.py \
                tests/test_plugin.py tests/test_worlds_units.py
 pytest-parallel: setup build
 	$(PYTHON) -m pytest -n 2 $(XDIST_TESTS)
