@@ -26,6 +26,13 @@ OFFSETS = {
     "EDGE_CALL_ARG_OFFSET": "offsetof(struct edge_call, call_arg_offset)",
     "EDGE_CALL_ARG_SIZE": "offsetof(struct edge_call, call_arg_size)",
     "EDGE_CALL_RETURN": "offsetof(struct edge_call, return_data)",
+    "IOCTL_CREATE_SIZE": "sizeof(struct keystone_ioctl_create_enclave)",
+    **{f"IOCTL_CREATE_{f.upper()}": f"offsetof(struct keystone_ioctl_create_enclave, {f})"
+       for f in ("eid", "min_pages", "utm_size", "runtime_paddr", "user_paddr", "free_paddr",
+                 "free_requested", "epm_paddr", "epm_size", "utm_paddr")},
+    "IOCTL_RUN_SIZE": "sizeof(struct keystone_ioctl_run_enclave)",
+    "IOCTL_RUN_ERROR": "offsetof(struct keystone_ioctl_run_enclave, error)",
+    "IOCTL_RUN_VALUE": "offsetof(struct keystone_ioctl_run_enclave, value)",
 }
 
 
@@ -53,6 +60,7 @@ def test_c_header_matches_the_rust_crate(rust_abi, ks_paths, tmp_path: Path):
     gcc = shutil.which("gcc") or shutil.which("cc")
     assert gcc, "a host C compiler is needed (Debian package gcc)"
     lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
+             '#include "keystone_user.h"',
              "int main(void) {"]
     for name in rust_abi:
         expr = OFFSETS.get(name, name)

@@ -3,7 +3,8 @@
 
 use core::mem::{offset_of, size_of};
 use keystone_abi::edge::{self, EdgeCall};
-use keystone_abi::sm::{self, CreateArgs, RuntimeParams, err, fid, report, state, stop_reason};
+use keystone_abi::sm::{self, err, fid, report, state, stop_reason, CreateArgs, RuntimeParams};
+use keystone_abi::ioctl::{self as kio, CreateEnclave, RunEnclave};
 use keystone_abi::{eyrie, layout};
 
 fn main() {
@@ -67,6 +68,28 @@ fn main() {
         ("EYRIE_ATTEST_ENCLAVE", eyrie::syscall::ATTEST_ENCLAVE as i128),
         ("EYRIE_GET_SEALING_KEY", eyrie::syscall::GET_SEALING_KEY as i128),
         ("EYRIE_EXIT", eyrie::syscall::EXIT as i128),
+        ("KEYSTONE_IOC_MAGIC", kio::IOC_MAGIC as i128),
+        ("KEYSTONE_IOC_CREATE_ENCLAVE", kio::CREATE_ENCLAVE as i128),
+        ("KEYSTONE_IOC_DESTROY_ENCLAVE", kio::DESTROY_ENCLAVE as i128),
+        ("KEYSTONE_IOC_RUN_ENCLAVE", kio::RUN_ENCLAVE as i128),
+        ("KEYSTONE_IOC_RESUME_ENCLAVE", kio::RESUME_ENCLAVE as i128),
+        ("KEYSTONE_IOC_FINALIZE_ENCLAVE", kio::FINALIZE_ENCLAVE as i128),
+        ("KEYSTONE_IOC_UTM_INIT", kio::UTM_INIT as i128),
+        ("KEYSTONE_UTM_MAX", kio::UTM_MAX as i128),
+        ("IOCTL_CREATE_SIZE", size_of::<CreateEnclave>() as i128),
+        ("IOCTL_CREATE_EID", offset_of!(CreateEnclave, eid) as i128),
+        ("IOCTL_CREATE_MIN_PAGES", offset_of!(CreateEnclave, min_pages) as i128),
+        ("IOCTL_CREATE_UTM_SIZE", offset_of!(CreateEnclave, utm_size) as i128),
+        ("IOCTL_CREATE_RUNTIME_PADDR", offset_of!(CreateEnclave, runtime_paddr) as i128),
+        ("IOCTL_CREATE_USER_PADDR", offset_of!(CreateEnclave, user_paddr) as i128),
+        ("IOCTL_CREATE_FREE_PADDR", offset_of!(CreateEnclave, free_paddr) as i128),
+        ("IOCTL_CREATE_FREE_REQUESTED", offset_of!(CreateEnclave, free_requested) as i128),
+        ("IOCTL_CREATE_EPM_PADDR", offset_of!(CreateEnclave, epm_paddr) as i128),
+        ("IOCTL_CREATE_EPM_SIZE", offset_of!(CreateEnclave, epm_size) as i128),
+        ("IOCTL_CREATE_UTM_PADDR", offset_of!(CreateEnclave, utm_paddr) as i128),
+        ("IOCTL_RUN_SIZE", size_of::<RunEnclave>() as i128),
+        ("IOCTL_RUN_ERROR", offset_of!(RunEnclave, error) as i128),
+        ("IOCTL_RUN_VALUE", offset_of!(RunEnclave, value) as i128),
     ];
     let errors = [
         ("SUCCESS", err::SUCCESS),

@@ -8,8 +8,8 @@
 #ifndef KEYSTONE_SM_H
 #define KEYSTONE_SM_H
 
-#ifdef __KERNEL__
-#include <linux/types.h>
+#if defined(__KERNEL__) || defined(__linux__)
+#include <linux/types.h>	/* __u64, also for keystone_user.h */
 #else
 #include <stdint.h>
 typedef uint64_t __u64;
