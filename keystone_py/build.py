@@ -58,7 +58,8 @@ TARGETS: Dict[str, Target] = {
         f"eapp_{n.replace('-', '_')}", "eapp-tests", n, ("examples/tests", "sdk"),
         f"eapp_{n.replace('-', '_')}", f"eapp_{n.replace('-', '_')}")
        for n in ("stack", "loop", "malloc", "long-nop", "fibonacci", "untrusted", "attestation",
-                 "data-sealing", "edge-checks", "hello", "fault", "illegal", "bad-pointer")},
+                 "data-sealing", "edge-checks", "hello", "fault", "illegal", "bad-pointer",
+                 "ocall-bench")},
 }
 
 #: The targets an enclave needs besides the SM and the payload.

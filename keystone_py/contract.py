@@ -42,5 +42,11 @@ KERNEL_PANIC = r"Kernel panic - not syncing[^\n]*"
 #: Linux's last words before the SBI power-off.
 KERNEL_POWER_DOWN = r"reboot: Power down"
 
+#: A kernel oops, BUG or bad access: the run has failed even if Linux goes on.
+KERNEL_OOPS = r"(Oops( -|:)|kernel BUG at|BUG: [^\n]*|Unable to handle kernel[^\n]*)"
+#: /init's report when a program it ran ends (``run PROG ...``).
+INIT_RUN_STATUS = (r"^(?P<prog>\S+): (?:exit status (?P<status>\d+)"
+                   r"|killed by signal (?P<signal>\d+))\r?$")
+
 #: Lines that end any wait on a Linux guest at once.
-LINUX_FAIL_PATTERNS = (SM_PANIC, KERNEL_PANIC)
+LINUX_FAIL_PATTERNS = (SM_PANIC, KERNEL_PANIC, KERNEL_OOPS)

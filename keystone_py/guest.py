@@ -25,6 +25,7 @@ from .contract import (
     INIT_PEEK,
     INIT_PROMPT,
     INIT_READY,
+    INIT_RUN_STATUS,
     KERNEL_POWER_DOWN,
     LINUX_FAIL_PATTERNS,
 )
@@ -110,6 +111,24 @@ class InitReady:
 
 
 @dataclass(frozen=True)
+class GuestRun:
+    """A program /init ran (``run PROG ARGS``): what it printed and how it ended."""
+
+    argv: str
+    output: str
+    status: Optional[int]
+    signal: Optional[int] = None
+
+    @property
+    def lines(self) -> List[str]:
+        return [ln.rstrip("\r") for ln in self.output.splitlines()]
+
+    def __str__(self) -> str:
+        end = f"exit status {self.status}" if self.signal is None else f"signal {self.signal}"
+        return f"`{self.argv}` ended with {end}; output:\n{self.output}"
+
+
+@dataclass(frozen=True)
 class Peek:
     """/init's answer to ``peek ADDR``."""
 
@@ -174,6 +193,19 @@ class LinuxGuest:
         if lines and lines[0].strip() == cmd.strip():
             lines = lines[1:]
         return "\n".join(lines).strip("\n")
+
+    def run(self, argv: str, timeout: float = 120.0) -> GuestRun:
+        """``run PROG ARGS`` at the prompt: the program's output (without
+        /init's status line) and its exit status or signal."""
+        out = self.command(f"run {argv}", timeout)
+        found = list(re.finditer(INIT_RUN_STATUS, out, re.M))
+        if not found:
+            raise KeystoneError(f"/init did not report the end of `{argv}`: {out!r}")
+        last = found[-1]
+        status = int(last.group("status")) if last.group("status") else None
+        signal = int(last.group("signal")) if last.group("signal") else None
+        return GuestRun(argv=argv, output=out[:last.start()].rstrip("\n"), status=status,
+                        signal=signal)
 
     def cpus(self, timeout: float = 30.0) -> int:
         out = self.command("cpus", timeout)

@@ -12,7 +12,6 @@ Each piece is rebuilt only when its inputs change (stamp files in ``build/``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil

@@ -57,6 +57,7 @@ pub fn test_ocalls(b: Builder) -> Builder {
         Reply::None
     })
     .ocall(test_ocall::GET_STRING, |_| Reply::Wrapped(HOST_STRING.to_vec()))
+    .ocall(test_ocall::NOP, |_| Reply::None)
     .ocall(test_ocall::BAD_REPLY, |_| Reply::Raw {
         status: status::OK,
         offset: u64::MAX - 4,

@@ -92,4 +92,6 @@ pub mod test_ocall {
     /// Ours: the test host answers OK with a return range outside the UTM
     /// (an untrusted host lying); the runtime must fail the ocall.
     pub const BAD_REPLY: u64 = 5;
+    /// Ours: does nothing and answers OK (the ocall-bench eapp's round trip).
+    pub const NOP: u64 = 6;
 }

@@ -18,6 +18,12 @@
 
 mod sys;
 
+/// The driver's ioctls and mmap without the SDK's checks, for tests that
+/// feed the driver bad input on purpose.
+pub mod raw {
+    pub use crate::sys::{ioctl_addr, ioctl_with as ioctl, Mapping};
+}
+
 use keystone_abi::edge::{self, status, DATA_OFFSET, EDGE_CALL_SIZE};
 use keystone_abi::eyrie::linux;
 use keystone_abi::ioctl::{self as kio, CreateEnclave, RunEnclave};

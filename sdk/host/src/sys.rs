@@ -24,6 +24,14 @@ pub fn ioctl_with<T>(file: &File, cmd: u32, arg: &mut T) -> io::Result<()> {
     if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
+/// `ioctl(fd, cmd, addr)` with a bare address: for tests that hand the
+/// driver a pointer it must refuse (EFAULT). Never touched by this process.
+pub fn ioctl_addr(file: &File, cmd: u32, addr: usize) -> io::Result<()> {
+    // SAFETY: the kernel validates `addr` itself; this process does not use it.
+    let rc = unsafe { ioctl(file.as_raw_fd(), cmd as u64, addr) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
 /// A shared, read-write mapping of part of the device file.
 pub struct Mapping {
     ptr: *mut u8,

@@ -1,1 +1,579 @@
-fn main() { println!("ks-demo: todo"); }
+//! Demos and driver checks on a booted guest (each prints what it shows and
+//! exits 0 when it held):
+//!
+//! ```text
+//! ks-demo one EAPP [--free-mem BYTES]   one enclave; "one: EAPP returned V (...)"
+//! ks-demo multi N [EAPP]                N enclaves at once in one process (threads)
+//! ks-demo procs N [EAPP]                N processes at once, each with an enclave
+//! ks-demo progress [EAPP]               a long enclave is interrupted while another process runs
+//! ks-demo kill                          kill a host mid-enclave: everything comes back
+//! ks-demo slots                         how many enclaves can exist at once
+//! ks-demo bad-ioctl                     the driver refuses bad ioctls with errnos
+//! ks-demo bench                         ocall round trip and hello create+run+destroy cost
+//! ks-demo all                           every example, then a summary table
+//! ```
+
+use host_examples::{builder, test_ocalls};
+use keystone_abi::ioctl::{self as kio, CreateEnclave, RunEnclave};
+use keystone_host::{raw, Enclave, Error, Stats};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Keystone's test-runner sizes: the "full size" enclave.
+const FULL_FREE_MEM: u64 = 48 << 20;
+const FULL_UTM: u64 = 2 << 20;
+/// Expected exit values of the examples (KEYSTONE_ABI.md §9 and ours).
+const FAULT_LOAD: u64 = 0xFA17_0000 + 13;
+
+fn expected(eapp: &str) -> Option<u64> {
+    Some(match eapp {
+        "stack" | "long-nop" => 12345,
+        "loop" => 54321,
+        "malloc" => 11411,
+        "fibonacci" => 14930352,
+        "untrusted" => 13,
+        "hello" | "attestation" | "data-sealing" => 0,
+        "fault" => FAULT_LOAD,
+        _ => return None,
+    })
+}
+
+fn now_ns() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// One enclave's run.
+struct Outcome {
+    value: u64,
+    stats: Stats,
+    created: Duration,
+    ran: Duration,
+    destroyed: Duration,
+    start_ns: u128,
+    end_ns: u128,
+}
+
+fn run_one(eapp: &str, free_mem: u64) -> Result<Outcome, Error> {
+    let start_ns = now_ns();
+    let t = Instant::now();
+    let mut e = test_ocalls(builder(eapp)).free_mem(free_mem).build()?;
+    let created = t.elapsed();
+    let t = Instant::now();
+    let value = e.run()?;
+    let ran = t.elapsed();
+    let stats = e.stats();
+    let t = Instant::now();
+    e.destroy()?;
+    let destroyed = t.elapsed();
+    Ok(Outcome { value, stats, created, ran, destroyed, start_ns, end_ns: now_ns() })
+}
+
+fn describe(eapp: &str, o: &Outcome) -> String {
+    format!("{eapp} returned {} (interrupts {}, ocalls {}, start {} ns, end {} ns)",
+            o.value, o.stats.interrupts, o.stats.ocalls, o.start_ns, o.end_ns)
+}
+
+fn check_value(eapp: &str, value: u64) -> bool {
+    expected(eapp).is_none_or(|want| want == value)
+}
+
+fn cmd_one(args: &[String]) -> bool {
+    let Some(eapp) = args.first() else { return usage() };
+    let free_mem = match args.get(1..3) {
+        Some([flag, v]) if flag == "--free-mem" => v.parse().unwrap_or(FULL_FREE_MEM),
+        _ => keystone_host::DEFAULT_FREE_MEM,
+    };
+    match run_one(eapp, free_mem) {
+        Ok(o) => {
+            println!("one: {}", describe(eapp, &o));
+            check_value(eapp, o.value)
+        }
+        Err(e) => {
+            println!("one: {eapp}: {e}");
+            false
+        }
+    }
+}
+
+fn count_and_eapp(args: &[String], default: &str) -> (usize, String) {
+    let n = args.first().and_then(|s| s.parse().ok()).unwrap_or(4);
+    (n, args.get(1).cloned().unwrap_or_else(|| default.into()))
+}
+
+/// N enclaves that all exist before any runs, run from N threads.
+fn cmd_multi(args: &[String]) -> bool {
+    let (n, eapp) = count_and_eapp(args, "fibonacci");
+    let mut enclaves = Vec::new();
+    for i in 0..n {
+        match test_ocalls(builder(&eapp)).build() {
+            Ok(e) => enclaves.push(e),
+            Err(e) => {
+                println!("multi: enclave {i} of {n}: {e}");
+                return false;
+            }
+        }
+    }
+    let ids: Vec<u64> = enclaves.iter().map(Enclave::id).collect();
+    println!("multi: {n} enclaves exist at once (driver ids {ids:?})");
+    let threads: Vec<_> = enclaves.into_iter().map(|mut e| std::thread::spawn(move || {
+        let start = now_ns();
+        let r = e.run();
+        (r, e.stats(), start, now_ns())
+    })).collect();
+    let mut ok = true;
+    let mut spans = Vec::new();
+    for (i, t) in threads.into_iter().enumerate() {
+        let (r, stats, s, end) = t.join().expect("enclave thread");
+        match r {
+            Ok(v) => {
+                println!("multi: enclave {i} returned {v} (interrupts {}, ocalls {})",
+                         stats.interrupts, stats.ocalls);
+                ok &= check_value(&eapp, v);
+                spans.push((s, end));
+            }
+            Err(e) => {
+                println!("multi: enclave {i}: {e}");
+                ok = false;
+            }
+        }
+    }
+    report_overlap("multi", &spans);
+    ok
+}
+
+fn report_overlap(what: &str, spans: &[(u128, u128)]) -> bool {
+    let latest_start = spans.iter().map(|s| s.0).max().unwrap_or(0);
+    let earliest_end = spans.iter().map(|s| s.1).min().unwrap_or(0);
+    let overlap = latest_start < earliest_end;
+    println!("{what}: {} enclaves {} (latest start {} ms before the first end)",
+             spans.len(), if overlap { "ran at the same time" } else { "did NOT all overlap" },
+             earliest_end.saturating_sub(latest_start) / 1_000_000);
+    overlap
+}
+
+fn self_exe() -> String {
+    std::env::current_exe().map_or("/bin/ks-demo".into(), |p| p.display().to_string())
+}
+
+/// N processes, each `ks-demo one EAPP`, started together.
+fn cmd_procs(args: &[String]) -> bool {
+    let (n, eapp) = count_and_eapp(args, "fibonacci");
+    let children: Vec<_> = (0..n).map(|_| Command::new(self_exe()).args(["one", &eapp])
+        .stdout(Stdio::piped()).spawn()).collect();
+    let mut ok = true;
+    let mut spans = Vec::new();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = match child.and_then(|c| c.wait_with_output()) {
+            Ok(o) => o,
+            Err(e) => {
+                println!("procs: process {i}: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines().filter(|l| l.starts_with("one: ")) {
+            println!("procs: process {i} (pid-order) {}", &line[5..]);
+            let num = |key: &str| line.split(key).nth(1)
+                .and_then(|r| r.split(' ').next()).and_then(|v| v.parse::<u128>().ok());
+            if let (Some(s), Some(e)) = (num("start "), num("end ")) {
+                spans.push((s, e));
+            }
+        }
+        ok &= out.status.success();
+    }
+    ok &= spans.len() == n && report_overlap("procs", &spans);
+    ok
+}
+
+/// Another process counts while a long enclave runs on the same CPUs.
+fn cmd_progress(args: &[String]) -> bool {
+    let eapp = args.first().cloned().unwrap_or_else(|| "loop".into());
+    let file = "/tmp/ks-progress";
+    let _ = std::fs::remove_file(file);
+    let mut spinner = match Command::new(self_exe()).args(["spin", file]).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("progress: cannot start the other process: {e}");
+            return false;
+        }
+    };
+    let read = || std::fs::read_to_string(file).ok().and_then(|s| s.trim().parse::<u64>().ok());
+    let t = Instant::now();
+    while read().unwrap_or(0) == 0 && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = read().unwrap_or(0);
+    let r = run_one(&eapp, keystone_host::DEFAULT_FREE_MEM);
+    let after = read().unwrap_or(0);
+    let _ = spinner.kill();
+    let _ = spinner.wait();
+    match r {
+        Ok(o) => {
+            println!("progress: {}", describe(&eapp, &o));
+            println!("progress: {} INTERRUPTED stops; the other process counted {} meanwhile",
+                     o.stats.interrupts, after.saturating_sub(before));
+            check_value(&eapp, o.value) && o.stats.interrupts > 10 && after > before
+        }
+        Err(e) => {
+            println!("progress: {eapp}: {e}");
+            false
+        }
+    }
+}
+
+/// The other process of `progress`: counts, writing the count in place
+/// (fixed width, no truncation, so a reader never sees a half-written file).
+fn cmd_spin(args: &[String]) -> bool {
+    use std::os::unix::fs::FileExt;
+    let Some(path) = args.first() else { return usage() };
+    let Ok(file) = File::create(path) else { return false };
+    let mut n: u64 = 0;
+    loop {
+        n += 1;
+        if n.is_multiple_of(1 << 12) {
+            let _ = file.write_all_at(format!("{n:020}\n").as_bytes(), 0);
+        }
+        std::hint::black_box(n);
+    }
+}
+
+/// How many enclaves can be created (finalized) at once, and why the next fails.
+fn count_slots() -> (usize, String) {
+    let mut held = Vec::new();
+    loop {
+        match test_ocalls(builder("stack")).free_mem(64 << 10).build() {
+            Ok(e) => held.push(e),
+            Err(e) => return (held.len(), e.to_string()),
+        }
+        if held.len() > 64 {
+            return (held.len(), "stopped at 64".into());
+        }
+    }
+}
+
+fn cmd_slots() -> bool {
+    let (n, why) = count_slots();
+    println!("slots: {n} enclaves at once; the next: {why}");
+    n > 0
+}
+
+/// Kill a host app whose full-size enclave is running; then the memory and
+/// the SM slot are back: a full-size enclave runs, the slot count is unchanged.
+fn cmd_kill() -> bool {
+    let (before, why) = count_slots();
+    println!("kill: {before} enclave slots before ({why})");
+    let mut child = match Command::new(self_exe())
+        .args(["one", "fibonacci", "--free-mem", &FULL_FREE_MEM.to_string()])
+        .stdout(Stdio::piped()).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("kill: cannot start the host app: {e}");
+            return false;
+        }
+    };
+    // fibonacci runs for seconds: give it time to create and start.
+    std::thread::sleep(Duration::from_millis(700));
+    let running = child.try_wait().ok().flatten().is_none();
+    let _ = child.kill();
+    let status = child.wait();
+    let out: String = child.stdout.take().map(|s| BufReader::new(s).lines()
+        .map_while(Result::ok).collect::<Vec<_>>().join("\n")).unwrap_or_default();
+    println!("kill: host app {} when killed; it ended with {status:?}{}",
+             if running { "was running its enclave" } else { "had ALREADY ENDED" },
+             if out.is_empty() { String::new() } else { format!("; it said: {out}") });
+    let full = test_ocalls(builder("stack")).free_mem(FULL_FREE_MEM).utm_size(FULL_UTM).build()
+        .and_then(|mut e| {
+            let epm = e.epm();
+            e.run().map(|v| (v, epm))
+        });
+    let full_ok = match &full {
+        Ok((v, (base, size))) => {
+            println!("kill: a full-size enclave ({size:#x} bytes at {base:#x}) ran right after: returned {v}");
+            *v == 12345
+        }
+        Err(e) => {
+            println!("kill: the full-size enclave failed: {e}");
+            false
+        }
+    };
+    let (after, why) = count_slots();
+    println!("kill: {after} enclave slots after ({why})");
+    running && full_ok && before == after
+}
+
+struct Check {
+    name: &'static str,
+    got: Result<(), i32>,
+    want: i32,
+}
+
+fn errno_name(e: i32) -> &'static str {
+    match e {
+        0 => "success",
+        2 => "ENOENT",
+        14 => "EFAULT",
+        17 => "EEXIST",
+        22 => "EINVAL",
+        25 => "ENOTTY",
+        3 => "ESRCH",
+        77 => "EBADFD",
+        114 => "EALREADY",
+        _ => "?",
+    }
+}
+
+fn open_dev() -> File {
+    OpenOptions::new().read(true).write(true).open(kio::DEVICE_PATH).expect("open the device")
+}
+
+fn io<T>(f: &File, cmd: u32, arg: &mut T) -> Result<(), i32> {
+    raw::ioctl(f, cmd, arg).map_err(|e| e.raw_os_error().unwrap_or(-1))
+}
+
+/// CREATE + UTM_INIT with files copied in; returns (args, eid).
+fn created(f: &File, utm: bool) -> CreateEnclave {
+    let mut a = CreateEnclave { min_pages: 64, ..Default::default() };
+    io(f, kio::CREATE_ENCLAVE, &mut a).expect("create");
+    if utm {
+        a.utm_size = 8192;
+        io(f, kio::UTM_INIT, &mut a).expect("utm_init");
+    }
+    a
+}
+
+/// Loads the stack eapp by hand and finalizes: a runnable enclave on `f`.
+fn finalized(f: &File) -> CreateEnclave {
+    let files = ["/enclave/loader.bin", "/enclave/eyrie-rt", "/enclave/stack"]
+        .map(|p| std::fs::read(p).expect("enclave file"));
+    let pages: Vec<u64> = files.iter().map(|d| (d.len() as u64).div_ceil(4096)).collect();
+    let total: u64 = pages.iter().sum();
+    let mut a = CreateEnclave { min_pages: total + 16 + 64, ..Default::default() };
+    io(f, kio::CREATE_ENCLAVE, &mut a).expect("create");
+    {
+        let mut m = raw::Mapping::new(f, 0, (total * 4096) as usize).expect("mmap EPM");
+        let mut at = 0;
+        for (d, p) in files.iter().zip(&pages) {
+            m.write(at as usize, d);
+            at += p * 4096;
+        }
+    }
+    a.utm_size = 8192;
+    io(f, kio::UTM_INIT, &mut a).expect("utm_init");
+    a.runtime_paddr = a.epm_paddr + pages[0] * 4096;
+    a.user_paddr = a.runtime_paddr + pages[1] * 4096;
+    a.free_paddr = a.epm_paddr + total * 4096;
+    a.free_requested = 64 * 4096;
+    io(f, kio::FINALIZE_ENCLAVE, &mut a).expect("finalize");
+    a
+}
+
+fn cmd_bad_ioctl() -> bool {
+    let mut checks = Vec::new();
+    let mut check = |name, got, want| checks.push(Check { name, got, want });
+    {
+        let f = open_dev();
+        let mut a = CreateEnclave::default();
+        check("unknown command", io(&f, kio::ioc(kio::IOC_READ, 0x20, 80), &mut a), 25);
+        check("CREATE with the wrong size", io(&f, kio::ioc(kio::IOC_READ, 0x00, 72), &mut a), 25);
+        check("RUN with the wrong size", io(&f, kio::ioc(kio::IOC_READ, 0x04, 16), &mut a), 25);
+        let r = raw::ioctl_addr(&f, kio::CREATE_ENCLAVE, 0x10);
+        check("CREATE with an unmapped argument pointer",
+              r.map_err(|e| e.raw_os_error().unwrap_or(-1)), 14);
+        a.min_pages = 0;
+        check("CREATE with min_pages 0", io(&f, kio::CREATE_ENCLAVE, &mut a), 22);
+        a.min_pages = u64::MAX / 4096;
+        check("CREATE with a huge min_pages", io(&f, kio::CREATE_ENCLAVE, &mut a), 22);
+        let mut r = RunEnclave { eid: 0x1000, ..Default::default() };
+        check("RUN on a file without an enclave", io(&f, kio::RUN_ENCLAVE, &mut r), 2);
+    }
+    {
+        let f = open_dev();
+        let mut a = created(&f, false);
+        let eid = a.eid;
+        let mut r = RunEnclave { eid, ..Default::default() };
+        check("RUN before FINALIZE (no UTM)", io(&f, kio::RUN_ENCLAVE, &mut r), 77);
+        check("FINALIZE before UTM_INIT", io(&f, kio::FINALIZE_ENCLAVE, &mut a), 77);
+        check("CREATE twice on one file", io(&f, kio::CREATE_ENCLAVE, &mut a.clone()), 17);
+        a.utm_size = 0;
+        check("UTM_INIT of 0 bytes", io(&f, kio::UTM_INIT, &mut a), 22);
+        a.utm_size = 64 << 20;
+        check("UTM_INIT above the largest UTM", io(&f, kio::UTM_INIT, &mut a), 22);
+        a.utm_size = 8192;
+        check("UTM_INIT", io(&f, kio::UTM_INIT, &mut a), 0);
+        check("UTM_INIT twice", io(&f, kio::UTM_INIT, &mut a), 17);
+        check("RUN before FINALIZE", io(&f, kio::RUN_ENCLAVE, &mut r), 77);
+        let mut b = a;
+        b.runtime_paddr = a.epm_paddr + a.epm_size;
+        b.user_paddr = b.runtime_paddr;
+        b.free_paddr = b.runtime_paddr;
+        check("FINALIZE with addresses outside the EPM", io(&f, kio::FINALIZE_ENCLAVE, &mut b), 22);
+        b = a;
+        b.runtime_paddr = a.epm_paddr + 8192;
+        b.user_paddr = a.epm_paddr + 4096;
+        b.free_paddr = a.epm_paddr + 12288;
+        check("FINALIZE with the eapp before the runtime", io(&f, kio::FINALIZE_ENCLAVE, &mut b), 22);
+        let r = raw::Mapping::new(&f, a.epm_size, 4096).map(|_| ()).map_err(|e| e.raw_os_error().unwrap_or(-1));
+        check("mmap past the EPM", r, 22);
+        let mut d = CreateEnclave { eid: eid + 1, ..Default::default() };
+        check("DESTROY with an id that is not this file's", io(&f, kio::DESTROY_ENCLAVE, &mut d), 2);
+    }
+    {
+        let f1 = open_dev();
+        let f2 = open_dev();
+        let a1 = finalized(&f1);
+        let _a2 = created(&f2, true);
+        let mut r = RunEnclave { eid: a1.eid, ..Default::default() };
+        check("RUN of another file's enclave", io(&f2, kio::RUN_ENCLAVE, &mut r), 2);
+        let mut d = CreateEnclave { eid: a1.eid, ..Default::default() };
+        check("DESTROY of another file's enclave", io(&f2, kio::DESTROY_ENCLAVE, &mut d), 2);
+        let mut a = a1;
+        check("FINALIZE twice", io(&f1, kio::FINALIZE_ENCLAVE, &mut a), 114);
+        check("RESUME before RUN", io(&f1, kio::RESUME_ENCLAVE, &mut r), 3);
+        let mut result = Err(-1);
+        for i in 0..100_000 {
+            let cmd = if i == 0 { kio::RUN_ENCLAVE } else { kio::RESUME_ENCLAVE };
+            r = RunEnclave { eid: a1.eid, ..Default::default() };
+            if let Err(e) = io(&f1, cmd, &mut r) {
+                result = Err(e);
+                break;
+            }
+            if r.error == 0 {
+                result = if r.value == 12345 { Ok(()) } else { Err(-2) };
+                break;
+            }
+        }
+        check("the other file's enclave still runs (stack returns 12345)", result, 0);
+        check("RUN again after it exited", io(&f1, kio::RUN_ENCLAVE, &mut r), 114);
+        check("RESUME after it exited", io(&f1, kio::RESUME_ENCLAVE, &mut r), 3);
+        check("DESTROY", io(&f1, kio::DESTROY_ENCLAVE, &mut d), 0);
+        check("RUN after DESTROY", io(&f1, kio::RUN_ENCLAVE, &mut r), 77);
+        check("DESTROY twice", io(&f1, kio::DESTROY_ENCLAVE, &mut d), 77);
+    }
+    let mut failed = 0;
+    for c in &checks {
+        let got = c.got.err().unwrap_or(0);
+        let ok = got == c.want;
+        failed += usize::from(!ok);
+        println!("{} {}: errno {} ({}), want {} ({})", if ok { "PASS" } else { "FAIL" }, c.name,
+                 got, errno_name(got), c.want, errno_name(c.want));
+    }
+    let stack = run_one("stack", keystone_host::DEFAULT_FREE_MEM);
+    let after = matches!(&stack, Ok(o) if o.value == 12345);
+    println!("bad-ioctl: {} checks, {failed} failed; an enclave runs afterwards: {}",
+             checks.len(), if after { "yes" } else { "NO" });
+    failed == 0 && after
+}
+
+/// ocall round trip (ocall-bench: 1000 NOP ocalls, in time ticks) and the
+/// create + run + destroy of hello. Under -icount shift=0, 1 ns = 1 instruction.
+fn cmd_bench() -> bool {
+    let mut ok = true;
+    match run_one("ocall-bench", keystone_host::DEFAULT_FREE_MEM) {
+        Ok(o) if o.value < u64::MAX / 2 => {
+            let calls = 1000;
+            println!("bench: ocall round trip: {} ticks for {calls} ocalls = {} ns each \
+                      (host saw {} ocalls, {} interrupts)",
+                     o.value, o.value * 100 / calls, o.stats.ocalls, o.stats.interrupts);
+        }
+        Ok(o) => {
+            println!("bench: ocall-bench failed: returned {}", o.value);
+            ok = false;
+        }
+        Err(e) => {
+            println!("bench: ocall-bench: {e}");
+            ok = false;
+        }
+    }
+    for _ in 0..3 {
+        match run_one("hello", keystone_host::DEFAULT_FREE_MEM) {
+            Ok(o) => println!("bench: hello create {} ns, run {} ns, destroy {} ns, total {} ns",
+                              o.created.as_nanos(), o.ran.as_nanos(), o.destroyed.as_nanos(),
+                              (o.created + o.ran + o.destroyed).as_nanos()),
+            Err(e) => {
+                println!("bench: hello: {e}");
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+struct Row {
+    name: String,
+    result: String,
+    ok: bool,
+    interrupts: u64,
+    ocalls: u64,
+    time: Duration,
+}
+
+fn example_row(eapp: &str) -> Row {
+    println!("=== {eapp}");
+    let t = Instant::now();
+    let r = run_one(eapp, keystone_host::DEFAULT_FREE_MEM);
+    let time = t.elapsed();
+    match r {
+        Ok(o) => Row {
+            name: eapp.into(),
+            ok: check_value(eapp, o.value),
+            result: if eapp == "fault" { format!("{:#x}", o.value) } else { o.value.to_string() },
+            interrupts: o.stats.interrupts,
+            ocalls: o.stats.ocalls,
+            time,
+        },
+        Err(e) => Row { name: eapp.into(), result: e.to_string(), ok: false, interrupts: 0,
+                        ocalls: 0, time },
+    }
+}
+
+fn demo_row(name: &str, f: impl FnOnce() -> bool) -> Row {
+    println!("=== {name}");
+    let t = Instant::now();
+    let ok = f();
+    Row { name: name.into(), result: if ok { "ok".into() } else { "FAILED".into() }, ok,
+          interrupts: 0, ocalls: 0, time: t.elapsed() }
+}
+
+fn cmd_all() -> bool {
+    let mut rows: Vec<Row> = ["hello", "untrusted", "stack", "loop", "fibonacci", "malloc",
+        "long-nop", "data-sealing", "attestation", "fault"].iter().map(|e| example_row(e)).collect();
+    rows.push(demo_row("multi 3 (one process)", || cmd_multi(&["3".into(), "loop".into()])));
+    rows.push(demo_row("procs 3 (processes)", || cmd_procs(&["3".into(), "loop".into()])));
+    println!("\n{:<24} {:<14} {:>10} {:>7} {:>10}", "example", "result", "interrupts", "ocalls", "time ms");
+    for r in &rows {
+        println!("{:<24} {:<14} {:>10} {:>7} {:>10}", r.name,
+                 format!("{}{}", if r.ok { "" } else { "FAIL " }, r.result),
+                 r.interrupts, r.ocalls, r.time.as_millis());
+    }
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    println!("demo: {} examples, {} passed, {failed} failed", rows.len(), rows.len() - failed);
+    failed == 0
+}
+
+fn usage() -> bool {
+    eprintln!("usage: ks-demo one EAPP [--free-mem B] | multi N [EAPP] | procs N [EAPP] | \
+               progress [EAPP] | kill | slots | bad-ioctl | bench | all");
+    false
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or(&[]);
+    let ok = match args.first().map(String::as_str) {
+        Some("one") => cmd_one(rest),
+        Some("multi") => cmd_multi(rest),
+        Some("procs") => cmd_procs(rest),
+        Some("progress") => cmd_progress(rest),
+        Some("spin") => cmd_spin(rest),
+        Some("kill") => cmd_kill(),
+        Some("slots") => cmd_slots(),
+        Some("bad-ioctl") => cmd_bad_ioctl(),
+        Some("bench") => cmd_bench(),
+        Some("all") => cmd_all(),
+        _ => usage(),
+    };
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
