@@ -9,6 +9,8 @@
     keystone-py bench [--smp N[,N]] [--json]   our SM beside OpenSBI, under -icount
     keystone-py host-test           cargo test of the pure-logic crates on this machine
     keystone-py gdb [--app APP] [--break WORLD:FUNCTION]   gdb on a halted stack, all worlds
+    keystone-py run APP [ARGS]      boot SM + Linux + driver, run a host app or an eapp in the
+                                    guest, stream its output, exit with its status
 
 Errors are one paragraph with the fix, exit status 1, no traceback.
 Only the standard library is imported at start-up, so ``doctor`` and ``setup``
@@ -202,6 +204,42 @@ def _boot_linux(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Boots the whole stack and runs one program in the guest: a host app
+    (``ks-demo all``, ``test-runner ...``), a path in the guest, or an eapp by
+    name (run by ``test-runner`` with the default runtime and loader)."""
+    from .build import build_targets
+    from .guest import LinuxGuest, linux_machine
+    from .hostapps import EAPPS, HOST_APPS
+
+    app, rest = args.app, list(args.args)
+    if app in HOST_APPS:
+        argv = [f"/bin/{app}", *rest]
+    elif app in EAPPS:
+        argv = ["/bin/test-runner", f"/enclave/{app}", "/enclave/eyrie-rt",
+                "/enclave/loader.bin", *rest]
+    elif app.startswith("/"):
+        argv = [app, *rest]
+    else:
+        raise KeystoneError(f"unknown app {app!r}: a host app ({', '.join(HOST_APPS)}), an eapp "
+                            f"({', '.join(EAPPS)}) or a path in the guest")
+    artifacts = build_targets(["sm", "linux"])
+    m = linux_machine(artifacts, firmware=args.firmware, smp=args.smp, memory=args.memory,
+                      icount=args.icount, append_extra="quiet", extra_args=args.qemu_arg,
+                      name="run")
+    with m:
+        guest = LinuxGuest(m)
+        guest.wait_ready(timeout=args.timeout)
+        guest.wait_prompt()
+        _stream_console()  # from here on, the guest's console is ours
+        result = guest.run(" ".join(argv), timeout=args.timeout)
+        guest.poweroff()
+    if result.signal is not None:
+        log.info("%s: killed by signal %d (logs in %s)", app, result.signal, m.log_dir)
+        return 128 + result.signal
+    return result.status if result.status is not None else 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
     from .build import build_targets
@@ -299,6 +337,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true",
                    help="boot, print the generated gdb command file, stop")
     s.set_defaults(func=cmd_gdb)
+    s = sub.add_parser(
+        "run", help="build what is stale, boot SM + Linux + driver, run APP in the guest, "
+                    "stream its output, exit with its status",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  keystone-py run ks-demo all            # every example, a table\n"
+               "  keystone-py run hello                  # an eapp through test-runner\n"
+               "  keystone-py run fibonacci --retval 14930352\n"
+               "  keystone-py run --smp 4 ks-demo procs 4 fibonacci")
+    s.add_argument("app", help="host app (ks-demo, test-runner), eapp name, or guest path")
+    s.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
+    s.add_argument("--memory", default="512M", help="guest RAM (default 512M)")
+    s.add_argument("--firmware", default="ours", help="ours (default) or a path")
+    s.add_argument("--icount", type=int, default=None, metavar="SHIFT",
+                   help="QEMU -icount shift=SHIFT (deterministic instruction counts)")
+    s.add_argument("--qemu-arg", action="append", default=[], metavar="ARG",
+                   help="extra QEMU argument (repeatable)")
+    s.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds for boot and for the app (default 600)")
+    s.set_defaults(func=cmd_run)
     s = sub.add_parser("bench", help="our SM beside OpenSBI under -icount shift=0,sleep=off: SBI "
                                      "round trips (payload) and Linux boot to /init")
     s.add_argument("--smp", default="1", metavar="N[,N]",
@@ -310,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=600.0,
                    help="seconds per run before giving up (default 600)")
     s.set_defaults(func=cmd_bench)
+    from .cli_attest import register as register_attest
+    register_attest(sub)
     return p
 
 

@@ -128,3 +128,40 @@ def test_sealing_key_depends_on_the_device_secret(machine_factory, tmp_path):
     b = _boot(machine_factory, tmp_path, "secret-b", bytes(32 * [7]))
     pattern = r"^# sealing identifier ([0-9a-f]+)"
     assert re.search(pattern, a, re.M).group(1) != re.search(pattern, b, re.M).group(1)
+
+
+def _cli(*args: str, cwd: Path):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "keystone_py", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _files(tmp_path: Path, image: bytes) -> list[str]:
+    loader, runtime, eapp = tmp_path / "loader.bin", tmp_path / "runtime", tmp_path / "eapp"
+    loader.write_bytes(image)
+    runtime.write_bytes(bytes(4096))
+    eapp.write_bytes(bytes(4096))
+    return ["--loader", str(loader), "--runtime", str(runtime), "--eapp", str(eapp)]
+
+
+def test_cli_measure_prints_the_hash_the_sm_reports(run, image, ks_paths, tmp_path):
+    res = _cli("measure", *_files(tmp_path, image), cwd=ks_paths.root)
+    assert res.returncode == 0, res.stderr
+    assert bytes.fromhex(res.stdout.strip()) == _report(run).enclave_hash
+
+
+def test_cli_attest_verify_accepts_the_report_and_rejects_a_wrong_nonce(run, image, ks_paths,
+                                                                        tmp_path):
+    report = tmp_path / "report.hex"
+    report.write_text(_raw(run).hex())
+    secret = tmp_path / "device.secret"
+    secret.write_bytes(SECRET)
+    common = ["attest", "verify", str(report), *_files(tmp_path, image),
+              "--firmware", str(ks_paths.sm_bin), "--device-secret", str(secret)]
+    good = _cli(*common, "--nonce", "nonce", cwd=ks_paths.root)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "verdict: VALID" in good.stdout
+    bad = _cli(*common, "--nonce", "nonsense", cwd=ks_paths.root)
+    assert bad.returncode == 1
+    assert "FAIL report data is the nonce" in bad.stdout and "INVALID" in bad.stdout

@@ -176,7 +176,7 @@ fn edge_call() {
 
 fn interrupts() {
     let eid = create(0).expect("create");
-    let count = 2_000_000u64;
+    let count = 20_000_000u64;
     command(0, 3, count, 0);
     let arm = || {
         call(sbi_spec::time::EID_TIME, 0, [(crate::sbi::time() + 2_000) as usize, 0, 0]);
