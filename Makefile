@@ -1,6 +1,7 @@
 # keystone-rs: two commands on a fresh machine.
 #   make run    install what is missing, build (Linux too), boot the SM + conformance
-#               payload, then Linux on the SM with 4 harts
+#               payload, then the demo: Linux on the SM with 4 harts runs every example
+#               enclave through the driver and prints a summary table
 #   make test   install what is missing, build, run every test (cargo + pytest + ruff)
 #   make bench  our SM beside OpenSBI, deterministic figures (QEMU -icount)
 # keystone-py (python -m keystone_py) does the work; see `python3 -m keystone_py --help`.
@@ -17,7 +18,7 @@ all: build
 # test tools (pip, only when this checkout is not already installed with them).
 setup:
 	@$(KS) setup
-	@(cd / && $(PYTHON) -c "import sys, keystone_py, pexpect, pygdbmi, elftools, nacl, paramiko, pytest, xdist, ruff; \
+	@(cd / && $(PYTHON) -c "import sys, keystone_py, pexpect, pygdbmi, elftools, nacl, paramiko, pytest, xdist, ruff, matplotlib; \
 	  sys.exit(keystone_py.__file__ != '$(CURDIR)/keystone_py/__init__.py')") 2>/dev/null \
 	  || $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
 
@@ -44,7 +45,7 @@ test: setup build host-test pytest pytest-parallel lint
 
 run: setup build
 	$(KS) boot
-	$(KS) boot --linux --smp 4 --append quiet --script cpus,peek+0x80000000,peek+0x80200000,poweroff
+	$(KS) run --smp 4 ks-demo all
 
 bench: setup build
 	$(KS) bench

@@ -47,7 +47,15 @@ PAYLOAD_LABELS = {
     "sbi_probe_extension": "SBI base.probe_extension(TIME)",
     "sbi_set_timer": "SBI time.set_timer",
     "sbi_unknown_extension": "SBI unknown extension (-> NOT_SUPPORTED)",
+    "enclave_run_to_exit": "world switch: RUN -> enclave exit -> host",
+    "enclave_edge_call_round_trip": "edge call round trip (STOP -> host -> RESUME)",
+    "enclave_timer_stop_resume": "timer stop + resume (INTERRUPTED -> RESUME)",
+    "enclave_attest": "ATTEST (SM part)",
+    "enclave_sealing_key": "GET_SEALING_KEY (SM part)",
+    "enclave_create_per_page": "CREATE per measured 4 KiB page",
 }
+#: Lines ``bench: create_epm_<log2 size> ...`` of the per-size sweep.
+SIZE_SWEEP = re.compile(r"^create_epm_(\d+)$")
 
 
 def parse_bench_lines(text: str) -> Dict[str, Dict[str, int]]:
@@ -106,13 +114,64 @@ class BenchReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
+    def size_sweep(self) -> List[tuple]:
+        """(EPM bytes, figures) of the CREATE/DESTROY sweep, smallest first."""
+        out = []
+        for r in self.payload:
+            for name, m in r.measurements.items():
+                if SIZE_SWEEP.match(name) and "create_per_page" in m:
+                    out.append((m["bytes"], m))
+        return sorted(out, key=lambda x: x[0])
+
+    def plot(self, path: Path) -> Path:
+        """A PNG: CREATE cost per page vs EPM size, and ours vs OpenSBI per operation."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+        sweep = self.size_sweep()
+        if sweep:
+            sizes = [s / 1024 for s, _ in sweep]
+            for key, label in (("create_per_page", "CREATE (measure)"),
+                               ("sha3_per_page", "SHA3-512 of the same bytes"),
+                               ("destroy_per_page", "DESTROY (scrub)")):
+                left.plot(sizes, [m[key] for _, m in sweep], marker="o", label=label)
+            left.set_xscale("log", base=2)
+            left.set_yscale("log")
+            left.set_xlabel("EPM size (KiB)")
+            left.set_ylabel("instructions per 4 KiB page")
+            left.set_title("Enclave create/destroy cost vs EPM size (-icount)")
+            left.legend()
+        payload = {r.firmware: r for r in self.payload}
+        names = [n for n in PAYLOAD_LABELS
+                 if any("instret" in r.measurements.get(n, {}) for r in self.payload)]
+        width = 0.8 / max(1, len(payload))
+        for i, (fw, r) in enumerate(payload.items()):
+            values = [r.measurements.get(n, {}).get("instret", 0) for n in names]
+            right.bar([x + i * width for x in range(len(names))], values, width, label=fw)
+        right.set_xticks([x + width * (len(payload) - 1) / 2 for x in range(len(names))])
+        right.set_xticklabels([n.replace("enclave_", "").replace("sbi_", "sbi ") for n in names],
+                              rotation=35, ha="right", fontsize=8)
+        right.set_yscale("log")
+        right.set_ylabel("instructions (instret, -icount shift=0)")
+        right.set_title("Per operation: ours vs OpenSBI")
+        right.legend()
+        fig.tight_layout()
+        path = Path(path)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
     def format_table(self) -> str:
         labels = list(self.firmware)
         rows: List[List[str]] = [["", *labels]]
         payload = {r.firmware: r for r in self.payload}
         names = list(PAYLOAD_LABELS)
         for r in self.payload:
-            names += [n for n in r.measurements if n not in names]
+            names += [n for n in r.measurements if n not in names and not SIZE_SWEEP.match(n)
+                      and "instret" in r.measurements[n]]
         if self.payload:
             rows.append(["payload on 1 hart, instructions per call (instret)"])
             for name in names:
@@ -125,6 +184,15 @@ class BenchReport:
                 rows.append([f"  {PAYLOAD_LABELS.get(name, name)}", *cells])
             rows.append(["  wall time of the payload run",
                          *[_wall(payload.get(fw)) for fw in labels]])
+        sweep = self.size_sweep()
+        if sweep:
+            rows.append(["enclave CREATE / DESTROY per 4 KiB page by EPM size (ours), "
+                         "instructions; SHA3-512 of the same bytes for the ratio"])
+            for size, m in sweep:
+                ratio = m["create_per_page"] / m["sha3_per_page"] if m["sha3_per_page"] else 0
+                rows.append([f"  {size >> 10:>6} KiB: create {m['create_per_page']}, destroy "
+                             f"{m['destroy_per_page']}, sha3 {m['sha3_per_page']}, "
+                             f"create/sha3 {ratio:.3f}"])
         smps = sorted({r.smp for r in self.linux})
         linux = {(r.firmware, r.smp): r for r in self.linux}
         for smp in smps:
@@ -147,7 +215,8 @@ class BenchReport:
             rows.append(["  boot to /init marker, ~instructions (100/tick)", *approx])
             rows.append(["  wall time to the marker", *mwall])
             rows.append(["  wall time of the whole run (to power-off)", *wall])
-        widths = [max(len(r[i]) for r in rows if len(r) > i) for i in range(len(labels) + 1)]
+        cells = [r for r in rows if len(r) > 1]
+        widths = [max(len(r[i]) for r in cells if len(r) > i) for i in range(len(labels) + 1)]
         lines = []
         for r in rows:
             if len(r) == 1:

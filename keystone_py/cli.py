@@ -252,6 +252,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     report = run_bench(artifacts, firmwares=args.firmware or ["ours", "opensbi"],
                        linux_smp=[] if args.no_linux else smps, timeout=args.timeout)
     print(report.to_json() if args.json else report.format_table())
+    if args.json_file:
+        Path(args.json_file).write_text(report.to_json() + "\n")
+        print(f"bench: JSON written to {args.json_file}", file=sys.stderr)
+    if args.plot:
+        print(f"bench: plot written to {report.plot(args.plot)}", file=sys.stderr)
     return 0 if report.ok else 1
 
 
@@ -365,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this firmware (repeatable; default both)")
     s.add_argument("--no-linux", action="store_true", help="only the payload runs")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--json-file", metavar="FILE", help="also write the JSON to FILE")
+    s.add_argument("--plot", metavar="FILE.png", help="write a PNG plot (needs matplotlib)")
     s.add_argument("--timeout", type=float, default=600.0,
                    help="seconds per run before giving up (default 600)")
     s.set_defaults(func=cmd_bench)

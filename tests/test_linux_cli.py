@@ -4,6 +4,7 @@ cache, `keystone-py boot --linux` and `keystone-py bench`."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from keystone_py.linux import LinuxBuilder
 
@@ -50,7 +51,10 @@ def test_boot_linux_command_runs_the_script_and_exits_with_qemu_status(ks_paths,
 
 
 def test_bench_command_reports_figures_for_both_firmware(ks_paths, ks_linux):
-    res = run_cli(ks_paths, "bench", "--json", timeout=900)
+    import tempfile
+
+    plot = Path(tempfile.mkdtemp()) / "bench.png"
+    res = run_cli(ks_paths, "bench", "--json", "--plot", str(plot), timeout=900)
     report = json.loads(res.stdout)
     payload = {r["firmware"]: r for r in report["payload"]}
     linux = {r["firmware"]: r for r in report["linux"]}
@@ -61,5 +65,13 @@ def test_bench_command_reports_figures_for_both_firmware(ks_paths, ks_linux):
         assert linux[fw]["cpus"] == 1 and linux[fw]["exit_status"] == 0, linux[fw]
         assert linux[fw]["marker_ticks"] and linux[fw]["marker_ticks"] > 0, linux[fw]
         assert linux[fw]["marker_instructions"] == 100 * linux[fw]["marker_ticks"]
+    ours = payload["ours"]["measurements"]
+    for op in ("enclave_run_to_exit", "enclave_edge_call_round_trip", "enclave_timer_stop_resume",
+               "enclave_attest", "enclave_sealing_key"):
+        assert ours[op]["instret"] > 0, op
+    sweep = {k: v for k, v in ours.items() if k.startswith("create_epm_")}
+    assert {v["bytes"] for v in sweep.values()} == {1 << s for s in range(16, 27, 2)}
+    assert all(v["create_per_page"] >= v["sha3_per_page"] > 0 for v in sweep.values())
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert report["icount"] == "shift=0"
     assert res.returncode == 0 and report["ok"], res.stderr[-2000:]

@@ -159,7 +159,7 @@ def test_bench_table_puts_firmware_side_by_side_and_marks_missing_figures():
     table = report.format_table()
     null_row = next(line for line in table.splitlines() if "null call" in line)
     assert null_row.split()[-2:] == ["151", "249"]
-    enclave_row = next(line for line in table.splitlines() if "enclave_run_to_exit" in line)
+    enclave_row = next(line for line in table.splitlines() if "world switch" in line)
     assert enclave_row.split()[-2:] == ["3019", "-"]
     ticks_row = next(line for line in table.splitlines() if "ticks" in line)
     assert ticks_row.split()[-2:] == ["700000", "727495"]
