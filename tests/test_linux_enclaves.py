@@ -14,6 +14,8 @@ contract.LINUX_FAIL_PATTERNS).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,16 @@ def test_four_enclaves_from_four_processes_on_four_harts(ks_paths, ks_linux):
                           run.output)) == 4, str(run)
     assert "procs: 4 enclaves ran at the same time" in run.output, str(run)
     assert status == 0
+
+
+# -- keystone-py run ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("retval,status", [(12345, 0), (1, 1)], ids=["right", "wrong"])
+def test_keystone_py_run_streams_the_app_and_exits_with_its_status(ks_paths, ks_linux, retval,
+                                                                   status):
+    res = subprocess.run([sys.executable, "-m", "keystone_py", "-q", "run", "stack", "--retval",
+                          str(retval)], cwd=ks_paths.root, capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert res.returncode == status, res.stdout + res.stderr
+    assert "test-runner: stack returned 12345" in res.stdout, res.stdout

@@ -13,7 +13,11 @@ pub const HOST_STRING: &[u8] = b"hellohellohellohellohellohellohellohellohellohe
 
 /// An eapp given by name (`stack`) or path (`/enclave/stack`).
 pub fn eapp_path(name: &str) -> String {
-    if name.contains('/') { name.into() } else { format!("{ENCLAVE_DIR}/{name}") }
+    if name.contains('/') {
+        name.into()
+    } else {
+        format!("{ENCLAVE_DIR}/{name}")
+    }
 }
 
 /// A builder with the default loader and runtime and `eapp`.
@@ -40,7 +44,10 @@ pub fn test_ocalls(b: Builder) -> Builder {
     })
     .ocall(test_ocall::PRINT_VALUE, |args| match args.get(..8) {
         Some(v) => {
-            print_flush(&format!("Enclave said value: {}\n", u64::from_le_bytes(v.try_into().unwrap())));
+            print_flush(&format!(
+                "Enclave said value: {}\n",
+                u64::from_le_bytes(v.try_into().unwrap())
+            ));
             Reply::None
         }
         None => Reply::Status(status::BAD_PTR),
@@ -52,8 +59,10 @@ pub fn test_ocalls(b: Builder) -> Builder {
         let len = u64::from_le_bytes(rep[report::OFF_DATA_LEN..][..8].try_into().unwrap());
         let nonce = &rep[report::OFF_DATA..report::OFF_DATA + (len as usize).min(report::DATA_MAX)];
         let hex: String = rep.iter().map(|b| format!("{b:02x}")).collect();
-        print_flush(&format!("Attestation report data: {}\n# report {hex}\n",
-                             String::from_utf8_lossy(nonce)));
+        print_flush(&format!(
+            "Attestation report data: {}\n# report {hex}\n",
+            String::from_utf8_lossy(nonce)
+        ));
         Reply::None
     })
     .ocall(test_ocall::GET_STRING, |_| Reply::Wrapped(HOST_STRING.to_vec()))

@@ -169,10 +169,15 @@ impl Builder {
         let need = |p: &Option<PathBuf>, what: &str| {
             p.clone().ok_or_else(|| Error::Config(format!("no {what} given")))
         };
-        let files = [need(&self.loader, "loader")?, need(&self.runtime, "runtime")?,
-                     need(&self.eapp, "eapp")?];
-        let images: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p)
-            .map_err(|source| Error::File { path: p.clone(), source })).collect::<Result<_, _>>()?;
+        let files = [
+            need(&self.loader, "loader")?,
+            need(&self.runtime, "runtime")?,
+            need(&self.eapp, "eapp")?,
+        ];
+        let images: Vec<Vec<u8>> = files
+            .iter()
+            .map(|p| std::fs::read(p).map_err(|source| Error::File { path: p.clone(), source }))
+            .collect::<Result<_, _>>()?;
         if let Some((i, _)) = images.iter().enumerate().find(|(_, d)| d.is_empty()) {
             return Err(Error::Config(format!("{} is empty", files[i].display())));
         }
@@ -183,8 +188,8 @@ impl Builder {
         let loaded: u64 = images.iter().map(|d| pages(d.len() as u64)).sum();
         let min_pages = pages(self.free_mem) + loaded + EXTRA_PAGES;
 
-        let file = OpenOptions::new().read(true).write(true).open(&self.device)
-            .map_err(Error::Device)?;
+        let file =
+            OpenOptions::new().read(true).write(true).open(&self.device).map_err(Error::Device)?;
         let mut enclave = Enclave {
             file,
             eid: 0,
@@ -221,8 +226,10 @@ impl Builder {
         args.free_paddr = args.epm_paddr + loaded * PAGE;
         args.free_requested = self.free_mem;
         enclave.ioctl("FINALIZE_ENCLAVE", kio::FINALIZE_ENCLAVE, &mut args)?;
-        enclave.utm = Some(Mapping::new(&enclave.file, 0, utm_size as usize)
-            .map_err(|source| Error::Driver { op: "mmap of the UTM", source })?);
+        enclave.utm = Some(
+            Mapping::new(&enclave.file, 0, utm_size as usize)
+                .map_err(|source| Error::Driver { op: "mmap of the UTM", source })?,
+        );
         enclave.created_in = start.elapsed();
         Ok(enclave)
     }
@@ -315,7 +322,8 @@ impl Enclave {
         let size = utm.len() as u64;
         let id = utm.read_u64(0);
         let (off, len) = (utm.read_u64(8), utm.read_u64(16));
-        let in_utm = off >= EDGE_CALL_SIZE as u64 && off.checked_add(len).is_some_and(|e| e <= size);
+        let in_utm =
+            off >= EDGE_CALL_SIZE as u64 && off.checked_add(len).is_some_and(|e| e <= size);
         let reply = if !in_utm {
             Reply::Status(status::BAD_OFFSET)
         } else {

@@ -21,7 +21,11 @@ pub fn ioctl_with<T>(file: &File, cmd: u32, arg: &mut T) -> io::Result<()> {
     // SAFETY: `arg` is a live, exclusive, correctly sized struct; the driver
     // copies exactly size_of::<T>() bytes (the size encoded in `cmd`).
     let rc = unsafe { ioctl(file.as_raw_fd(), cmd as u64, arg as *mut T) };
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// `ioctl(fd, cmd, addr)` with a bare address: for tests that hand the
@@ -29,7 +33,11 @@ pub fn ioctl_with<T>(file: &File, cmd: u32, arg: &mut T) -> io::Result<()> {
 pub fn ioctl_addr(file: &File, cmd: u32, addr: usize) -> io::Result<()> {
     // SAFETY: the kernel validates `addr` itself; this process does not use it.
     let rc = unsafe { ioctl(file.as_raw_fd(), cmd as u64, addr) };
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// A shared, read-write mapping of part of the device file.
@@ -46,16 +54,25 @@ impl Mapping {
     pub fn new(file: &File, offset: u64, len: usize) -> io::Result<Mapping> {
         // SAFETY: a fresh mapping chosen by the kernel; nothing aliases it.
         let ptr = unsafe {
-            mmap(core::ptr::null_mut(), len, PROT_READ | PROT_WRITE, MAP_SHARED,
-                 file.as_raw_fd(), offset as i64)
+            mmap(
+                core::ptr::null_mut(),
+                len,
+                PROT_READ | PROT_WRITE,
+                MAP_SHARED,
+                file.as_raw_fd(),
+                offset as i64,
+            )
         };
-        if ptr == MAP_FAILED { Err(io::Error::last_os_error()) } else { Ok(Mapping { ptr, len }) }
+        if ptr == MAP_FAILED {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(Mapping { ptr, len })
+        }
     }
 
     pub fn len(&self) -> usize {
         self.len
     }
-
 
     /// Copies `src` to `offset`. The enclave never runs while its host
     /// touches the UTM (it is stopped in an ocall), so plain copies do.

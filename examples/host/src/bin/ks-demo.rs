@@ -71,8 +71,10 @@ fn run_one(eapp: &str, free_mem: u64) -> Result<Outcome, Error> {
 }
 
 fn describe(eapp: &str, o: &Outcome) -> String {
-    format!("{eapp} returned {} (interrupts {}, ocalls {}, start {} ns, end {} ns)",
-            o.value, o.stats.interrupts, o.stats.ocalls, o.start_ns, o.end_ns)
+    format!(
+        "{eapp} returned {} (interrupts {}, ocalls {}, start {} ns, end {} ns)",
+        o.value, o.stats.interrupts, o.stats.ocalls, o.start_ns, o.end_ns
+    )
 }
 
 fn check_value(eapp: &str, value: u64) -> bool {
@@ -117,19 +119,26 @@ fn cmd_multi(args: &[String]) -> bool {
     }
     let ids: Vec<u64> = enclaves.iter().map(Enclave::id).collect();
     println!("multi: {n} enclaves exist at once (driver ids {ids:?})");
-    let threads: Vec<_> = enclaves.into_iter().map(|mut e| std::thread::spawn(move || {
-        let start = now_ns();
-        let r = e.run();
-        (r, e.stats(), start, now_ns())
-    })).collect();
+    let threads: Vec<_> = enclaves
+        .into_iter()
+        .map(|mut e| {
+            std::thread::spawn(move || {
+                let start = now_ns();
+                let r = e.run();
+                (r, e.stats(), start, now_ns())
+            })
+        })
+        .collect();
     let mut ok = true;
     let mut spans = Vec::new();
     for (i, t) in threads.into_iter().enumerate() {
         let (r, stats, s, end) = t.join().expect("enclave thread");
         match r {
             Ok(v) => {
-                println!("multi: enclave {i} returned {v} (interrupts {}, ocalls {})",
-                         stats.interrupts, stats.ocalls);
+                println!(
+                    "multi: enclave {i} returned {v} (interrupts {}, ocalls {})",
+                    stats.interrupts, stats.ocalls
+                );
                 ok &= check_value(&eapp, v);
                 spans.push((s, end));
             }
@@ -147,9 +156,12 @@ fn report_overlap(what: &str, spans: &[(u128, u128)]) -> bool {
     let latest_start = spans.iter().map(|s| s.0).max().unwrap_or(0);
     let earliest_end = spans.iter().map(|s| s.1).min().unwrap_or(0);
     let overlap = latest_start < earliest_end;
-    println!("{what}: {} enclaves {} (latest start {} ms before the first end)",
-             spans.len(), if overlap { "ran at the same time" } else { "did NOT all overlap" },
-             earliest_end.saturating_sub(latest_start) / 1_000_000);
+    println!(
+        "{what}: {} enclaves {} (latest start {} ms before the first end)",
+        spans.len(),
+        if overlap { "ran at the same time" } else { "did NOT all overlap" },
+        earliest_end.saturating_sub(latest_start) / 1_000_000
+    );
     overlap
 }
 
@@ -160,8 +172,9 @@ fn self_exe() -> String {
 /// N processes, each `ks-demo one EAPP`, started together.
 fn cmd_procs(args: &[String]) -> bool {
     let (n, eapp) = count_and_eapp(args, "fibonacci");
-    let children: Vec<_> = (0..n).map(|_| Command::new(self_exe()).args(["one", &eapp])
-        .stdout(Stdio::piped()).spawn()).collect();
+    let children: Vec<_> = (0..n)
+        .map(|_| Command::new(self_exe()).args(["one", &eapp]).stdout(Stdio::piped()).spawn())
+        .collect();
     let mut ok = true;
     let mut spans = Vec::new();
     for (i, child) in children.into_iter().enumerate() {
@@ -176,8 +189,12 @@ fn cmd_procs(args: &[String]) -> bool {
         let text = String::from_utf8_lossy(&out.stdout);
         for line in text.lines().filter(|l| l.starts_with("one: ")) {
             println!("procs: process {i} (pid-order) {}", &line[5..]);
-            let num = |key: &str| line.split(key).nth(1)
-                .and_then(|r| r.split(' ').next()).and_then(|v| v.parse::<u128>().ok());
+            let num = |key: &str| {
+                line.split(key)
+                    .nth(1)
+                    .and_then(|r| r.split(' ').next())
+                    .and_then(|v| v.parse::<u128>().ok())
+            };
             if let (Some(s), Some(e)) = (num("start "), num("end ")) {
                 spans.push((s, e));
             }
@@ -213,8 +230,11 @@ fn cmd_progress(args: &[String]) -> bool {
     match r {
         Ok(o) => {
             println!("progress: {}", describe(&eapp, &o));
-            println!("progress: {} INTERRUPTED stops; the other process counted {} meanwhile",
-                     o.stats.interrupts, after.saturating_sub(before));
+            println!(
+                "progress: {} INTERRUPTED stops; the other process counted {} meanwhile",
+                o.stats.interrupts,
+                after.saturating_sub(before)
+            );
             check_value(&eapp, o.value) && o.stats.interrupts > 10 && after > before
         }
         Err(e) => {
@@ -267,7 +287,9 @@ fn cmd_kill() -> bool {
     println!("kill: {before} enclave slots before ({why})");
     let mut child = match Command::new(self_exe())
         .args(["one", "fibonacci", "--free-mem", &FULL_FREE_MEM.to_string()])
-        .stdout(Stdio::piped()).spawn() {
+        .stdout(Stdio::piped())
+        .spawn()
+    {
         Ok(c) => c,
         Err(e) => {
             println!("kill: cannot start the host app: {e}");
@@ -279,16 +301,23 @@ fn cmd_kill() -> bool {
     let running = child.try_wait().ok().flatten().is_none();
     let _ = child.kill();
     let status = child.wait();
-    let out: String = child.stdout.take().map(|s| BufReader::new(s).lines()
-        .map_while(Result::ok).collect::<Vec<_>>().join("\n")).unwrap_or_default();
-    println!("kill: host app {} when killed; it ended with {status:?}{}",
-             if running { "was running its enclave" } else { "had ALREADY ENDED" },
-             if out.is_empty() { String::new() } else { format!("; it said: {out}") });
-    let full = test_ocalls(builder("stack")).free_mem(FULL_FREE_MEM).utm_size(FULL_UTM).build()
-        .and_then(|mut e| {
-            let epm = e.epm();
-            e.run().map(|v| (v, epm))
-        });
+    let out: String = child
+        .stdout
+        .take()
+        .map(|s| BufReader::new(s).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default();
+    println!(
+        "kill: host app {} when killed; it ended with {status:?}{}",
+        if running { "was running its enclave" } else { "had ALREADY ENDED" },
+        if out.is_empty() { String::new() } else { format!("; it said: {out}") }
+    );
+    let full =
+        test_ocalls(builder("stack")).free_mem(FULL_FREE_MEM).utm_size(FULL_UTM).build().and_then(
+            |mut e| {
+                let epm = e.epm();
+                e.run().map(|v| (v, epm))
+            },
+        );
     let full_ok = match &full {
         Ok((v, (base, size))) => {
             println!("kill: a full-size enclave ({size:#x} bytes at {base:#x}) ran right after: returned {v}");
@@ -380,8 +409,11 @@ fn cmd_bad_ioctl() -> bool {
         check("CREATE with the wrong size", io(&f, kio::ioc(kio::IOC_READ, 0x00, 72), &mut a), 25);
         check("RUN with the wrong size", io(&f, kio::ioc(kio::IOC_READ, 0x04, 16), &mut a), 25);
         let r = raw::ioctl_addr(&f, kio::CREATE_ENCLAVE, 0x10);
-        check("CREATE with an unmapped argument pointer",
-              r.map_err(|e| e.raw_os_error().unwrap_or(-1)), 14);
+        check(
+            "CREATE with an unmapped argument pointer",
+            r.map_err(|e| e.raw_os_error().unwrap_or(-1)),
+            14,
+        );
         a.min_pages = 0;
         check("CREATE with min_pages 0", io(&f, kio::CREATE_ENCLAVE, &mut a), 22);
         a.min_pages = u64::MAX / 4096;
@@ -414,11 +446,21 @@ fn cmd_bad_ioctl() -> bool {
         b.runtime_paddr = a.epm_paddr + 8192;
         b.user_paddr = a.epm_paddr + 4096;
         b.free_paddr = a.epm_paddr + 12288;
-        check("FINALIZE with the eapp before the runtime", io(&f, kio::FINALIZE_ENCLAVE, &mut b), 22);
-        let r = raw::Mapping::new(&f, a.epm_size, 4096).map(|_| ()).map_err(|e| e.raw_os_error().unwrap_or(-1));
+        check(
+            "FINALIZE with the eapp before the runtime",
+            io(&f, kio::FINALIZE_ENCLAVE, &mut b),
+            22,
+        );
+        let r = raw::Mapping::new(&f, a.epm_size, 4096)
+            .map(|_| ())
+            .map_err(|e| e.raw_os_error().unwrap_or(-1));
         check("mmap past the EPM", r, 22);
         let mut d = CreateEnclave { eid: eid + 1, ..Default::default() };
-        check("DESTROY with an id that is not this file's", io(&f, kio::DESTROY_ENCLAVE, &mut d), 2);
+        check(
+            "DESTROY with an id that is not this file's",
+            io(&f, kio::DESTROY_ENCLAVE, &mut d),
+            2,
+        );
     }
     {
         let f1 = open_dev();
@@ -457,13 +499,23 @@ fn cmd_bad_ioctl() -> bool {
         let got = c.got.err().unwrap_or(0);
         let ok = got == c.want;
         failed += usize::from(!ok);
-        println!("{} {}: errno {} ({}), want {} ({})", if ok { "PASS" } else { "FAIL" }, c.name,
-                 got, errno_name(got), c.want, errno_name(c.want));
+        println!(
+            "{} {}: errno {} ({}), want {} ({})",
+            if ok { "PASS" } else { "FAIL" },
+            c.name,
+            got,
+            errno_name(got),
+            c.want,
+            errno_name(c.want)
+        );
     }
     let stack = run_one("stack", keystone_host::DEFAULT_FREE_MEM);
     let after = matches!(&stack, Ok(o) if o.value == 12345);
-    println!("bad-ioctl: {} checks, {failed} failed; an enclave runs afterwards: {}",
-             checks.len(), if after { "yes" } else { "NO" });
+    println!(
+        "bad-ioctl: {} checks, {failed} failed; an enclave runs afterwards: {}",
+        checks.len(),
+        if after { "yes" } else { "NO" }
+    );
     failed == 0 && after
 }
 
@@ -474,9 +526,14 @@ fn cmd_bench() -> bool {
     match run_one("ocall-bench", keystone_host::DEFAULT_FREE_MEM) {
         Ok(o) if o.value < u64::MAX / 2 => {
             let calls = 1000;
-            println!("bench: ocall round trip: {} ticks for {calls} ocalls = {} ns each \
+            println!(
+                "bench: ocall round trip: {} ticks for {calls} ocalls = {} ns each \
                       (host saw {} ocalls, {} interrupts)",
-                     o.value, o.value * 100 / calls, o.stats.ocalls, o.stats.interrupts);
+                o.value,
+                o.value * 100 / calls,
+                o.stats.ocalls,
+                o.stats.interrupts
+            );
         }
         Ok(o) => {
             println!("bench: ocall-bench failed: returned {}", o.value);
@@ -489,9 +546,13 @@ fn cmd_bench() -> bool {
     }
     for _ in 0..3 {
         match run_one("hello", keystone_host::DEFAULT_FREE_MEM) {
-            Ok(o) => println!("bench: hello create {} ns, run {} ns, destroy {} ns, total {} ns",
-                              o.created.as_nanos(), o.ran.as_nanos(), o.destroyed.as_nanos(),
-                              (o.created + o.ran + o.destroyed).as_nanos()),
+            Ok(o) => println!(
+                "bench: hello create {} ns, run {} ns, destroy {} ns, total {} ns",
+                o.created.as_nanos(),
+                o.ran.as_nanos(),
+                o.destroyed.as_nanos(),
+                (o.created + o.ran + o.destroyed).as_nanos()
+            ),
             Err(e) => {
                 println!("bench: hello: {e}");
                 ok = false;
@@ -524,8 +585,14 @@ fn example_row(eapp: &str) -> Row {
             ocalls: o.stats.ocalls,
             time,
         },
-        Err(e) => Row { name: eapp.into(), result: e.to_string(), ok: false, interrupts: 0,
-                        ocalls: 0, time },
+        Err(e) => Row {
+            name: eapp.into(),
+            result: e.to_string(),
+            ok: false,
+            interrupts: 0,
+            ocalls: 0,
+            time,
+        },
     }
 }
 
@@ -533,20 +600,47 @@ fn demo_row(name: &str, f: impl FnOnce() -> bool) -> Row {
     println!("=== {name}");
     let t = Instant::now();
     let ok = f();
-    Row { name: name.into(), result: if ok { "ok".into() } else { "FAILED".into() }, ok,
-          interrupts: 0, ocalls: 0, time: t.elapsed() }
+    Row {
+        name: name.into(),
+        result: if ok { "ok".into() } else { "FAILED".into() },
+        ok,
+        interrupts: 0,
+        ocalls: 0,
+        time: t.elapsed(),
+    }
 }
 
 fn cmd_all() -> bool {
-    let mut rows: Vec<Row> = ["hello", "untrusted", "stack", "loop", "fibonacci", "malloc",
-        "long-nop", "data-sealing", "attestation", "fault"].iter().map(|e| example_row(e)).collect();
+    let mut rows: Vec<Row> = [
+        "hello",
+        "untrusted",
+        "stack",
+        "loop",
+        "fibonacci",
+        "malloc",
+        "long-nop",
+        "data-sealing",
+        "attestation",
+        "fault",
+    ]
+    .iter()
+    .map(|e| example_row(e))
+    .collect();
     rows.push(demo_row("multi 3 (one process)", || cmd_multi(&["3".into(), "loop".into()])));
-    rows.push(demo_row("procs 3 (processes)", || cmd_procs(&["3".into(), "loop".into()])));
-    println!("\n{:<24} {:<14} {:>10} {:>7} {:>10}", "example", "result", "interrupts", "ocalls", "time ms");
+    rows.push(demo_row("procs 3 (processes)", || cmd_procs(&["3".into(), "fibonacci".into()])));
+    println!(
+        "\n{:<24} {:<14} {:>10} {:>7} {:>10}",
+        "example", "result", "interrupts", "ocalls", "time ms"
+    );
     for r in &rows {
-        println!("{:<24} {:<14} {:>10} {:>7} {:>10}", r.name,
-                 format!("{}{}", if r.ok { "" } else { "FAIL " }, r.result),
-                 r.interrupts, r.ocalls, r.time.as_millis());
+        println!(
+            "{:<24} {:<14} {:>10} {:>7} {:>10}",
+            r.name,
+            format!("{}{}", if r.ok { "" } else { "FAIL " }, r.result),
+            r.interrupts,
+            r.ocalls,
+            r.time.as_millis()
+        );
     }
     let failed = rows.iter().filter(|r| !r.ok).count();
     println!("demo: {} examples, {} passed, {failed} failed", rows.len(), rows.len() - failed);
@@ -554,8 +648,10 @@ fn cmd_all() -> bool {
 }
 
 fn usage() -> bool {
-    eprintln!("usage: ks-demo one EAPP [--free-mem B] | multi N [EAPP] | procs N [EAPP] | \
-               progress [EAPP] | kill | slots | bad-ioctl | bench | all");
+    eprintln!(
+        "usage: ks-demo one EAPP [--free-mem B] | multi N [EAPP] | procs N [EAPP] | \
+               progress [EAPP] | kill | slots | bad-ioctl | bench | all"
+    );
     false
 }
 
@@ -575,5 +671,9 @@ fn main() -> ExitCode {
         Some("all") => cmd_all(),
         _ => usage(),
     };
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

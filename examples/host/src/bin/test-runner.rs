@@ -9,7 +9,8 @@ use keystone_host::Enclave;
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: test-runner EAPP RUNTIME LOADER [--retval N] [--free-mem BYTES] [--utm-size BYTES]";
+const USAGE: &str =
+    "usage: test-runner EAPP RUNTIME LOADER [--retval N] [--free-mem BYTES] [--utm-size BYTES]";
 
 fn number(s: &str) -> Option<u64> {
     match s.strip_prefix("0x") {
@@ -24,7 +25,9 @@ fn main() -> ExitCode {
     let (mut retval, mut free_mem, mut utm_size) = (None, 48 << 20, 2 << 20);
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = |name: &str| it.next().and_then(|v| number(v)).ok_or_else(|| format!("{name} needs a number"));
+        let mut value = |name: &str| {
+            it.next().and_then(|v| number(v)).ok_or_else(|| format!("{name} needs a number"))
+        };
         let r = match a.as_str() {
             "--retval" => value(a).map(|v| retval = Some(v)),
             "--free-mem" => value(a).map(|v| free_mem = v),
@@ -46,7 +49,11 @@ fn main() -> ExitCode {
     };
     let name = eapp.rsplit('/').next().unwrap_or(eapp);
     let builder = test_ocalls(Enclave::builder())
-        .eapp(eapp).runtime(runtime).loader(loader).free_mem(free_mem).utm_size(utm_size);
+        .eapp(eapp)
+        .runtime(runtime)
+        .loader(loader)
+        .free_mem(free_mem)
+        .utm_size(utm_size);
     let start = Instant::now();
     let mut enclave = match builder.build() {
         Ok(e) => e,
@@ -72,8 +79,13 @@ fn main() -> ExitCode {
         println!("[FAIL] {name}: destroy: {e}");
         return ExitCode::from(5);
     }
-    println!("test-runner: {name} returned {value} (interrupts {}, ocalls {}, create {} us, run {} us)",
-             stats.interrupts, stats.ocalls, created.as_micros(), ran.as_micros());
+    println!(
+        "test-runner: {name} returned {value} (interrupts {}, ocalls {}, create {} us, run {} us)",
+        stats.interrupts,
+        stats.ocalls,
+        created.as_micros(),
+        ran.as_micros()
+    );
     match retval {
         Some(want) if want != value => {
             println!("[FAIL] enclave returned {value}, expected {want}");
