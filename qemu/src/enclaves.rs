@@ -485,7 +485,19 @@ fn attestation() {
 
 /// Runs the sealing command for `ident`; the key struct or the SBI error.
 fn seal(ident: &[u8], key_pa: u64) -> Result<[u8; 192], usize> {
-    let eid = create(0).expect("create");
+    seal_enclave(ident, key_pa, false)
+}
+
+/// Seals with the test enclave, optionally one byte different (in the
+/// unused tail of its first page: same code, different measurement).
+fn seal_enclave(ident: &[u8], key_pa: u64, tweak: bool) -> Result<[u8; 192], usize> {
+    let a = args(0);
+    load_image(&a);
+    if tweak {
+        // SAFETY: the EPM pool is payload memory until CREATE.
+        unsafe { ((a.epm_paddr + 0xfff) as *mut u8).write_volatile(0x5a) };
+    }
+    let eid = create_raw(&a).value;
     command(0, 12, ident.len() as u64, key_pa);
     set_utm_bytes(0, 0x40, ident);
     let (ret, _) = run_to_stop(eid, no_timer);
@@ -508,6 +520,8 @@ fn sealing() {
     if let Ok(key) = a {
         print_hex("sealing identifier", &key);
     }
+    let d = seal_enclave(b"identifier", 0, true);
+    check!(d.is_ok() && a != d, "a one-byte-different enclave gets a different sealing key"; "{:?}", d.err());
     let utm_pa = args(0).utm_paddr;
     check!(seal(b"identifier", utm_pa) == Err(err::ILLEGAL_ARGUMENT), "sm.get_sealing_key into memory outside the EPM -> ILLEGAL_ARGUMENT"; "accepted");
     let long = [b'x'; 4097];
