@@ -29,7 +29,7 @@ log = logging.getLogger("keystone_py.hostapps")
 
 LINUX_USER_TARGET = "riscv64gc-unknown-linux-gnu"
 #: The host-app binaries of examples/host.
-HOST_APPS = ("test-runner", "ks-demo")
+HOST_APPS = ("test-runner", "ks-demo", "attestor")
 HOST_APP_INPUTS = ("sdk/abi", "sdk/host", "examples/host")
 DRIVER_INPUTS = ("linux_host/driver", "sdk/abi/include")
 DRIVER_NAME = "keystone-driver.ko"

@@ -116,6 +116,24 @@ def test_attestation_report_from_linux_verifies(guest, ks_paths, ks_linux):
     assert verdict.ok, str(verdict)
 
 
+def test_attestor_report_for_a_host_chosen_nonce_verifies(guest, ks_paths):
+    """The attestor host picks a random nonce, the enclave attests to it and
+    returns the report over an ocall; Python verifies the whole chain."""
+    run = guest.run("/bin/attestor", 300)
+    assert run.status == 0, str(run)
+    nonce = bytes.fromhex(re.search(r"^attestor: nonce ([0-9a-f]{64})$", run.output, re.M)
+                          .group(1))
+    raw = bytes.fromhex(re.search(r"^# report ([0-9a-f]+)", run.output, re.M).group(1))
+    art = ks_paths.artifacts
+    expected = predict(Path(art["loader_bin"]), Path(art["runtime_elf"]),
+                       Path(art["eapp_attestor_elf"]))
+    verdict = verify(Report.parse(raw), device_public_key=public_key(SECRET),
+                     enclave_hash=expected, sm_hash=firmware_hash(ks_paths.sm_bin), nonce=nonce)
+    assert verdict.ok, str(verdict)
+    assert not verify(Report.parse(raw), device_public_key=public_key(SECRET),
+                      nonce=bytes(32)).ok
+
+
 def test_a_wrong_retval_is_reported_as_keystone_does(guest):
     run = runner(guest, "stack", "--retval 1")
     assert run.status == 1, str(run)

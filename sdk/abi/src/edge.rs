@@ -94,4 +94,6 @@ pub mod test_ocall {
     pub const BAD_REPLY: u64 = 5;
     /// Ours: does nothing and answers OK (the ocall-bench eapp's round trip).
     pub const NOP: u64 = 6;
+    /// Ours: the attestor's host answers with the 32-byte nonce it chose.
+    pub const GET_NONCE: u64 = 7;
 }
