@@ -59,7 +59,7 @@ TARGETS: Dict[str, Target] = {
         f"eapp_{n.replace('-', '_')}", f"eapp_{n.replace('-', '_')}")
        for n in ("stack", "loop", "malloc", "long-nop", "fibonacci", "untrusted", "attestation",
                  "data-sealing", "edge-checks", "hello", "fault", "illegal", "bad-pointer",
-                 "ocall-bench", "attestor")},
+                 "ocall-bench", "attestor", "ocall-seq")},
 }
 
 #: The targets an enclave needs besides the SM and the payload.

@@ -96,4 +96,9 @@ pub mod test_ocall {
     pub const NOP: u64 = 6;
     /// Ours: the attestor's host answers with the 32-byte nonce it chose.
     pub const GET_NONCE: u64 = 7;
+    /// Ours: the ocall-seq eapp sends a sequence number (u64 LE); the host
+    /// answers seq + 1, or [`SEQ_STOP`] to end the run.
+    pub const SEQ: u64 = 8;
+    /// The host's answer to [`SEQ`] that ends the ocall-seq run.
+    pub const SEQ_STOP: u64 = u64::MAX;
 }
