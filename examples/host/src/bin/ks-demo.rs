@@ -11,11 +11,14 @@
 //! ks-demo bad-ioctl                     the driver refuses bad ioctls with errnos
 //! ks-demo bench                         ocall round trip and hello create+run+destroy cost
 //! ks-demo all                           every example, then a summary table
+//! ks-demo cycles N [--large-every K]    N create/run/destroy cycles; memory and slots come back
+//! ks-demo soak SECS [PROCS]             PROCS (4) processes, one per hart, ocalls in flight
+//!                                       for SECS; no ocall lost or duplicated
 //! ```
 
 use host_examples::{builder, test_ocalls};
 use keystone_abi::ioctl::{self as kio, CreateEnclave, RunEnclave};
-use keystone_host::{raw, Enclave, Error, Stats};
+use keystone_host::{raw, Enclave, Error, Reply, Stats};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitCode, Stdio};
@@ -562,6 +565,261 @@ fn cmd_bench() -> bool {
     ok
 }
 
+/// `MemFree` and `CmaFree` of /proc/meminfo, in kB.
+fn meminfo() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|r| r.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("MemFree:"), field("CmaFree:"))
+}
+
+/// One create + run + destroy of `stack` with `free_mem` bytes of free
+/// memory (its stack and heap need more than 128 KiB); above 4 MiB the
+/// driver takes the EPM from CMA instead of the buddy allocator.
+fn one_cycle(free_mem: u64) -> Result<(), String> {
+    let mut e =
+        test_ocalls(builder("stack")).free_mem(free_mem).build().map_err(|e| e.to_string())?;
+    let v = e.run().map_err(|e| e.to_string())?;
+    e.destroy().map_err(|e| e.to_string())?;
+    if v == 12345 {
+        Ok(())
+    } else {
+        Err(format!("stack returned {v}"))
+    }
+}
+
+/// What /proc/meminfo may drift by over the cycles with nothing leaked (kB).
+/// Not zero: the kernel's per-CPU page lists (pages freed there are not in
+/// MemFree until drained), slab caches and the page tables of this process
+/// move by tens of pages between two reads even when nothing runs. One leaked
+/// enclave is at least its EPM (>= 512 kB here) plus an 8 kB UTM per cycle,
+/// so over thousands of cycles a leak would be far above this.
+const MEM_TOLERANCE_KB: u64 = 256;
+/// Free memory of a cycle's enclave: a buddy block for the EPM ...
+const SMALL: u64 = 256 << 10;
+/// ... or, above the 4 MiB a buddy block can hold, CMA.
+const LARGE: u64 = 5 << 20;
+
+/// N create/destroy cycles from this host; memory and SM slots before and after.
+fn cmd_cycles(args: &[String]) -> bool {
+    let n: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    // Every `large_every`-th cycle gets a 5 MiB enclave (its EPM from CMA).
+    let large_every: u64 = match args.get(1..3) {
+        Some([flag, v]) if flag == "--large-every" => v.parse().unwrap_or(0),
+        _ => 0,
+    };
+    let (slots_before, _) = count_slots();
+    // A first cycle of each size so lazily made kernel and libc state (the
+    // slab objects, malloc's arena) exists before the "before" reading.
+    let mut failures = 0u64;
+    let mut first_failure = None;
+    for size in [SMALL, LARGE] {
+        if let Err(e) = one_cycle(size) {
+            println!("cycles: warm-up with {size} bytes free: {e}");
+            return false;
+        }
+    }
+    let (mem_before, cma_before) = meminfo();
+    let t = Instant::now();
+    let mut large = 0u64;
+    for i in 0..n {
+        let size = if large_every > 0 && i % large_every == large_every - 1 {
+            large += 1;
+            LARGE
+        } else {
+            SMALL
+        };
+        if let Err(e) = one_cycle(size) {
+            failures += 1;
+            first_failure.get_or_insert(format!("cycle {i}: {e}"));
+        }
+        if (i + 1) % 1000 == 0 {
+            println!("cycles: {} done ({} ms)", i + 1, t.elapsed().as_millis());
+        }
+    }
+    let elapsed = t.elapsed();
+    let (mem_after, cma_after) = meminfo();
+    let (slots_after, why) = count_slots();
+    if let Some(f) = &first_failure {
+        println!("cycles: first failure: {f}");
+    }
+    println!(
+        "cycles: {n} done, failures {failures}, MemFree before {mem_before} after {mem_after} kB, \
+         CmaFree before {cma_before} after {cma_after} kB, slots before {slots_before} after \
+         {slots_after}"
+    );
+    println!(
+        "cycles: {large} of them from CMA (5 MiB), {} us per cycle; slots after: {why}",
+        elapsed.as_micros() / u128::from(n.max(1))
+    );
+    let mem_back = mem_after + MEM_TOLERANCE_KB >= mem_before;
+    let cma_back = cma_after + MEM_TOLERANCE_KB >= cma_before;
+    let ok =
+        failures == 0 && slots_before == slots_after && slots_after > 0 && mem_back && cma_back;
+    println!(
+        "cycles: {} (memory back within {MEM_TOLERANCE_KB} kB: {}, CMA back: {})",
+        if ok { "ok" } else { "FAILED" },
+        if mem_back { "yes" } else { "NO" },
+        if cma_back { "yes" } else { "NO" }
+    );
+    ok
+}
+
+unsafe extern "C" {
+    fn sched_setaffinity(pid: i32, size: usize, mask: *const u64) -> i32;
+}
+
+/// Pins this process to `cpu` (so the soak's processes are on different harts).
+fn pin_to(cpu: usize) -> bool {
+    let mut mask = [0u64; 16];
+    mask[cpu / 64] = 1 << (cpu % 64);
+    // SAFETY: `mask` is a live 1024-bit cpu_set_t, its size given.
+    unsafe { sched_setaffinity(0, std::mem::size_of_val(&mask), mask.as_ptr()) == 0 }
+}
+
+/// What a soak process's ocall handler saw.
+#[derive(Default)]
+struct SeqCount {
+    next: u64,
+    served: u64,
+    lost: u64,
+    duplicated: u64,
+    malformed: u64,
+}
+
+/// One soak process: the ocall-seq eapp for `secs` seconds, pinned to `cpu`;
+/// every request must carry exactly the previous seq + 1.
+fn cmd_soak_one(args: &[String]) -> bool {
+    use keystone_abi::edge::test_ocall::{SEQ, SEQ_STOP};
+    use std::sync::{Arc, Mutex};
+    let secs: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let cpu: Option<usize> = args.get(1).and_then(|s| s.parse().ok());
+    let pinned = cpu.is_some_and(pin_to);
+    let count = Arc::new(Mutex::new(SeqCount::default()));
+    let seen = count.clone();
+    let start_ns = now_ns();
+    // The clock starts at the first ocall (creating four enclaves at once
+    // takes seconds of their own).
+    let mut deadline = None;
+    let b = test_ocalls(builder("ocall-seq")).ocall(SEQ, move |args| {
+        let mut c = seen.lock().unwrap();
+        let Some(seq) = args.get(..8).map(|a| u64::from_le_bytes(a.try_into().unwrap())) else {
+            c.malformed += 1;
+            return Reply::Status(keystone_abi::edge::status::BAD_PTR);
+        };
+        if seq > c.next {
+            c.lost += seq - c.next;
+        } else if seq < c.next {
+            c.duplicated += 1;
+        }
+        c.next = seq + 1;
+        c.served += 1;
+        let end = *deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(secs));
+        let answer = if Instant::now() >= end { SEQ_STOP } else { seq + 1 };
+        Reply::Data(answer.to_le_bytes().to_vec())
+    });
+    let r = b.build().and_then(|mut e| {
+        let v = e.run();
+        let stats = e.stats();
+        e.destroy()?;
+        v.map(|v| (v, stats))
+    });
+    let c = count.lock().unwrap();
+    match r {
+        Ok((value, stats)) => {
+            let ok = value == c.served
+                && c.served > 0
+                && c.lost == 0
+                && c.duplicated == 0
+                && c.malformed == 0
+                && stats.ocalls == c.served
+                && stats.unknown_ocalls == 0;
+            println!(
+                "soak-one: ocalls {} interrupts {} lost {} duplicated {} malformed {} \
+                 enclave-counted {value} host-stops {} cpu {} start {start_ns} ns end {} ns {}",
+                c.served,
+                stats.interrupts,
+                c.lost,
+                c.duplicated,
+                c.malformed,
+                stats.ocalls,
+                if pinned { cpu.map_or("-".into(), |c| c.to_string()) } else { "-".into() },
+                now_ns(),
+                if ok { "ok" } else { "FAIL" }
+            );
+            ok
+        }
+        Err(e) => {
+            println!("soak-one: {e} (after {} ocalls)", c.served);
+            false
+        }
+    }
+}
+
+/// PROCS processes (default 4), one per hart, each running ocall-seq for SECS.
+fn cmd_soak(args: &[String]) -> bool {
+    let secs: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let procs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
+    let children: Vec<_> = (0..procs)
+        .map(|i| {
+            Command::new(self_exe())
+                .args(["soak-one", &secs.to_string(), &i.to_string()])
+                .stdout(Stdio::piped())
+                .spawn()
+        })
+        .collect();
+    let field = |line: &str, key: &str| {
+        line.split(&format!(" {key} ")).nth(1).and_then(|r| r.split(' ').next()).map(String::from)
+    };
+    let (mut ok, mut total, mut interrupts, mut good) = (true, 0u64, 0u64, 0usize);
+    let mut spans = Vec::new();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = match child.and_then(|c| c.wait_with_output()) {
+            Ok(o) => o,
+            Err(e) => {
+                println!("soak[{i}]: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line =
+            text.lines().find(|l| l.starts_with("soak-one: ")).unwrap_or("soak-one: no report");
+        let num = |key: &str| field(line, key).and_then(|v| v.parse::<u64>().ok());
+        let this_ok = out.status.success() && line.ends_with(" ok");
+        let (n, irq) = (num("ocalls").unwrap_or(0), num("interrupts").unwrap_or(0));
+        println!(
+            "soak[{i}]: ocalls {n} interrupts {irq} {} (cpu {}, lost {}, duplicated {}, enclave counted {})",
+            if this_ok { "ok" } else { "FAIL" },
+            field(line, "cpu").unwrap_or_default(),
+            field(line, "lost").unwrap_or_default(),
+            field(line, "duplicated").unwrap_or_default(),
+            field(line, "enclave-counted").unwrap_or_default(),
+        );
+        if !this_ok {
+            println!("soak[{i}]: {}", text.trim());
+        }
+        if let (Some(s), Some(e)) = (num("start"), num("end")) {
+            spans.push((u128::from(s), u128::from(e)));
+        }
+        ok &= this_ok;
+        good += usize::from(this_ok);
+        total += n;
+        interrupts += irq;
+    }
+    ok &= spans.len() == procs && report_overlap("soak", &spans);
+    println!(
+        "soak: {good} of {procs} processes ok over {secs} s: ocalls {total} checked, \
+         interrupts {interrupts}, none lost or duplicated: {}",
+        if ok { "ok" } else { "FAILED" }
+    );
+    ok
+}
+
 struct Row {
     name: String,
     result: String,
@@ -650,7 +908,8 @@ fn cmd_all() -> bool {
 fn usage() -> bool {
     eprintln!(
         "usage: ks-demo one EAPP [--free-mem B] | multi N [EAPP] | procs N [EAPP] | \
-               progress [EAPP] | kill | slots | bad-ioctl | bench | all"
+               progress [EAPP] | kill | slots | bad-ioctl | bench | all | \
+               cycles N [--large-every K] | soak SECS [PROCS]"
     );
     false
 }
@@ -669,6 +928,9 @@ fn main() -> ExitCode {
         Some("bad-ioctl") => cmd_bad_ioctl(),
         Some("bench") => cmd_bench(),
         Some("all") => cmd_all(),
+        Some("cycles") => cmd_cycles(rest),
+        Some("soak") => cmd_soak(rest),
+        Some("soak-one") => cmd_soak_one(rest),
         _ => usage(),
     };
     if ok {
