@@ -48,7 +48,7 @@ impl Out<'_> {
         self.bytes(&v.to_be_bytes())
     }
     fn pad4(&mut self) -> Result<(), FdtPatchError> {
-        while self.len % 4 != 0 {
+        while !self.len.is_multiple_of(4) {
             self.bytes(&[0])?;
         }
         Ok(())
