@@ -89,6 +89,16 @@ class LinuxRun:
     exit_status: Optional[int] = None
     error: Optional[str] = None
     log_dir: str = ""
+    #: On our SM, figures of ``ks-demo bench`` run in the guest (instructions).
+    ocall_round_trip: Optional[int] = None
+    hello_create_run_destroy: Optional[int] = None
+
+
+#: ``ks-demo bench`` lines (guest ns = instructions under -icount shift=0).
+OCALL_LINE = re.compile(r"^bench: ocall round trip: \d+ ticks for \d+ ocalls = (\d+) ns each",
+                        re.MULTILINE)
+HELLO_LINE = re.compile(r"^bench: hello create \d+ ns, run \d+ ns, destroy \d+ ns, "
+                        r"total (\d+) ns", re.MULTILINE)
 
 
 @dataclass
@@ -214,6 +224,12 @@ class BenchReport:
             rows.append(["  boot to /init marker, time CSR ticks (10 MHz)", *cells])
             rows.append(["  boot to /init marker, ~instructions (100/tick)", *approx])
             rows.append(["  wall time to the marker", *mwall])
+            for key, label in (("ocall_round_trip", "ocall round trip eapp -> host -> eapp"),
+                               ("hello_create_run_destroy", "hello create + run + destroy")):
+                vals = [getattr(linux.get((fw, smp)), key, None) for fw in labels]
+                if any(v is not None for v in vals):
+                    rows.append([f"  {label}, instructions",
+                                 *[str(v) if v is not None else "-" for v in vals]])
             rows.append(["  wall time of the whole run (to power-off)", *wall])
         cells = [r for r in rows if len(r) > 1]
         widths = [max(len(r[i]) for r in cells if len(r) > i) for i in range(len(labels) + 1)]
@@ -277,13 +293,21 @@ def bench_linux(artifacts: Mapping[str, str], firmware: str, smp: int, log_dir: 
                 toolchain: Toolchain, timeout: float = 600.0) -> LinuxRun:
     """Boots Linux + /init with ``ks.script=poweroff``; reads the marker's time."""
     run = LinuxRun(firmware=firmware_label(firmware), smp=smp, log_dir=str(log_dir))
-    m = linux_machine(artifacts, firmware=firmware, smp=smp, script=["poweroff"],
+    # On our SM the guest also runs the driver-level figures: an ocall round
+    # trip eapp -> host handler -> eapp, and hello's create + run + destroy.
+    ours = run.firmware == "ours"
+    script = ["run /bin/ks-demo bench", "poweroff"] if ours else ["poweroff"]
+    m = linux_machine(artifacts, firmware=firmware, smp=smp, script=script,
                       icount=ICOUNT_SHIFT, toolchain=toolchain, log_dir=log_dir,
                       name=f"bench-linux-{run.firmware}-smp{smp}")
     res = m.run_to_exit(timeout=timeout, marks=[INIT_READY])
     run.wall_s = round(res.wall_s, 3)
     run.exit_status = res.status
     run.error = _run_error(res, "the /init marker")
+    ocall = OCALL_LINE.search(res.text)
+    hello = HELLO_LINE.findall(res.text)
+    run.ocall_round_trip = int(ocall.group(1)) if ocall else None
+    run.hello_create_run_destroy = int(hello[-1]) if hello else None
     ready = parse_ready(res.text)
     if ready is not None:
         run.marker_wall_s = round(res.marks.get(INIT_READY, res.wall_s), 3)

@@ -73,5 +73,6 @@ def test_bench_command_reports_figures_for_both_firmware(ks_paths, ks_linux):
     assert {v["bytes"] for v in sweep.values()} == {1 << s for s in range(16, 27, 2)}
     assert all(v["create_per_page"] >= v["sha3_per_page"] > 0 for v in sweep.values())
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert linux["ours"]["ocall_round_trip"] > 0 and linux["ours"]["hello_create_run_destroy"] > 0
     assert report["icount"] == "shift=0"
     assert res.returncode == 0 and report["ok"], res.stderr[-2000:]
