@@ -95,7 +95,8 @@ class GdbSession:
         argv = [self.gdb, "--nx", "--quiet", "--interpreter=mi3"]
         self._note("$", " ".join(argv))
         self._ctrl = GdbController(command=argv, time_to_check_for_additional_output_sec=0.05)
-        for setting in ("confirm off", "pagination off", "width 0", "height 0",
+        # mi-async: commands (-exec-interrupt above all) are read while the target runs.
+        for setting in ("confirm off", "pagination off", "width 0", "height 0", "mi-async on",
                         f"architecture {self.architecture}"):
             self.command(f"-gdb-set {setting}")
 
@@ -207,6 +208,13 @@ class GdbSession:
         self.command(cmd)
         self.running = True
         return self.wait_stopped(timeout)
+
+    def resume(self) -> None:
+        """Continue without waiting: the target runs on (while, say, a guest is
+        driven over its console) until :meth:`wait_stopped` or :meth:`interrupt`."""
+        self._pending = [r for r in self._pending if r.get("message") != "stopped"]
+        self.command("-exec-continue")
+        self.running = True
 
     def interrupt(self, timeout: Optional[float] = None) -> Dict[str, Any]:
         """Stop a running target (like Ctrl-C in gdb)."""

@@ -133,16 +133,21 @@ class EnclaveLayout:
         return cls(*struct.unpack("<8Q", raw[: cls.SIZE]))
 
 
+#: satp modes → page-table levels (Linux 6.1 picks Sv57 when the hart has it).
+SATP_LEVELS = {8: 3, 9: 4, 10: 5}
+
+
 def sv39_translate(va: int, satp: int, read_phys: Callable[[int, int], bytes]) -> int:
-    """The physical address of ``va`` under ``satp`` (bare or Sv39), walking the
-    page tables with ``read_phys(addr, 8)``. ValueError if it is not mapped."""
+    """The physical address of ``va`` under ``satp`` (bare, Sv39, Sv48 or Sv57),
+    walking the page tables with ``read_phys(addr, 8)``. ValueError if it is
+    not mapped."""
     mode = satp >> 60
     if mode == 0:
         return va
-    if mode != 8:
-        raise ValueError(f"satp mode {mode} is not Sv39 (satp={satp:#x})")
+    if mode not in SATP_LEVELS:
+        raise ValueError(f"satp mode {mode} is not Sv39/48/57 (satp={satp:#x})")
     table = (satp & ((1 << 44) - 1)) << 12
-    for level in (2, 1, 0):
+    for level in reversed(range(SATP_LEVELS[mode])):
         vpn = (va >> (12 + 9 * level)) & 0x1FF
         pte = struct.unpack("<Q", read_phys(table + vpn * 8, 8))[0]
         if not pte & 1:

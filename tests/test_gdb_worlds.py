@@ -3,8 +3,8 @@ the host (``-append runtime``): SM create → loader entry → runtime → eapp 
 checking at each stop the privilege level and that pc lies in that world's ELF;
 then the SM's PMP configuration while the enclave runs.
 
-(The Linux host variant, starting at the host app's ioctl, needs the Linux
-driver and host SDK; see README "GDB in one command".)
+(The Linux host variant, starting at the host app's ioctl, is
+tests/test_gdb_linux.py.)
 """
 
 import pytest
