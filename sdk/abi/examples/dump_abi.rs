@@ -3,8 +3,8 @@
 
 use core::mem::{offset_of, size_of};
 use keystone_abi::edge::{self, EdgeCall};
-use keystone_abi::sm::{self, err, fid, report, state, stop_reason, CreateArgs, RuntimeParams};
 use keystone_abi::ioctl::{self as kio, CreateEnclave, RunEnclave};
+use keystone_abi::sm::{self, err, fid, report, state, stop_reason, CreateArgs, RuntimeParams};
 use keystone_abi::{eyrie, layout};
 
 fn main() {
