@@ -12,9 +12,11 @@ use keystone_abi::layout::{SM_BASE, SM_SIZE};
 use keystone_abi::sm::ENCLAVES_MAX;
 use sm::pmp::{self as enc, Range};
 use sm::pmp_alloc::{Entry, PmpAllocator, PmpError, Priority, RegionId};
-use spin::Mutex;
+use spin::{Mutex, Once};
 
 static ALLOC: Mutex<PmpAllocator> = Mutex::new(PmpAllocator::new());
+/// The all-memory region the host runs with (bottom register).
+static OS_REGION: Once<RegionId> = Once::new();
 
 /// Regions that belong to enclaves: (EPM, UTM) pairs. EPMs are closed in
 /// host mode; UTMs only appear in the last register while their enclave runs.
@@ -25,9 +27,10 @@ static ENCLAVE_REGIONS: Mutex<[Option<(RegionId, RegionId)>; ENCLAVES_MAX]> =
 pub fn init() {
     let mut alloc = ALLOC.lock();
     alloc.define(SM_BASE, SM_SIZE, Priority::Top, false).expect("SM region must fit register 0");
-    alloc
+    let os = alloc
         .define(0, usize::MAX, Priority::Bottom, true)
         .expect("OS region must fit the last register");
+    OS_REGION.call_once(|| os);
 }
 
 fn write(entries: [Option<Entry>; 2]) {
@@ -111,6 +114,17 @@ pub fn apply_enclave(epm_id: RegionId, utm_id: RegionId) {
     let rwx = enc::R | enc::W | enc::X;
     write(alloc.entries(epm_id, rwx).expect("EPM entries"));
     write(alloc.entries(utm_id, rwx).expect("UTM entries"));
+}
+
+/// Undoes `apply_enclave` on this hart: closes the EPM again and gives the
+/// bottom register back to the host's all-memory region. Only those entries
+/// changed on entry; a machine-wide change made meanwhile is still pending as
+/// an IPI and is applied (`apply_host`) right after the switch.
+pub fn leave_enclave(epm_id: RegionId) {
+    let alloc = ALLOC.lock();
+    let os = *OS_REGION.get().expect("PMP policy initialised at boot");
+    write(alloc.entries(epm_id, 0).expect("EPM entries"));
+    write(alloc.entries(os, enc::R | enc::W | enc::X).expect("OS entries"));
 }
 
 /// True when `range` touches any enclave's EPM or UTM.

@@ -275,7 +275,9 @@ fn leave(
     if sstc {
         clint::set_timecmp(hartid, u64::MAX);
     }
-    pmp_global::apply_host();
+    if let Some((epm, _)) = slot.regions {
+        pmp_global::leave_enclave(epm);
+    }
     CURRENT[hartid].store(0, Ordering::Release);
     slot.host.restore(frame, sstc);
     frame.set_a(0, a0);
