@@ -203,14 +203,7 @@ class Machine:
         held up by a slow reader here, so ``-icount`` figures repeat exactly,
         which a socket console cannot promise. Records when each of ``marks``
         first matched; a fail pattern or ``timeout`` kills QEMU early."""
-        if self.state is not State.NEW:
-            raise RuntimeError(f"machine {self.name} already launched")
-        for path, what in ((self.firmware, "firmware"), (self.kernel, "kernel"),
-                           (self.initrd, "initrd")):
-            if path is not None and not path.is_file():
-                raise MachineLaunchError(f"{what} {path} does not exist (run `keystone-py build`)",
-                                         [], None, "", self.log_dir)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_launch()
         self._argv = self.build_batch_argv(self.console_log_path)
         (self.log_dir / "qemu-cmdline.txt").write_text(shlex.join(self._argv) + "\n")
         self.console_log_path.write_bytes(b"")
@@ -276,10 +269,8 @@ class Machine:
     def __exit__(self, *exc) -> None:
         self.shutdown()
 
-    def launch(self) -> "Machine":
-        """Start QEMU and connect console and QMP; raise MachineLaunchError if it
-        does not come up. With ``gdb=True`` the CPUs stay halted until GDB
-        continues them."""
+    def _prepare_launch(self) -> None:
+        """Refuses a second launch or missing images, then makes the log folder."""
         if self.state is not State.NEW:
             raise RuntimeError(f"machine {self.name} already launched")
         for path, what in ((self.firmware, "firmware"), (self.kernel, "kernel"),
@@ -288,6 +279,12 @@ class Machine:
                 raise MachineLaunchError(f"{what} {path} does not exist (run `keystone-py build`)",
                                          [], None, "", self.log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def launch(self) -> "Machine":
+        """Start QEMU and connect console and QMP; raise MachineLaunchError if it
+        does not come up. With ``gdb=True`` the CPUs stay halted until GDB
+        continues them."""
+        self._prepare_launch()
         attempts = 3 if self.gdb else 1
         for attempt in range(attempts):
             try:
