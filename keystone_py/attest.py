@@ -9,6 +9,7 @@ verifier expects, returning one verdict line per check.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
@@ -25,6 +26,17 @@ assert ENCLAVE_REPORT == MDSIZE + 8 + DATA_MAX + SIG and SM_REPORT == MDSIZE + P
 
 class ReportError(ValueError):
     """The bytes are not a report."""
+
+
+#: How hosts print a report for a verifier: ``# report <hex>`` on its own line
+#: (the conformance payload, the payload runtime host, the Linux host apps).
+REPORT_LINE = re.compile(r"^# report ([0-9a-f]+)", re.MULTILINE)
+
+
+def report_bytes_in(console: str) -> Optional[bytes]:
+    """The raw bytes of the first ``# report`` line in ``console``, if any."""
+    found = REPORT_LINE.search(console)
+    return bytes.fromhex(found.group(1)) if found else None
 
 
 @dataclass(frozen=True)

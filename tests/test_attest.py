@@ -11,7 +11,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from keystone_py import devkey
-from keystone_py.attest import ENCLAVE_REPORT, MDSIZE, Report, verify
+from keystone_py.attest import ENCLAVE_REPORT, MDSIZE, Report, report_bytes_in, verify
 from keystone_py.contract import PAYLOAD_DONE, SM_BANNER
 from keystone_py.ed25519_sha3 import public_key
 from keystone_py.measure import firmware_hash, predict
@@ -28,10 +28,14 @@ def _boot(machine_factory, tmp_path: Path, name: str, secret: bytes | None) -> s
     return m.console_text
 
 
+def _raw(console: str) -> bytes:
+    raw = report_bytes_in(console)
+    assert raw, "the payload printed no report"
+    return raw
+
+
 def _report(console: str) -> Report:
-    found = re.search(r"^# report ([0-9a-f]+)", console, re.M)
-    assert found, "the payload printed no report"
-    return Report.parse(bytes.fromhex(found.group(1)))
+    return Report.parse(_raw(console))
 
 
 def _test_enclave_image(payload_elf: Path) -> bytes:
@@ -96,10 +100,6 @@ def test_flipping_any_signed_byte_of_the_report_fails(run):
         except ValueError:
             continue  # a length byte flipped past the data limit: refused outright
         assert not verify(report, device_public_key=public_key(SECRET)).ok, f"byte {i}"
-
-
-def _raw(console: str) -> bytes:
-    return bytes.fromhex(re.search(r"^# report ([0-9a-f]+)", console, re.M).group(1))
 
 
 def test_wrong_nonce_fails(run):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from keystone_py import devkey
-from keystone_py.attest import Report, verify
+from keystone_py.attest import Report, report_bytes_in, verify
 from keystone_py.ed25519_sha3 import public_key
 from keystone_py.guest import GuestRun, LinuxGuest, linux_machine
 from keystone_py.measure import firmware_hash, predict
@@ -105,10 +105,10 @@ def test_attestation_report_from_linux_verifies(guest, ks_paths, ks_linux):
     predicts from the three files (as the SDK laid them out), the device key
     signed the SM, and it carries the nonce."""
     run = runner(guest, "attestation", "--retval 0")
-    found = re.search(r"^# report ([0-9a-f]+)", run.output, re.M)
-    assert found, str(run)
+    raw = report_bytes_in(run.output)
+    assert raw, str(run)
     art = ks_paths.artifacts
-    verdict = verify(Report.parse(bytes.fromhex(found.group(1))),
+    verdict = verify(Report.parse(raw),
                      device_public_key=public_key(SECRET),
                      enclave_hash=predict(Path(art["loader_bin"]), Path(art["runtime_elf"]),
                                           Path(art["eapp_attestation_elf"])),
@@ -123,7 +123,8 @@ def test_attestor_report_for_a_host_chosen_nonce_verifies(guest, ks_paths):
     assert run.status == 0, str(run)
     nonce = bytes.fromhex(re.search(r"^attestor: nonce ([0-9a-f]{64})$", run.output, re.M)
                           .group(1))
-    raw = bytes.fromhex(re.search(r"^# report ([0-9a-f]+)", run.output, re.M).group(1))
+    raw = report_bytes_in(run.output)
+    assert raw, str(run)
     art = ks_paths.artifacts
     expected = predict(Path(art["loader_bin"]), Path(art["runtime_elf"]),
                        Path(art["eapp_attestor_elf"]))

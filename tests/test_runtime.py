@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from keystone_py import devkey
-from keystone_py.attest import Report, verify
+from keystone_py.attest import Report, report_bytes_in, verify
 from keystone_py.build import ENCLAVE_TARGETS, Builder
 from keystone_py.contract import NOT_OK, PAYLOAD_DONE, PLAN, SM_BANNER
 from keystone_py.ed25519_sha3 import public_key
@@ -121,9 +121,9 @@ def test_eapps_run_to_keystone_values_with_payload_as_host(machine_factory, encl
     # key vouches for, over the measurement Python predicts from the three
     # files exactly as the payload laid them out, and carrying the nonce.
     files = dict(enclave_files)
-    found = re.search(r"^# report ([0-9a-f]+)", text, re.M)
-    assert found, "the host printed no report"
-    verdict = verify(Report.parse(bytes.fromhex(found.group(1))),
+    raw = report_bytes_in(text)
+    assert raw, "the host printed no report"
+    verdict = verify(Report.parse(raw),
                      device_public_key=public_key(SECRET),
                      enclave_hash=predict(Path(files["loader"]), Path(files["runtime"]),
                                           Path(files["attestation"])),
