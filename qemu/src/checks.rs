@@ -2,7 +2,7 @@
 
 use crate::harts::{self, wait_for};
 use crate::rt;
-use crate::sbi::{self, call, legacy};
+use crate::sbi::{self, call, legacy, sip, SECOND, SIP_STIP, SSTATUS_SIE};
 use crate::tap::{check, check_err, check_ret};
 use crate::traps;
 use core::sync::atomic::Ordering;
@@ -11,8 +11,6 @@ use keystone_abi::sm::{impl_version, SBI_IMPL_ID};
 use sbi_spec::binary::SbiRet;
 use sbi_spec::{base, dbcn, hsm, legacy as leg, srst, time};
 
-/// One second of the 10 MHz time base: the bound on every wait.
-const SECOND: u64 = 10_000_000;
 const NOT_SUPPORTED: usize = sbi_spec::binary::RET_ERR_NOT_SUPPORTED;
 const INVALID_PARAM: usize = sbi_spec::binary::RET_ERR_INVALID_PARAM;
 const INVALID_ADDRESS: usize = sbi_spec::binary::RET_ERR_INVALID_ADDRESS;
@@ -203,31 +201,20 @@ fn legacy_console() {
     check!(ret as isize == -2, "legacy: unimplemented call returns NOT_SUPPORTED"; "got {}", ret as isize);
 }
 
-const SIE_STIE: usize = 1 << 5;
-const SSTATUS_SIE: usize = 1 << 1;
-const SIP_STIP: usize = 1 << 5;
-
-fn sip() -> usize {
-    let v;
-    // SAFETY: reading sip has no side effect.
-    unsafe { core::arch::asm!("csrr {0}, sip", out(reg) v) };
-    v
-}
-
 /// Arms the timer through `arm`, waits for the interrupt, and says if it came.
 fn timer_fires(arm: impl FnOnce(u64)) -> bool {
     let before = traps::TIMER_TICKS.load(Ordering::SeqCst);
     arm(sbi::time() + SECOND / 1000);
     // SAFETY: enables only the supervisor timer; the handler masks it again.
     unsafe {
-        core::arch::asm!("csrs sie, {0}", in(reg) SIE_STIE);
+        core::arch::asm!("csrs sie, {0}", in(reg) SIP_STIP);
         core::arch::asm!("csrs sstatus, {0}", in(reg) SSTATUS_SIE);
     }
     let fired = wait_for(SECOND, || traps::TIMER_TICKS.load(Ordering::SeqCst) > before);
     // SAFETY: back to polling mode.
     unsafe {
         core::arch::asm!("csrc sstatus, {0}", in(reg) SSTATUS_SIE);
-        core::arch::asm!("csrc sie, {0}", in(reg) SIE_STIE);
+        core::arch::asm!("csrc sie, {0}", in(reg) SIP_STIP);
     }
     fired
 }

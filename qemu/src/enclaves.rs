@@ -3,14 +3,13 @@
 //! The payload plays the host OS; `test_enclave` is the enclave.
 
 use crate::harts::{self, wait_for};
-use crate::sbi::{call, SbiRet};
+use crate::sbi::{call, SbiRet, SECOND};
 use crate::tap::{check, check_err, check_ret};
 use crate::{test_enclave, traps};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use keystone_abi::layout::{MAX_HARTS, SM_BASE};
 use keystone_abi::sm::{err, fid, CreateArgs, KEYSTONE_EID};
 
-const SECOND: u64 = 10_000_000;
 /// EPMs: 64 KiB each from here (NAPOT); UTMs: 4 KiB each from UTM_POOL.
 const EPM_POOL: usize = 0x8100_0000;
 const EPM_SIZE: usize = 0x1_0000;

@@ -22,6 +22,23 @@ pub fn legacy(eid: usize, arg0: usize) -> usize {
     ret
 }
 
+/// One second of the 10 MHz time base: the bound on every wait.
+pub const SECOND: u64 = 10_000_000;
+/// sip/sie bit of the supervisor software interrupt.
+pub const SIP_SSIP: usize = 1 << 1;
+/// sip/sie bit of the supervisor timer interrupt.
+pub const SIP_STIP: usize = 1 << 5;
+/// sstatus.SIE: S-mode interrupts globally enabled.
+pub const SSTATUS_SIE: usize = 1 << 1;
+
+/// Reads sip, to see which supervisor interrupts are pending.
+pub fn sip() -> usize {
+    let v;
+    // SAFETY: reading sip has no side effect.
+    unsafe { core::arch::asm!("csrr {0}, sip", out(reg) v) };
+    v
+}
+
 /// Reads the `time` CSR (allowed by mcounteren.TM).
 pub fn time() -> u64 {
     let t: u64;

@@ -2,7 +2,7 @@
 //! and hart suspend, with the other harts running S-mode code.
 
 use crate::harts::{self, wait_for, IPIS};
-use crate::sbi::{call, legacy};
+use crate::sbi::{call, legacy, sip, SECOND, SIP_SSIP, SIP_STIP};
 use crate::tap::{check, check_err, check_ret};
 use core::sync::atomic::Ordering;
 use keystone_abi::layout::{MAX_HARTS, SM_BASE};
@@ -11,17 +11,6 @@ use sbi_spec::hsm::{self, hart_state};
 use sbi_spec::legacy as leg;
 use sbi_spec::rfnc::{self, EID_RFNC};
 use sbi_spec::spi::{EID_SPI, SEND_IPI};
-
-const SECOND: u64 = 10_000_000;
-const SIP_SSIP: usize = 1 << 1;
-const SIP_STIP: usize = 1 << 5;
-
-fn sip() -> usize {
-    let v;
-    // SAFETY: reading sip has no side effect.
-    unsafe { core::arch::asm!("csrr {0}, sip", out(reg) v) };
-    v
-}
 
 fn clear_ssip() {
     // SAFETY: withdraws this hart's own pending software interrupt.

@@ -1,6 +1,7 @@
 //! The payload's S-mode trap handler: it records what arrived so checks can
 //! assert which traps the SM delivered, and steps over probed instructions.
 
+use crate::sbi::SIP_STIP;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Last exception the boot hart took: scause, stval (usize::MAX = none).
@@ -8,8 +9,6 @@ pub static LAST_CAUSE: AtomicUsize = AtomicUsize::new(usize::MAX);
 pub static LAST_TVAL: AtomicUsize = AtomicUsize::new(0);
 /// Supervisor timer interrupts taken.
 pub static TIMER_TICKS: AtomicUsize = AtomicUsize::new(0);
-
-const SIE_STIE: usize = 1 << 5;
 
 #[unsafe(no_mangle)]
 extern "C" fn payload_trap() {
@@ -34,7 +33,7 @@ extern "C" fn payload_trap() {
         } else if scause & 0xff == 5 {
             TIMER_TICKS.fetch_add(1, Ordering::SeqCst);
             // SAFETY: masking the timer until the next check re-arms it.
-            unsafe { core::arch::asm!("csrc sie, {0}", in(reg) SIE_STIE) };
+            unsafe { core::arch::asm!("csrc sie, {0}", in(reg) SIP_STIP) };
         } else {
             panic!("unexpected interrupt scause={scause:#x}");
         }

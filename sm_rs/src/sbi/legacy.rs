@@ -8,8 +8,9 @@ use crate::arch::{bits, csr, mprv};
 use crate::{console, ipi, reset, timer};
 use sbi_spec::legacy::*;
 
-const NOT_SUPPORTED: usize = (-2isize) as usize;
-const INVALID_ADDRESS: usize = (-5isize) as usize;
+/// Legacy calls answer in a0 with the same error numbers as SBI v0.2+.
+pub const NOT_SUPPORTED: usize = sbi_spec::binary::RET_ERR_NOT_SUPPORTED;
+const INVALID_ADDRESS: usize = sbi_spec::binary::RET_ERR_INVALID_ADDRESS;
 
 /// True for the legacy extension-id range.
 pub fn owns(eid: usize) -> bool {

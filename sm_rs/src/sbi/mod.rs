@@ -48,7 +48,7 @@ pub fn dispatch(
     }
     if enclave.is_some() && !allowed_in_enclave(&call) {
         return if legacy::owns(call.eid) {
-            Reply::Legacy((-2isize) as usize)
+            Reply::Legacy(legacy::NOT_SUPPORTED)
         } else {
             Reply::Ret(SbiRet::not_supported())
         };
