@@ -1,19 +1,24 @@
 """`keystone-py measure` and `keystone-py attest verify`: predict an
-enclave's measurement offline and check a report against it."""
+enclave's measurement offline and check a report against it.
+
+Only the standard library is imported here at module level: the parser is
+built for every command, `setup` included, before PyNaCl is installed."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import devkey
-from .attest import Report, ReportError, verify
 from .errors import KeystoneError
-from .measure import firmware_hash, predict
+
+if TYPE_CHECKING:
+    from .attest import Report
 
 
-def _read_report(path: Path) -> Report:
+def _read_report(path: Path) -> "Report":
+    from .attest import Report, ReportError
     raw = path.read_bytes()
     text = raw.strip()
     try:
@@ -35,12 +40,16 @@ def _files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
+    from .measure import predict
     loader, runtime, eapp = _files(args)
     print(predict(loader, runtime, eapp).hex())
     return 0
 
 
 def cmd_attest_verify(args: argparse.Namespace) -> int:
+    from . import devkey
+    from .attest import verify
+    from .measure import firmware_hash, predict
     report = _read_report(args.report)
     loader, runtime, eapp = _files(args)
     if args.device_key:
