@@ -33,7 +33,7 @@ from typing import Optional, Sequence
 
 from . import __version__
 from .errors import KeystoneError
-from .toolchain import Toolchain, format_report
+from .toolchain import PYTHON_FIX, Toolchain, format_report
 
 log = logging.getLogger("keystone_py.cli")
 
@@ -60,7 +60,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if pkgs:
             print(f"Fix: apt-get install {' '.join(pkgs)}   (or: keystone-py setup)")
         if any(s.name.startswith("python:") for s in missing):
-            print("Fix: pip install -e .[test]")
+            print(f"Fix: {PYTHON_FIX}")
+            print("     (make setup creates the checkout's .venv/ and installs them there; "
+                  "run keystone-py as .venv/bin/keystone-py or after `. .venv/bin/activate`)")
         return 1
     print("\nall tools found.")
     return 0

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
@@ -37,6 +39,25 @@ OPENSSL_HEADER = Path("/usr/include/openssl/opensslv.h")
 #: The build machine's C library headers (libc6-dev): host programs of the kernel build.
 HOST_LIBC_HEADER = Path("/usr/include/stdio.h")
 BARE_TARGET = "riscv64gc-unknown-none-elf"
+
+#: Every Python distribution pyproject.toml names, as doctor rows: (distribution, module
+#: it is imported as, what for, required). The runtime dependencies are required; the
+#: ``test`` extra (pytest, pytest-xdist, ruff, matplotlib) is optional for doctor, but
+#: ``make setup`` installs it too. tests/test_fresh_python.py keeps this in step with
+#: pyproject.toml.
+PYTHON_PACKAGES = (
+    ("pexpect", "pexpect", "serial console and QEMU driving", True),
+    ("pygdbmi", "pygdbmi", "GDB/MI sessions (keystone-py gdb, GDB tests)", True),
+    ("pyelftools", "elftools", "ELF symbols and segments", True),
+    ("PyNaCl", "nacl", "Ed25519 (attestation, device key)", True),
+    ("paramiko", "paramiko", "SSH targets (--target ssh://...)", True),
+    ("pytest", "pytest", "tests (make test)", False),
+    ("pytest-xdist", "xdist", "parallel tests (make pytest-parallel)", False),
+    ("ruff", "ruff", "lint (make lint)", False),
+    ("matplotlib", "matplotlib", "bench --plot", False),
+)
+#: What fixes a missing Python package.
+PYTHON_FIX = "make setup  (or, in this Python: pip install -e '.[test]')"
 
 
 @dataclass
@@ -185,23 +206,62 @@ class Toolchain:
             st.problem = f"{path} not found"
         return st
 
-    def _python_status(self, module: str, dist: str) -> ToolStatus:
-        st = ToolStatus(name=f"python:{dist}", purpose="Python library",
-                        fix="pip install -e .[test]")
-        spec = importlib.util.find_spec(module)
-        if spec is None or spec.origin is None:
-            st.problem = f"Python module {module} not importable"
-        else:
-            st.path = Path(spec.origin).parent
-            try:
-                from importlib.metadata import version
-                st.version = version(dist)
-            except Exception:  # noqa: BLE001 - metadata is best effort
-                st.version = "?"
+    def _python_status(self, dist: str, module: str, purpose: str,
+                       required: bool) -> ToolStatus:
+        st = ToolStatus(name=f"python:{dist}", purpose=f"Python package: {purpose}",
+                        fix=PYTHON_FIX, required=required)
+        try:
+            spec = importlib.util.find_spec(module)
+        except Exception as exc:  # noqa: BLE001 - a broken or refused package is missing
+            st.problem = f"module {module} not importable ({exc})"
+            return st
+        if spec is None or (spec.origin is None and not spec.submodule_search_locations):
+            st.problem = f"module {module} not importable"
+            return st
+        st.path = (Path(spec.origin).parent if spec.origin
+                   else Path(list(spec.submodule_search_locations)[0]))
+        try:
+            from importlib.metadata import version
+            st.version = version(dist)
+        except Exception:  # noqa: BLE001 - metadata is best effort
+            st.version = "?"
+        return st
+
+    def _interpreter_status(self) -> ToolStatus:
+        """The Python running keystone_py: which one, and whether it is a virtual
+        environment (``make`` runs everything in the checkout's ``.venv/``)."""
+        st = ToolStatus(name="python", purpose="the Python running keystone_py",
+                        fix="make setup", path=Path(sys.executable))
+        where = (f"venv {sys.prefix}" if sys.prefix != sys.base_prefix
+                 else "not a virtual environment")
+        st.version = f"{platform.python_version()} ({where})"
+        return st
+
+    def _venv_status(self) -> ToolStatus:
+        """Debian's python3 can make a virtual environment: its ``ensurepip`` comes
+        in python3-venv, which ``make setup`` needs for ``python3 -m venv .venv``."""
+        st = ToolStatus(name="python3-venv", purpose="python3 -m venv (make setup's .venv)",
+                        packages=["python3-venv"], fix="apt-get install python3-venv")
+        python3 = self.which("python3") if self.restricted else Path("/usr/bin/python3")
+        if python3 is None or not python3.exists():
+            st.problem = "Debian's python3 not found"
+            return st
+        try:
+            out = subprocess.run([str(python3), "-I", "-c",
+                                  "import ensurepip, venv; print(ensurepip.__file__)"],
+                                 capture_output=True, text=True, timeout=20, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            st.problem = f"{python3} does not run ({exc})"
+            return st
+        if out.returncode != 0 or not out.stdout.strip():
+            st.problem = f"{python3} has no ensurepip (cannot make a venv)"
+            return st
+        st.path = Path(out.stdout.strip()).parent
+        st.version = _dpkg_version("python3-venv")
         return st
 
     def _checks(self) -> Dict[str, Callable[[], ToolStatus]]:
-        return {
+        checks: Dict[str, Callable[[], ToolStatus]] = {
             "rustc": self._rustc_status,
             "cargo": lambda: self._cargo_status(self.status("rustc")),
             "ld": lambda: self._exe_status(
@@ -244,10 +304,15 @@ class Toolchain:
             "sshd": lambda: self._optional(self._file_status(
                 "sshd", Path("/usr/sbin/sshd"), ["openssh-server"],
                 "SSH server for the remote-target tests (optional)")),
-            "pexpect": lambda: self._python_status("pexpect", "pexpect"),
-            "pygdbmi": lambda: self._python_status("pygdbmi", "pygdbmi"),
-            "pyelftools": lambda: self._python_status("elftools", "pyelftools"),
+            # Python: Debian's venv module for the bootstrap, then the interpreter
+            # running this and every package of pyproject.toml.
+            "python3-venv": self._venv_status,
+            "python": self._interpreter_status,
         }
+        for dist, module, purpose, required in PYTHON_PACKAGES:
+            checks[f"python:{dist}"] = (
+                lambda d=dist, m=module, p=purpose, r=required: self._python_status(d, m, p, r))
+        return checks
 
     def status(self, name: str) -> ToolStatus:
         """The (cached) status of one tool by its doctor name."""
@@ -334,6 +399,28 @@ class Toolchain:
             if (st.required or optional) and not st.ok:
                 pkgs.extend(p for p in st.packages if p not in pkgs)
         return pkgs
+
+
+def python_setup_problem(root: str) -> Optional[str]:
+    """What keeps this Python from running the checkout at ``root``: its keystone_py
+    is not the one imported, or a package of :data:`PYTHON_PACKAGES` (the test ones
+    too) is missing. None when there is nothing to install. ``make setup`` runs this
+    in ``.venv`` and pip installs only when it answers something."""
+    from . import __file__ as package_init
+
+    here = Path(package_init).resolve().parent
+    wanted = (Path(root) / "keystone_py").resolve()
+    if here != wanted:
+        return f"keystone_py is imported from {here}, not {wanted}"
+    missing = []
+    for dist, module, _purpose, _required in PYTHON_PACKAGES:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except Exception:  # noqa: BLE001 - broken counts as missing
+            found = False
+        if not found:
+            missing.append(dist)
+    return f"missing Python packages: {', '.join(missing)}" if missing else None
 
 
 def _dedupe(items: Sequence[str]) -> List[str]:
