@@ -4,23 +4,45 @@
 #               enclave through the driver and prints a summary table
 #   make test   install what is missing, build, run every test (cargo + pytest + ruff)
 #   make bench  our SM beside OpenSBI, deterministic figures (QEMU -icount)
-# keystone-py (python -m keystone_py) does the work; see `python3 -m keystone_py --help`.
+# keystone-py (python -m keystone_py) does the work; see `.venv/bin/keystone-py --help`.
+#
+# Python: `make setup` gives the checkout its own virtual environment, .venv/ (git-ignored),
+# and installs keystone_py (editable) with its packages there from PyPI; every other target
+# runs in it, so nothing installed by hand in the system's Python can hide a missing
+# dependency. Use it yourself with `. .venv/bin/activate` or `.venv/bin/keystone-py ...`.
+# `make distclean` removes it.
 
+# The bootstrap interpreter: runs `keystone_py setup` (standard library only) and makes .venv.
 PYTHON ?= python3
-KS     := $(PYTHON) -m keystone_py
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+KS     := $(VPY) -m keystone_py
 PYTEST_ARGS ?=
+# `make test` runs the fresh-clone end-to-end test (tests/test_fresh_python.py: `make run`
+# in a git clone of HEAD with a new .venv, ~10 min); `make test FRESH_CLONE=` skips it.
+FRESH_CLONE ?= --fresh-clone
 
-.PHONY: all setup build test host-test pytest pytest-parallel lint run bench doctor clean
+.PHONY: all setup build test host-test pytest pytest-parallel lint run bench doctor clean \
+        distclean
 
 all: build
 
-# Debian packages (apt-get, only those missing), then the Python package and its
-# test tools (pip, only when this checkout is not already installed with them).
+# 1. Debian packages (apt-get, only those missing; python3-venv among them),
+# 2. .venv/ made by $(PYTHON) when missing or unusable,
+# 3. pip install -e '.[test]' into it, only when its keystone_py is not this checkout's or
+#    a package of pyproject.toml is missing (so a second `make` does not touch it).
 setup:
-	@$(KS) setup
-	@(cd / && $(PYTHON) -c "import sys, keystone_py, pexpect, pygdbmi, elftools, nacl, paramiko, pytest, xdist, ruff, matplotlib; \
-	  sys.exit(keystone_py.__file__ != '$(CURDIR)/keystone_py/__init__.py')") 2>/dev/null \
-	  || $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
+	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found." \
+	  "Fix: apt-get install python3 python3-venv (or: make PYTHON=/path/to/python3)"; exit 1; }
+	@$(PYTHON) -m keystone_py setup
+	@$(VPY) -c "import pip" 2>/dev/null || { \
+	  echo "setup: creating $(VENV)/ with $$($(PYTHON) -c 'import sys; print(sys.executable)')"; \
+	  $(PYTHON) -m venv --clear $(VENV); }
+	@(cd / && $(CURDIR)/$(VPY) -c "import sys; from keystone_py.toolchain import \
+	  python_setup_problem as p; m = p('$(CURDIR)'); m and print('setup: $(VENV): ' + m); \
+	  sys.exit(bool(m))" 2>/dev/null) \
+	  || { echo "setup: pip install -e '.[test]' into $(VENV)/"; \
+	       $(VPY) -m pip install --quiet --disable-pip-version-check -e '.[test]'; }
 
 build: setup
 	$(KS) build
@@ -29,17 +51,17 @@ host-test: setup
 	$(KS) host-test
 
 pytest: setup build
-	$(PYTHON) -m pytest -v $(PYTEST_ARGS)
+	$(VPY) -m pytest -v $(FRESH_CLONE) $(PYTEST_ARGS)
 
 # The GDB, plugin and SSH tests again on two pytest-xdist workers: no shared
 # ports, sockets or log folders between tests.
 XDIST_TESTS ?= tests/test_gdb.py tests/test_gdb_worlds.py tests/test_gdb_cli.py tests/test_remote.py \
                tests/test_plugin.py tests/test_worlds_units.py
 pytest-parallel: setup build
-	$(PYTHON) -m pytest -n 2 $(XDIST_TESTS)
+	$(VPY) -m pytest -n 2 $(XDIST_TESTS)
 
 lint: setup
-	$(PYTHON) -m ruff check keystone_py tests
+	$(VPY) -m ruff check keystone_py tests
 
 test: setup build host-test pytest pytest-parallel lint
 
@@ -50,9 +72,16 @@ run: setup build
 bench: setup build
 	$(KS) bench
 
+# Checks, installs nothing: in .venv/ once `make setup` made it, else with $(PYTHON).
 doctor:
-	$(KS) doctor
+	@if [ -x $(VPY) ]; then $(KS) doctor; else \
+	  echo "doctor: no $(VENV)/ yet (make setup makes it); checking with $(PYTHON)"; \
+	  $(PYTHON) -m keystone_py doctor; fi
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache keystone_py.egg-info
 	find keystone_py tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# clean, and the virtual environment too (the next `make` makes it again).
+distclean: clean
+	rm -rf $(VENV)
