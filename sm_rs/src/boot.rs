@@ -34,7 +34,7 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
     banner(platform);
     crate::dtb::reserve_sm_region(platform);
     hsm::init(hartid);
-    crate::pmp_global::init();
+    crate::pmp_global::init(platform.test_device);
     hart::init(hartid);
     PLATFORM_READY.store(true, Ordering::Release);
     hart::prepare_for_supervisor(hartid);
@@ -53,10 +53,11 @@ fn banner(p: &platform::Platform) {
         println!("SM: DRAM {:#x}..{:#x}", bank.base, bank.end());
     }
     println!(
-        "SM: {} hart(s), timebase {} Hz, Sstc {}, uart {:#x}, clint {:#x}, reset {}",
+        "SM: {} hart(s), timebase {} Hz, Sstc {}, H {}, uart {:#x}, clint {:#x}, reset {}",
         p.hart_count,
         p.timebase,
         if p.sstc { "yes" } else { "no" },
+        if p.h { "yes" } else { "no" },
         p.uart,
         p.clint,
         if p.test_device.is_some() { "sifive,test" } else { "none" },

@@ -4,6 +4,7 @@ use crate::platform;
 
 const MSIP: usize = 0x0;
 const MTIMECMP: usize = 0x4000;
+const MTIME: usize = 0xbff8;
 
 fn base() -> usize {
     platform::get().clint
@@ -25,4 +26,10 @@ pub fn clear_ipi(hartid: usize) {
 pub fn set_timecmp(hartid: usize, when: u64) {
     // SAFETY: mtimecmp registers are 8-byte MMIO words in the CLINT.
     unsafe { ((base() + MTIMECMP + 8 * hartid) as *mut u64).write_volatile(when) };
+}
+
+/// The machine time (mtime), shared by every hart.
+pub fn mtime() -> u64 {
+    // SAFETY: mtime is an 8-byte MMIO word in the CLINT.
+    unsafe { ((base() + MTIME) as *const u64).read_volatile() }
 }

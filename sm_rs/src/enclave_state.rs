@@ -44,10 +44,14 @@ impl State {
         }
     }
 
-    /// RESUME_ENCLAVE continues an enclave that stopped (or exited, as Keystone allows).
+    /// RESUME_ENCLAVE continues an enclave that stopped.
+    ///
+    /// Keystone also accepts RUNNING when no thread is inside it; here
+    /// RUNNING always means a hart is inside it, so a second RESUME would
+    /// put one enclave on two harts: refused.
     pub fn can_resume(self) -> Result<(), usize> {
         match self {
-            Self::Running | Self::Stopped => Ok(()),
+            Self::Stopped => Ok(()),
             _ => Err(err::NOT_RESUMABLE),
         }
     }
@@ -70,6 +74,64 @@ impl State {
             Self::Running => Ok(()),
             _ => Err(err::NOT_RUNNING),
         }
+    }
+}
+
+/// One enclave's life: its state and whether it has exited. Every transition
+/// the firmware makes goes through these methods, so the rules above are the
+/// only rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Life {
+    pub state: State,
+    /// EXIT leaves the enclave STOPPED (Keystone's state) but never to run again.
+    pub exited: bool,
+}
+
+impl Life {
+    /// A slot reserved by CREATE, still being set up (PMP, measurement).
+    pub const fn allocated() -> Self {
+        Self { state: State::Allocated, exited: false }
+    }
+
+    /// CREATE finished: the enclave may RUN.
+    pub fn created(&mut self) {
+        debug_assert_eq!(self.state, State::Allocated);
+        self.state = State::Fresh;
+    }
+
+    /// RUN (`first`) or RESUME: the enclave goes onto a hart.
+    pub fn enter(&mut self, first: bool) -> Result<(), usize> {
+        if first {
+            self.state.can_run()?;
+        } else {
+            if self.exited {
+                return Err(err::NOT_RESUMABLE);
+            }
+            self.state.can_resume()?;
+        }
+        self.state = State::Running;
+        Ok(())
+    }
+
+    /// STOP (any reason) or an interrupt: the enclave leaves its hart.
+    pub fn stop(&mut self) -> Result<(), usize> {
+        self.state.can_stop_or_exit()?;
+        self.state = State::Stopped;
+        Ok(())
+    }
+
+    /// EXIT: the enclave leaves its hart for good.
+    pub fn exit(&mut self) -> Result<(), usize> {
+        self.stop()?;
+        self.exited = true;
+        Ok(())
+    }
+
+    /// DESTROY begins: the slot is being scrubbed.
+    pub fn destroy(&mut self) -> Result<(), usize> {
+        self.state.can_destroy()?;
+        self.state = State::Destroying;
+        Ok(())
     }
 }
 
@@ -110,9 +172,32 @@ mod tests {
     }
 
     #[test]
-    fn resume_needs_running_or_stopped_else_not_resumable() {
-        assert_eq!(allowed(State::can_resume), vec![State::Stopped, State::Running]);
+    fn resume_needs_stopped_else_not_resumable() {
+        assert_eq!(allowed(State::can_resume), vec![State::Stopped]);
         assert_eq!(State::Fresh.can_resume(), Err(err::NOT_RESUMABLE));
+        assert_eq!(State::Running.can_resume(), Err(err::NOT_RESUMABLE));
+    }
+
+    #[test]
+    fn a_life_runs_stops_resumes_exits_and_is_destroyed() {
+        let mut l = Life::allocated();
+        assert_eq!(l.destroy(), Err(err::NOT_DESTROYABLE));
+        assert_eq!(l.enter(true), Err(err::NOT_FRESH));
+        l.created();
+        assert_eq!(l.enter(false), Err(err::NOT_RESUMABLE));
+        assert_eq!(l.enter(true), Ok(()));
+        assert_eq!(l.enter(false), Err(err::NOT_RESUMABLE), "resume of RUNNING");
+        assert_eq!(l.destroy(), Err(err::NOT_DESTROYABLE), "destroy of RUNNING");
+        assert_eq!(l.stop(), Ok(()));
+        assert_eq!(l.stop(), Err(err::NOT_RUNNING));
+        assert_eq!(l.enter(true), Err(err::NOT_FRESH));
+        assert_eq!(l.enter(false), Ok(()));
+        assert_eq!(l.exit(), Ok(()));
+        assert_eq!(l.state, State::Stopped);
+        assert_eq!(l.enter(false), Err(err::NOT_RESUMABLE), "resume after exit");
+        assert_eq!(l.destroy(), Ok(()));
+        assert_eq!(l.state, State::Destroying);
+        assert_eq!(l.destroy(), Err(err::NOT_DESTROYABLE));
     }
 
     #[test]

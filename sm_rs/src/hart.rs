@@ -9,7 +9,8 @@ pub fn init(_hartid: usize) {
     // SAFETY: this is the hart's own configuration, done before any
     // lower-privilege code runs on it; the SM region stays closed to S/U.
     unsafe {
-        csr::medeleg::write(bits::MEDELEG_DEFAULT);
+        let h = if platform::get().h { bits::MEDELEG_H } else { 0 };
+        csr::medeleg::write(bits::MEDELEG_DEFAULT | h);
         csr::mideleg::write(bits::MIDELEG_DEFAULT);
         csr::mcounteren::write(bits::MCOUNTEREN_DEFAULT);
         // Linux leaves scounteren to the firmware (only its SBI PMU driver
@@ -23,18 +24,15 @@ pub fn init(_hartid: usize) {
 }
 
 /// Resets what S-mode sees right before a hart (re)enters it.
-pub fn prepare_for_supervisor(_hartid: usize) {
+pub fn prepare_for_supervisor(hartid: usize) {
     // Enclaves may have come and gone while this hart was stopped.
     crate::pmp_global::apply_host();
-    // SAFETY: masks the M-timer until S-mode arms a timer and keeps the
-    // software interrupt for HSM and IPIs; clears stale S-mode interrupt state.
+    // SAFETY: keeps only the software interrupt (HSM and IPIs) until S-mode
+    // arms a timer; clears stale S-mode interrupt state.
     unsafe {
         csr::mie::write(1 << bits::IRQ_M_SOFT);
-        csr::mip::clear(
-            (1 << bits::IRQ_S_SOFT) | if platform::get().sstc { 0 } else { 1 << bits::IRQ_S_TIMER },
-        );
-        if platform::get().sstc {
-            csr::stimecmp::write(usize::MAX);
-        }
+        csr::mip::clear(1 << bits::IRQ_S_SOFT);
     }
+    // No deadline left over from before: mtimecmp at the far future.
+    crate::timer::reset_hart(hartid);
 }

@@ -85,6 +85,18 @@ pub fn hart_stop(hartid: usize) -> SbiRet {
     entry::park_on_fresh_stack(hartid)
 }
 
+/// Bit mask of the harts that must acknowledge a PMP sync: every hart that
+/// is in S-mode or on its way there or back (anything but STOPPED).
+pub fn sync_mask() -> usize {
+    HARTS.iter().enumerate().fold(0, |mask, (id, slot)| {
+        let state = slot.state.load(Ordering::SeqCst);
+        match sm::pmp_sync::HsmState::from_sbi(state) {
+            Some(s) if sm::pmp_sync::sync_target(s) => mask | (1 << id),
+            _ => mask,
+        }
+    })
+}
+
 /// Bit mask of the harts currently running S-mode code (targets for IPIs).
 pub fn started_mask() -> usize {
     HARTS.iter().enumerate().fold(0, |mask, (id, slot)| match slot.state.load(Ordering::Acquire) {
@@ -108,11 +120,12 @@ pub fn hart_suspend(hartid: usize, kind: usize, resume_addr: usize, opaque: usiz
         }
     }
     let slot = &HARTS[hartid];
-    slot.state.store(hart_state::SUSPENDED, Ordering::Release);
+    slot.state.store(hart_state::SUSPENDED, Ordering::SeqCst);
     // SAFETY: wfi waits until an enabled interrupt (mip & mie) is pending;
     // M-mode keeps MIE clear, so nothing traps here.
     unsafe { core::arch::asm!("wfi") };
-    slot.state.store(hart_state::STARTED, Ordering::Release);
+    slot.state.store(hart_state::STARTED, Ordering::SeqCst);
+    crate::pmp_global::gate(hartid);
     if kind == NON_RETENTIVE {
         entry::enter_supervisor(hartid, opaque, resume_addr)
     }
@@ -158,6 +171,7 @@ extern "C" fn sm_parked_hart_loop(hartid: usize) -> ! {
     let addr = slot.start_addr.load(Ordering::Relaxed);
     let arg = slot.start_arg.load(Ordering::Relaxed);
     hart::prepare_for_supervisor(hartid);
-    slot.state.store(hart_state::STARTED, Ordering::Release);
+    slot.state.store(hart_state::STARTED, Ordering::SeqCst);
+    crate::pmp_global::gate(hartid);
     entry::enter_supervisor(hartid, arg, addr)
 }

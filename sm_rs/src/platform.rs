@@ -21,6 +21,8 @@ pub struct Platform {
     pub test_device: Option<usize>,
     pub timebase: usize,
     pub sstc: bool,
+    /// The hart implements the hypervisor extension (misa.H).
+    pub h: bool,
 }
 
 static PLATFORM: Once<Platform> = Once::new();
@@ -82,6 +84,14 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         return Err(PlatformError::NoMemory);
     }
 
+    let misa = crate::arch::csr::misa::read();
+    if misa & crate::arch::bits::MISA_V != 0 {
+        // Vector registers are not part of the world switch (sm::world_csrs):
+        // refuse rather than leak them between the host and enclaves.
+        panic!("this hart has the V extension, whose state the SM does not switch; refusing to boot");
+    }
+    let h = misa & crate::arch::bits::MISA_H != 0;
+
     Ok(PLATFORM.call_once(|| Platform {
         dtb,
         harts,
@@ -93,6 +103,7 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         test_device,
         timebase,
         sstc,
+        h,
     }))
 }
 

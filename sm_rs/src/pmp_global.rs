@@ -5,16 +5,31 @@
 //! closed (entry 0), every enclave's EPM closed, all other memory open
 //! (entry N-1). A hart running an enclave opens that EPM and narrows entry
 //! N-1 to the enclave's UTM.
+//!
+//! Every hart agrees before it runs: each policy change bumps `GEN` under
+//! the allocator lock; each hart records the generation it applied, and
+//! `gate` brings a stale hart up to date before it executes a single S- or
+//! U-mode instruction (hart start, resume from suspend, enclave entry). Harts
+//! already in S-mode are brought up to date by the PMP-sync IPI, which the
+//! changing hart waits for. The protocol is model-checked in
+//! `sm_rs/tests/pmp_sync_model.rs`.
 
 use crate::arch::pmp as pmp_csr;
 use crate::ipi;
-use keystone_abi::layout::{SM_BASE, SM_SIZE};
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
+use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
 use keystone_abi::sm::ENCLAVES_MAX;
 use sm::pmp::{self as enc, Range};
 use sm::pmp_alloc::{Entry, PmpAllocator, PmpError, Priority, RegionId};
 use spin::{Mutex, Once};
 
 static ALLOC: Mutex<PmpAllocator> = Mutex::new(PmpAllocator::new());
+/// The policy's generation: bumped (under the ALLOC lock) by every change.
+static GEN: AtomicUsize = AtomicUsize::new(1);
+#[allow(clippy::declare_interior_mutable_const)]
+const NEVER_APPLIED: AtomicUsize = AtomicUsize::new(0);
+/// The generation each hart last programmed into its PMP registers.
+static APPLIED: [AtomicUsize; MAX_HARTS] = [NEVER_APPLIED; MAX_HARTS];
 /// The all-memory region the host runs with (bottom register).
 static OS_REGION: Once<RegionId> = Once::new();
 
@@ -23,10 +38,18 @@ static OS_REGION: Once<RegionId> = Once::new();
 static ENCLAVE_REGIONS: Mutex<[Option<(RegionId, RegionId)>; ENCLAVES_MAX]> =
     Mutex::new([None; ENCLAVES_MAX]);
 
-/// Defines the SM and OS regions; boot hart only, before others start.
-pub fn init() {
+/// Defines the SM, reset-device and OS regions; boot hart only, before others start.
+pub fn init(reset_device: Option<usize>) {
     let mut alloc = ALLOC.lock();
     alloc.define(SM_BASE, SM_SIZE, Priority::Top, false).expect("SM region must fit register 0");
+    if let Some(base) = reset_device {
+        // The power/reset device is the SM's: a store from S-mode would reset
+        // the machine behind the SM's back (with enclaves alive). S-mode
+        // resets through SBI SRST, which scrubs first.
+        alloc
+            .define(base, 0x1000, Priority::Any, false)
+            .expect("reset device region must fit a PMP register");
+    }
     let os = alloc
         .define(0, usize::MAX, Priority::Bottom, true)
         .expect("OS region must fit the last register");
@@ -46,6 +69,8 @@ fn write(entries: [Option<Entry>; 2]) {
 pub fn apply_host() {
     let alloc = ALLOC.lock();
     let enclaves = ENCLAVE_REGIONS.lock();
+    let hart = crate::arch::csr::mhartid::read();
+    APPLIED[hart].store(GEN.load(Ordering::SeqCst), Ordering::SeqCst);
     // SAFETY: rebuilds every entry from the allocator, the single source of
     // truth; no S/U code runs on this hart meanwhile.
     unsafe { pmp_csr::clear_all() };
@@ -87,6 +112,7 @@ pub fn take_enclave_regions(
             }
         };
         *slot = Some((epm_id, utm_id));
+        GEN.fetch_add(1, Ordering::SeqCst);
         (epm_id, utm_id)
     };
     sync_all(me);
@@ -104,6 +130,7 @@ pub fn release_enclave_regions(me: usize, epm_id: RegionId, utm_id: RegionId) {
         }
         let _ = alloc.free(epm_id);
         let _ = alloc.free(utm_id);
+        GEN.fetch_add(1, Ordering::SeqCst);
     }
     sync_all(me);
 }
@@ -142,7 +169,22 @@ fn touches_enclave(
     })
 }
 
-/// Makes every started hart re-apply the host configuration, and waits.
+/// Makes every hart that is or may soon be in S-mode re-apply the host
+/// configuration, and waits for each.
 fn sync_all(me: usize) {
-    ipi::send(me, usize::MAX, ipi::EV_PMP_SYNC);
+    fence(Ordering::SeqCst);
+    ipi::send(me, crate::hsm::sync_mask(), ipi::EV_PMP_SYNC);
+}
+
+/// Run by a hart right before it (re)enters S-mode or an enclave, after it
+/// published its HSM state: serve a pending sync, then re-apply if the policy
+/// changed since this hart last applied it. Together with `sync_all` reading
+/// the HSM states after bumping GEN, no hart can miss a change.
+pub fn gate(hart: usize) {
+    fence(Ordering::SeqCst);
+    ipi::poll(hart);
+    if sm::pmp_sync::needs_apply(APPLIED[hart].load(Ordering::SeqCst), GEN.load(Ordering::SeqCst))
+    {
+        apply_host();
+    }
 }

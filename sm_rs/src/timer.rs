@@ -1,15 +1,71 @@
-//! S-mode timer service: Sstc's stimecmp when present, else the CLINT + STIP.
+//! Time belongs to the host. The S-mode timer service (Sstc's stimecmp when
+//! present, else the CLINT + STIP), and the M-timer guard that bounds every
+//! enclave run.
+//!
+//! Per hart, the SM keeps the host's deadline and, while an enclave runs,
+//! that enclave's own request. The M-timer is armed at the earlier of the
+//! two while an enclave runs, so the enclave can neither hold the hart past
+//! the host's deadline nor move it; its own `set_timer` only means "stop me
+//! no later than then", and is consumed when it ends a run. Without Sstc the
+//! host's deadline lives on the same M-timer: it is put back, armed, when the
+//! enclave leaves, so no host tick is ever lost.
 
 use crate::arch::{bits, csr};
 use crate::{clint, platform};
+use core::sync::atomic::{AtomicU64, Ordering};
+use keystone_abi::layout::MAX_HARTS;
 
-/// Arms the supervisor timer for absolute time `when` and clears a pending one.
+/// No deadline.
+pub const NEVER: u64 = u64::MAX;
+
+#[allow(clippy::declare_interior_mutable_const)]
+const UNARMED: AtomicU64 = AtomicU64::new(NEVER);
+/// The host's deadline on each hart (without Sstc; with Sstc copied from
+/// its stimecmp while an enclave runs). Only the hart itself touches its own.
+static HOST: [AtomicU64; MAX_HARTS] = [UNARMED; MAX_HARTS];
+/// The running enclave's request on each hart.
+static ENCLAVE: [AtomicU64; MAX_HARTS] = [UNARMED; MAX_HARTS];
+
+fn sstc() -> bool {
+    platform::get().sstc
+}
+
+/// The current time (CLINT mtime).
+pub fn now() -> u64 {
+    clint::mtime()
+}
+
+/// A hart about to (re)enter S-mode starts with no deadline at all: the
+/// M-timer at the far future and no S-timer pending.
+pub fn reset_hart(hartid: usize) {
+    HOST[hartid].store(NEVER, Ordering::Relaxed);
+    ENCLAVE[hartid].store(NEVER, Ordering::Relaxed);
+    clint::set_timecmp(hartid, NEVER);
+    // SAFETY: clears this hart's own timer state before S-mode runs on it.
+    unsafe {
+        csr::mie::clear(1 << bits::IRQ_M_TIMER);
+        if sstc() {
+            csr::stimecmp::write(usize::MAX);
+        } else {
+            csr::mip::clear(1 << bits::IRQ_S_TIMER);
+        }
+    }
+}
+
+/// SBI set_timer: the host arms its timer; an enclave asks to be stopped
+/// no later than `when`.
 pub fn set_timer(hartid: usize, when: u64) {
-    if platform::get().sstc {
+    if crate::enclave::current(hartid).is_some() {
+        ENCLAVE[hartid].store(when, Ordering::Relaxed);
+        arm_guard(hartid);
+        return;
+    }
+    if sstc() {
         // SAFETY: the hart implements Sstc (checked in the device tree) and
         // menvcfg.STCE is set; stimecmp only drives STIP.
         unsafe { csr::stimecmp::write(when as usize) };
     } else {
+        HOST[hartid].store(when, Ordering::Relaxed);
         clint::set_timecmp(hartid, when);
         // SAFETY: STIP is the SM's to drive without Sstc; MTIE routes the
         // machine timer to `on_machine_timer`.
@@ -20,8 +76,55 @@ pub fn set_timer(hartid: usize, when: u64) {
     }
 }
 
-/// Machine timer fired (no Sstc): hand it to S-mode as STIP.
-pub fn on_machine_timer() {
+fn arm_guard(hartid: usize) {
+    let guard = HOST[hartid].load(Ordering::Relaxed).min(ENCLAVE[hartid].load(Ordering::Relaxed));
+    clint::set_timecmp(hartid, guard);
+    // SAFETY: the M-timer is the SM's; it stops the enclave at the guard.
+    unsafe { csr::mie::set(1 << bits::IRQ_M_TIMER) };
+}
+
+/// An enclave goes onto this hart: arm the guard at the earlier of the host's
+/// deadline (`host_stimecmp` with Sstc) and the enclave's pending request.
+pub fn enter_enclave(hartid: usize, host_stimecmp: usize, request: u64) {
+    if sstc() {
+        HOST[hartid].store(host_stimecmp as u64, Ordering::Relaxed);
+    }
+    ENCLAVE[hartid].store(request, Ordering::Relaxed);
+    arm_guard(hartid);
+}
+
+/// The enclave leaves this hart: give the host its own timer back and
+/// return the enclave's request, consumed (NEVER) if it has come due.
+pub fn leave_enclave(hartid: usize) -> u64 {
+    let request = ENCLAVE[hartid].swap(NEVER, Ordering::Relaxed);
+    let request = if request <= now() { NEVER } else { request };
+    let host = HOST[hartid].load(Ordering::Relaxed);
+    if sstc() || host == NEVER {
+        clint::set_timecmp(hartid, NEVER);
+        // SAFETY: with Sstc the host's timer is its stimecmp (restored with
+        // its context); the M-timer goes quiet.
+        unsafe { csr::mie::clear(1 << bits::IRQ_M_TIMER) };
+    } else {
+        clint::set_timecmp(hartid, host);
+        // SAFETY: the host's armed deadline is back on the M-timer.
+        unsafe { csr::mie::set(1 << bits::IRQ_M_TIMER) };
+    }
+    request
+}
+
+/// The machine timer fired outside an enclave (or right after one left):
+/// without Sstc, hand the host's due deadline to S-mode as STIP. A guard
+/// that fired for the enclave's own request is not the host's tick.
+pub fn on_machine_timer(hartid: usize) {
+    let host = HOST[hartid].load(Ordering::Relaxed);
+    if sstc() || host == NEVER || now() < host {
+        if sstc() || host == NEVER {
+            // SAFETY: nothing of the host's is armed on the M-timer.
+            unsafe { csr::mie::clear(1 << bits::IRQ_M_TIMER) };
+        }
+        return;
+    }
+    HOST[hartid].store(NEVER, Ordering::Relaxed);
     // SAFETY: see `set_timer`; masking MTIE stops the interrupt from re-firing
     // until S-mode arms the timer again.
     unsafe {

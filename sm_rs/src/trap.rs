@@ -24,10 +24,8 @@ extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
         }
         match code {
             IRQ_M_SOFT => crate::ipi::process(hartid),
-            IRQ_M_TIMER if !crate::platform::get().sstc || world.is_none() => {
-                timer::on_machine_timer()
-            }
-            IRQ_M_TIMER | IRQ_S_SOFT | IRQ_S_TIMER | IRQ_S_EXT if world.is_some() => {}
+            IRQ_M_TIMER => timer::on_machine_timer(hartid),
+            IRQ_S_SOFT | IRQ_S_TIMER | IRQ_S_EXT if world.is_some() => {}
             _ => panic!("unexpected interrupt {code} on hart {hartid}"),
         }
         return;
@@ -58,9 +56,27 @@ extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
 }
 
 /// Delivers a trap S-mode owns as if the hart had taken it in S-mode directly.
+///
+/// A trap from a virtual mode (a hypervisor host's guest, mstatus.MPV) goes
+/// to HS-mode as the H extension defines it: V=0, hstatus.SPV/SPVP/GVA say
+/// where it came from, and the host decides whether to forward it.
 fn redirect_to_supervisor(mcause: usize, mstatus: usize) {
     let from_s = mstatus & MSTATUS_MPP_MASK == MSTATUS_MPP_S;
-    let mut new = mstatus & !(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_MPP_MASK);
+    if mstatus & MSTATUS_MPV != 0 {
+        let mut h = csr::hstatus::read() & !(HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_GVA);
+        h |= HSTATUS_SPV;
+        if from_s {
+            h |= HSTATUS_SPVP;
+        }
+        if mstatus & MSTATUS_GVA != 0 {
+            h |= HSTATUS_GVA;
+        }
+        // SAFETY: MPV is only ever set on a hart with H; this is the
+        // hardware's trap entry into HS from a virtual mode.
+        unsafe { csr::hstatus::write(h) };
+    }
+    let mut new = mstatus
+        & !(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_MPP_MASK | MSTATUS_MPV | MSTATUS_GVA);
     if from_s {
         new |= MSTATUS_SPP;
     }

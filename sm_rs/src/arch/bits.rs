@@ -16,6 +16,22 @@ pub const MSTATUS_MPP_S: usize = 1 << 11;
 pub const MSTATUS_MPP_M: usize = 3 << 11;
 /// mstatus.MPRV: M-mode loads and stores use MPP's translation and protection.
 pub const MSTATUS_MPRV: usize = 1 << 17;
+/// mstatus.VS field (vector state), two bits at 9.
+pub const MSTATUS_VS: usize = 3 << 9;
+/// mstatus.GVA (H): mtval holds a guest virtual address.
+pub const MSTATUS_GVA: usize = 1 << 38;
+/// mstatus.MPV (H): the trap came from a virtual mode (VS/VU); mret returns there.
+pub const MSTATUS_MPV: usize = 1 << 39;
+/// hstatus.SPV: the last trap into HS came from a virtual mode.
+pub const HSTATUS_SPV: usize = 1 << 7;
+/// hstatus.SPVP: the virtual privilege of that trap (1 = VS).
+pub const HSTATUS_SPVP: usize = 1 << 8;
+/// hstatus.GVA: stval holds a guest virtual address.
+pub const HSTATUS_GVA: usize = 1 << 6;
+/// misa bit of the H extension.
+pub const MISA_H: usize = 1 << (b'H' - b'A');
+/// misa bit of the V extension.
+pub const MISA_V: usize = 1 << (b'V' - b'A');
 
 /// Interrupt numbers, used both as mip/mie bits and mcause codes.
 pub const IRQ_S_SOFT: usize = 1;
@@ -33,6 +49,9 @@ pub const EXC_ECALL_M: usize = 11;
 /// U-mode ecall and the three page faults (what a kernel handles itself).
 pub const MEDELEG_DEFAULT: usize =
     (1 << 0) | (1 << 3) | (1 << EXC_ECALL_U) | (1 << 12) | (1 << 13) | (1 << 15);
+/// With H: the exceptions a hypervisor host handles for its guests (ecall
+/// from VS, the three guest-page faults, virtual instruction), as OpenSBI does.
+pub const MEDELEG_H: usize = (1 << 10) | (1 << 20) | (1 << 21) | (1 << 22) | (1 << 23);
 /// Interrupts handed to S-mode: its own software, timer and external ones.
 pub const MIDELEG_DEFAULT: usize = (1 << IRQ_S_SOFT) | (1 << IRQ_S_TIMER) | (1 << IRQ_S_EXT);
 /// mcounteren: let S/U read cycle, time and instret.
@@ -47,8 +66,17 @@ pub const MSTATUS_FS: usize = 3 << 13;
 pub const MSTATUS_SUM: usize = 1 << 18;
 /// mstatus.MXR: loads from execute-only pages.
 pub const MSTATUS_MXR: usize = 1 << 19;
-/// The mstatus bits that belong to the S-mode world and are swapped with it.
-pub const MSTATUS_S_WORLD: usize =
-    MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR;
+/// The mstatus bits that belong to the S-mode world and are swapped with it
+/// (sm::world_csrs: mstatus/sstatus rows): its S-mode bits, and with H the
+/// virtualisation mode it trapped from (MPV) and GVA.
+pub const MSTATUS_S_WORLD: usize = MSTATUS_SIE
+    | MSTATUS_SPIE
+    | MSTATUS_SPP
+    | MSTATUS_FS
+    | MSTATUS_VS
+    | MSTATUS_SUM
+    | MSTATUS_MXR
+    | MSTATUS_GVA
+    | MSTATUS_MPV;
 /// The S-level interrupt-enable bits in mie (sie's view when delegated).
 pub const MIE_S_BITS: usize = (1 << IRQ_S_SOFT) | (1 << IRQ_S_TIMER) | (1 << IRQ_S_EXT);

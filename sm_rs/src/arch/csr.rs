@@ -66,6 +66,7 @@ csr!(stvec);
 csr!(sscratch);
 csr!(scounteren);
 csr!(mcycle);
+csr!(misa);
 csr!(pmpcfg0);
 csr!(pmpcfg2);
 csr!(pmpaddr0);
@@ -93,6 +94,43 @@ pub mod menvcfg {
     pub unsafe fn set(bits: usize) {
         // SAFETY: forwarded to the caller.
         unsafe { core::arch::asm!("csrs 0x30a, {0}", in(reg) bits) };
+    }
+}
+
+/// senvcfg is CSR 0x10a; older assemblers lack its name.
+pub mod senvcfg {
+    /// Reads senvcfg.
+    pub fn read() -> usize {
+        let value: usize;
+        // SAFETY: reading senvcfg has no side effect.
+        unsafe { core::arch::asm!("csrr {0}, 0x10a", out(reg) value) };
+        value
+    }
+    /// Writes senvcfg.
+    /// # Safety
+    /// The caller restores a world's own value (or its sanitised start value).
+    pub unsafe fn write(value: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { core::arch::asm!("csrw 0x10a, {0}", in(reg) value) };
+    }
+}
+
+/// hstatus is CSR 0x600 (H), for the trap redirection; the rest of the H
+/// state is in `arch::hext`.
+pub mod hstatus {
+    /// Reads hstatus.
+    pub fn read() -> usize {
+        let value: usize;
+        // SAFETY: reading hstatus has no side effect (the caller checked H).
+        unsafe { core::arch::asm!("csrr {0}, 0x600", out(reg) value) };
+        value
+    }
+    /// Writes hstatus.
+    /// # Safety
+    /// The hart must implement H.
+    pub unsafe fn write(value: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { core::arch::asm!("csrw 0x600, {0}", in(reg) value) };
     }
 }
 

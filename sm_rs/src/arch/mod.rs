@@ -4,5 +4,6 @@ pub mod bits;
 pub mod csr;
 pub mod entry;
 pub mod fpu;
+pub mod hext;
 pub mod mprv;
 pub mod pmp;

@@ -1,10 +1,21 @@
 //! One world's hart state (host OS or enclave): what a world switch saves
-//! and restores. Keystone's set plus the FP registers and stimecmp.
+//! and restores. Exactly the rows `sm::world_csrs::TABLE` marks `Swap`:
+//! Keystone's set plus the FP registers, senvcfg, stimecmp, and with the H
+//! extension every H/VS CSR and mstatus.MPV/GVA.
 
 use crate::arch::bits::*;
 use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
 use crate::arch::fpu::{self, FpState};
+use crate::arch::hext::{self, HState};
+use sm::world_csrs::first_run_value;
+
+/// Which optional state the hart has (from misa and the device tree).
+#[derive(Clone, Copy)]
+pub struct Features {
+    pub sstc: bool,
+    pub h: bool,
+}
 
 /// The mstatus bits swapped with a world: its S-mode bits and MPP.
 const WORLD_MSTATUS: usize = MSTATUS_S_WORLD | MSTATUS_MPP_MASK;
@@ -27,7 +38,10 @@ pub struct Context {
     pub stval: usize,
     pub satp: usize,
     pub scounteren: usize,
+    pub senvcfg: usize,
     pub stimecmp: usize,
+    pub vstimecmp: usize,
+    pub h: HState,
     pub fp: FpState,
 }
 
@@ -45,12 +59,15 @@ impl Context {
         stval: 0,
         satp: 0,
         scounteren: 0,
-        stimecmp: usize::MAX,
+        senvcfg: first_run_value(0x10a) as usize,
+        stimecmp: first_run_value(0x14d) as usize,
+        vstimecmp: first_run_value(0x24d) as usize,
+        h: HState::FIRST_RUN,
         fp: FpState::ZERO,
     };
 
     /// Captures the world that trapped: GPRs from `frame`, the rest from the hart.
-    pub fn save(&mut self, frame: &TrapFrame, mepc: usize, sstc: bool) {
+    pub fn save(&mut self, frame: &TrapFrame, mepc: usize, f: Features) {
         self.regs = frame.regs;
         self.mepc = mepc;
         let mstatus = csr::mstatus::read();
@@ -63,8 +80,15 @@ impl Context {
         self.stval = csr::stval::read();
         self.satp = csr::satp::read();
         self.scounteren = csr::scounteren::read();
-        if sstc {
+        self.senvcfg = csr::senvcfg::read();
+        if f.sstc {
             self.stimecmp = csr::stimecmp::read();
+        }
+        if f.h {
+            self.h.save();
+            if f.sstc {
+                self.vstimecmp = hext::vstimecmp::read();
+            }
         }
         if mstatus & MSTATUS_FS != 0 {
             fpu::save(&mut self.fp);
@@ -73,15 +97,16 @@ impl Context {
 
     /// Puts this world on the hart: GPRs into `frame` (restored by the trap
     /// vector's mret), CSRs onto the hart, mepc where it resumes.
-    pub fn restore(&self, frame: &mut TrapFrame, sstc: bool) {
+    pub fn restore(&self, frame: &mut TrapFrame, f: Features) {
+        let world = if f.h { WORLD_MSTATUS } else { WORLD_MSTATUS & !(MSTATUS_MPV | MSTATUS_GVA) };
         frame.regs = self.regs;
         frame.regs[0] = 0;
         fpu::restore(&self.fp);
         // SAFETY: installs a complete, previously saved (or freshly built)
         // world, including the privilege (MPP) the mret returns to.
         unsafe {
-            let mstatus = csr::mstatus::read() & !WORLD_MSTATUS;
-            csr::mstatus::write(mstatus | (self.mstatus & WORLD_MSTATUS));
+            let mstatus = csr::mstatus::read() & !world;
+            csr::mstatus::write(mstatus | (self.mstatus & world));
             csr::mie::clear(MIE_S_BITS);
             csr::mie::set(self.mie & MIE_S_BITS);
             csr::stvec::write(self.stvec);
@@ -91,8 +116,15 @@ impl Context {
             csr::stval::write(self.stval);
             csr::satp::write(self.satp);
             csr::scounteren::write(self.scounteren);
-            if sstc {
+            csr::senvcfg::write(self.senvcfg);
+            if f.sstc {
                 csr::stimecmp::write(self.stimecmp);
+            }
+            if f.h {
+                self.h.restore();
+                if f.sstc {
+                    hext::vstimecmp::write(self.vstimecmp);
+                }
             }
             csr::mepc::write(self.mepc);
             core::arch::asm!("sfence.vma");

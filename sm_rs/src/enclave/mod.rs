@@ -12,13 +12,13 @@ mod random;
 
 use crate::arch::entry::TrapFrame;
 use crate::arch::{bits, csr, mprv};
-use crate::{clint, ipi, platform, pmp_global};
-use context::Context;
+use crate::{ipi, platform, pmp_global};
+use context::{Context, Features};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use keystone_abi::layout::MAX_HARTS;
 use keystone_abi::sm::{err, fid, stop_reason, CreateArgs, ENCLAVES_MAX, MDSIZE};
 use sm::create_args::{self, EnclaveLayout};
-use sm::enclave_state::State;
+use sm::enclave_state::Life;
 use sm::measure::{self, Page};
 use sm::pmp::Range;
 use sm::pmp_alloc::{PmpError, RegionId};
@@ -33,13 +33,15 @@ pub enum Outcome {
 }
 
 struct Slot {
-    state: State,
+    /// State and exited flag; every transition goes through `Life`.
+    life: Life,
     layout: EnclaveLayout,
     regions: Option<(RegionId, RegionId)>,
     hash: [u8; MDSIZE],
     ctx: Context,
     host: Context,
-    exited: bool,
+    /// The enclave's own set_timer request, carried between its runs.
+    timer_request: u64,
 }
 
 type Table = [Option<Slot>; ENCLAVES_MAX];
@@ -67,8 +69,9 @@ fn lock(hartid: usize) -> MutexGuard<'static, Table> {
     }
 }
 
-fn sstc() -> bool {
-    platform::get().sstc
+fn features() -> Features {
+    let p = platform::get();
+    Features { sstc: p.sstc, h: p.h }
 }
 
 // ---------------------------------------------------------------- host calls
@@ -130,13 +133,13 @@ fn create(hartid: usize, va: usize) -> Result<usize, usize> {
         let mut table = lock(hartid);
         let eid = table.iter().position(Option::is_none).ok_or(err::NO_FREE_RESOURCE)?;
         table[eid] = Some(Slot {
-            state: State::Allocated,
+            life: Life::allocated(),
             layout,
             regions: None,
             hash: [0; MDSIZE],
             ctx: Context::ZERO,
             host: Context::ZERO,
-            exited: false,
+            timer_request: crate::timer::NEVER,
         });
         eid
     };
@@ -160,7 +163,7 @@ fn create(hartid: usize, va: usize) -> Result<usize, usize> {
     let slot = table[eid].as_mut().expect("slot reserved above");
     slot.regions = Some(regions);
     slot.hash = hash;
-    slot.state = State::Fresh;
+    slot.life.created();
     Ok(eid)
 }
 
@@ -168,12 +171,7 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), usize> {
     let (layout, regions) = {
         let mut table = lock(hartid);
         let slot = table.get_mut(eid).and_then(Option::as_mut).ok_or(err::INVALID_ID)?;
-        match slot.state {
-            State::Fresh | State::Stopped => {}
-            State::Running => return Err(err::NOT_DESTROYABLE),
-            _ => return Err(err::INVALID_ID),
-        }
-        slot.state = State::Destroying;
+        slot.life.destroy()?;
         (slot.layout, slot.regions.take())
     };
     // SAFETY: the EPM is this enclave's and closed to S/U; the scrub leaves
@@ -212,45 +210,34 @@ fn first_context(layout: &EnclaveLayout, host: &Context) -> Context {
 
 /// RUN (first) or RESUME: saves the host and enters the enclave on this hart.
 fn enter(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize, first: bool) -> Outcome {
+    // This hart's host PMP image is the latest before it becomes an enclave's.
+    pmp_global::gate(hartid);
     let mut table = lock(hartid);
     let Some(slot) = table.get_mut(eid).and_then(Option::as_mut) else {
         return Outcome::Return(err::INVALID_ID, 0);
     };
-    let allowed = if first {
-        slot.state.can_run()
-    } else if slot.exited {
-        Err(err::NOT_RESUMABLE)
-    } else {
-        match slot.state {
-            State::Stopped => Ok(()),
-            _ => Err(err::NOT_RESUMABLE),
-        }
-    };
-    if let Err(code) = allowed {
-        return Outcome::Return(code, 0);
-    }
     let Some((epm, utm)) = slot.regions else {
         return Outcome::Return(err::NOT_RUNNABLE, 0);
     };
-    let sstc = sstc();
-    slot.host.save(frame, mepc, sstc);
+    if let Err(code) = slot.life.enter(first) {
+        return Outcome::Return(code, 0);
+    }
+    let f = features();
+    slot.host.save(frame, mepc, f);
     if first {
         slot.ctx = first_context(&slot.layout, &slot.host);
     }
     CURRENT[hartid].store(eid + 1, Ordering::Release);
-    slot.state = State::Running;
     pmp_global::apply_enclave(epm, utm);
-    slot.ctx.restore(frame, sstc);
+    slot.ctx.restore(frame, f);
     // SAFETY: while an enclave runs every interrupt traps to the SM (nothing
-    // is delegated), and the host's timer deadline is kept on the M-timer so
-    // the enclave cannot hold the hart past it.
+    // is delegated), and the M-timer guard stops it no later than the host's
+    // deadline.
     unsafe {
         csr::mideleg::write(0);
-        if sstc {
-            clint::set_timecmp(hartid, slot.host.stimecmp as u64);
-        }
-        csr::mie::set(bits::MIE_S_BITS | (1 << bits::IRQ_M_SOFT) | (1 << bits::IRQ_M_TIMER));
+        csr::mie::set(bits::MIE_S_BITS | (1 << bits::IRQ_M_SOFT));
     }
+    crate::timer::enter_enclave(hartid, slot.host.stimecmp, slot.timer_request);
     Outcome::Switched
 }
 
@@ -264,22 +251,16 @@ fn leave(
     a0: usize,
     a1: usize,
 ) {
-    let sstc = sstc();
-    slot.ctx.save(frame, resume_pc, sstc);
-    slot.state = State::Stopped;
-    // SAFETY: back to the host's trap routing; the M-timer guard is disarmed.
-    unsafe {
-        csr::mideleg::write(bits::MIDELEG_DEFAULT);
-        csr::mie::clear(1 << bits::IRQ_M_TIMER);
-    }
-    if sstc {
-        clint::set_timecmp(hartid, u64::MAX);
-    }
+    let f = features();
+    slot.ctx.save(frame, resume_pc, f);
+    // SAFETY: back to the host's trap routing.
+    unsafe { csr::mideleg::write(bits::MIDELEG_DEFAULT) };
+    slot.timer_request = crate::timer::leave_enclave(hartid);
     if let Some((epm, _)) = slot.regions {
         pmp_global::leave_enclave(epm);
     }
     CURRENT[hartid].store(0, Ordering::Release);
-    slot.host.restore(frame, sstc);
+    slot.host.restore(frame, f);
     frame.set_a(0, a0);
     frame.set_a(1, a1);
     // SAFETY: the host continues after its RUN/RESUME ecall.
@@ -302,13 +283,18 @@ pub fn enclave_call(
         f if fid::HOST_RANGE.contains(&f) => ret(err::SBI_PROHIBITED),
         fid::RANDOM => Outcome::Return(err::SUCCESS, random::next()),
         fid::STOP_ENCLAVE => {
+            // Keystone's answers; any other reason still stops the enclave
+            // and the host learns nothing but UNKNOWN_ERROR.
             let code = match frame.a(0) {
                 stop_reason::EDGE_CALL_HOST => err::EDGE_CALL_HOST,
                 stop_reason::TIMER_INTERRUPT => err::INTERRUPTED,
-                _ => return ret(err::ILLEGAL_ARGUMENT),
+                _ => err::UNKNOWN_ERROR,
             };
             let mut table = lock(hartid);
             let slot = table[eid].as_mut().expect("a running enclave has a slot");
+            if let Err(code) = slot.life.stop() {
+                return ret(code);
+            }
             // On resume the STOP ecall returns 0 to the enclave.
             frame.set_a(0, err::SUCCESS);
             frame.set_a(1, 0);
@@ -319,7 +305,9 @@ pub fn enclave_call(
             let value = frame.a(0);
             let mut table = lock(hartid);
             let slot = table[eid].as_mut().expect("a running enclave has a slot");
-            slot.exited = true;
+            if let Err(code) = slot.life.exit() {
+                return ret(code);
+            }
             leave(hartid, slot, frame, mepc + 4, err::SUCCESS, value);
             Outcome::Switched
         }
@@ -347,5 +335,6 @@ fn enclave_facts(hartid: usize, eid: usize) -> ([u8; MDSIZE], Range) {
 pub fn interrupted(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize) {
     let mut table = lock(hartid);
     let slot = table[eid].as_mut().expect("a running enclave has a slot");
+    slot.life.stop().expect("an enclave on a hart is RUNNING");
     leave(hartid, slot, frame, mepc, err::INTERRUPTED, 0);
 }

@@ -1,0 +1,68 @@
+//! The hypervisor extension's per-world state: every H and VS CSR that
+//! `sm::world_csrs::TABLE` marks `Swap`, generated from `sm::h_world_csrs!`
+//! so the switch and the table cannot disagree.
+
+use sm::world_csrs::first_run_value;
+
+macro_rules! define_h_state {
+    ($($name:ident $num:literal),*) => {
+        /// One world's H and VS CSRs while it is not on the hart.
+        #[derive(Clone, Copy)]
+        pub struct HState {
+            $(pub $name: usize,)*
+        }
+
+        impl HState {
+            /// What an enclave starts with: V=0, nothing delegated, no guest
+            /// translation (the table's `run` values).
+            pub const FIRST_RUN: Self = Self { $($name: first_run_value($num) as usize,)* };
+
+            /// Reads every swapped H/VS CSR of the world on the hart.
+            #[inline(always)]
+            pub fn save(&mut self) {
+                $(
+                    // SAFETY: reading an H CSR in M-mode has no side effect;
+                    // the caller checked that the hart implements H.
+                    unsafe {
+                        core::arch::asm!(concat!("csrr {0}, ", stringify!($num)), out(reg) self.$name)
+                    };
+                )*
+            }
+
+            /// Puts this world's H/VS CSRs on the hart.
+            /// # Safety
+            /// The hart implements H and runs in M-mode with mstatus.MPV
+            /// being set for the same world; the values are that world's own
+            /// (or FIRST_RUN).
+            #[inline(always)]
+            pub unsafe fn restore(&self) {
+                $(
+                    // SAFETY: forwarded to the caller.
+                    unsafe {
+                        core::arch::asm!(concat!("csrw ", stringify!($num), ", {0}"), in(reg) self.$name)
+                    };
+                )*
+            }
+        }
+    };
+}
+
+sm::h_world_csrs!(define_h_state);
+
+/// vstimecmp (H with Sstc) is CSR 0x24d.
+pub mod vstimecmp {
+    /// Reads vstimecmp.
+    pub fn read() -> usize {
+        let value: usize;
+        // SAFETY: reading vstimecmp has no side effect (the caller checked H and Sstc).
+        unsafe { core::arch::asm!("csrr {0}, 0x24d", out(reg) value) };
+        value
+    }
+    /// Writes vstimecmp.
+    /// # Safety
+    /// The hart implements H and Sstc.
+    pub unsafe fn write(value: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { core::arch::asm!("csrw 0x24d, {0}", in(reg) value) };
+    }
+}
