@@ -32,6 +32,12 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
     // SAFETY: the device tree names this UART; only the console drives it.
     crate::console::init(unsafe { Uart::new(platform.uart, platform.uart_shift) });
     banner(platform);
+    let before = crate::arch::csr::minstret::read();
+    let (ranges, bytes) = crate::scrub::at_boot(platform);
+    println!(
+        "SM: reset scrub: {ranges} live enclave range(s) from before the reset, {bytes} bytes zeroed, {} instructions",
+        crate::arch::csr::minstret::read() - before
+    );
     crate::dtb::reserve_sm_region(platform);
     hsm::init(hartid);
     crate::pmp_global::init(platform.test_device);

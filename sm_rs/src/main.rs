@@ -37,6 +37,8 @@ mod reset;
 #[cfg(target_os = "none")]
 mod sbi;
 #[cfg(target_os = "none")]
+mod scrub;
+#[cfg(target_os = "none")]
 mod timer;
 #[cfg(target_os = "none")]
 mod trap;

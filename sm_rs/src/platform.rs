@@ -19,6 +19,8 @@ pub struct Platform {
     pub uart_shift: usize,
     pub clint: usize,
     pub test_device: Option<usize>,
+    /// The initrd QEMU loaded (from /chosen), which a boot-time scrub keeps.
+    pub initrd: Option<Range>,
     pub timebase: usize,
     pub sstc: bool,
     /// The hart implements the hypervisor extension (misa.H).
@@ -84,6 +86,12 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         return Err(PlatformError::NoMemory);
     }
 
+    let chosen = fdt.find_node("/chosen");
+    let prop = |name| chosen.and_then(|c| c.property(name)).and_then(|p| p.as_usize());
+    let initrd = match (prop("linux,initrd-start"), prop("linux,initrd-end")) {
+        (Some(start), Some(end)) if end > start => Range::new(start, end - start).ok(),
+        _ => None,
+    };
     let misa = crate::arch::csr::misa::read();
     if misa & crate::arch::bits::MISA_V != 0 {
         // Vector registers are not part of the world switch (sm::world_csrs):
@@ -101,6 +109,7 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         uart_shift,
         clint,
         test_device,
+        initrd,
         timebase,
         sstc,
         h,

@@ -66,6 +66,7 @@ csr!(stvec);
 csr!(sscratch);
 csr!(scounteren);
 csr!(mcycle);
+csr!(minstret);
 csr!(misa);
 csr!(pmpcfg0);
 csr!(pmpcfg2);

@@ -144,7 +144,12 @@ fn create(hartid: usize, va: usize) -> Result<usize, usize> {
         eid
     };
     let regions = match pmp_global::take_enclave_regions(hartid, layout.epm, layout.utm) {
-        Ok(r) => r,
+        Ok(r) if crate::scrub::register(layout.epm) => r,
+        Ok((epm, utm)) => {
+            pmp_global::release_enclave_regions(hartid, epm, utm);
+            lock(hartid)[eid] = None;
+            return Err(err::NO_FREE_RESOURCE);
+        }
         Err(e) => {
             lock(hartid)[eid] = None;
             return Err(match e {
@@ -177,6 +182,7 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), usize> {
     // SAFETY: the EPM is this enclave's and closed to S/U; the scrub leaves
     // nothing of the enclave behind before the host gets the pages back.
     unsafe { core::ptr::write_bytes(layout.epm.base as *mut u8, 0, layout.epm.size) };
+    crate::scrub::unregister(layout.epm);
     if let Some((epm, utm)) = regions {
         pmp_global::release_enclave_regions(hartid, epm, utm);
     }

@@ -18,6 +18,11 @@ pub fn handle(call: &Call) -> SbiRet {
         return SbiRet::invalid_param();
     }
     let success = reason != RESET_REASON_SYSTEM_FAILURE;
+    if matches!(kind, RESET_TYPE_SHUTDOWN | RESET_TYPE_COLD_REBOOT | RESET_TYPE_WARM_REBOOT) {
+        // Enclave memory never outlives the machine's power or reset.
+        let bytes = crate::scrub::scrub_live();
+        println!("SM: scrubbed {bytes} bytes of live enclave memory");
+    }
     match kind {
         RESET_TYPE_SHUTDOWN => {
             println!(
