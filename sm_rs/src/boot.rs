@@ -32,6 +32,9 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
     // SAFETY: the device tree names this UART; only the console drives it.
     crate::console::init(unsafe { Uart::new(platform.uart, platform.uart_shift) });
     banner(platform);
+    if platform.csr_probe {
+        crate::csr_probe::run();
+    }
     let before = crate::arch::csr::minstret::read();
     let (ranges, bytes) = crate::scrub::at_boot(platform);
     println!(

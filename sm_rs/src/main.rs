@@ -15,6 +15,8 @@ mod boot;
 #[cfg(target_os = "none")]
 mod clint;
 #[cfg(target_os = "none")]
+mod csr_probe;
+#[cfg(target_os = "none")]
 mod dtb;
 #[cfg(target_os = "none")]
 mod enclave;

@@ -21,6 +21,8 @@ pub struct Platform {
     pub test_device: Option<usize>,
     /// The initrd QEMU loaded (from /chosen), which a boot-time scrub keeps.
     pub initrd: Option<Range>,
+    /// The kernel command line asks for the CSR probe (`sm.csr-probe`).
+    pub csr_probe: bool,
     pub timebase: usize,
     pub sstc: bool,
     /// The hart implements the hypervisor extension (misa.H).
@@ -92,6 +94,10 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         (Some(start), Some(end)) if end > start => Range::new(start, end - start).ok(),
         _ => None,
     };
+    let csr_probe = fdt
+        .chosen()
+        .bootargs()
+        .is_some_and(|a| a.split_whitespace().any(|w| w == "sm.csr-probe"));
     let misa = crate::arch::csr::misa::read();
     if misa & crate::arch::bits::MISA_V != 0 {
         // Vector registers are not part of the world switch (sm::world_csrs):
@@ -110,6 +116,7 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         clint,
         test_device,
         initrd,
+        csr_probe,
         timebase,
         sstc,
         h,
