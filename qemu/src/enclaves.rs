@@ -327,10 +327,20 @@ fn wrong_world_calls() {
     let eid = create(0).expect("create");
     command(0, 8, 0, 0);
     let (ret, _) = run_to_stop(eid, no_timer);
-    check_ret!(ret, err::UNKNOWN_ERROR, 0, "enclave STOP(unknown reason) stops it: host gets UNKNOWN_ERROR");
+    check_ret!(
+        ret,
+        err::UNKNOWN_ERROR,
+        0,
+        "enclave STOP(unknown reason) stops it: host gets UNKNOWN_ERROR"
+    );
     no_timer();
     let ret = ks(fid::RESUME_ENCLAVE, eid);
-    check_ret!(ret, 0, 0, "after STOP(unknown reason) the enclave resumes past it (STOP returned 0)");
+    check_ret!(
+        ret,
+        0,
+        0,
+        "after STOP(unknown reason) the enclave resumes past it (STOP returned 0)"
+    );
     ks(fid::DESTROY_ENCLAVE, eid);
     let eid = create(0).expect("create");
     command(0, 6, 0, 0);

@@ -1,6 +1,11 @@
 //! Adds a `reserved-memory` child for the SM's region to a flattened device
 //! tree, so the kernel the SM boots never maps or allocates the SM's memory.
 //!
+//! It also marks the machine's power/reset devices (`sifive,test0`,
+//! `syscon-poweroff`, `syscon-reboot`) `status = "disabled"`: the SM owns
+//! them (PMP closes them to S-mode), so the kernel powers off and resets
+//! through SBI SRST, which scrubs enclave memory first.
+//!
 //! The `fdt` crate only reads trees; this module writes the one edit the SM
 //! needs by copying the structure block token by token (devicetree spec v0.4,
 //! chapter 5) and inserting nodes where they belong. Pure: host-tested.
@@ -75,10 +80,20 @@ struct Names {
     ranges: u32,
     reg: u32,
     no_map: u32,
+    compatible: u32,
+    status: u32,
+}
+
+/// Compatible strings of the devices that power off or reset the machine.
+const RESET_DEVICES: [&[u8]; 3] = [b"sifive,test0", b"syscon-poweroff", b"syscon-reboot"];
+
+/// True when a `compatible` value (NUL-separated strings) names a reset device.
+fn is_reset_device(compatible: &[u8]) -> bool {
+    compatible.split(|&b| b == 0).any(|c| RESET_DEVICES.contains(&c))
 }
 
 /// Offset of `name` in the strings block, or where it will be appended.
-fn string_offset(strings: &[u8], extra: &mut [u8; 64], extra_len: &mut usize, name: &str) -> u32 {
+fn string_offset(strings: &[u8], extra: &mut [u8; 96], extra_len: &mut usize, name: &str) -> u32 {
     let mut start = 0;
     for (i, &b) in strings.iter().enumerate() {
         if b == 0 {
@@ -176,7 +191,7 @@ pub fn reserve_memory(
     let structure =
         src.get(off_struct..off_struct + size_struct).ok_or(FdtPatchError::Malformed)?;
 
-    let mut extra = [0u8; 64];
+    let mut extra = [0u8; 96];
     let mut extra_len = 0;
     let mut name = |n: &str| string_offset(strings, &mut extra, &mut extra_len, n);
     let names = Names {
@@ -185,6 +200,8 @@ pub fn reserve_memory(
         ranges: name("ranges"),
         reg: name("reg"),
         no_map: name("no-map"),
+        compatible: name("compatible"),
+        status: name("status"),
     };
 
     let mut out = Out { buf: dst, len: 0 };
@@ -267,6 +284,9 @@ pub fn reserve_memory(
                     }
                 }
                 out.bytes(structure.get(pos..next).ok_or(FdtPatchError::Malformed)?)?;
+                if nameoff == names.compatible && is_reset_device(value) {
+                    out.prop(names.status, b"disabled\0")?;
+                }
                 pos = next;
             }
             NOP => pos += 4,

@@ -6,6 +6,6 @@ pub mod fdt_patch;
 pub mod measure;
 pub mod pmp;
 pub mod pmp_alloc;
-pub mod scrub_registry;
 pub mod pmp_sync;
+pub mod scrub_registry;
 pub mod world_csrs;

@@ -94,15 +94,15 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         (Some(start), Some(end)) if end > start => Range::new(start, end - start).ok(),
         _ => None,
     };
-    let csr_probe = fdt
-        .chosen()
-        .bootargs()
-        .is_some_and(|a| a.split_whitespace().any(|w| w == "sm.csr-probe"));
+    let csr_probe =
+        fdt.chosen().bootargs().is_some_and(|a| a.split_whitespace().any(|w| w == "sm.csr-probe"));
     let misa = crate::arch::csr::misa::read();
     if misa & crate::arch::bits::MISA_V != 0 {
         // Vector registers are not part of the world switch (sm::world_csrs):
         // refuse rather than leak them between the host and enclaves.
-        panic!("this hart has the V extension, whose state the SM does not switch; refusing to boot");
+        panic!(
+            "this hart has the V extension, whose state the SM does not switch; refusing to boot"
+        );
     }
     let h = misa & crate::arch::bits::MISA_H != 0;
 

@@ -183,8 +183,7 @@ fn sync_all(me: usize) {
 pub fn gate(hart: usize) {
     fence(Ordering::SeqCst);
     ipi::poll(hart);
-    if sm::pmp_sync::needs_apply(APPLIED[hart].load(Ordering::SeqCst), GEN.load(Ordering::SeqCst))
-    {
+    if sm::pmp_sync::needs_apply(APPLIED[hart].load(Ordering::SeqCst), GEN.load(Ordering::SeqCst)) {
         apply_host();
     }
 }

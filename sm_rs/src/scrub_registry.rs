@@ -151,7 +151,10 @@ mod tests {
         assert!(r.add(0x8100_0000, 0x10_0000));
         assert!(r.add(0x8200_0000, 0x2000));
         assert!(r.is_valid());
-        assert_eq!(r.live().collect::<Vec<_>>(), vec![(0x8100_0000, 0x10_0000), (0x8200_0000, 0x2000)]);
+        assert_eq!(
+            r.live().collect::<Vec<_>>(),
+            vec![(0x8100_0000, 0x10_0000), (0x8200_0000, 0x2000)]
+        );
         r.remove(0x8100_0000, 0x10_0000);
         assert!(r.is_valid());
         assert_eq!(r.live().collect::<Vec<_>>(), vec![(0x8200_0000, 0x2000)]);

@@ -76,7 +76,12 @@ fn redirect_to_supervisor(mcause: usize, mstatus: usize) {
         unsafe { csr::hstatus::write(h) };
     }
     let mut new = mstatus
-        & !(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_MPP_MASK | MSTATUS_MPV | MSTATUS_GVA);
+        & !(MSTATUS_SPP
+            | MSTATUS_SPIE
+            | MSTATUS_SIE
+            | MSTATUS_MPP_MASK
+            | MSTATUS_MPV
+            | MSTATUS_GVA);
     if from_s {
         new |= MSTATUS_SPP;
     }

@@ -36,7 +36,12 @@ fn patch_keeps_every_original_node_and_property() {
     for (a, b) in before.all_nodes().zip(after.all_nodes()) {
         assert_eq!(a.name, b.name);
         let pa: Vec<_> = a.properties().map(|p| (p.name, p.value)).collect();
-        let pb: Vec<_> = b.properties().map(|p| (p.name, p.value)).collect();
+        // The one addition: status = "disabled" right after a reset device's compatible.
+        let pb: Vec<_> = b
+            .properties()
+            .filter(|p| !(p.name == "status" && p.value == b"disabled\0"))
+            .map(|p| (p.name, p.value))
+            .collect();
         assert_eq!(pa, pb, "node {}", a.name);
     }
     assert_eq!(after.cpus().count(), 4);
@@ -74,4 +79,22 @@ fn garbage_input_is_rejected() {
         reserve_memory(&truncated, &mut out, SM_BASE, SM_SIZE),
         Err(FdtPatchError::Malformed)
     );
+}
+
+#[test]
+fn reset_devices_are_disabled_and_nothing_else_is() {
+    let blob = patched();
+    let fdt = fdt::Fdt::new(&blob).unwrap();
+    let mut disabled = Vec::new();
+    for node in fdt.all_nodes() {
+        if node.property("status").and_then(|p| p.as_str()) == Some("disabled") {
+            disabled.push(node.compatible().unwrap().first().to_string());
+        }
+    }
+    disabled.sort();
+    assert_eq!(disabled, vec!["sifive,test1", "syscon-poweroff", "syscon-reboot"]);
+    let before = fdt::Fdt::new(VIRT_DTB).unwrap();
+    assert!(before
+        .all_nodes()
+        .all(|n| n.property("status").and_then(|p| p.as_str()) != Some("disabled")));
 }
