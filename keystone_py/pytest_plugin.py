@@ -75,6 +75,8 @@ class KsPaths:
     artifacts: Dict[str, str]
     toolchain: Toolchain
     firmware_choice: str = "ours"
+    #: ``--qemu-arg`` values: every machine a test boots gets them (e.g. ``-cpu``).
+    qemu_args: List[str] = field(default_factory=list)
     extra: Dict[str, Any] = field(default_factory=dict)
 
     def artifact(self, key: str) -> Path:
@@ -117,7 +119,8 @@ def ks_paths(pytestconfig: pytest.Config) -> KsPaths:
     except KeystoneError as exc:
         pytest.fail(f"keystone_py build failed:\n{exc}", pytrace=False)
     return KsPaths(root=root, build_dir=build_dir(root), artifacts=artifacts,
-                   toolchain=toolchain, firmware_choice=pytestconfig.getoption("firmware"))
+                   toolchain=toolchain, firmware_choice=pytestconfig.getoption("firmware"),
+                   qemu_args=list(pytestconfig.getoption("qemu_arg")))
 
 
 def _safe_name(nodeid: str) -> str:

@@ -55,7 +55,8 @@ def _boot(ks_paths, ks_linux, log_dir: Path, smp: int):
     page = devkey.write_page(log_dir / "device.key", SECRET)
     return linux_machine(ks_linux, firmware="ours", smp=smp, memory="512M",
                          toolchain=ks_paths.toolchain, name=f"enclaves-smp{smp}",
-                         log_dir=log_dir / f"smp{smp}", extra_args=devkey.qemu_args(page))
+                         log_dir=log_dir / f"smp{smp}",
+                         extra_args=[*ks_paths.qemu_args, *devkey.qemu_args(page)])
 
 
 @pytest.fixture(scope="module")
