@@ -12,6 +12,9 @@ fn base() -> usize {
 
 /// Raises hart `hartid`'s machine software interrupt.
 pub fn send_ipi(hartid: usize) {
+    // The queued work (PENDING) is visible before the interrupt that asks for it.
+    // SAFETY: a fence has no other effect.
+    unsafe { core::arch::asm!("fence w, o") };
     // SAFETY: msip registers are 4-byte MMIO words in the CLINT the device tree names.
     unsafe { ((base() + MSIP + 4 * hartid) as *mut u32).write_volatile(1) };
 }
@@ -20,6 +23,9 @@ pub fn send_ipi(hartid: usize) {
 pub fn clear_ipi(hartid: usize) {
     // SAFETY: as in `send_ipi`.
     unsafe { ((base() + MSIP + 4 * hartid) as *mut u32).write_volatile(0) };
+    // The clear lands before the caller reads PENDING, so no request is lost.
+    // SAFETY: a fence has no other effect.
+    unsafe { core::arch::asm!("fence o, r") };
 }
 
 /// Arms hart `hartid`'s machine timer for absolute time `when`.

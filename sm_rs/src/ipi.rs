@@ -88,7 +88,10 @@ pub fn decode_mask(mask: usize, base: usize) -> Result<usize, SbiRet> {
 /// for fences, waits until each has run them (doing our own work meanwhile,
 /// so two harts fencing each other cannot deadlock).
 pub fn send(me: usize, targets: usize, events: usize) {
-    let targets = targets & hsm::started_mask();
+    // A PMP sync waits for every hart on its way into or out of S-mode too
+    // (hsm::sync_mask); other work only concerns harts running S-mode code.
+    let live = if events == EV_PMP_SYNC { hsm::sync_mask() } else { hsm::started_mask() };
+    let targets = targets & live;
     for hart in (0..MAX_HARTS).filter(|h| targets & (1 << h) != 0) {
         if hart == me {
             continue;

@@ -173,7 +173,7 @@ fn touches_enclave(
 /// configuration, and waits for each.
 fn sync_all(me: usize) {
     fence(Ordering::SeqCst);
-    ipi::send(me, crate::hsm::sync_mask(), ipi::EV_PMP_SYNC);
+    ipi::send(me, usize::MAX, ipi::EV_PMP_SYNC);
 }
 
 /// Run by a hart right before it (re)enters S-mode or an enclave, after it
