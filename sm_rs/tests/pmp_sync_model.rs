@@ -278,11 +278,13 @@ fn started_only(state: HsmState) -> bool {
     state == HsmState::Started
 }
 
-/// The firmware as committed: `sync_all` passes `hsm::sync_mask()`
-/// (`sync_target`), and `ipi::send` intersects it with a second read of
+/// The firmware at fe8ac5d: `sync_all` passed `hsm::sync_mask()`
+/// (`sync_target`), and `ipi::send` intersected it with a second read of
 /// `hsm::started_mask()` (STARTED | SUSPENDED): START_PENDING and
-/// STOP_PENDING harts are not waited for, and safety rests on the gate.
-const FIRMWARE: Protocol = Protocol { name: "firmware", second_target: Some(old_target), ..FIXED };
+/// STOP_PENDING harts were not waited for, and safety rested on the gate's
+/// fence alone. Since 012d3a4 `ipi::send` uses `sync_mask` for a PMP sync,
+/// so the firmware is `FIXED`.
+const NARROWED: Protocol = Protocol { name: "narrowed", second_target: Some(old_target), ..FIXED };
 
 /// The old code: apply_host, then STARTED, then S-mode; suspend wakes store
 /// STARTED and return; the sender targets STARTED | SUSPENDED.
@@ -1299,18 +1301,18 @@ fn fixed_protocol_is_safe_and_live() {
     println!("[fixed] total: {states} states, {transitions} transitions");
 }
 
-/// The firmware as committed (targets narrowed to STARTED | SUSPENDED by
-/// `ipi::send`): still safe and live, because the gate fences; without the
-/// gate's fence it breaks.
+/// Targets narrowed to STARTED | SUSPENDED (the firmware before 012d3a4):
+/// still safe and live because the gate fences; without the gate's fence it
+/// breaks, which is why the firmware now waits for every non-stopped hart.
 #[test]
-fn committed_firmware_is_safe_and_live() {
+fn narrowed_targets_are_safe_only_with_the_gate_fence() {
     for scen in ALL_SCENARIOS {
-        run(&FIRMWARE, scen).assert_ok();
+        run(&NARROWED, scen).assert_ok();
     }
     let no_fence = Protocol {
-        name: "firmware, no gate fence",
+        name: "narrowed, no gate fence",
         gate: &[GateStep::Store, GateStep::Poll, GateStep::Check],
-        ..FIRMWARE
+        ..NARROWED
     };
     must_fail(&no_fence, &SMALL_SCENARIOS, Failure::Violation);
 }
