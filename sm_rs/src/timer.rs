@@ -97,7 +97,7 @@ pub fn enter_enclave(hartid: usize, host_stimecmp: usize, request: u64) {
 /// return the enclave's request, consumed (NEVER) if it has come due.
 pub fn leave_enclave(hartid: usize) -> u64 {
     let request = ENCLAVE[hartid].swap(NEVER, Ordering::Relaxed);
-    let request = if request <= now() { NEVER } else { request };
+    let request = if request != NEVER && request <= now() { NEVER } else { request };
     let host = HOST[hartid].load(Ordering::Relaxed);
     if sstc() || host == NEVER {
         clint::set_timecmp(hartid, NEVER);
