@@ -16,6 +16,12 @@ pub const MSTATUS_MPP_S: usize = 1 << 11;
 pub const MSTATUS_MPP_M: usize = 3 << 11;
 /// mstatus.MPRV: M-mode loads and stores use MPP's translation and protection.
 pub const MSTATUS_MPRV: usize = 1 << 17;
+/// mstatus.MIE: M-mode interrupt enable.
+pub const MSTATUS_MIE: usize = 1 << 3;
+/// The mstatus bits a world switch keeps from the hart: MIE, MPIE and the
+/// UXL/SXL fields (bits 32..36, fixed on RV64). Everything else is the
+/// arriving world's (MSTATUS_S_WORLD) or zero.
+pub const MSTATUS_SM_KEEP: usize = MSTATUS_MIE | MSTATUS_MPIE | (0xf << 32);
 /// mstatus.VS field (vector state), two bits at 9.
 pub const MSTATUS_VS: usize = 3 << 9;
 /// mstatus.GVA (H): mtval holds a guest virtual address.

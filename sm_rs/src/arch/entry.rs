@@ -89,8 +89,17 @@ __stack_top:
     stack_size = const STACK_SIZE,
 );
 
-// The trap vector. mscratch holds the hart's stack top while S/U-mode runs and
-// 0 while M-mode runs, so a trap taken in M-mode keeps its own stack.
+// The trap vector. mscratch holds the hart's stack top, encoded (see
+// `encode_scratch`), while S/U-mode runs and 0 while M-mode runs, so a trap
+// taken in M-mode keeps its own stack.
+//
+// A trap from a lower mode may arrive with mstatus.MPRV set: QEMU copies all
+// of vsstatus into mstatus when a hart enters a virtual mode, so a host can
+// smuggle MPRV in through vsstatus, and the SM's own stack stores would then
+// be translated by the host's guest page tables. The encoded mscratch value is
+// at the same time the mask that clears MPRV (its other bits are WPRI bits of
+// mstatus), so MPRV is gone before the first memory access, with no register
+// of the interrupted world touched.
 core::arch::global_asm!(
     r#"
     .section .text
@@ -107,6 +116,9 @@ sm_trap_vector:
     sd      x1, 2*8(sp)
     j       .Lsave_rest
 .Lfrom_lower:
+    csrc    mstatus, sp
+    srli    sp, sp, {scratch_shift}
+    slli    sp, sp, 12
     addi    sp, sp, -256
     sd      x1, 1*8(sp)
     sd      x3, 3*8(sp)
@@ -150,6 +162,10 @@ sm_trap_vector:
     li      t1, 3
     beq     t0, t1, 5f
     addi    t0, sp, 256
+    srli    t0, t0, 12
+    slli    t0, t0, {scratch_shift}
+    li      t1, {mprv}
+    or      t0, t0, t1
     csrw    mscratch, t0
 5:  ld      x1, 1*8(sp)
     ld      x3, 3*8(sp)
@@ -212,10 +228,8 @@ sm_park_on_fresh_stack:
 6:  wfi
     j       6b
 "#,
-    mpp_mask = const super::bits::MSTATUS_MPP_MASK,
-    mpp_s = const super::bits::MSTATUS_MPP_S,
-    mpie = const super::bits::MSTATUS_MPIE,
-    sie = const super::bits::MSTATUS_SIE,
+    scratch_shift = const SCRATCH_SHIFT,
+    mprv = const super::bits::MSTATUS_MPRV,
 );
 
 unsafe extern "C" {
@@ -223,6 +237,18 @@ unsafe extern "C" {
     fn sm_park_on_fresh_stack(hartid: usize, stack_top: usize) -> !;
     static __stack_top: u8;
 }
+
+/// Where the encoded stack top sits in mscratch: bits 40.., which are WPRI
+/// in mstatus, so `csrc mstatus, <encoded>` clears MPRV and nothing else.
+const SCRATCH_SHIFT: usize = 40;
+
+/// mscratch's value for a hart whose M stack top is `top` (4 KiB aligned):
+/// the top's page number at bit 40 and MPRV's bit, see the trap vector.
+pub const fn encode_scratch(top: usize) -> usize {
+    ((top >> 12) << SCRATCH_SHIFT) | super::bits::MSTATUS_MPRV
+}
+
+const _: () = assert!(STACK_SIZE.is_multiple_of(4096));
 
 /// Top of `hartid`'s M-mode stack, where the trap vector builds its frames.
 pub fn stack_top(hartid: usize) -> usize {
@@ -234,7 +260,7 @@ pub fn stack_top(hartid: usize) -> usize {
 pub fn enter_supervisor(hartid: usize, arg: usize, entry: usize) -> ! {
     // SAFETY: the caller's hart is initialised (mtvec, PMP, delegation) and
     // its M stack top is handed to the trap vector through mscratch.
-    unsafe { sm_enter_supervisor(hartid, arg, entry, stack_top(hartid)) }
+    unsafe { sm_enter_supervisor(hartid, arg, entry, encode_scratch(stack_top(hartid))) }
 }
 
 /// Drops the current M-mode stack and waits in the parked loop (HSM stop).

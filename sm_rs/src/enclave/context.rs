@@ -105,7 +105,10 @@ impl Context {
         // SAFETY: installs a complete, previously saved (or freshly built)
         // world, including the privilege (MPP) the mret returns to.
         unsafe {
-            let mstatus = csr::mstatus::read() & !world;
+            // Only the SM's own bits survive from the hart (MIE, MPIE and the
+            // read-only XLEN fields): nothing another world planted (TVM, TW,
+            // TSR, MPRV, endianness, through QEMU's vsstatus copy) carries over.
+            let mstatus = csr::mstatus::read() & MSTATUS_SM_KEEP;
             csr::mstatus::write(mstatus | (self.mstatus & world));
             csr::mie::clear(MIE_S_BITS);
             csr::mie::set(self.mie & MIE_S_BITS);
