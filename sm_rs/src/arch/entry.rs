@@ -230,6 +230,10 @@ sm_park_on_fresh_stack:
 "#,
     scratch_shift = const SCRATCH_SHIFT,
     mprv = const super::bits::MSTATUS_MPRV,
+    mpp_mask = const super::bits::MSTATUS_MPP_MASK,
+    mpp_s = const super::bits::MSTATUS_MPP_S,
+    mpie = const super::bits::MSTATUS_MPIE,
+    sie = const super::bits::MSTATUS_SIE,
 );
 
 unsafe extern "C" {
