@@ -51,7 +51,8 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         sbi::shutdown(crate::tap::finish());
     }
     if let Some(calls) = arg_value(args, "fuzz=") {
-        crate::fuzz::run(calls, arg_value(args, "seed=").unwrap_or(1));
+        let hw = crate::attacks::Hw::from_fdt(&fdt, hartid);
+        crate::fuzz::run(calls, arg_value(args, "seed=").unwrap_or(1), &hw);
         sbi::shutdown(crate::tap::finish());
     }
     if args.split_whitespace().any(|a| a == "fail") {
