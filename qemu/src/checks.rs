@@ -42,6 +42,10 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         crate::runtime_host::run(args);
         sbi::shutdown(crate::tap::finish());
     }
+    if args.split_whitespace().any(|a| a == "attack=vs-mprv") {
+        crate::attacks::vs_mprv(&fdt, hartid);
+        sbi::shutdown(crate::tap::finish());
+    }
     if let Some(kind) = args.split_whitespace().find_map(|a| a.strip_prefix("attack=")) {
         crate::attacks::reset(kind);
         sbi::shutdown(crate::tap::finish());

@@ -29,6 +29,9 @@ pub static HAS_H: AtomicBool = AtomicBool::new(false);
 pub static VIRT_TRAPS: AtomicUsize = AtomicUsize::new(0);
 /// vsscratch when the last such trap arrived (what the payload "saw" as sscratch).
 pub static VIRT_VSSCRATCH: AtomicUsize = AtomicUsize::new(0);
+/// Where each hart resumes (in HS-mode) after its next trap from V-mode, if
+/// set: code that drops into V-mode on purpose gets control back here.
+pub static VIRT_ESCAPE: [AtomicUsize; MAX_HARTS] = [ZERO; MAX_HARTS];
 /// VS-level interrupts (2, 6, 10) that reached HS-mode.
 pub static VS_IRQS: AtomicUsize = AtomicUsize::new(0);
 
@@ -58,6 +61,12 @@ extern "C" fn payload_trap() {
             }
             VIRT_VSSCRATCH.store(vs, Ordering::SeqCst);
             VIRT_TRAPS.fetch_add(1, Ordering::SeqCst);
+            let escape = VIRT_ESCAPE[hart()].swap(0, Ordering::SeqCst);
+            if escape != 0 {
+                // SAFETY: the code that set the escape resumes there, in HS.
+                unsafe { core::arch::asm!("csrw sepc, {0}", in(reg) escape) };
+                return;
+            }
         }
     }
     let (scause, stval, sepc): (usize, usize, usize);
