@@ -1303,7 +1303,9 @@ pub fn vs_mprv(fdt: &fdt::Fdt, me: usize) {
             "sd {t}, 0({esc})",
             "lla {t}, 2f",
             "csrw sepc, {t}",
-            "li {t}, 0x100",
+            // SPP = S, and SPIE so that, should the SM hand the hart back to
+            // HS-mode instead, the timer still traps there (and escapes).
+            "li {t}, 0x120",
             "csrs sstatus, {t}",
             "li {t}, 0x80",
             "csrs 0x600, {t}",
@@ -1314,6 +1316,7 @@ pub fn vs_mprv(fdt: &fdt::Fdt, me: usize) {
             "ecall",
             "3: j 3b",
             "4: csrc sie, {stie}",
+            "csrci sstatus, 2",
             t = out(reg) _,
             esc = in(reg) traps::VIRT_ESCAPE[me].as_ptr(),
             stie = in(reg) SIP_STIP,

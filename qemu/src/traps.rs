@@ -61,10 +61,7 @@ extern "C" fn payload_trap() {
             }
             VIRT_VSSCRATCH.store(vs, Ordering::SeqCst);
             VIRT_TRAPS.fetch_add(1, Ordering::SeqCst);
-            let escape = VIRT_ESCAPE[hart()].swap(0, Ordering::SeqCst);
-            if escape != 0 {
-                // SAFETY: the code that set the escape resumes there, in HS.
-                unsafe { core::arch::asm!("csrw sepc, {0}", in(reg) escape) };
+            if escape() {
                 return;
             }
         }
@@ -86,6 +83,13 @@ extern "C" fn payload_trap() {
             }
         } else if code == 5 {
             TIMER_TICKS.fetch_add(1, Ordering::SeqCst);
+            // A timer that finds the hart in HS-mode while an escape is set
+            // (the SM handed it back some other way) ends the excursion too.
+            if escape() {
+                // SAFETY: as below.
+                unsafe { core::arch::asm!("csrc sie, {0}", in(reg) SIP_STIP) };
+                return;
+            }
             // SAFETY: masking the timer until the next check re-arms it.
             unsafe { core::arch::asm!("csrc sie, {0}", in(reg) SIP_STIP) };
         } else if matches!(code, 2 | 6 | 10) && HAS_H.load(Ordering::Relaxed) {
@@ -113,6 +117,16 @@ extern "C" fn payload_trap() {
     let len = if low & 3 == 3 { 4 } else { 2 };
     // SAFETY: step over the probed instruction.
     unsafe { core::arch::asm!("csrw sepc, {0}", in(reg) sepc + len) };
+}
+
+/// Resumes at this hart's VIRT_ESCAPE, if one is set (and clears it).
+fn escape() -> bool {
+    let escape = VIRT_ESCAPE[hart()].swap(0, Ordering::SeqCst);
+    if escape != 0 {
+        // SAFETY: the code that set the escape resumes there, in HS-mode.
+        unsafe { core::arch::asm!("csrw sepc, {0}", in(reg) escape) };
+    }
+    escape != 0
 }
 
 /// Runs `probe` and returns (scause, stval) of the exception it raised, if any.
