@@ -274,6 +274,11 @@ fn utm_get(slot: usize, off: usize) -> u64 {
     utm_word(slot, off / 8)
 }
 
+/// The host's deadline before each guarded RUN/RESUME: 10 ms.
+pub const GUARD: u64 = SECOND / 100;
+/// INTERRUPTED results a guarded run resumes through before it gives up.
+pub const MAX_GUARDED: usize = 20;
+
 /// What one guarded RUN/RESUME sequence saw.
 pub struct Run {
     pub ret: SbiRet,
@@ -617,7 +622,7 @@ fn h_host_to_enclave(hw: &Hw) {
     command(0, 13, 1, 0);
     h_plant_host();
     let host = h_read_all();
-    let run = guarded(hw.me, eid, true, SECOND / 500, 5);
+    let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
     h_reset();
     let mut leaked = Text::new();
     for (i, c) in h_list().into_iter().enumerate() {
@@ -643,7 +648,7 @@ fn h_first_sret(hw: &Hw) {
     h_reset();
     csr_write(VSSCRATCH, HOST_VS_MARK);
     csr_write(HSTATUS, HSTATUS_SPV);
-    let run = guarded(hw.me, eid, true, SECOND / 500, 3);
+    let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
     h_reset();
     let seen = utm_get(0, 0x68);
     check!(run.ret.error == 0 && run.ret.value == 0x600d && seen == 0x5c5c && run.virt == 0,
@@ -707,7 +712,7 @@ fn h_hijack(hw: &Hw) {
     csr_write(HEDELEG, 1 << 3);
     csr_write(VSTVEC, utm_pa + 0x800);
     csr_write(HSTATUS, HSTATUS_SPV);
-    let run = guarded(hw.me, eid, true, SECOND / 500, 3);
+    let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
     h_reset();
     let marker = utm_get(0, 0x7f0);
     let word = utm_get(0, 0x7f8);
@@ -731,11 +736,11 @@ fn h_swap(hw: &Hw) {
     command(0, 14, 0, 0);
     h_plant_host();
     let host = h_read_all();
-    let run = guarded(hw.me, eid, true, SECOND / 500, 3);
+    let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
     let after = h_read_all();
     // As a kernel would: the host's own values, then RESUME.
     h_plant_host();
-    let run2 = guarded(hw.me, eid, false, SECOND / 500, 3);
+    let run2 = guarded(hw.me, eid, false, GUARD, MAX_GUARDED);
     h_reset();
     let (mut e2h, mut lost, mut h2e, mut kept) = (Text::new(), Text::new(), Text::new(), 0);
     for (i, c) in h_list().into_iter().enumerate() {
@@ -776,7 +781,7 @@ fn mpv(hw: &Hw) {
     command(0, 15, enclave_vs, 0);
     h_reset();
     csr_write(VSSCRATCH, HOST_VS_MARK);
-    let run = guarded(hw.me, eid, true, SECOND / 500, 0);
+    let run = guarded(hw.me, eid, true, GUARD, 0);
     let vs_when_trapped = traps::VIRT_VSSCRATCH.load(SeqCst);
     h_reset();
     let in_vs = utm_get(0, 0x60) == 1;
@@ -804,7 +809,7 @@ fn s_state(hw: &Hw) {
     let host = senvcfg().unwrap_or(0);
     if let Ok(eid) = make(0) {
         command(0, 13, 0, 0);
-        let run = guarded(hw.me, eid, true, SECOND / 500, 5);
+        let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
         let seen = utm_get(0, 0x1f8) as usize;
         check!(run.ret.error == 0 && (host == 0 || seen != host), "s-state: the host's senvcfg does not reach a fresh enclave";
             "host senvcfg {host:#x}, the enclave read {seen:#x}; run {run}");
@@ -822,7 +827,7 @@ fn s_state(hw: &Hw) {
         // Without H, command 14's H accesses trap into the enclave's own
         // handler, which skips them: only senvcfg is written.
         command(0, 14, 0, 0);
-        let ret = guarded(hw.me, eid, true, SECOND / 500, 3).ret;
+        let ret = guarded(hw.me, eid, true, GUARD, MAX_GUARDED).ret;
         let after = senvcfg().unwrap_or(0);
         let held = utm_get(0, 0x2f8) as usize;
         check!(ret.error == err::EDGE_CALL_HOST && (held == 0 || after != held), "s-state: the enclave's senvcfg does not reach the host after STOP";

@@ -157,7 +157,7 @@ fn random_h_write(rng: &mut Rng) {
 fn h_probe_enclave(me: usize) -> bool {
     let Ok(eid) = create(3) else { return false };
     command(3, 16, 0, 0);
-    let run = attacks::guarded(me, eid, true, crate::sbi::SECOND / 500, 3);
+    let run = attacks::guarded(me, eid, true, attacks::GUARD, attacks::MAX_GUARDED);
     let ok = run.ret.error == 0
         && run.ret.value == 0x600d
         && utm_word(3, 0x68 / 8) == 0x5c5c
