@@ -1027,6 +1027,12 @@ fn suspend(kind: u32, job: usize) -> SbiRet {
 fn probe_job(me: usize) {
     use hsm::suspend_type::{NON_RETENTIVE, RETENTIVE};
     let mut rng = Rng(time() ^ ((me as u64) << 40) | 1);
+    // Just (re)started or resumed: the PMP it entered with is what is under
+    // test, so probe hard for a while first.
+    let t0 = time();
+    while PROBE_ON.load(SeqCst) && time() - t0 < SECOND / 1000 {
+        probe_live();
+    }
     while PROBE_ON.load(SeqCst) {
         for _ in 0..16 {
             probe_live();
@@ -1067,6 +1073,10 @@ fn race_hsm_cycle(hw: &Hw, rounds: usize) {
                 restarts += 1;
             }
         }
+        // Scans the window between a restart and CREATE, as race_start does.
+        for _ in 0..(r % 48) * 4 {
+            core::hint::spin_loop();
+        }
         let ret = create_raw(&a);
         if ret.error != 0 {
             failed += 1;
@@ -1075,7 +1085,7 @@ fn race_hsm_cycle(hw: &Hw, rounds: usize) {
         LIVE_EPM.store(a.epm_paddr as usize, SeqCst);
         LIVE_GEN.store(r + 1, SeqCst);
         call(sbi_spec::spi::EID_SPI, sbi_spec::spi::SEND_IPI, [mask, 0, 0]);
-        let hold = rng.below(3000);
+        let hold = rng.below(SECOND / 1000);
         wait_for(hold, || false);
         LIVE_GEN.store(0, SeqCst);
         if destroy(ret.value).error != 0 {
