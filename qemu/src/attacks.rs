@@ -13,7 +13,9 @@
 //! | `hsm-race` | harts started, suspended, resumed, stopped while CREATE/DESTROY run    |
 //!
 //! `attack=reset-srst` / `attack=reset-testdev` run the two-stage reset attack
-//! instead (see `reset`). `rounds=N` sets the race rounds (default 2000).
+//! instead (see `reset`), `attack=vs-mprv` the vsstatus -> mstatus.MPRV attack
+//! on the SM itself (see `vs_mprv`; it can take the old SM down, so it runs
+//! alone). `rounds=N` sets the race rounds (default 2000).
 //! H checks are `# SKIP`ped where the device tree's `riscv,isa` has no `h`
 //! (or hstatus traps); races where there is one hart. Timer checks run on
 //! every machine: the SM must keep the host's deadline with and without Sstc
