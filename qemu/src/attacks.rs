@@ -21,6 +21,45 @@
 //! every machine: the SM must keep the host's deadline with and without Sstc
 //! (DESIGN.md, "Time belongs to the host"), they only fail without Sstc here.
 //!
+//! What each check expects of the SM (what a fixed SM must do to pass):
+//!
+//! * `timer` (no deadline armed): on a hart whose host never called
+//!   set_timer, a counting enclave reaches its exit within 1000 RUN/RESUMEs
+//!   (mtimecmp is initialised, not left at QEMU's reset value 0); on hart 0
+//!   and on a never-started hart 1.
+//! * `timer` (enclave set_timer(MAX)): with the host's deadline 1 ms ahead,
+//!   the RUN/RESUME that follows the enclave's set_timer(u64::MAX) returns
+//!   INTERRUPTED instead of the enclave's exit after its 300 M-step count.
+//! * `timer` (own deadline): an enclave's set_timer(now + 1 ms) alone ends
+//!   its run with INTERRUPTED.
+//! * `timer` (after exit / edge-call STOP / exit after set_timer(MAX)): a
+//!   host deadline 50 ms ahead armed before RUN raises sip.STIP within 1 s of
+//!   RUN returning (MTIE/mtimecmp are the host's again).
+//! * `stop`: STOP with reason 2, 7 or u64::MAX makes RUN return
+//!   UNKNOWN_ERROR (100000); after reason 7, RESUME continues after the STOP
+//!   ecall (the enclave then exits, error 0).
+//! * `h-state`/`h-ctl`/`mpv` (H harts): a fresh enclave reads none of the 19
+//!   H/VS CSR values the host planted (`PLANT`, host column; hstatus.SPV = 0
+//!   in particular) and its first sret (no trap before it) stays in HS-mode
+//!   (it reads its own sscratch 0x5c5c, exits 0x600d; host-planted hedeleg +
+//!   vstvec run no host code); after its edge-call STOP the host reads back
+//!   exactly the 19 values it had before RUN (none of the enclave's), and
+//!   after RESUME the enclave reads none of the host's; an enclave that
+//!   entered VS-mode (hstatus.SPV, sret) and is interrupted hands the host
+//!   back with V = 0 (mstatus.MPV not left at 1: no trap with hstatus.SPV,
+//!   sscratch is the host's hart id).
+//! * `s-state`: senvcfg is per world (host 1 -> fresh enclave reads 0;
+//!   enclave 1 -> host reads its 0 after STOP).
+//! * `hsm-race`: no read of an EPM after its CREATE returned (and before its
+//!   DESTROY began) succeeds on any hart, whatever HSM path brought that hart
+//!   to S-mode (hart_start racing CREATE; suspend, resume, stop, restart).
+//! * `reset-srst`: after SBI SRST cold reboot, the next boot finds none of
+//!   the 512 secret words of the enclave that was alive (scrub on SRST, or at
+//!   boot). `reset-testdev`: an S-mode store of 0x7777 to the SiFive test
+//!   device (0x100000) raises a store access fault (scause 7, stval 0x100000).
+//! * `vs-mprv`: after the host's VS-mode round trip with vsstatus bit 17 set,
+//!   the SM still serves (an SBI call, an enclave run) and never panics.
+//!
 //! No attack can hang the run: every enclave loop is bounded, or the host's
 //! own timer (armed before each RUN/RESUME) ends it; a host handed back in
 //! V-mode is brought back to HS-mode by the trap handler (`traps`).
