@@ -42,8 +42,21 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         crate::runtime_host::run(args);
         sbi::shutdown(crate::tap::finish());
     }
+    if args.split_whitespace().any(|a| a == "attack=vs-mprv") {
+        crate::attacks::vs_mprv(&fdt, hartid);
+        sbi::shutdown(crate::tap::finish());
+    }
+    if let Some(kind) = args.split_whitespace().find_map(|a| a.strip_prefix("attack=")) {
+        crate::attacks::reset(kind);
+        sbi::shutdown(crate::tap::finish());
+    }
+    if args.split_whitespace().any(|a| a == "attacks") {
+        crate::attacks::run(&fdt, hartid, args);
+        sbi::shutdown(crate::tap::finish());
+    }
     if let Some(calls) = arg_value(args, "fuzz=") {
-        crate::fuzz::run(calls, arg_value(args, "seed=").unwrap_or(1));
+        let hw = crate::attacks::Hw::from_fdt(&fdt, hartid);
+        crate::fuzz::run(calls, arg_value(args, "seed=").unwrap_or(1), &hw);
         sbi::shutdown(crate::tap::finish());
     }
     if args.split_whitespace().any(|a| a == "fail") {
@@ -77,7 +90,7 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
 }
 
 /// The number after `key` in the bootargs, e.g. `fuzz=5000`.
-fn arg_value(args: &str, key: &str) -> Option<u64> {
+pub(crate) fn arg_value(args: &str, key: &str) -> Option<u64> {
     args.split_whitespace().find_map(|a| a.strip_prefix(key)).and_then(|v| v.parse().ok())
 }
 

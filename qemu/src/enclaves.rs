@@ -12,7 +12,7 @@ use keystone_abi::sm::{err, fid, CreateArgs, KEYSTONE_EID};
 
 /// EPMs: 64 KiB each from here (NAPOT); UTMs: 4 KiB each from UTM_POOL.
 const EPM_POOL: usize = 0x8100_0000;
-const EPM_SIZE: usize = 0x1_0000;
+pub const EPM_SIZE: usize = 0x1_0000;
 const UTM_POOL: usize = 0x8200_0000;
 const UTM_SIZE: usize = 0x1000;
 const LOAD_ACCESS_FAULT: usize = 5;
@@ -64,7 +64,7 @@ pub fn create(i: usize) -> Result<usize, usize> {
     }
 }
 
-fn utm(i: usize) -> *mut u64 {
+pub fn utm(i: usize) -> *mut u64 {
     (UTM_POOL + i * UTM_SIZE) as *mut u64
 }
 
@@ -78,7 +78,7 @@ pub fn command(i: usize, cmd: u64, arg1: u64, arg2: u64) {
     }
 }
 
-fn utm_word(i: usize, word: usize) -> u64 {
+pub fn utm_word(i: usize, word: usize) -> u64 {
     // SAFETY: as in `command`.
     unsafe { utm(i).add(word).read_volatile() }
 }
@@ -327,11 +327,12 @@ fn wrong_world_calls() {
     let eid = create(0).expect("create");
     command(0, 8, 0, 0);
     let (ret, _) = run_to_stop(eid, no_timer);
-    check_ret!(
+    // Keystone's stop_enclave: any other reason stops the enclave and the
+    // host's RUN/RESUME gets UNKNOWN_ERROR.
+    check_err!(
         ret,
         err::UNKNOWN_ERROR,
-        0,
-        "enclave STOP(unknown reason) stops it: host gets UNKNOWN_ERROR"
+        "enclave STOP(unknown reason) stops it: the host gets UNKNOWN_ERROR"
     );
     no_timer();
     let ret = ks(fid::RESUME_ENCLAVE, eid);

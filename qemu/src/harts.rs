@@ -15,7 +15,9 @@ pub const TAG_SUSPEND: usize = 0x3 << 32;
 pub const TAG_RESUME: usize = 0x4 << 32;
 /// Run the enclave `enclaves::other_hart_job` names, then stop.
 pub const TAG_ENCLAVE: usize = 0x5 << 32;
-const TAG_MASK: usize = 0xf << 32;
+/// A job of the attack suite; the low bits name it (`attacks::secondary`).
+pub const TAG_ATTACK: usize = 0x6 << 32;
+pub const TAG_MASK: usize = 0xf << 32;
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NONE: AtomicUsize = AtomicUsize::new(0);
@@ -28,7 +30,7 @@ pub static IPIS: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
 /// While set, started harts wait before stopping.
 pub static HOLD: AtomicBool = AtomicBool::new(false);
 
-fn stop(hartid: usize) -> ! {
+pub fn stop(hartid: usize) -> ! {
     let ret = crate::sbi::call(EID_HSM, HART_STOP, [0; 3]);
     panic!("hart {hartid}: hart_stop returned error {}", ret.error as isize);
 }
@@ -46,6 +48,10 @@ extern "C" fn payload_secondary_main(hartid: usize, opaque: usize) -> ! {
         TAG_ENCLAVE => {
             SEEN[hartid].store(opaque, Ordering::SeqCst);
             crate::enclaves::other_hart_job();
+            stop(hartid)
+        }
+        TAG_ATTACK => {
+            crate::attacks::secondary(hartid, opaque & !TAG_MASK);
             stop(hartid)
         }
         TAG_SUSPEND => {

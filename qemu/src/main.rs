@@ -7,12 +7,16 @@
 //! `hang` prints one line and spins (for harness tests), `fail` shuts down
 //! through SRST with a system-failure reason, `bench` measures SBI round
 //! trips instead of checking (runs on any SBI firmware, e.g. OpenSBI),
-//! `runtime` hosts the enclave runtime and its eapps (see `runtime_host`).
+//! `runtime` hosts the enclave runtime and its eapps (see `runtime_host`),
+//! `attacks` runs the adversarial suite and `attack=reset-srst|reset-testdev`
+//! the two-stage reset attack (see `attacks`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
 #[macro_use]
 mod console;
+#[cfg(target_os = "none")]
+mod attacks;
 #[cfg(target_os = "none")]
 mod bench;
 #[cfg(target_os = "none")]

@@ -17,6 +17,12 @@ pub fn report(name: core::fmt::Arguments, pass: bool, detail: core::fmt::Argumen
     }
 }
 
+/// Reports a check that cannot run on this machine (`ok N - name # SKIP why`).
+pub fn report_skip(name: core::fmt::Arguments, why: core::fmt::Arguments) {
+    let n = RUN.fetch_add(1, Ordering::Relaxed) + 1;
+    println!("ok {n} - {name} # SKIP {why}");
+}
+
 /// Prints the plan and the summary; true when every check passed.
 pub fn finish() -> bool {
     let run = RUN.load(Ordering::Relaxed);
@@ -62,3 +68,11 @@ macro_rules! check_err {
     }};
 }
 pub(crate) use check_err;
+
+/// `skip!("name {}", args; "reason {}", args)`.
+macro_rules! skip_check {
+    ($($name:expr),+ ; $($why:expr),+) => {
+        $crate::tap::report_skip(format_args!($($name),+), format_args!($($why),+))
+    };
+}
+pub(crate) use skip_check as skip;

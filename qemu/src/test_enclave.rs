@@ -17,12 +17,42 @@
 //! | 10    | edge calls forever (benchmarks)          | never exits           |
 //! | 11    | ATTEST(report UTM+0x200 or UTM+16, data UTM+0x40, size UTM+8) | the SBI error |
 //! | 12    | copy ident (UTM+0x40, len UTM+8) into the EPM, GET_SEALING_KEY (key at EPM+0x2000 or UTM+16), copy the key struct to UTM+0x200 | the SBI error |
+//! | 13    | dump senvcfg to UTM+0x1f8 and, if UTM+8 != 0, the H/VS CSRs of `H_CSRS` to UTM+0x100 + 8i | 0 |
+//! | 14    | write UTM+0x100 + 8i into H/VS CSR i (and UTM+0x1f8 into senvcfg), read them back to UTM+0x200.., edge call (STOP 1), read them again to UTM+0x300.. | 0 |
+//! | 15    | vsscratch = UTM+8, vsatp = hgatp = 0, hstatus.SPV = 1, sret into VS-mode, UTM+0x60 = 1 there, spin | never exits |
+//! | 16    | sscratch = 0x5c5c, sret to S-mode (no trap before it), store sscratch to UTM+0x68, ebreak, UTM+0x70 = 1 | 0x600d |
+//! | 17    | set_timer(time + UTM+16, or u64::MAX if 0), UTM+0x50 = 1, count to UTM+8 | the count |
+//! | 18    | STOP with reason UTM+8; after it returns UTM+0x58 = 0x5709 | STOP's a0 |
 //! | else  |                                          | 0xbad                 |
+//!
+//! Where a CSR is missing the enclave's own trap handler skips the access
+//! (scause lands in t6); dumps preload -1 so the slot then reads all ones.
 
 use keystone_abi::sm::KEYSTONE_EID;
 
+/// The hypervisor-extension CSRs the attack suite plants, dumps and compares
+/// (one list for the enclave's assembly and the host's Rust).
+macro_rules! h_csr_list {
+    () => {
+        "0x600, 0x602, 0x603, 0x604, 0x605, 0x606, 0x60a, 0x643, 0x645, 0x64a, 0x680, \
+         0x200, 0x204, 0x205, 0x240, 0x241, 0x242, 0x243, 0x280"
+    };
+}
+
+/// `h_csr_list!()` as text: CSR numbers, comma-separated, in dump order.
+pub const H_CSR_LIST: &str = h_csr_list!();
+
+/// The CSR numbers of `H_CSR_LIST`, in order.
+pub fn h_csrs() -> impl Iterator<Item = usize> {
+    H_CSR_LIST.split(',').map(|c| {
+        let c = c.trim();
+        usize::from_str_radix(c.trim_start_matches("0x"), 16).expect("hex CSR number")
+    })
+}
+
 core::arch::global_asm!(
-    r#"
+    concat!(
+        r#"
     .section .rodata.test_enclave, "a"
     .balign 4096
     .globl test_enclave_start
@@ -61,6 +91,18 @@ test_enclave_start:
     beq     t0, t1, 110f
     li      t1, 12
     beq     t0, t1, 120f
+    li      t1, 13
+    beq     t0, t1, 130f
+    li      t1, 14
+    beq     t0, t1, 140f
+    li      t1, 15
+    beq     t0, t1, 150f
+    li      t1, 16
+    beq     t0, t1, 160f
+    li      t1, 17
+    beq     t0, t1, 170f
+    li      t1, 18
+    beq     t0, t1, 180f
     li      a0, 0xbad
     j       99f
 10: ld      a0, 8(s0)
@@ -179,6 +221,108 @@ test_enclave_start:
     addi    t4, t4, 1
     addi    t5, t5, -1
     j       124b
+130: addi   t3, s0, 0x1f8
+    li      t0, -1
+    csrr    t0, 0x10a
+    sd      t0, 0(t3)
+    ld      t1, 8(s0)
+    li      a0, 0
+    beqz    t1, 99f
+    addi    t3, s0, 0x100
+    .irp c, "#,
+        h_csr_list!(),
+        r#"
+    li      t0, -1
+    csrr    t0, \c
+    sd      t0, 0(t3)
+    addi    t3, t3, 8
+    .endr
+    j       99f
+140: addi   t3, s0, 0x100
+    .irp c, "#,
+        h_csr_list!(),
+        r#"
+    ld      t0, 0(t3)
+    csrw    \c, t0
+    addi    t3, t3, 8
+    .endr
+    ld      t0, 0x1f8(s0)
+    csrw    0x10a, t0
+    addi    t3, s0, 0x200
+    jal     ra, 141f
+    li      a0, 1
+    li      a6, 3004
+    li      a7, {eid}
+    ecall
+    addi    t3, s0, 0x300
+    jal     ra, 141f
+    li      a0, 0
+    j       99f
+141: mv     t4, t3
+    .irp c, "#,
+        h_csr_list!(),
+        r#"
+    li      t0, -1
+    csrr    t0, \c
+    sd      t0, 0(t4)
+    addi    t4, t4, 8
+    .endr
+    li      t0, -1
+    csrr    t0, 0x10a
+    sd      t0, 0xf8(t3)
+    ret
+150: ld     t0, 8(s0)
+    csrw    0x240, t0
+    csrw    0x280, zero
+    csrw    0x680, zero
+    li      t0, 0x80
+    csrs    0x600, t0
+    li      t0, 0x100
+    csrs    sstatus, t0
+    lla     t0, 151f
+    csrw    sepc, t0
+    sret
+151: li     t0, 1
+    sd      t0, 0x60(s0)
+152: j      152b
+160: li     t0, 0x5c5c
+    csrw    sscratch, t0
+    li      t0, 0x100
+    csrs    sstatus, t0
+    lla     t0, 161f
+    csrw    sepc, t0
+    sret
+161: csrr   t0, sscratch
+    sd      t0, 0x68(s0)
+    ebreak
+    li      t0, 1
+    sd      t0, 0x70(s0)
+    li      a0, 0x600d
+    j       99f
+170: ld     a0, 16(s0)
+    beqz    a0, 171f
+    rdtime  t0
+    add     a0, a0, t0
+    j       172f
+171: li     a0, -1
+172: li     a6, 0
+    li      a7, 0x54494d45
+    ecall
+    li      t0, 1
+    sd      t0, 0x50(s0)
+    ld      t0, 8(s0)
+    li      t2, 0
+173: addi   t2, t2, 1
+    blt     t2, t0, 173b
+    mv      a0, t2
+    j       99f
+180: ld     a0, 8(s0)
+    li      a6, 3004
+    li      a7, {eid}
+    ecall
+    li      t0, 0x5709
+    sd      t0, 0x58(s0)
+    j       99f
 99: li      a6, 3006
     li      a7, {eid}
     ecall
@@ -192,7 +336,8 @@ test_enclave_start:
     .option pop
     .globl test_enclave_end
 test_enclave_end:
-"#,
+"#
+    ),
     eid = const KEYSTONE_EID,
 );
 
