@@ -86,6 +86,32 @@ def test_no_enclave_secret_survives_a_reset(machine_factory, kind):
     assert status == 0
 
 
+def test_a_reset_the_sm_does_not_see_is_scrubbed_at_the_next_boot(machine_factory):
+    """A reset from outside (QEMU's system_reset: a watchdog, a reset button)
+    with an enclave alive: the SM never runs its SRST scrub, so the next boot
+    must find the live EPM in its registry and zero it before S-mode runs.
+    Under -icount the boot prints the scrub's cost in instructions."""
+    kind = "reset-external"
+    with machine_factory(smp=1, name=kind, append=f"attack={kind}", icount=0) as m:
+        m.expect(SM_BANNER, timeout=20)
+        first = m.expect(RESET_LINE, timeout=60)
+        assert first.group(1) == "no" and first.group(2) == "0", first.group(0)
+        m.expect("# reset: stage 1 done, waiting for an external reset", timeout=60)
+        m.qmp.execute("system_reset")
+        scrub = m.expect(r"SM: reset scrub: (\d+) live enclave range\(s\) from before the reset, "
+                         r"(\d+) bytes zeroed, (\d+) instructions", timeout=60)
+        again = m.expect(RESET_LINE, timeout=60)
+        m.expect(PAYLOAD_DONE, timeout=60)
+        status = m.wait_exit(timeout=30)
+    assert int(scrub.group(1)) == 1 and int(scrub.group(2)) > 0, scrub.group(0)
+    print(f"[{kind}] boot-time scrub: {scrub.group(2)} bytes in {scrub.group(3)} instructions")
+    assert again.group(1) == "yes" and again.group(2) == "0", again.group(0)
+    text = m.console_text
+    report = _report(text[text.rfind("# reset: boot finds"):], f"{kind} boot 2")
+    assert report.complete and not report.failed, report.summary()
+    assert status == 0
+
+
 def test_host_vsstatus_cannot_set_mprv_for_the_sm(machine_factory, cpu):
     """QEMU 7.2 ORs all of vsstatus into mstatus when V becomes 1: a host that
     puts MPRV there and makes an SBI call from VS-mode enters the SM with
@@ -106,4 +132,5 @@ def test_attack_tap_names_carry_their_class():
     src = (Path(__file__).resolve().parents[1] / "qemu/src/attacks.rs").read_text()
     names = re.findall(r'(?:check|skip)!\([^"]*"([a-z-]+):', src)
     assert names and set(names) <= {"timer", "stop", "h-state", "s-state", "h-ctl", "mpv",
-                                    "hsm-race", "reset", "reset-srst", "reset-testdev"}, set(names)
+                                    "hsm-race", "reset", "reset-srst", "reset-testdev",
+                                    "reset-external"}, set(names)

@@ -1258,14 +1258,18 @@ fn set_marker(words: [u64; 3]) {
 /// S-mode (which must fault). Stage 2 (marker found, the next boot in the
 /// same QEMU, whose RAM survives a reset): the EPM must not hold the secret.
 pub fn reset(kind: &str) {
-    let testdev = match kind {
-        "reset-srst" => false,
-        "reset-testdev" => true,
+    // 1: SBI SRST, 2: the test device, 3: a reset from outside (QEMU's
+    // system_reset, as a watchdog or a reset button would do it).
+    let how: u64 = match kind {
+        "reset-srst" => 1,
+        "reset-testdev" => 2,
+        "reset-external" => 3,
         _ => {
-            check!(false, "attack={kind} is known"; "use reset-srst or reset-testdev");
+            check!(false, "attack={kind} is known"; "use reset-srst, reset-testdev or reset-external");
             return;
         }
     };
+    let testdev = how == 2;
     let a = args(RESET_SLOT);
     let epm = a.epm_paddr as usize;
     let found = marker_word(0) == MARKER_MAGIC;
@@ -1275,10 +1279,15 @@ pub fn reset(kind: &str) {
         if found { "yes" } else { "no" }
     );
     if found {
-        let was_testdev = marker_word(1) == 2;
+        let was = marker_word(1);
+        let was_testdev = was == 2;
         let marked_epm = marker_word(2) as usize;
         set_marker([0, 0, 0]);
-        let name = if was_testdev { "reset-testdev" } else { "reset-srst" };
+        let name = match was {
+            2 => "reset-testdev",
+            3 => "reset-external",
+            _ => "reset-srst",
+        };
         if was_testdev {
             check!(false, "reset-testdev: an S-mode store to the SiFive test device faults (scause 7) instead of resetting the machine";
                 "the store reset the machine: this boot found stage 1's marker");
@@ -1308,7 +1317,13 @@ pub fn reset(kind: &str) {
     });
     check!(stop.error == err::EDGE_CALL_HOST && closed.is_some(), "reset: the enclave is alive (stopped in an edge call) and its EPM closed to the host";
         "RUN ({}, {:#x}), host read fault {:?}", stop.error as isize, stop.value, closed);
-    set_marker([MARKER_MAGIC, if testdev { 2 } else { 1 }, epm as u64]);
+    set_marker([MARKER_MAGIC, how, epm as u64]);
+    if how == 3 {
+        crate::println!("# reset: stage 1 done, waiting for an external reset");
+        loop {
+            core::hint::spin_loop();
+        }
+    }
     if testdev {
         crate::println!(
             "# reset: stage 1 done, S-mode store of 0x7777 to the test device at 0x100000"
