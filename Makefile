@@ -22,7 +22,8 @@ PYTEST_ARGS ?=
 # in a git clone of HEAD with a new .venv, ~10 min); `make test FRESH_CLONE=` skips it.
 FRESH_CLONE ?= --fresh-clone
 
-.PHONY: all setup build test host-test pytest pytest-parallel lint run bench doctor clean \
+.PHONY: all setup build test host-test pytest pytest-parallel pytest-matrix lint run bench \
+        doctor clean \
         distclean
 
 all: build
@@ -60,10 +61,21 @@ XDIST_TESTS ?= tests/test_gdb.py tests/test_gdb_worlds.py tests/test_gdb_cli.py 
 pytest-parallel: setup build
 	$(VPY) -m pytest -n 2 $(XDIST_TESTS)
 
+# The Linux enclave tests again on the other CPUs of the machine matrix (the default
+# CPU runs in `pytest`; the payload's conformance, fuzzer and attack suites take the CPU
+# matrix themselves, see tests/conftest.py): no Sstc, and no H extension.
+MATRIX_CPUS ?= rv64,sstc=false rv64,h=false
+pytest-matrix: setup build
+	@for cpu in $(MATRIX_CPUS); do \
+	  echo "== tests/test_linux_enclaves.py on -cpu $$cpu"; \
+	  $(VPY) -m pytest -q --qemu-arg=-cpu --qemu-arg=$$cpu tests/test_linux_enclaves.py \
+	    || exit 1; \
+	done
+
 lint: setup
 	$(VPY) -m ruff check keystone_py tests
 
-test: setup build host-test pytest pytest-parallel lint
+test: setup build host-test pytest pytest-parallel pytest-matrix lint
 
 run: setup build
 	$(KS) boot
