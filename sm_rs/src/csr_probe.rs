@@ -1,9 +1,9 @@
 //! Boot option `sm.csr-probe`: read every one of the 4096 CSR numbers in
-//! M-mode and report each one the hart has that `sm::world_csrs::TABLE` does
+//! M-mode and report each one the hart has that `sm_core::world_csrs::TABLE` does
 //! not name. A test boots every machine of the matrix with it, so a hart
 //! that grows state the world switch has not thought about fails the suite.
 
-use sm::world_csrs;
+use sm_core::world_csrs;
 
 core::arch::global_asm!(
     r#"
@@ -73,7 +73,7 @@ pub fn run() {
         seen += 1;
         if world_csrs::lookup(number).is_none() {
             unnamed += 1;
-            println!("SM: csr probe: CSR {number:#05x} is present but not in sm::world_csrs");
+            println!("SM: csr probe: CSR {number:#05x} is present but not in sm_core::world_csrs");
         }
     }
     println!("SM: csr probe: {seen} CSRs present, {unnamed} not in the table");

@@ -2,7 +2,7 @@
 
 use crate::platform::Platform;
 use keystone_abi::layout::{SM_BASE, SM_SIZE};
-use sm::fdt_patch;
+use sm_core::fdt_patch;
 use spin::Mutex;
 
 /// Room for the patched tree (QEMU's trees are well under 16 KiB packed).

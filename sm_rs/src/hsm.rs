@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use keystone_abi::layout::MAX_HARTS;
 use sbi_spec::binary::SbiRet;
 use sbi_spec::hsm::hart_state;
-use sm::pmp::Range;
+use sm_core::pmp::Range;
 
 const NOT_PRESENT: usize = usize::MAX;
 
@@ -90,8 +90,8 @@ pub fn hart_stop(hartid: usize) -> SbiRet {
 pub fn sync_mask() -> usize {
     HARTS.iter().enumerate().fold(0, |mask, (id, slot)| {
         let state = slot.state.load(Ordering::SeqCst);
-        match sm::pmp_sync::HsmState::from_sbi(state) {
-            Some(s) if sm::pmp_sync::sync_target(s) => mask | (1 << id),
+        match sm_core::pmp_sync::HsmState::from_sbi(state) {
+            Some(s) if sm_core::pmp_sync::sync_target(s) => mask | (1 << id),
             _ => mask,
         }
     })

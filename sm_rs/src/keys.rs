@@ -12,7 +12,7 @@
 
 use keystone_abi::layout::SM_BASE;
 use keystone_abi::sm::{DEVICE_SECRET_ADDR, DEVICE_SECRET_MAGIC};
-use sm::crypto::{self, Keypair};
+use sm_core::crypto::{self, Keypair};
 use spin::Once;
 
 /// What the boot stage hands the SM (kept in SM memory, closed by PMP).

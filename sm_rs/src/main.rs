@@ -9,11 +9,7 @@
 #[macro_use]
 mod console;
 #[cfg(target_os = "none")]
-mod arch;
-#[cfg(target_os = "none")]
 mod boot;
-#[cfg(target_os = "none")]
-mod clint;
 #[cfg(target_os = "none")]
 mod csr_probe;
 #[cfg(target_os = "none")]
@@ -44,8 +40,9 @@ mod scrub;
 mod timer;
 #[cfg(target_os = "none")]
 mod trap;
+
 #[cfg(target_os = "none")]
-mod uart;
+use sm_hal::{arch, clint, uart};
 
 /// On the build machine the firmware has nothing to do: say how to build it.
 #[cfg(not(target_os = "none"))]

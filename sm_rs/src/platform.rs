@@ -3,7 +3,7 @@
 //! Read once by the boot hart; nothing here is a compile-time constant of QEMU.
 
 use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
-use sm::pmp::Range;
+use sm_core::pmp::Range;
 use spin::Once;
 
 /// Most DRAM banks the SM tracks.
@@ -98,7 +98,7 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         fdt.chosen().bootargs().is_some_and(|a| a.split_whitespace().any(|w| w == "sm.csr-probe"));
     let misa = crate::arch::csr::misa::read();
     if misa & crate::arch::bits::MISA_V != 0 {
-        // Vector registers are not part of the world switch (sm::world_csrs):
+        // Vector registers are not part of the world switch (sm_core::world_csrs):
         // refuse rather than leak them between the host and enclaves.
         panic!(
             "this hart has the V extension, whose state the SM does not switch; refusing to boot"
@@ -106,6 +106,7 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
     }
     let h = misa & crate::arch::bits::MISA_H != 0;
 
+    crate::clint::init(clint);
     Ok(PLATFORM.call_once(|| Platform {
         dtb,
         harts,

@@ -12,15 +12,15 @@
 //! U-mode instruction (hart start, resume from suspend, enclave entry). Harts
 //! already in S-mode are brought up to date by the PMP-sync IPI, which the
 //! changing hart waits for. The protocol is model-checked in
-//! `sm_rs/tests/pmp_sync_model.rs`.
+//! `sm_rs/core/tests/pmp_sync_model.rs`.
 
 use crate::arch::pmp as pmp_csr;
 use crate::ipi;
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
 use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
 use keystone_abi::sm::ENCLAVES_MAX;
-use sm::pmp::{self as enc, Range};
-use sm::pmp_alloc::{Entry, PmpAllocator, PmpError, Priority, RegionId};
+use sm_core::pmp::{self as enc, Range};
+use sm_core::pmp_alloc::{Entry, PmpAllocator, PmpError, Priority, RegionId};
 use spin::{Mutex, Once};
 
 static ALLOC: Mutex<PmpAllocator> = Mutex::new(PmpAllocator::new());
@@ -183,7 +183,10 @@ fn sync_all(me: usize) {
 pub fn gate(hart: usize) {
     fence(Ordering::SeqCst);
     ipi::poll(hart);
-    if sm::pmp_sync::needs_apply(APPLIED[hart].load(Ordering::SeqCst), GEN.load(Ordering::SeqCst)) {
+    if sm_core::pmp_sync::needs_apply(
+        APPLIED[hart].load(Ordering::SeqCst),
+        GEN.load(Ordering::SeqCst),
+    ) {
         apply_host();
     }
 }

@@ -1,4 +1,4 @@
-//! Every reset path scrubs: the firmware side of `sm::scrub_registry`.
+//! Every reset path scrubs: the firmware side of `sm_core::scrub_registry`.
 //!
 //! CREATE records the EPM before the enclave first runs, DESTROY forgets it
 //! after the scrub. SBI SRST (reboot or shutdown) scrubs every live EPM
@@ -8,8 +8,8 @@
 
 use crate::platform::Platform;
 use keystone_abi::layout::{PAYLOAD_BASE, SM_BASE, SM_SIZE};
-use sm::pmp::Range;
-use sm::scrub_registry::{outside, Registry};
+use sm_core::pmp::Range;
+use sm_core::scrub_registry::{outside, Registry};
 use spin::Mutex;
 
 /// The registry's page: inside the SM's PMP-closed region, above the image,

@@ -2,10 +2,10 @@
 
 use crate::arch::mprv;
 use crate::keys;
-use keystone_abi::sm::err;
 use keystone_abi::sm::report::*;
-use sm::crypto;
-use sm::pmp::Range;
+use sm_core::crypto;
+use sm_core::error::SmError;
+use sm_core::pmp::Range;
 
 /// Builds the 1352-byte report for an enclave with measurement `hash`.
 pub fn build_report(hash: &[u8; 64], data: &[u8]) -> [u8; REPORT] {
@@ -26,18 +26,23 @@ pub fn build_report(hash: &[u8; 64], data: &[u8]) -> [u8; REPORT] {
 
 /// ATTEST_ENCLAVE: data and report buffer are the enclave's virtual
 /// addresses, read and written through MPRV with its own translation.
-pub fn attest(hash: &[u8; 64], report_va: usize, data_va: usize, size: usize) -> usize {
+pub fn attest(
+    hash: &[u8; 64],
+    report_va: usize,
+    data_va: usize,
+    size: usize,
+) -> Result<(), SmError> {
     if size > DATA_MAX {
-        return err::ILLEGAL_ARGUMENT;
+        return Err(SmError::IllegalArgument("attest/sealing buffer"));
     }
     let mut data = [0u8; DATA_MAX];
     if mprv::copy_from_caller(data_va, &mut data[..size]).is_err() {
-        return err::ILLEGAL_ARGUMENT;
+        return Err(SmError::IllegalArgument("attest/sealing buffer"));
     }
     let report = build_report(hash, &data[..size]);
     match mprv::copy_to_caller(report_va, &report) {
-        Ok(()) => err::SUCCESS,
-        Err(_) => err::ILLEGAL_ARGUMENT,
+        Ok(()) => Ok(()),
+        Err(_) => Err(SmError::IllegalArgument("attest/sealing buffer")),
     }
 }
 
@@ -49,15 +54,15 @@ pub fn sealing_key(
     key_pa: usize,
     ident_pa: usize,
     len: usize,
-) -> usize {
+) -> Result<(), SmError> {
     if len > SEALING_IDENT_MAX {
-        return err::ILLEGAL_ARGUMENT;
+        return Err(SmError::IllegalArgument("attest/sealing buffer"));
     }
     let inside = |base: usize, size: usize| {
         size == 0 || Range::new(base, size).is_ok_and(|r| epm.contains(&r))
     };
     if !inside(key_pa, SEALING_KEY_STRUCT) || !inside(ident_pa, len) {
-        return err::ILLEGAL_ARGUMENT;
+        return Err(SmError::IllegalArgument("attest/sealing buffer"));
     }
     let k = keys::get();
     let mut ident = [0u8; SEALING_IDENT_MAX];
@@ -71,5 +76,5 @@ pub fn sealing_key(
         core::ptr::copy_nonoverlapping(key.as_ptr(), key_pa as *mut u8, SEALING_KEY);
         core::ptr::copy_nonoverlapping(sig.as_ptr(), (key_pa + SEALING_KEY) as *mut u8, SIGNATURE);
     }
-    err::SUCCESS
+    Ok(())
 }

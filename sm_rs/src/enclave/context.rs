@@ -1,5 +1,5 @@
 //! One world's hart state (host OS or enclave): what a world switch saves
-//! and restores. Exactly the rows `sm::world_csrs::TABLE` marks `Swap`:
+//! and restores. Exactly the rows `sm_core::world_csrs::TABLE` marks `Swap`:
 //! Keystone's set plus the FP registers, senvcfg, stimecmp, and with the H
 //! extension every H/VS CSR and mstatus.MPV/GVA.
 
@@ -8,7 +8,7 @@ use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
 use crate::arch::fpu::{self, FpState};
 use crate::arch::hext::{self, HState};
-use sm::world_csrs::first_run_value;
+use sm_core::world_csrs::first_run_value;
 
 /// Which optional state the hart has (from misa and the device tree).
 #[derive(Clone, Copy)]

@@ -17,17 +17,19 @@ use context::{Context, Features};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use keystone_abi::layout::MAX_HARTS;
 use keystone_abi::sm::{err, fid, stop_reason, CreateArgs, ENCLAVES_MAX, MDSIZE};
-use sm::create_args::{self, EnclaveLayout};
-use sm::enclave_state::Life;
-use sm::measure::{self, Page};
-use sm::pmp::Range;
-use sm::pmp_alloc::{PmpError, RegionId};
+use sm_core::create_args::{self, EnclaveLayout};
+use sm_core::enclave_state::Life;
+use sm_core::error::SmError;
+use sm_core::measure::{self, Page};
+use sm_core::pmp::Range;
+use sm_core::pmp_alloc::RegionId;
 use spin::{Mutex, MutexGuard};
 
 /// What a Keystone call leaves for the trap handler to do.
 pub enum Outcome {
-    /// Return (a0, a1) to the caller and step past its ecall.
-    Return(usize, usize),
+    /// Return to the caller and step past its ecall: Ok(value) is (SUCCESS,
+    /// value), an error its Keystone code (`SmError::code`, in `sbi::keystone`).
+    Return(Result<usize, SmError>),
     /// The hart now runs the other world; frame and mepc are already set.
     Switched,
 }
@@ -79,27 +81,25 @@ fn features() -> Features {
 /// Keystone calls from the host OS (S-mode outside any enclave).
 pub fn host_call(hartid: usize, fid: usize, frame: &mut TrapFrame, mepc: usize) -> Outcome {
     let a0 = frame.a(0);
-    let ret = |code| Outcome::Return(code, 0);
+    let fail = |e| Outcome::Return(Err(e));
     match fid {
-        f if f <= fid::DEPRECATED_MAX => ret(err::DEPRECATED),
-        fid::CREATE_ENCLAVE => match create(hartid, a0) {
-            Ok(eid) => Outcome::Return(err::SUCCESS, eid),
-            Err(code) => ret(code),
-        },
-        fid::DESTROY_ENCLAVE => ret(destroy(hartid, a0).err().unwrap_or(err::SUCCESS)),
+        f if f <= fid::DEPRECATED_MAX => fail(SmError::Deprecated),
+        fid::CREATE_ENCLAVE => Outcome::Return(create(hartid, a0)),
+        fid::DESTROY_ENCLAVE => Outcome::Return(destroy(hartid, a0).map(|()| 0)),
         fid::RUN_ENCLAVE => enter(hartid, a0, frame, mepc, true),
         fid::RESUME_ENCLAVE => enter(hartid, a0, frame, mepc, false),
-        f if fid::ENCLAVE_RANGE.contains(&f) => ret(err::SBI_PROHIBITED),
-        _ => ret(err::NOT_IMPLEMENTED),
+        f if fid::ENCLAVE_RANGE.contains(&f) => fail(SmError::SbiProhibited),
+        _ => fail(SmError::NotImplemented),
     }
 }
 
 /// Copies `keystone_sbi_create_t` from the caller's virtual address through MPRV.
-fn copy_create_args(va: usize) -> Result<CreateArgs, usize> {
+fn copy_create_args(va: usize) -> Result<CreateArgs, SmError> {
+    const UNREADABLE: SmError = SmError::IllegalArgument("create arguments not readable");
     let mut words = [0u64; 8];
     for (i, w) in words.iter_mut().enumerate() {
-        let addr = va.checked_add(i * 8).ok_or(err::ILLEGAL_ARGUMENT)?;
-        *w = mprv::load_u64(addr).map_err(|_| err::ILLEGAL_ARGUMENT)?;
+        let addr = va.checked_add(i * 8).ok_or(UNREADABLE)?;
+        *w = mprv::load_u64(addr).map_err(|_| UNREADABLE)?;
     }
     let [epm_paddr, epm_size, utm_paddr, utm_size, runtime_paddr, user_paddr, free_paddr, free_requested] =
         words;
@@ -117,7 +117,7 @@ fn copy_create_args(va: usize) -> Result<CreateArgs, usize> {
 
 // Kept out of line so debuggers can stop in it (`keystone-py gdb --break sm:create`).
 #[inline(never)]
-fn create(hartid: usize, va: usize) -> Result<usize, usize> {
+fn create(hartid: usize, va: usize) -> Result<usize, SmError> {
     let args = copy_create_args(va)?;
     let p = platform::get();
     let mut dram = [Range { base: 0, size: 0 }; 4];
@@ -126,12 +126,11 @@ fn create(hartid: usize, va: usize) -> Result<usize, usize> {
         dram[banks] = *bank;
         banks += 1;
     }
-    let layout = create_args::validate(&args, &dram[..banks], platform::sm_region())
-        .map_err(|e| e.code())?;
+    let layout = create_args::validate(&args, &dram[..banks], platform::sm_region())?;
 
     let eid = {
         let mut table = lock(hartid);
-        let eid = table.iter().position(Option::is_none).ok_or(err::NO_FREE_RESOURCE)?;
+        let eid = table.iter().position(Option::is_none).ok_or(SmError::NoFreeResource)?;
         table[eid] = Some(Slot {
             life: Life::allocated(),
             layout,
@@ -148,14 +147,11 @@ fn create(hartid: usize, va: usize) -> Result<usize, usize> {
         Ok((epm, utm)) => {
             pmp_global::release_enclave_regions(hartid, epm, utm);
             lock(hartid)[eid] = None;
-            return Err(err::NO_FREE_RESOURCE);
+            return Err(SmError::NoFreeResource);
         }
         Err(e) => {
             lock(hartid)[eid] = None;
-            return Err(match e {
-                PmpError::Overlap => err::REGION_OVERLAPS,
-                _ => err::PMP_FAILURE,
-            });
+            return Err(e.into());
         }
     };
     // SAFETY: the UTM lies in DRAM outside the SM and every enclave (checked),
@@ -172,10 +168,10 @@ fn create(hartid: usize, va: usize) -> Result<usize, usize> {
     Ok(eid)
 }
 
-fn destroy(hartid: usize, eid: usize) -> Result<(), usize> {
+fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
     let (layout, regions) = {
         let mut table = lock(hartid);
-        let slot = table.get_mut(eid).and_then(Option::as_mut).ok_or(err::INVALID_ID)?;
+        let slot = table.get_mut(eid).and_then(Option::as_mut).ok_or(SmError::InvalidId)?;
         slot.life.destroy()?;
         (slot.layout, slot.regions.take())
     };
@@ -220,13 +216,13 @@ fn enter(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize, first: b
     pmp_global::gate(hartid);
     let mut table = lock(hartid);
     let Some(slot) = table.get_mut(eid).and_then(Option::as_mut) else {
-        return Outcome::Return(err::INVALID_ID, 0);
+        return Outcome::Return(Err(SmError::InvalidId));
     };
     let Some((epm, utm)) = slot.regions else {
-        return Outcome::Return(err::NOT_RUNNABLE, 0);
+        return Outcome::Return(Err(SmError::NotRunnable));
     };
-    if let Err(code) = slot.life.enter(first) {
-        return Outcome::Return(code, 0);
+    if let Err(e) = slot.life.enter(first) {
+        return Outcome::Return(Err(e));
     }
     let f = features();
     slot.host.save(frame, mepc, f);
@@ -283,11 +279,11 @@ pub fn enclave_call(
     frame: &mut TrapFrame,
     mepc: usize,
 ) -> Outcome {
-    let ret = |code| Outcome::Return(code, 0);
+    let fail = |e| Outcome::Return(Err(e));
     match fid {
-        f if f <= fid::DEPRECATED_MAX => ret(err::DEPRECATED),
-        f if fid::HOST_RANGE.contains(&f) => ret(err::SBI_PROHIBITED),
-        fid::RANDOM => Outcome::Return(err::SUCCESS, random::next()),
+        f if f <= fid::DEPRECATED_MAX => fail(SmError::Deprecated),
+        f if fid::HOST_RANGE.contains(&f) => fail(SmError::SbiProhibited),
+        fid::RANDOM => Outcome::Return(Ok(random::next())),
         fid::STOP_ENCLAVE => {
             // Keystone's answers; any other reason still stops the enclave
             // and the host learns nothing but UNKNOWN_ERROR.
@@ -299,7 +295,7 @@ pub fn enclave_call(
             let mut table = lock(hartid);
             let slot = table[eid].as_mut().expect("a running enclave has a slot");
             if let Err(code) = slot.life.stop() {
-                return ret(code);
+                return fail(code);
             }
             // On resume the STOP ecall returns 0 to the enclave.
             frame.set_a(0, err::SUCCESS);
@@ -312,20 +308,22 @@ pub fn enclave_call(
             let mut table = lock(hartid);
             let slot = table[eid].as_mut().expect("a running enclave has a slot");
             if let Err(code) = slot.life.exit() {
-                return ret(code);
+                return fail(code);
             }
             leave(hartid, slot, frame, mepc + 4, err::SUCCESS, value);
             Outcome::Switched
         }
         fid::ATTEST_ENCLAVE => {
             let (hash, _) = enclave_facts(hartid, eid);
-            ret(attest::attest(&hash, frame.a(0), frame.a(1), frame.a(2)))
+            Outcome::Return(attest::attest(&hash, frame.a(0), frame.a(1), frame.a(2)).map(|()| 0))
         }
         fid::GET_SEALING_KEY => {
             let (hash, epm) = enclave_facts(hartid, eid);
-            ret(attest::sealing_key(&hash, epm, frame.a(0), frame.a(1), frame.a(2)))
+            Outcome::Return(
+                attest::sealing_key(&hash, epm, frame.a(0), frame.a(1), frame.a(2)).map(|()| 0),
+            )
         }
-        _ => ret(err::NOT_IMPLEMENTED),
+        _ => fail(SmError::NotImplemented),
     }
 }
 

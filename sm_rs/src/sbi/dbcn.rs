@@ -7,7 +7,7 @@ use super::Call;
 use crate::{console, platform};
 use sbi_spec::binary::SbiRet;
 use sbi_spec::dbcn::*;
-use sm::pmp::Range;
+use sm_core::pmp::Range;
 
 /// The checked physical range of a DBCN buffer, or the SBI error to return.
 fn buffer(len: usize, lo: usize, hi: usize) -> Result<Option<Range>, SbiRet> {

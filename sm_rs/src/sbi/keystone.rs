@@ -4,6 +4,7 @@
 use super::Reply;
 use crate::arch::entry::TrapFrame;
 use crate::enclave::{self, Outcome};
+use keystone_abi::sm::err;
 use sbi_spec::binary::SbiRet;
 
 pub fn handle(
@@ -18,7 +19,9 @@ pub fn handle(
         Some(eid) => enclave::enclave_call(hartid, eid, fid, frame, mepc),
     };
     match outcome {
-        Outcome::Return(error, value) => Reply::Ret(SbiRet { error, value }),
+        // The one place an SM error becomes Keystone's number in a0.
+        Outcome::Return(Ok(value)) => Reply::Ret(SbiRet { error: err::SUCCESS, value }),
+        Outcome::Return(Err(e)) => Reply::Ret(SbiRet { error: e.code(), value: 0 }),
         Outcome::Switched => Reply::Switched,
     }
 }

@@ -2,7 +2,7 @@
 //! so the Python tests can compare it with the CSRs QEMU's hart exposes.
 
 fn main() {
-    for r in sm::world_csrs::TABLE {
+    for r in sm_core::world_csrs::TABLE {
         println!(
             "{{\"name\": \"{}\", \"number\": {}, \"count\": {}, \"ext\": \"{:?}\"}}",
             r.name, r.number, r.count, r.ext

@@ -16,6 +16,7 @@ impl FpState {
 
 core::arch::global_asm!(
     r#"
+    .option arch, +m, +a, +f, +d, +c
     .section .text
     .globl sm_fp_save
 sm_fp_save:

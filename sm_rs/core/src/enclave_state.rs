@@ -3,7 +3,8 @@
 //! Each check says whether an SBI call may act on an enclave in a given state,
 //! and if not, which error number the host gets.
 
-use keystone_abi::sm::{err, state};
+use crate::error::SmError;
+use keystone_abi::sm::state;
 
 /// Life stage of an enclave slot, with Keystone's numeric values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +38,10 @@ impl State {
     }
 
     /// RUN_ENCLAVE enters only an enclave that has never run.
-    pub fn can_run(self) -> Result<(), usize> {
+    pub fn can_run(self) -> Result<(), SmError> {
         match self {
             Self::Fresh => Ok(()),
-            _ => Err(err::NOT_FRESH),
+            _ => Err(SmError::NotFresh),
         }
     }
 
@@ -49,10 +50,10 @@ impl State {
     /// Keystone also accepts RUNNING when no thread is inside it; here
     /// RUNNING always means a hart is inside it, so a second RESUME would
     /// put one enclave on two harts: refused.
-    pub fn can_resume(self) -> Result<(), usize> {
+    pub fn can_resume(self) -> Result<(), SmError> {
         match self {
             Self::Stopped => Ok(()),
-            _ => Err(err::NOT_RESUMABLE),
+            _ => Err(SmError::NotResumable),
         }
     }
 
@@ -61,18 +62,18 @@ impl State {
     /// Keystone's rule is "state <= STOPPED"; ALLOCATED and DESTROYING also
     /// pass it there, but both belong to a CREATE or DESTROY still in progress
     /// on another hart, so we refuse them rather than race with that call.
-    pub fn can_destroy(self) -> Result<(), usize> {
+    pub fn can_destroy(self) -> Result<(), SmError> {
         match self {
             Self::Fresh | Self::Stopped => Ok(()),
-            _ => Err(err::NOT_DESTROYABLE),
+            _ => Err(SmError::NotDestroyable),
         }
     }
 
     /// STOP_ENCLAVE and EXIT_ENCLAVE come only from a running enclave.
-    pub fn can_stop_or_exit(self) -> Result<(), usize> {
+    pub fn can_stop_or_exit(self) -> Result<(), SmError> {
         match self {
             Self::Running => Ok(()),
-            _ => Err(err::NOT_RUNNING),
+            _ => Err(SmError::NotRunning),
         }
     }
 }
@@ -100,12 +101,12 @@ impl Life {
     }
 
     /// RUN (`first`) or RESUME: the enclave goes onto a hart.
-    pub fn enter(&mut self, first: bool) -> Result<(), usize> {
+    pub fn enter(&mut self, first: bool) -> Result<(), SmError> {
         if first {
             self.state.can_run()?;
         } else {
             if self.exited {
-                return Err(err::NOT_RESUMABLE);
+                return Err(SmError::NotResumable);
             }
             self.state.can_resume()?;
         }
@@ -114,21 +115,21 @@ impl Life {
     }
 
     /// STOP (any reason) or an interrupt: the enclave leaves its hart.
-    pub fn stop(&mut self) -> Result<(), usize> {
+    pub fn stop(&mut self) -> Result<(), SmError> {
         self.state.can_stop_or_exit()?;
         self.state = State::Stopped;
         Ok(())
     }
 
     /// EXIT: the enclave leaves its hart for good.
-    pub fn exit(&mut self) -> Result<(), usize> {
+    pub fn exit(&mut self) -> Result<(), SmError> {
         self.stop()?;
         self.exited = true;
         Ok(())
     }
 
     /// DESTROY begins: the slot is being scrubbed.
-    pub fn destroy(&mut self) -> Result<(), usize> {
+    pub fn destroy(&mut self) -> Result<(), SmError> {
         self.state.can_destroy()?;
         self.state = State::Destroying;
         Ok(())
@@ -149,7 +150,7 @@ mod tests {
     ];
 
     /// The states for which `check` succeeds.
-    fn allowed(check: fn(State) -> Result<(), usize>) -> Vec<State> {
+    fn allowed(check: fn(State) -> Result<(), SmError>) -> Vec<State> {
         ALL.into_iter().filter(|&s| check(s).is_ok()).collect()
     }
 
@@ -167,50 +168,50 @@ mod tests {
     #[test]
     fn run_needs_fresh_else_not_fresh() {
         assert_eq!(allowed(State::can_run), vec![State::Fresh]);
-        assert_eq!(State::Stopped.can_run(), Err(err::NOT_FRESH));
-        assert_eq!(State::Invalid.can_run(), Err(err::NOT_FRESH));
+        assert_eq!(State::Stopped.can_run(), Err(SmError::NotFresh));
+        assert_eq!(State::Invalid.can_run(), Err(SmError::NotFresh));
     }
 
     #[test]
     fn resume_needs_stopped_else_not_resumable() {
         assert_eq!(allowed(State::can_resume), vec![State::Stopped]);
-        assert_eq!(State::Fresh.can_resume(), Err(err::NOT_RESUMABLE));
-        assert_eq!(State::Running.can_resume(), Err(err::NOT_RESUMABLE));
+        assert_eq!(State::Fresh.can_resume(), Err(SmError::NotResumable));
+        assert_eq!(State::Running.can_resume(), Err(SmError::NotResumable));
     }
 
     #[test]
     fn a_life_runs_stops_resumes_exits_and_is_destroyed() {
         let mut l = Life::allocated();
-        assert_eq!(l.destroy(), Err(err::NOT_DESTROYABLE));
-        assert_eq!(l.enter(true), Err(err::NOT_FRESH));
+        assert_eq!(l.destroy(), Err(SmError::NotDestroyable));
+        assert_eq!(l.enter(true), Err(SmError::NotFresh));
         l.created();
-        assert_eq!(l.enter(false), Err(err::NOT_RESUMABLE));
+        assert_eq!(l.enter(false), Err(SmError::NotResumable));
         assert_eq!(l.enter(true), Ok(()));
-        assert_eq!(l.enter(false), Err(err::NOT_RESUMABLE), "resume of RUNNING");
-        assert_eq!(l.destroy(), Err(err::NOT_DESTROYABLE), "destroy of RUNNING");
+        assert_eq!(l.enter(false), Err(SmError::NotResumable), "resume of RUNNING");
+        assert_eq!(l.destroy(), Err(SmError::NotDestroyable), "destroy of RUNNING");
         assert_eq!(l.stop(), Ok(()));
-        assert_eq!(l.stop(), Err(err::NOT_RUNNING));
-        assert_eq!(l.enter(true), Err(err::NOT_FRESH));
+        assert_eq!(l.stop(), Err(SmError::NotRunning));
+        assert_eq!(l.enter(true), Err(SmError::NotFresh));
         assert_eq!(l.enter(false), Ok(()));
         assert_eq!(l.exit(), Ok(()));
         assert_eq!(l.state, State::Stopped);
-        assert_eq!(l.enter(false), Err(err::NOT_RESUMABLE), "resume after exit");
+        assert_eq!(l.enter(false), Err(SmError::NotResumable), "resume after exit");
         assert_eq!(l.destroy(), Ok(()));
         assert_eq!(l.state, State::Destroying);
-        assert_eq!(l.destroy(), Err(err::NOT_DESTROYABLE));
+        assert_eq!(l.destroy(), Err(SmError::NotDestroyable));
     }
 
     #[test]
     fn destroy_needs_a_settled_enclave_not_running_else_not_destroyable() {
         assert_eq!(allowed(State::can_destroy), vec![State::Fresh, State::Stopped]);
         for s in [State::Invalid, State::Destroying, State::Allocated, State::Running] {
-            assert_eq!(s.can_destroy(), Err(err::NOT_DESTROYABLE), "{s:?}");
+            assert_eq!(s.can_destroy(), Err(SmError::NotDestroyable), "{s:?}");
         }
     }
 
     #[test]
     fn stop_and_exit_need_running_else_not_running() {
         assert_eq!(allowed(State::can_stop_or_exit), vec![State::Running]);
-        assert_eq!(State::Stopped.can_stop_or_exit(), Err(err::NOT_RUNNING));
+        assert_eq!(State::Stopped.can_stop_or_exit(), Err(SmError::NotRunning));
     }
 }

@@ -1,13 +1,24 @@
 //! The CLINT: software interrupts (msip) and the machine timer (mtimecmp).
 
-use crate::platform;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 const MSIP: usize = 0x0;
 const MTIMECMP: usize = 0x4000;
 const MTIME: usize = 0xbff8;
 
+/// The CLINT's base address, from the device tree (0 until `init`).
+static BASE: AtomicUsize = AtomicUsize::new(0);
+
+/// Records where the CLINT is; the boot hart calls it once, before any other
+/// hart or function here uses the CLINT.
+pub fn init(base: usize) {
+    BASE.store(base, Ordering::Release);
+}
+
 fn base() -> usize {
-    platform::get().clint
+    let base = BASE.load(Ordering::Acquire);
+    assert!(base != 0, "CLINT used before clint::init");
+    base
 }
 
 /// Raises hart `hartid`'s machine software interrupt.

@@ -73,7 +73,7 @@ pub const MSTATUS_SUM: usize = 1 << 18;
 /// mstatus.MXR: loads from execute-only pages.
 pub const MSTATUS_MXR: usize = 1 << 19;
 /// The mstatus bits that belong to the S-mode world and are swapped with it
-/// (sm::world_csrs: mstatus/sstatus rows): its S-mode bits, and with H the
+/// (sm_core::world_csrs: mstatus/sstatus rows): its S-mode bits, and with H the
 /// virtualisation mode it trapped from (MPV) and GVA.
 pub const MSTATUS_S_WORLD: usize = MSTATUS_SIE
     | MSTATUS_SPIE

@@ -3,9 +3,9 @@
 
 use keystone_abi::sm::CreateArgs;
 use proptest::prelude::*;
-use sm::create_args::validate;
-use sm::pmp::Range;
-use sm::pmp_alloc::{PmpAllocator, Priority, RegionId};
+use sm_core::create_args::validate;
+use sm_core::pmp::Range;
+use sm_core::pmp_alloc::{PmpAllocator, Priority, RegionId};
 
 const PAGE: usize = 4096;
 

@@ -47,7 +47,31 @@ const fn checksum(magic: u64, ranges: &[(u64, u64); ENTRIES]) -> u64 {
     h
 }
 
+/// The registry's size in 64-bit words (its page layout).
+pub const WORDS: usize = 2 + 2 * ENTRIES;
+
 impl Registry {
+    /// The page's words, in memory order (magic, ranges, check).
+    pub fn to_words(&self) -> [u64; WORDS] {
+        let mut w = [0u64; WORDS];
+        w[0] = self.magic;
+        for (i, &(b, s)) in self.ranges.iter().enumerate() {
+            w[1 + 2 * i] = b;
+            w[2 + 2 * i] = s;
+        }
+        w[WORDS - 1] = self.check;
+        w
+    }
+
+    /// Reads a registry from the page's words, whatever they hold.
+    pub fn from_words(w: [u64; WORDS]) -> Self {
+        let mut ranges = [(0, 0); ENTRIES];
+        for (i, r) in ranges.iter_mut().enumerate() {
+            *r = (w[1 + 2 * i], w[2 + 2 * i]);
+        }
+        Self { magic: w[0], ranges, check: w[WORDS - 1] }
+    }
+
     /// A valid registry with nothing live.
     pub const fn empty() -> Self {
         Self { magic: 0, ranges: [(0, 0); ENTRIES], check: 0 }.sealed()
@@ -174,19 +198,14 @@ mod tests {
         let mut r = Registry::empty();
         r.add(0x8100_0000, 0x1000);
         // Any single flipped bit (as random DRAM would be) is refused.
-        // SAFETY: Registry is repr(C), all u64 words, no padding.
-        let words: [u64; 2 + 2 * ENTRIES] = unsafe { core::mem::transmute(r) };
+        let words = r.to_words();
         for w in 0..words.len() {
             for bit in [0, 17, 63] {
                 let mut noisy = words;
                 noisy[w] ^= 1 << bit;
-                // SAFETY: as above.
-                let n: Registry = unsafe { core::mem::transmute(noisy) };
-                assert!(!n.is_valid(), "word {w} bit {bit}");
+                assert!(!Registry::from_words(noisy).is_valid(), "word {w} bit {bit}");
             }
         }
-        // SAFETY: as above.
-        let zeros: Registry = unsafe { core::mem::transmute([0u64; 2 + 2 * ENTRIES]) };
-        assert!(!zeros.is_valid());
+        assert!(!Registry::from_words([0; WORDS]).is_valid());
     }
 }

@@ -16,7 +16,7 @@
 //! * liveness: a terminal state stays reachable from every state, so no
 //!   sender waits for an acknowledgement that can never come.
 //!
-//! Decisions come from `sm::pmp_sync` (`sync_target`, `needs_apply`), the
+//! Decisions come from `sm_core::pmp_sync` (`sync_target`, `needs_apply`), the
 //! functions the firmware calls, so the model checks the firmware's rules.
 //!
 //! Abstractions, all on the side of more behaviours:
@@ -33,7 +33,7 @@
 //!   I/O fences, see the report);
 //! * enclaves running on the harts are out of scope.
 
-use sm::pmp_sync::{needs_apply, sync_target, HsmState};
+use sm_core::pmp_sync::{needs_apply, sync_target, HsmState};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt::Write as _;

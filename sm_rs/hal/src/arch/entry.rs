@@ -29,6 +29,7 @@ const _: () = assert!(core::mem::size_of::<TrapFrame>() == 32 * 8);
 
 core::arch::global_asm!(
     r#"
+    .option arch, +m, +a, +f, +d, +c
     .section .text.entry, "ax"
     .globl _start
 _start:
@@ -102,6 +103,7 @@ __stack_top:
 // of the interrupted world touched.
 core::arch::global_asm!(
     r#"
+    .option arch, +m, +a, +f, +d, +c
     .section .text
     .balign 4
     .globl sm_trap_vector

@@ -1,6 +1,6 @@
 //! The reserved-memory patch, checked by parsing its output with the `fdt` crate.
 
-use sm::fdt_patch::{reserve_memory, FdtPatchError};
+use sm_core::fdt_patch::{reserve_memory, FdtPatchError};
 
 const VIRT_DTB: &[u8] = include_bytes!("fixtures/qemu-virt-smp4.dtb");
 const SM_BASE: usize = 0x8000_0000;

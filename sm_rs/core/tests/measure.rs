@@ -1,9 +1,9 @@
 //! The enclave measurement against independently computed SHA3-512 values.
 
 use sha3::{Digest, Sha3_512};
-use sm::create_args::EnclaveLayout;
-use sm::measure::{header, measure, page_addresses, sha3_512, Measurer, Page};
-use sm::pmp::Range;
+use sm_core::create_args::EnclaveLayout;
+use sm_core::measure::{header, measure, page_addresses, sha3_512, Measurer, Page};
+use sm_core::pmp::Range;
 
 const PAGE: usize = 4096;
 const EPM: usize = 0x8100_0000;

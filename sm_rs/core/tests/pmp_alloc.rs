@@ -1,7 +1,9 @@
 //! The PMP allocator: register choice, refusals, bookkeeping and hardware writes.
 
-use sm::pmp::{A_NAPOT, A_TOR, R, W, X};
-use sm::pmp_alloc::{Entry, Mode, PmpAllocator, PmpError, Priority, RegionId, MAX_REGIONS, N_REG};
+use sm_core::pmp::{A_NAPOT, A_TOR, R, W, X};
+use sm_core::pmp_alloc::{
+    Entry, Mode, PmpAllocator, PmpError, Priority, RegionId, MAX_REGIONS, N_REG,
+};
 
 const SM_BASE: usize = 0x8000_0000;
 const SM_SIZE: usize = 0x20_0000;

@@ -1,8 +1,8 @@
 //! CREATE argument validation: the valid layout passes, each bad class gets its error.
 
 use keystone_abi::sm::{err, CreateArgs, RuntimeParams};
-use sm::create_args::{check, validate, CreateError, EnclaveLayout};
-use sm::pmp::Range;
+use sm_core::create_args::{check, validate, CreateError, EnclaveLayout};
+use sm_core::pmp::Range;
 
 const SM: Range = Range { base: 0x8000_0000, size: 0x20_0000 };
 const DRAM: [Range; 1] = [Range { base: 0x8000_0000, size: 0x800_0000 }];
@@ -230,6 +230,6 @@ fn error_codes_are_keystones() {
     assert_eq!(CreateError::IllegalArgument(check::EPM_EMPTY).code(), err::ILLEGAL_ARGUMENT);
     assert_eq!(CreateError::RegionOverlaps.code(), err::REGION_OVERLAPS);
     assert_eq!(CreateError::PmpFailure.code(), err::PMP_FAILURE);
-    let from_pmp: CreateError = sm::pmp_alloc::PmpError::Overlap.into();
+    let from_pmp: CreateError = sm_core::pmp_alloc::PmpError::Overlap.into();
     assert_eq!(from_pmp, CreateError::PmpFailure);
 }

@@ -1,8 +1,8 @@
 //! The hypervisor extension's per-world state: every H and VS CSR that
-//! `sm::world_csrs::TABLE` marks `Swap`, generated from `sm::h_world_csrs!`
+//! `sm_core::world_csrs::TABLE` marks `Swap`, generated from `sm_core::h_world_csrs!`
 //! so the switch and the table cannot disagree.
 
-use sm::world_csrs::first_run_value;
+use sm_core::world_csrs::first_run_value;
 
 macro_rules! define_h_state {
     ($($name:ident $num:literal),*) => {
@@ -47,7 +47,7 @@ macro_rules! define_h_state {
     };
 }
 
-sm::h_world_csrs!(define_h_state);
+sm_core::h_world_csrs!(define_h_state);
 
 /// vstimecmp (H with Sstc) is CSR 0x24d.
 pub mod vstimecmp {

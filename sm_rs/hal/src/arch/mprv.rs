@@ -11,6 +11,7 @@ pub struct Fault;
 
 core::arch::global_asm!(
     r#"
+    .option arch, +m, +a, +f, +d, +c
     .section .text
     .balign 4
     .globl sm_mprv_expected_trap

@@ -1,7 +1,7 @@
-//! Writes PMP entries by index; the encoding itself is `sm::pmp`.
+//! Writes PMP entries by index; the encoding itself is `sm_core::pmp`.
 
 use super::csr;
-use sm::pmp;
+use sm_core::pmp;
 
 /// PMP entries implemented by QEMU 7.2's harts.
 pub const ENTRIES: usize = 16;

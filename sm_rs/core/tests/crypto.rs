@@ -2,7 +2,7 @@
 //! independently in Python (hashlib's SHA3-512 and HMAC, PyNaCl's
 //! low-level Ed25519 point and scalar operations).
 
-use sm::crypto::{derive_sm_seed, sealing_key, verify, Keypair};
+use sm_core::crypto::{derive_sm_seed, sealing_key, verify, Keypair};
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
