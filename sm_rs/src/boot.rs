@@ -44,6 +44,7 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
     crate::dtb::reserve_sm_region(platform);
     hsm::init(hartid);
     crate::pmp_global::init(platform.test_device);
+    crate::ipi::on_pmp_sync(crate::pmp_global::apply_host);
     hart::init(hartid);
     PLATFORM_READY.store(true, Ordering::Release);
     hart::prepare_for_supervisor(hartid);

@@ -2,29 +2,13 @@
 
 use crate::arch::{bits, csr, entry};
 use crate::{clint, hart, platform};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::Ordering;
 use keystone_abi::layout::MAX_HARTS;
 use sbi_spec::binary::SbiRet;
 use sbi_spec::hsm::hart_state;
 use sm_core::pmp::Range;
 
-const NOT_PRESENT: usize = usize::MAX;
-
-struct HartSlot {
-    state: AtomicUsize,
-    start_requested: AtomicBool,
-    start_addr: AtomicUsize,
-    start_arg: AtomicUsize,
-}
-
-#[allow(clippy::declare_interior_mutable_const)]
-const EMPTY: HartSlot = HartSlot {
-    state: AtomicUsize::new(NOT_PRESENT),
-    start_requested: AtomicBool::new(false),
-    start_addr: AtomicUsize::new(0),
-    start_arg: AtomicUsize::new(0),
-};
-static HARTS: [HartSlot; MAX_HARTS] = [EMPTY; MAX_HARTS];
+use crate::harts::{HARTS, NOT_PRESENT};
 
 /// Records every hart of the device tree: the boot hart started, the rest stopped.
 pub fn init(boot_hart: usize) {
@@ -44,7 +28,7 @@ pub fn hart_start(hartid: usize, start_addr: usize, opaque: usize) -> SbiRet {
         return SbiRet::invalid_param();
     }
     let target = Range::new(start_addr, 4);
-    if !target.is_ok_and(|r| platform.supervisor_may_access(&r)) || start_addr % 2 != 0 {
+    if !target.is_ok_and(|r| crate::memory::supervisor_may_access(&r)) || start_addr % 2 != 0 {
         return SbiRet::invalid_address();
     }
     let slot = &HARTS[hartid];
@@ -85,26 +69,6 @@ pub fn hart_stop(hartid: usize) -> SbiRet {
     entry::park_on_fresh_stack(hartid)
 }
 
-/// Bit mask of the harts that must acknowledge a PMP sync: every hart that
-/// is in S-mode or on its way there or back (anything but STOPPED).
-pub fn sync_mask() -> usize {
-    HARTS.iter().enumerate().fold(0, |mask, (id, slot)| {
-        let state = slot.state.load(Ordering::SeqCst);
-        match sm_core::pmp_sync::HsmState::from_sbi(state) {
-            Some(s) if sm_core::pmp_sync::sync_target(s) => mask | (1 << id),
-            _ => mask,
-        }
-    })
-}
-
-/// Bit mask of the harts currently running S-mode code (targets for IPIs).
-pub fn started_mask() -> usize {
-    HARTS.iter().enumerate().fold(0, |mask, (id, slot)| match slot.state.load(Ordering::Acquire) {
-        hart_state::STARTED | hart_state::SUSPENDED => mask | (1 << id),
-        _ => mask,
-    })
-}
-
 /// SBI HSM hart_suspend: wait for an interrupt, then return (retentive) or
 /// restart S-mode at `resume_addr` (non-retentive).
 pub fn hart_suspend(hartid: usize, kind: usize, resume_addr: usize, opaque: usize) -> SbiRet {
@@ -115,7 +79,7 @@ pub fn hart_suspend(hartid: usize, kind: usize, resume_addr: usize, opaque: usiz
     }
     if kind == NON_RETENTIVE {
         let target = Range::new(resume_addr, 4);
-        if !target.is_ok_and(|r| platform::get().supervisor_may_access(&r)) {
+        if !target.is_ok_and(|r| crate::memory::supervisor_may_access(&r)) {
             return SbiRet::invalid_address();
         }
     }

@@ -4,7 +4,7 @@
 //! executed them.
 
 use crate::arch::{bits, csr};
-use crate::{clint, hsm, platform};
+use crate::{clint, platform};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use keystone_abi::layout::MAX_HARTS;
 use sbi_spec::binary::SbiRet;
@@ -20,6 +20,15 @@ pub const EV_PMP_SYNC: usize = 1 << 3;
 /// Events the sender waits for.
 const SYNCHRONOUS: usize = EV_FENCE_I | EV_SFENCE_VMA | EV_PMP_SYNC;
 
+/// Handlers other modules register for an event, as OpenSBI's
+/// `sbi_ipi_event_create` does: the IPI code knows no policy itself.
+static PMP_SYNC_HANDLER: spin::Once<fn()> = spin::Once::new();
+
+/// Registers what EV_PMP_SYNC does on a hart (boot hart, before others start).
+pub fn on_pmp_sync(handler: fn()) {
+    PMP_SYNC_HANDLER.call_once(|| handler);
+}
+
 #[allow(clippy::declare_interior_mutable_const)]
 const NONE: AtomicUsize = AtomicUsize::new(0);
 static PENDING: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
@@ -31,13 +40,14 @@ static PENDING: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
 /// interrupt is raised again so that it stops the enclave first.
 pub fn process(hart: usize) {
     clint::clear_ipi(hart);
-    let keep = if crate::enclave::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
+    let keep = if crate::world::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
     let events = PENDING[hart].fetch_and(keep, Ordering::AcqRel) & !keep;
     if PENDING[hart].load(Ordering::Acquire) & keep != 0 {
         clint::send_ipi(hart);
     }
     if events & EV_PMP_SYNC != 0 {
-        crate::pmp_global::apply_host();
+        let handler = PMP_SYNC_HANDLER.get().expect("PMP sync handler registered at boot");
+        handler();
     }
     if events & EV_SSIP != 0 {
         // SAFETY: SSIP is writable from M-mode and only signals S-mode.
@@ -55,7 +65,7 @@ pub fn process(hart: usize) {
 
 /// Serves queued work while this hart spins on a lock or waits for others.
 pub fn poll(hart: usize) {
-    let keep = if crate::enclave::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
+    let keep = if crate::world::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
     if PENDING[hart].load(Ordering::Acquire) & !keep != 0 {
         process(hart);
     }
@@ -89,8 +99,8 @@ pub fn decode_mask(mask: usize, base: usize) -> Result<usize, SbiRet> {
 /// so two harts fencing each other cannot deadlock).
 pub fn send(me: usize, targets: usize, events: usize) {
     // A PMP sync waits for every hart on its way into or out of S-mode too
-    // (hsm::sync_mask); other work only concerns harts running S-mode code.
-    let live = if events == EV_PMP_SYNC { hsm::sync_mask() } else { hsm::started_mask() };
+    // (harts::sync_mask); other work only concerns harts running S-mode code.
+    let live = if events == EV_PMP_SYNC { crate::harts::sync_mask() } else { crate::harts::started_mask() };
     let targets = targets & live;
     for hart in (0..MAX_HARTS).filter(|h| targets & (1 << h) != 0) {
         if hart == me {

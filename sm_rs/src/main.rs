@@ -19,11 +19,15 @@ mod enclave;
 #[cfg(target_os = "none")]
 mod hart;
 #[cfg(target_os = "none")]
+mod harts;
+#[cfg(target_os = "none")]
 mod hsm;
 #[cfg(target_os = "none")]
 mod ipi;
 #[cfg(target_os = "none")]
 mod keys;
+#[cfg(target_os = "none")]
+mod memory;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
@@ -40,6 +44,8 @@ mod scrub;
 mod timer;
 #[cfg(target_os = "none")]
 mod trap;
+#[cfg(target_os = "none")]
+mod world;
 
 #[cfg(target_os = "none")]
 use sm_hal::{arch, clint, uart};

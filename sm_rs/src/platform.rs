@@ -144,11 +144,4 @@ impl Platform {
     pub fn hart_exists(&self, hartid: usize) -> bool {
         hartid < MAX_HARTS && self.harts[hartid]
     }
-
-    /// True when the host may hand the SM this physical range to read or
-    /// write: inside one DRAM bank, outside the SM and outside every enclave.
-    pub fn supervisor_may_access(&self, range: &Range) -> bool {
-        let in_dram = self.dram.iter().flatten().any(|bank| bank.contains(range));
-        in_dram && !range.overlaps(&sm_region()) && !crate::pmp_global::overlaps_enclave(range)
-    }
 }

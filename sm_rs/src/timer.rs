@@ -55,7 +55,7 @@ pub fn reset_hart(hartid: usize) {
 /// SBI set_timer: the host arms its timer; an enclave asks to be stopped
 /// no later than `when`.
 pub fn set_timer(hartid: usize, when: u64) {
-    if crate::enclave::current(hartid).is_some() {
+    if crate::world::current(hartid).is_some() {
         ENCLAVE[hartid].store(when, Ordering::Relaxed);
         arm_guard(hartid);
         return;

@@ -14,8 +14,6 @@ use crate::arch::entry::TrapFrame;
 use crate::arch::{bits, csr, mprv};
 use crate::{ipi, platform, pmp_global};
 use context::{Context, Features};
-use core::sync::atomic::{AtomicUsize, Ordering};
-use keystone_abi::layout::MAX_HARTS;
 use keystone_abi::sm::{err, fid, stop_reason, CreateArgs, ENCLAVES_MAX, MDSIZE};
 use sm_core::create_args::{self, EnclaveLayout};
 use sm_core::enclave_state::Life;
@@ -50,15 +48,8 @@ type Table = [Option<Slot>; ENCLAVES_MAX];
 
 static TABLE: Mutex<Table> = Mutex::new([const { None }; ENCLAVES_MAX]);
 
-#[allow(clippy::declare_interior_mutable_const)]
-const OUTSIDE: AtomicUsize = AtomicUsize::new(0);
-/// eid + 1 of the enclave each hart runs, 0 when it runs the host.
-static CURRENT: [AtomicUsize; MAX_HARTS] = [OUTSIDE; MAX_HARTS];
-
 /// The enclave hart `hartid` is running, if any.
-pub fn current(hartid: usize) -> Option<usize> {
-    CURRENT[hartid].load(Ordering::Acquire).checked_sub(1)
-}
+pub use crate::world::current;
 
 /// Takes the table lock, serving this hart's IPIs while another hart holds it.
 fn lock(hartid: usize) -> MutexGuard<'static, Table> {
@@ -229,7 +220,7 @@ fn enter(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize, first: b
     if first {
         slot.ctx = first_context(&slot.layout, &slot.host);
     }
-    CURRENT[hartid].store(eid + 1, Ordering::Release);
+    crate::world::set_enclave(hartid, eid);
     pmp_global::apply_enclave(epm, utm);
     slot.ctx.restore(frame, f);
     // SAFETY: while an enclave runs every interrupt traps to the SM (nothing
@@ -261,7 +252,7 @@ fn leave(
     if let Some((epm, _)) = slot.regions {
         pmp_global::leave_enclave(epm);
     }
-    CURRENT[hartid].store(0, Ordering::Release);
+    crate::world::set_host(hartid);
     slot.host.restore(frame, f);
     frame.set_a(0, a0);
     frame.set_a(1, a1);

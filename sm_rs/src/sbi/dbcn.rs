@@ -4,7 +4,7 @@
 //! of it is read or written.
 
 use super::Call;
-use crate::{console, platform};
+use crate::console;
 use sbi_spec::binary::SbiRet;
 use sbi_spec::dbcn::*;
 use sm_core::pmp::Range;
@@ -18,7 +18,7 @@ fn buffer(len: usize, lo: usize, hi: usize) -> Result<Option<Range>, SbiRet> {
         return Ok(None);
     }
     let range = Range::new(lo, len).map_err(|_| SbiRet::invalid_param())?;
-    if !platform::get().supervisor_may_access(&range) {
+    if !crate::memory::supervisor_may_access(&range) {
         return Err(SbiRet::invalid_param());
     }
     Ok(Some(range))
