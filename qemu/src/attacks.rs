@@ -470,7 +470,7 @@ pub fn run(fdt: &fdt::Fdt, me: usize, bootargs: &str) {
         if hw.has_h { "yes" } else { "no" },
         if hw.sstc { "yes" } else { "no" }
     );
-    let rounds = crate::checks::arg_value(bootargs, "rounds=").unwrap_or(2000) as usize;
+    let rounds = crate::tap::arg_value(bootargs, "rounds=").unwrap_or(2000) as usize;
     // First, before anything arms a timer on any hart.
     timer_never_armed(&hw);
     set_timer(u64::MAX);

@@ -3,7 +3,8 @@
 use crate::harts::{self, wait_for};
 use crate::rt;
 use crate::sbi::{self, call, legacy, sip, SECOND, SIP_STIP, SSTATUS_SIE};
-use crate::tap::{check, check_err, check_ret};
+use crate::tap::arg_value;
+use crate::tap::{arg_value, check, check_err, check_ret};
 use crate::traps;
 use core::sync::atomic::Ordering;
 use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
@@ -28,6 +29,8 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
     let fdt = unsafe { fdt::Fdt::from_ptr(dtb as *const u8) }.expect("a1 must hold a device tree");
     let args = fdt.chosen().bootargs().unwrap_or("");
     println!("payload: SBI conformance on hart {hartid} (bootargs \"{args}\")");
+    crate::harts::on_enclave_job(crate::enclaves::other_hart_job);
+    crate::harts::on_attack_job(crate::attacks::secondary);
     if args.split_whitespace().any(|a| a == "hang") {
         println!("payload: hang requested");
         loop {
@@ -87,11 +90,6 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
     trap_redirection();
     crate::enclaves::run(m.hartid, &m.harts);
     sbi::shutdown(crate::tap::finish())
-}
-
-/// The number after `key` in the bootargs, e.g. `fuzz=5000`.
-pub(crate) fn arg_value(args: &str, key: &str) -> Option<u64> {
-    args.split_whitespace().find_map(|a| a.strip_prefix(key)).and_then(|v| v.parse().ok())
 }
 
 fn device_tree(fdt: &fdt::Fdt) {

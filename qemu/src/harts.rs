@@ -19,6 +19,22 @@ pub const TAG_ENCLAVE: usize = 0x5 << 32;
 pub const TAG_ATTACK: usize = 0x6 << 32;
 pub const TAG_MASK: usize = 0xf << 32;
 
+/// What a hart started with TAG_ENCLAVE / TAG_ATTACK runs: registered by
+/// the enclave and attack suites before they start harts, so this module
+/// (reached from every suite) depends on none of them.
+static ENCLAVE_JOB: spin::Once<fn()> = spin::Once::new();
+static ATTACK_JOB: spin::Once<fn(usize, usize)> = spin::Once::new();
+
+/// Registers the TAG_ENCLAVE job.
+pub fn on_enclave_job(job: fn()) {
+    ENCLAVE_JOB.call_once(|| job);
+}
+
+/// Registers the TAG_ATTACK job (hart id, job number).
+pub fn on_attack_job(job: fn(usize, usize)) {
+    ATTACK_JOB.call_once(|| job);
+}
+
 #[allow(clippy::declare_interior_mutable_const)]
 const NONE: AtomicUsize = AtomicUsize::new(0);
 /// The opaque value each started hart received in a1, stored under its a0.
@@ -47,11 +63,11 @@ extern "C" fn payload_secondary_main(hartid: usize, opaque: usize) -> ! {
         }
         TAG_ENCLAVE => {
             SEEN[hartid].store(opaque, Ordering::SeqCst);
-            crate::enclaves::other_hart_job();
+            (ENCLAVE_JOB.get().expect("enclave job registered"))();
             stop(hartid)
         }
         TAG_ATTACK => {
-            crate::attacks::secondary(hartid, opaque & !TAG_MASK);
+            (ATTACK_JOB.get().expect("attack job registered"))(hartid, opaque & !TAG_MASK);
             stop(hartid)
         }
         TAG_SUSPEND => {

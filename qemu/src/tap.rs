@@ -76,3 +76,8 @@ macro_rules! skip_check {
     };
 }
 pub(crate) use skip_check as skip;
+
+/// The number after `key` in the bootargs, e.g. `fuzz=5000`.
+pub fn arg_value(args: &str, key: &str) -> Option<u64> {
+    args.split_whitespace().find_map(|a| a.strip_prefix(key)).and_then(|v| v.parse().ok())
+}
