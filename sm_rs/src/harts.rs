@@ -46,4 +46,3 @@ pub fn started_mask() -> usize {
         _ => mask,
     })
 }
-

@@ -100,7 +100,11 @@ pub fn decode_mask(mask: usize, base: usize) -> Result<usize, SbiRet> {
 pub fn send(me: usize, targets: usize, events: usize) {
     // A PMP sync waits for every hart on its way into or out of S-mode too
     // (harts::sync_mask); other work only concerns harts running S-mode code.
-    let live = if events == EV_PMP_SYNC { crate::harts::sync_mask() } else { crate::harts::started_mask() };
+    let live = if events == EV_PMP_SYNC {
+        crate::harts::sync_mask()
+    } else {
+        crate::harts::started_mask()
+    };
     let targets = targets & live;
     for hart in (0..MAX_HARTS).filter(|h| targets & (1 << h) != 0) {
         if hart == me {

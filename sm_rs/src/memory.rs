@@ -9,5 +9,7 @@ use sm_core::pmp::Range;
 pub fn supervisor_may_access(range: &Range) -> bool {
     let p = platform::get();
     let in_dram = p.dram.iter().flatten().any(|bank| bank.contains(range));
-    in_dram && !range.overlaps(&platform::sm_region()) && !crate::pmp_global::overlaps_enclave(range)
+    in_dram
+        && !range.overlaps(&platform::sm_region())
+        && !crate::pmp_global::overlaps_enclave(range)
 }
