@@ -1,9 +1,12 @@
 //! The security monitor firmware: QEMU enters it at 0x8000_0000 in M-mode.
 //!
-//! Every module below is firmware-only; the pure logic they use lives in the
-//! `sm` library crate (`lib.rs`) so that it can be unit-tested on the host.
+//! The firmware is policy and glue: boot, platform facts, the world switch,
+//! IPIs, HSM, timers and `sbi/` (the only writer of a0/a1/mepc). The pure
+//! logic it calls lives in `sm-core` (`sm_rs/core`, no unsafe, host-tested),
+//! the hardware access in `sm-hal` (`sm_rs/hal`). See ARCHITECTURE.md.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![cfg_attr(target_os = "none", deny(clippy::undocumented_unsafe_blocks))]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(target_os = "none")]
 #[macro_use]
