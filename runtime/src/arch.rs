@@ -12,10 +12,17 @@ pub struct SbiRet {
 }
 
 /// One SBI call to the SM's Keystone extension.
-pub fn sm_call(f: usize, a0: usize, a1: usize, a2: usize) -> SbiRet {
+///
+/// # Safety
+///
+/// The SM reads or writes whatever memory the call names (ATTEST_ENCLAVE and
+/// GET_SEALING_KEY: buffers by address; STOP_ENCLAVE: the host writes the
+/// UTM before it resumes us). The caller guarantees those buffers are the
+/// size the call needs and that no Rust reference to them is live across it.
+pub unsafe fn sm_call(f: usize, a0: usize, a1: usize, a2: usize) -> SbiRet {
     let (error, value);
-    // SAFETY: an SBI ecall clobbers only a0/a1, as declared; the SM reads
-    // any memory it is given through its own checks.
+    // SAFETY: an SBI ecall clobbers only a0/a1, as declared; the memory it
+    // makes the SM touch is the caller's to vouch for (see # Safety).
     unsafe {
         core::arch::asm!("ecall",
             inlateout("a0") a0 => error, inlateout("a1") a1 => value,
@@ -26,21 +33,30 @@ pub fn sm_call(f: usize, a0: usize, a1: usize, a2: usize) -> SbiRet {
 
 /// Ends the enclave; the host's RUN/RESUME returns `value`.
 pub fn exit_enclave(value: usize) -> ! {
-    sm_call(fid::EXIT_ENCLAVE, value, 0, 0);
+    // SAFETY: EXIT names no memory; it does not come back.
+    unsafe { sm_call(fid::EXIT_ENCLAVE, value, 0, 0) };
     // EXIT never returns to a running enclave; should it, stop for good.
     loop {
-        sm_call(fid::EXIT_ENCLAVE, value, 0, 0);
+        // SAFETY: as above.
+        unsafe { sm_call(fid::EXIT_ENCLAVE, value, 0, 0) };
     }
 }
 
 /// Stops the enclave for an edge call; returns when the host resumes it.
-pub fn stop_for_edge_call() -> SbiRet {
-    sm_call(fid::STOP_ENCLAVE, keystone_abi::sm::stop_reason::EDGE_CALL_HOST, 0, 0)
+///
+/// # Safety
+///
+/// The host writes the UTM while the enclave is stopped: no Rust reference
+/// into the UTM may be live across this call.
+pub unsafe fn stop_for_edge_call() -> SbiRet {
+    // SAFETY: STOP names no buffer; the UTM is the caller's (see # Safety).
+    unsafe { sm_call(fid::STOP_ENCLAVE, keystone_abi::sm::stop_reason::EDGE_CALL_HOST, 0, 0) }
 }
 
 /// 64 bits from the SM's RANDOM.
 pub fn random() -> u64 {
-    sm_call(fid::RANDOM, 0, 0, 0).value as u64
+    // SAFETY: RANDOM names no memory.
+    unsafe { sm_call(fid::RANDOM, 0, 0, 0) }.value as u64
 }
 
 /// Reads `satp`.

@@ -6,11 +6,14 @@
 //! - [`pt`]: Sv39 page tables over any [`pt::PhysMem`].
 //! - [`elf`]: which ELF segments to load where, validated (xmas-elf parses).
 //! - [`edge`]: bounds checks on everything the untrusted host writes in the UTM.
-//! - [`user`]: checks that an eapp's pointer names its own memory.
+//! - [`user`]: checks that an eapp's pointer names its own memory, once, in
+//!   the constructor of the [`user::UserSlice`] every copy takes.
+//! - [`epm`]: physical ranges inside the enclave's memory, checked the same way.
 #![cfg_attr(not(test), no_std)]
 
 pub mod edge;
 pub mod elf;
+pub mod epm;
 pub mod freemem;
 pub mod pt;
 pub mod user;

@@ -180,9 +180,9 @@ pub mod testmem {
         }
         fn table(&mut self, pa: usize) -> &mut [u64; 512] {
             let p: &mut [u8; PAGE_SIZE] = self.page(pa);
+            assert_eq!(p.as_ptr() as usize % 8, 0);
             // SAFETY: [u8; 4096] and [u64; 512] have the same size; the box
             // is 8-aligned (checked) and every bit pattern is a valid u64.
-            assert_eq!(p.as_ptr() as usize % 8, 0);
             unsafe { &mut *(p as *mut [u8; PAGE_SIZE] as *mut [u64; 512]) }
         }
     }

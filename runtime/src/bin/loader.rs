@@ -11,8 +11,9 @@
 #[cfg(target_os = "none")]
 mod loader {
     use keystone_abi::eyrie::exit_code;
-    use keystone_abi::eyrie::vm::{EPM_WINDOW, EPM_WINDOW_MAX, RUNTIME_VA, UTM_VA};
+    use keystone_abi::eyrie::vm::{EPM_WINDOW, RUNTIME_VA, UTM_VA};
     use runtime::arch::exit_enclave;
+    use runtime::epm::Epm;
     use runtime::pt::{self, flags, PhysMem};
     use runtime::{elf, PAGE_SIZE};
 
@@ -101,16 +102,32 @@ _start:
         eid = const keystone_abi::sm::KEYSTONE_EID,
     );
 
-    /// Physical memory through the loader's identity map.
-    struct Identity;
+    /// Physical memory through the loader's identity map: the pages the
+    /// loader allocates from `[free, epm end)` (tables and the runtime's
+    /// segments), which nothing else references.
+    struct Identity {
+        epm: Epm,
+        free: usize,
+    }
+
+    impl Identity {
+        fn page_addr(&self, pa: usize) -> usize {
+            match self.epm.page(pa) {
+                Some(p) if p.pa() >= self.free => p.pa(),
+                _ => panic!("pa outside the loader's free memory"),
+            }
+        }
+    }
 
     impl PhysMem for Identity {
         fn page(&mut self, pa: usize) -> &mut [u8; PAGE_SIZE] {
-            // SAFETY: the loader only passes page-aligned EPM addresses it
-            // allocated or was given, all identity-mapped by the entry stub.
+            let pa = self.page_addr(pa);
+            // SAFETY: a whole free EPM page (checked), identity-mapped RW by
+            // the entry stub; the `&mut self` borrow keeps it unique.
             unsafe { &mut *(pa as *mut [u8; PAGE_SIZE]) }
         }
         fn table(&mut self, pa: usize) -> &mut [u64; 512] {
+            let pa = self.page_addr(pa);
             // SAFETY: as for `page`; a page is 8-aligned.
             unsafe { &mut *(pa as *mut [u64; 512]) }
         }
@@ -152,18 +169,20 @@ _start:
         utm_pa: usize,
         utm_size: usize,
     ) -> ! {
-        let mut mem = Identity;
-        let mut bump = Bump { next: free_pa, end: dram_base + dram_size };
-        if dram_size > EPM_WINDOW_MAX || utm_size > RUNTIME_VA - UTM_VA {
-            exit_enclave(exit_code::BAD_ELF);
-        }
+        let epm = match Epm::new(dram_base, dram_size) {
+            Some(epm) if utm_size <= RUNTIME_VA - UTM_VA => epm,
+            _ => exit_enclave(exit_code::BAD_ELF),
+        };
+        let file = or_exit(epm.span(runtime_pa, user_pa).ok_or(()), exit_code::BAD_ELF);
+        let mut mem = Identity { epm, free: free_pa };
+        let mut bump = Bump { next: free_pa, end: epm.end() };
         let root = or_exit(bump.page().ok_or(()), exit_code::OUT_OF_MEMORY);
         mem.table(root).fill(0);
 
-        // SAFETY: [runtime_pa, user_pa) is the runtime file inside EPM
-        // (the SM checked runtime <= user <= free within EPM).
-        let file =
-            unsafe { core::slice::from_raw_parts(runtime_pa as *const u8, user_pa - runtime_pa) };
+        // SAFETY: `file` is the runtime file, inside the EPM (checked) and
+        // identity-mapped; nothing writes it (the loader writes only pages
+        // from free_pa on, which the SM placed after the files).
+        let file = unsafe { core::slice::from_raw_parts(file.pa() as *const u8, file.len()) };
         let plan = or_exit(elf::plan(file, RUNTIME_VA, usize::MAX), exit_code::BAD_ELF);
         for s in plan.segments() {
             let perms = if s.read { flags::R } else { 0 }

@@ -141,7 +141,9 @@ extern "C" fn rt_main(
     utm_pa: usize,
     utm_size: usize,
 ) -> ! {
-    let (entry, sp) = match mem::init(dram_base, dram_size, user_pa, free_pa, utm_pa, utm_size) {
+    let _ = utm_pa;
+    let init = mem::with_state(|s| s.init(dram_base, dram_size, user_pa, free_pa, utm_size));
+    let (entry, sp) = match init {
         Ok(v) => v,
         Err(code) => exit_enclave(code),
     };

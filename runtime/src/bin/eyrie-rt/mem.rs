@@ -1,98 +1,177 @@
 //! The runtime's memory: free pages, the page tables (reached through the
 //! EPM window), the eapp's address space (ELF, stack, brk, mmap) and the UTM.
+//!
+//! All of it is one [`State`], reached only through [`with_state`]: a
+//! scoped borrow that a flag makes exclusive (entering it again, from a
+//! nested trap or another hart, panics and so ends the enclave instead of
+//! aliasing the state).
 
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
 use keystone_abi::eyrie::vm::*;
 use keystone_abi::eyrie::{exit_code, linux};
+use runtime::arch::{self, SbiRet};
+use runtime::epm::{Epm, WindowPages};
 use runtime::freemem::FreeMem;
-use runtime::pt::{self, flags, PhysMem};
-use runtime::user::{self, Access};
+use runtime::pt::{flags, PhysMem};
+use runtime::user::{AddressSpace, Readable, UserSlice, Write};
 use runtime::{elf, page_down, page_up, PAGE_SIZE};
 
-/// The enclave's memory state. One hart, and traps never nest, so one
-/// `&mut` at a time exists (see `state`).
+/// The enclave's memory state.
 pub struct State {
-    pub dram_base: usize,
-    pub dram_size: usize,
-    pub root: usize,
-    pub utm_size: usize,
+    /// The eapp's address space; its window reaches the root table and
+    /// the free memory, nothing else.
+    pub space: AddressSpace<Window>,
     pub free: FreeMem,
     pub brk_start: usize,
     pub brk: usize,
     pub mmap_next: usize,
-    /// Two pages the SM reads and writes by physical address (attest, sealing).
-    pub copy_a: usize,
-    pub copy_b: usize,
+    /// The shared buffer with the host.
+    pub utm: Utm,
+    /// Two pages the SM reads and writes by address (attest, sealing).
+    pub copy: CopyPages,
 }
 
-struct Global(UnsafeCell<State>);
+/// The physical addresses of the runtime's two copy pages (free memory).
+#[derive(Debug, Clone, Copy)]
+pub struct CopyPages {
+    pub a: usize,
+    pub b: usize,
+}
 
-// SAFETY: the runtime runs on one hart with interrupts off and traps that do
-// not nest, so `state()` is never entered twice at once.
+struct Global {
+    busy: AtomicBool,
+    state: UnsafeCell<State>,
+}
+
+// SAFETY: `state` is only reached through `with_state`, which `busy` makes
+// exclusive on any number of harts.
 unsafe impl Sync for Global {}
 
-static STATE: Global = Global(UnsafeCell::new(State {
-    dram_base: 0,
-    dram_size: 0,
-    root: 0,
-    utm_size: 0,
-    free: FreeMem::empty(),
-    brk_start: 0,
-    brk: 0,
-    mmap_next: MMAP_BASE,
-    copy_a: 0,
-    copy_b: 0,
-}));
+static STATE: Global = Global {
+    busy: AtomicBool::new(false),
+    state: UnsafeCell::new(State {
+        space: AddressSpace::new(Window::none(), 0),
+        free: FreeMem::empty(),
+        brk_start: 0,
+        brk: 0,
+        mmap_next: MMAP_BASE,
+        utm: Utm { size: 0 },
+        copy: CopyPages { a: 0, b: 0 },
+    }),
+};
 
-/// The runtime's state; callers hold it only for one system call.
-pub fn state() -> &'static mut State {
-    // SAFETY: see `Global`: exactly one system call (or init) uses it at a time.
-    unsafe { &mut *STATE.0.get() }
+/// Runs `f` with the runtime's state; one system call (or init) at a time.
+/// Entering it while it is held panics (the enclave ends with a runtime
+/// fault) instead of handing out a second `&mut State`.
+pub fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    if STATE.busy.swap(true, Ordering::Acquire) {
+        panic!("runtime state entered twice");
+    }
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            STATE.busy.store(false, Ordering::Release);
+        }
+    }
+    let _release = Release;
+    // SAFETY: `busy` was clear and is ours until `_release` drops after `f`
+    // returns: no other reference to the state exists meanwhile.
+    f(unsafe { &mut *STATE.state.get() })
 }
 
-/// Physical memory of the EPM through the window mapping.
+/// The runtime's pages of the EPM (its root table and free memory), seen
+/// through the window mapping. There is one, in the state.
 pub struct Window {
-    base: usize,
-    size: usize,
+    pages: WindowPages,
 }
 
 impl Window {
-    fn va(&self, pa: usize) -> usize {
-        assert!(pa >= self.base && pa - self.base < self.size, "pa outside EPM");
-        EPM_WINDOW + (pa - self.base)
+    /// A window onto no page (every access panics).
+    const fn none() -> Window {
+        Window { pages: WindowPages::none() }
+    }
+
+    /// # Safety
+    ///
+    /// The loader mapped all of the EPM read-write at EPM_WINDOW; no other
+    /// `Window` is in use; the pages `pages` allows (the root table and the
+    /// free memory) are reached by no Rust reference but through this one.
+    unsafe fn new(pages: WindowPages) -> Window {
+        Window { pages }
+    }
+
+    /// The window (kernel virtual) address of page `pa`'s first byte.
+    pub fn va(&self, pa: usize) -> usize {
+        match self.pages.page(pa) {
+            Some(page) => page.window_va(),
+            None => panic!("pa outside the runtime's pages"),
+        }
     }
 }
 
 impl PhysMem for Window {
     fn page(&mut self, pa: usize) -> &mut [u8; PAGE_SIZE] {
-        // SAFETY: `va` checked pa is in EPM, which the loader mapped RW in
-        // the window; pa is page-aligned (a page or table address).
-        unsafe { &mut *(self.va(page_down(pa)) as *mut [u8; PAGE_SIZE]) }
+        let va = self.va(pa);
+        // SAFETY: `va` is a whole page the window may reach (checked), mapped
+        // RW; `new`'s contract makes this the only reference to it, and the
+        // `&mut self` borrow keeps it the only one while it lives.
+        unsafe { &mut *(va as *mut [u8; PAGE_SIZE]) }
     }
+
     fn table(&mut self, pa: usize) -> &mut [u64; 512] {
-        // SAFETY: as for `page`.
-        unsafe { &mut *(self.va(page_down(pa)) as *mut [u64; 512]) }
+        let va = self.va(pa);
+        // SAFETY: as for `page`; a page is 8-aligned and any bits are a u64.
+        unsafe { &mut *(va as *mut [u64; 512]) }
+    }
+}
+
+/// The UTM, mapped at UTM_VA. There is one, in the state.
+pub struct Utm {
+    size: usize,
+}
+
+impl Utm {
+    /// # Safety
+    ///
+    /// The loader mapped `size` bytes of UTM read-write at UTM_VA, and no
+    /// other `Utm` is in use.
+    unsafe fn new(size: usize) -> Utm {
+        Utm { size }
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Its bytes. The host changes them only while the enclave is stopped,
+    /// which takes `&mut self` ([`Utm::stop_for_host`]): no borrow survives it.
+    pub fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: `new`'s contract: `size` bytes mapped at UTM_VA, and this
+        // `&mut self` borrow is the only way to them.
+        unsafe { core::slice::from_raw_parts_mut(UTM_VA as *mut u8, self.size) }
+    }
+
+    /// Stops the enclave for an edge call; the host reads and writes the
+    /// UTM meanwhile. Returns when it resumes us.
+    pub fn stop_for_host(&mut self) -> SbiRet {
+        // SAFETY: `&mut self` means no slice from `bytes` is live.
+        unsafe { arch::stop_for_edge_call() }
     }
 }
 
 impl State {
-    /// The EPM window as a PhysMem.
-    pub fn window(&self) -> Window {
-        Window { base: self.dram_base, size: self.dram_size }
-    }
-
     fn zeroed_page(&mut self) -> Option<usize> {
         let pa = self.free.alloc()?;
-        self.window().page(pa).fill(0);
+        self.space.mem().page(pa).fill(0);
         Some(pa)
     }
 
     /// Maps a fresh zeroed user page at `va` with `perms` (U added).
     pub fn map_user(&mut self, va: usize, perms: u64) -> Result<usize, ()> {
         let pa = self.zeroed_page().ok_or(())?;
-        let mut w = self.window();
         let free = &mut self.free;
-        let r = pt::map(&mut w, &mut || free.alloc(), self.root, va, pa, perms | flags::U);
+        let r = self.space.map(&mut || free.alloc(), va, pa, perms | flags::U);
         if r.is_err() {
             let _ = self.free.free(pa);
             return Err(());
@@ -102,53 +181,26 @@ impl State {
 
     /// Unmaps the user page at `va` (if any) and frees it.
     pub fn unmap_user(&mut self, va: usize) {
-        let mut w = self.window();
-        if let Some((_, f)) = pt::translate(&mut w, self.root, va) {
-            if f & flags::U != 0 {
-                if let Some(pa) = pt::unmap(&mut w, self.root, va) {
-                    let _ = self.free.free(pa);
-                }
-            }
+        if let Some(pa) = self.space.unmap_user(va) {
+            let _ = self.free.free(pa);
         }
-        runtime::arch::sfence_vma();
+        arch::sfence_vma();
     }
 
-    /// Copies from eapp memory; false if the eapp could not read it.
-    pub fn copy_in(&mut self, va: usize, dst: &mut [u8]) -> bool {
-        let mut w = self.window();
-        user::copy_in(&mut w, self.root, va, dst)
+    /// Copies the eapp's bytes `src` to the start of the runtime's page `pa`.
+    pub fn copy_in_to_page<A: Readable>(&mut self, src: &UserSlice<A>, pa: usize) {
+        let mut bounce = [0u8; PAGE_SIZE];
+        let bytes = &mut bounce[..src.len()];
+        self.space.copy_in(src, bytes);
+        self.space.mem().page(pa)[..bytes.len()].copy_from_slice(bytes);
     }
 
-    /// Copies into eapp memory; false if the eapp could not write it.
-    pub fn copy_out(&mut self, va: usize, src: &[u8]) -> bool {
-        let mut w = self.window();
-        user::copy_out(&mut w, self.root, va, src)
-    }
-
-    /// Whether the eapp may access `[va, va + len)` that way.
-    pub fn user_ok(&mut self, va: usize, len: usize, access: Access) -> bool {
-        let mut w = self.window();
-        user::check(&mut w, self.root, va, len, access)
-    }
-
-    /// The UTM, mapped at UTM_VA.
-    pub fn utm(&mut self) -> &mut [u8] {
-        // SAFETY: the loader mapped utm_size bytes of UTM read-write at
-        // UTM_VA; the host only changes it while the enclave is stopped.
-        unsafe { core::slice::from_raw_parts_mut(UTM_VA as *mut u8, self.utm_size) }
-    }
-
-    /// The window (kernel virtual) address of EPM address `pa`.
-    pub fn window_va(&self, pa: usize) -> usize {
-        self.window().va(pa)
-    }
-
-    /// A page the SM accesses by physical address, seen through the window.
-    pub fn copy_page(&mut self, pa: usize) -> &mut [u8; PAGE_SIZE] {
-        let mut w = self.window();
-        let p: *mut [u8; PAGE_SIZE] = w.page(pa);
-        // SAFETY: the window pointer stays valid for the enclave's life.
-        unsafe { &mut *p }
+    /// Copies the first `dst.len()` bytes of the runtime's page `pa` to the eapp.
+    pub fn copy_out_of_page(&mut self, pa: usize, dst: &UserSlice<Write>) {
+        let mut bounce = [0u8; PAGE_SIZE];
+        let bytes = &mut bounce[..dst.len()];
+        bytes.copy_from_slice(&self.space.mem().page(pa)[..dst.len()]);
+        self.space.copy_out(dst, bytes);
     }
 
     /// brk(2): moves the end of the heap; returns the (possibly unchanged) end.
@@ -220,93 +272,107 @@ impl State {
         }
         0
     }
-}
 
-/// Takes the free memory, loads the eapp and its stack: (entry, user sp),
-/// or the exit code that ends the enclave.
-pub fn init(
-    dram_base: usize,
-    dram_size: usize,
-    user_pa: usize,
-    free_pa: usize,
-    utm_pa: usize,
-    utm_size: usize,
-) -> Result<(usize, usize), usize> {
-    let _ = utm_pa;
-    let s = state();
-    s.dram_base = dram_base;
-    s.dram_size = dram_size;
-    s.utm_size = utm_size;
-    s.root = (runtime::arch::satp() & ((1 << 44) - 1)) << 12;
-    s.free.init(free_pa, dram_base + dram_size);
-    s.copy_a = s.zeroed_page().ok_or(exit_code::OUT_OF_MEMORY)?;
-    s.copy_b = s.zeroed_page().ok_or(exit_code::OUT_OF_MEMORY)?;
+    /// Takes the free memory, loads the eapp and its stack: (entry, user sp),
+    /// or the exit code that ends the enclave. Runs once, first.
+    pub fn init(
+        &mut self,
+        dram_base: usize,
+        dram_size: usize,
+        user_pa: usize,
+        free_pa: usize,
+        utm_size: usize,
+    ) -> Result<(usize, usize), usize> {
+        let epm = Epm::new(dram_base, dram_size).ok_or(exit_code::BAD_ELF)?;
+        let root = (arch::satp() & ((1 << 44) - 1)) << 12;
+        // The eapp file, from user_pa up to the loader's first allocation:
+        // the root table (the loader's pages after it hold our own image).
+        let file_end = if (user_pa..free_pa).contains(&root) { page_down(root) } else { free_pa };
+        let file = epm.span(user_pa, file_end).ok_or(exit_code::BAD_ELF)?;
+        let window = WindowPages::new(epm, root, free_pa);
+        // SAFETY: the loader maps all of EPM RW at EPM_WINDOW and `init` runs
+        // once, so this is the only Window; the root table and the free
+        // memory (from free_pa, past everything the loader placed) are
+        // referenced by nothing else.
+        self.space = AddressSpace::new(unsafe { Window::new(window) }, root);
+        // SAFETY: the loader mapped utm_size bytes of UTM RW at UTM_VA (it
+        // refused larger ones); `init` runs once, so this is the only Utm.
+        self.utm = unsafe { Utm::new(utm_size) };
+        self.free.init(free_pa, epm.end());
+        self.copy = CopyPages {
+            a: self.zeroed_page().ok_or(exit_code::OUT_OF_MEMORY)?,
+            b: self.zeroed_page().ok_or(exit_code::OUT_OF_MEMORY)?,
+        };
 
-    let mut w = s.window();
-    // SAFETY: [user_pa, free_pa) is the eapp file (and the loader's pages
-    // after it) inside EPM, mapped in the window; nothing writes it.
-    let file =
-        unsafe { core::slice::from_raw_parts(w.va(user_pa) as *const u8, free_pa - user_pa) };
-    let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
-    let plan = elf::plan(file, PAGE_SIZE, stack_bottom).map_err(|_| exit_code::BAD_ELF)?;
-    for seg in plan.segments() {
-        let perms = if seg.read { flags::R } else { 0 }
-            | if seg.write { flags::W } else { 0 }
-            | if seg.exec { flags::X } else { 0 };
-        let mut va = page_down(seg.vaddr);
-        while va < seg.vaddr + seg.mem_size {
-            let pa = match pt::translate(&mut w, s.root, va) {
-                Some((pa, _)) => {
-                    pt::add_perms(&mut w, s.root, va, perms);
-                    pa
+        // SAFETY: `file` is inside the EPM (checked), mapped in the window;
+        // nothing writes it, and the Window above never reaches it (it is
+        // below both the root table and free_pa).
+        let file =
+            unsafe { core::slice::from_raw_parts(file.window_va() as *const u8, file.len()) };
+        let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
+        let plan = elf::plan(file, PAGE_SIZE, stack_bottom).map_err(|_| exit_code::BAD_ELF)?;
+        for seg in plan.segments() {
+            let perms = if seg.read { flags::R } else { 0 }
+                | if seg.write { flags::W } else { 0 }
+                | if seg.exec { flags::X } else { 0 };
+            let mut va = page_down(seg.vaddr);
+            while va < seg.vaddr + seg.mem_size {
+                let pa = match self.space.translate(va) {
+                    Some((pa, _)) => {
+                        self.space.add_perms(va, perms);
+                        pa
+                    }
+                    None => self.map_user(va, perms).map_err(|_| exit_code::OUT_OF_MEMORY)?,
+                };
+                if let Some((off, range)) = elf::file_bytes_in_page(seg, va) {
+                    self.space.mem().page(pa)[off..off + range.len()].copy_from_slice(&file[range]);
                 }
-                None => s.map_user(va, perms).map_err(|_| exit_code::OUT_OF_MEMORY)?,
-            };
-            if let Some((off, range)) = elf::file_bytes_in_page(seg, va) {
-                w.page(pa)[off..off + range.len()].copy_from_slice(&file[range]);
+                va += PAGE_SIZE;
             }
+        }
+        self.brk_start = page_up(plan.end()).ok_or(exit_code::BAD_ELF)?;
+        self.brk = self.brk_start;
+        let mut va = stack_bottom;
+        while va < USER_STACK_TOP {
+            self.map_user(va, flags::R | flags::W).map_err(|_| exit_code::OUT_OF_MEMORY)?;
             va += PAGE_SIZE;
         }
+        arch::sfence_vma();
+        let sp = self.initial_stack().ok_or(exit_code::OUT_OF_MEMORY)?;
+        Ok((plan.entry, sp))
     }
-    s.brk_start = page_up(plan.end()).ok_or(exit_code::BAD_ELF)?;
-    s.brk = s.brk_start;
-    let mut va = stack_bottom;
-    while va < USER_STACK_TOP {
-        s.map_user(va, flags::R | flags::W).map_err(|_| exit_code::OUT_OF_MEMORY)?;
-        va += PAGE_SIZE;
-    }
-    runtime::arch::sfence_vma();
-    let sp = initial_stack(s).ok_or(exit_code::OUT_OF_MEMORY)?;
-    Ok((plan.entry, sp))
-}
 
-/// Writes argc, argv, envp and auxv (AT_PAGESZ, AT_RANDOM) at the stack top
-/// as a Linux process would find them; returns the sp pointing at argc.
-fn initial_stack(s: &mut State) -> Option<usize> {
-    let mut random = [0u8; 16];
-    for chunk in random.chunks_mut(8) {
-        chunk.copy_from_slice(&runtime::arch::random().to_le_bytes());
+    /// Writes argc, argv, envp and auxv (AT_PAGESZ, AT_RANDOM) at the stack top
+    /// as a Linux process would find them; returns the sp pointing at argc.
+    fn initial_stack(&mut self) -> Option<usize> {
+        let mut random = [0u8; 16];
+        for chunk in random.chunks_mut(8) {
+            chunk.copy_from_slice(&arch::random().to_le_bytes());
+        }
+        let name = b"eapp\0";
+        let rand_va = USER_STACK_TOP - 16;
+        let name_va = rand_va - 16;
+        let words = [
+            1,
+            name_va,
+            0,
+            0,
+            linux::AT_PAGESZ,
+            PAGE_SIZE,
+            linux::AT_RANDOM,
+            rand_va,
+            linux::AT_NULL,
+            0,
+        ];
+        let sp = (name_va - words.len() * 8) & !15;
+        let mut bytes = [0u8; 80];
+        for (i, w) in words.iter().enumerate() {
+            bytes[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        for (va, data) in [(rand_va, &random[..]), (name_va, &name[..]), (sp, &bytes[..])] {
+            let dst = self.space.writable(va, data.len()).ok()?;
+            self.space.copy_out(&dst, data);
+        }
+        Some(sp)
     }
-    let name = b"eapp\0";
-    let rand_va = USER_STACK_TOP - 16;
-    let name_va = rand_va - 16;
-    let words = [
-        1,
-        name_va,
-        0,
-        0,
-        linux::AT_PAGESZ,
-        PAGE_SIZE,
-        linux::AT_RANDOM,
-        rand_va,
-        linux::AT_NULL,
-        0,
-    ];
-    let sp = (name_va - words.len() * 8) & !15;
-    let mut bytes = [0u8; 80];
-    for (i, w) in words.iter().enumerate() {
-        bytes[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-    (s.copy_out(rand_va, &random) && s.copy_out(name_va, name) && s.copy_out(sp, &bytes))
-        .then_some(sp)
 }

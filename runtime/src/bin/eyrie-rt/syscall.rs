@@ -4,13 +4,14 @@
 //! BAD_POINTER; an untrusted answer from the host that fails its checks makes
 //! the call fail.
 
-use crate::mem::{state, State};
+use crate::mem::{with_state, State, Utm};
 use keystone_abi::edge::{EdgeCall, SyscallWrite, DATA_OFFSET, EDGECALL_SYSCALL, EDGE_CALL_SIZE};
 use keystone_abi::eyrie::{exit_code, linux, syscall as ks, TIMEBASE_HZ};
 use keystone_abi::sm::{fid, report};
 use runtime::arch::{self, exit_enclave};
 use runtime::edge;
-use runtime::user::Access;
+use runtime::pt::PhysMem;
+use runtime::user::{BadPointer, UserSlice, Write};
 
 /// Returned by Keystone's calls when they fail (as Eyrie: 1).
 const FAILED: usize = 1;
@@ -24,10 +25,14 @@ fn bad_pointer() -> ! {
     exit_enclave(exit_code::BAD_POINTER)
 }
 
+/// The checked slice, or the end of the enclave (BAD_POINTER).
+fn or_bad_pointer<A: runtime::user::Access>(r: Result<UserSlice<A>, BadPointer>) -> UserSlice<A> {
+    r.unwrap_or_else(|BadPointer| bad_pointer())
+}
+
 /// Answers system call `n` with arguments `a`; the value goes to a0.
 pub fn dispatch(n: usize, a: [usize; 6]) -> usize {
-    let s = state();
-    match n {
+    with_state(|s| match n {
         ks::EXIT | linux::EXIT | linux::EXIT_GROUP => exit_enclave(a[0]),
         ks::OCALL => ocall(s, a[0] as u64, a[1], a[2], a[3], a[4]),
         ks::SHAREDCOPY => copy_from_shared(s, a[0], a[1] as u64, a[2] as u64),
@@ -42,77 +47,65 @@ pub fn dispatch(n: usize, a: [usize; 6]) -> usize {
         linux::GETRANDOM => getrandom(s, a[0], a[1]),
         linux::CLOCK_GETTIME => clock_gettime(s, a[1]),
         _ => neg(linux::ENOSYS),
-    }
+    })
 }
 
 /// Writes the edge-call header, stops for the host, and reads its answer.
-fn call_host(s: &mut State, id: u64, len: usize) -> Result<EdgeCall, ()> {
-    let call = edge::request(s.utm_size, id, len).map_err(|_| ())?;
-    write_header(s, &call);
-    if arch::stop_for_edge_call().error != 0 {
+fn call_host(utm: &mut Utm, id: u64, len: usize) -> Result<EdgeCall, ()> {
+    let call = edge::request(utm.size(), id, len).map_err(|_| ())?;
+    write_header(utm, &call);
+    if utm.stop_for_host().error != 0 {
         return Err(());
     }
-    Ok(read_header(s))
+    Ok(read_header(utm))
 }
 
-fn write_header(s: &mut State, call: &EdgeCall) {
-    let utm = s.utm();
-    // SAFETY: EdgeCall is repr(C) plain u64s; the UTM holds at least the
-    // header (checked by edge::request through data_capacity).
+fn write_header(utm: &mut Utm, call: &EdgeCall) {
+    // SAFETY: EdgeCall is repr(C) plain u64s (no padding), EDGE_CALL_SIZE
+    // bytes; the slice borrows `call` for its life.
     let bytes = unsafe {
         core::slice::from_raw_parts(call as *const EdgeCall as *const u8, EDGE_CALL_SIZE)
     };
-    utm[..EDGE_CALL_SIZE].copy_from_slice(bytes);
+    // The UTM holds at least the header (checked by edge::request).
+    utm.bytes()[..EDGE_CALL_SIZE].copy_from_slice(bytes);
 }
 
-fn read_header(s: &mut State) -> EdgeCall {
+fn read_header(utm: &mut Utm) -> EdgeCall {
     let mut call = EdgeCall::default();
     // SAFETY: as in `write_header`; any bit pattern is a valid EdgeCall.
     let bytes = unsafe {
         core::slice::from_raw_parts_mut(&mut call as *mut EdgeCall as *mut u8, EDGE_CALL_SIZE)
     };
-    bytes.copy_from_slice(&s.utm()[..EDGE_CALL_SIZE]);
+    bytes.copy_from_slice(&utm.bytes()[..EDGE_CALL_SIZE]);
     call
 }
 
 /// ocall(id, data, len, ret_buf, ret_len): 0, or 1 if the host failed it.
 fn ocall(s: &mut State, id: u64, data: usize, len: usize, ret: usize, ret_len: usize) -> usize {
-    if len > edge::data_capacity(s.utm_size) {
+    if len > edge::data_capacity(s.utm.size()) {
         return FAILED;
     }
-    if !s.user_ok(data, len, Access::Read) || !s.user_ok(ret, ret_len, Access::Write) {
-        bad_pointer();
-    }
-    let args = &mut s.utm()[DATA_OFFSET..DATA_OFFSET + len] as *mut [u8];
-    // SAFETY: `args` is a UTM range distinct from the state it borrows.
-    if !s.copy_in(data, unsafe { &mut *args }) {
-        bad_pointer();
-    }
-    let Ok(answer) = call_host(s, id, len) else { return FAILED };
+    let args = or_bad_pointer(s.space.readable(data, len));
+    let ret = or_bad_pointer(s.space.writable(ret, ret_len));
+    s.space.copy_in(&args, &mut s.utm.bytes()[DATA_OFFSET..DATA_OFFSET + len]);
+    let Ok(answer) = call_host(&mut s.utm, id, len) else { return FAILED };
     if answer.return_data.call_status != keystone_abi::edge::status::OK {
         return FAILED;
     }
     if ret_len == 0 {
         return 0;
     }
-    let Ok(range) = edge::reply(s.utm_size, &answer) else { return FAILED };
-    let n = range.len().min(ret_len);
-    let src = &s.utm()[range.start..range.start + n] as *const [u8];
-    // SAFETY: `src` is a UTM range, distinct from the state copy_out uses.
-    if !s.copy_out(ret, unsafe { &*src }) {
-        bad_pointer();
-    }
+    let Ok(range) = edge::reply(s.utm.size(), &answer) else { return FAILED };
+    let ret = ret.prefix(range.len());
+    s.space.copy_out(&ret, &s.utm.bytes()[range.start..range.start + ret.len()]);
     0
 }
 
 /// copy_from_shared(dst, offset, len): 0, or 1 if the range is not in the UTM.
 fn copy_from_shared(s: &mut State, dst: usize, offset: u64, len: u64) -> usize {
-    let Some(range) = edge::shared_range(s.utm_size, offset, len) else { return FAILED };
-    let src = &s.utm()[range] as *const [u8];
-    // SAFETY: as in `ocall`.
-    if !s.copy_out(dst, unsafe { &*src }) {
-        bad_pointer();
-    }
+    let Some(range) = edge::shared_range(s.utm.size(), offset, len) else { return FAILED };
+    let dst = or_bad_pointer(s.space.writable(dst, range.len()));
+    s.space.copy_out(&dst, &s.utm.bytes()[range]);
     0
 }
 
@@ -122,26 +115,21 @@ fn attest(s: &mut State, report_va: usize, data: usize, size: usize) -> usize {
     if size > report::DATA_MAX {
         return keystone_abi::sm::err::ILLEGAL_ARGUMENT;
     }
-    if !s.user_ok(report_va, report::REPORT, Access::Write) {
-        bad_pointer();
-    }
-    let (a, b) = (s.copy_a, s.copy_b);
-    let buf = s.copy_page(b) as *mut [u8; 4096];
-    // SAFETY: copy page b is runtime memory distinct from the state.
-    if !s.copy_in(data, unsafe { &mut (&mut *buf)[..size] }) {
-        bad_pointer();
-    }
+    let out = or_bad_pointer(s.space.writable(report_va, report::REPORT));
+    let data = or_bad_pointer(s.space.readable(data, size));
+    let (a, b) = (s.copy.a, s.copy.b);
+    s.copy_in_to_page(&data, b);
     // The SM reads and writes ATTEST's buffers through the runtime's own
     // translation (as Eyrie passes its copy buffers' virtual addresses).
-    let r = arch::sm_call(fid::ATTEST_ENCLAVE, s.window_va(a), s.window_va(b), size);
+    let (va_a, va_b) = (s.space.mem().va(a), s.space.mem().va(b));
+    // SAFETY: a and b are the runtime's copy pages, whole pages of its free
+    // memory with no reference to them live; the SM writes a report
+    // (REPORT < a page) at a and reads `size` <= DATA_MAX bytes at b.
+    let r = unsafe { arch::sm_call(fid::ATTEST_ENCLAVE, va_a, va_b, size) };
     if r.error == 0 {
-        let out = s.copy_page(a) as *const [u8; 4096];
-        // SAFETY: as above, copy page a.
-        if !s.copy_out(report_va, unsafe { &(&*out)[..report::REPORT] }) {
-            bad_pointer();
-        }
+        s.copy_out_of_page(a, &out);
     }
-    s.copy_page(a).fill(0);
+    s.space.mem().page(a).fill(0);
     r.error
 }
 
@@ -156,25 +144,19 @@ fn sealing_key(
     if key_size < report::SEALING_KEY_STRUCT || ident_len > 4096 {
         return keystone_abi::sm::err::ILLEGAL_ARGUMENT;
     }
-    if !s.user_ok(key, report::SEALING_KEY_STRUCT, Access::Write) {
-        bad_pointer();
-    }
-    let (a, b) = (s.copy_a, s.copy_b);
-    let buf = s.copy_page(b) as *mut [u8; 4096];
-    // SAFETY: copy page b is runtime memory distinct from the state.
-    if !s.copy_in(ident, unsafe { &mut (&mut *buf)[..ident_len] }) {
-        bad_pointer();
-    }
-    // GET_SEALING_KEY takes physical addresses inside the EPM.
-    let r = arch::sm_call(fid::GET_SEALING_KEY, a, b, ident_len);
+    let out = or_bad_pointer(s.space.writable(key, report::SEALING_KEY_STRUCT));
+    let ident = or_bad_pointer(s.space.readable(ident, ident_len));
+    let (a, b) = (s.copy.a, s.copy.b);
+    s.copy_in_to_page(&ident, b);
+    // SAFETY: GET_SEALING_KEY takes physical addresses inside the EPM: a and
+    // b are the runtime's copy pages, with no reference to them live; the SM
+    // writes a sealing key struct (< a page) at a and reads `ident_len` <=
+    // 4096 bytes at b.
+    let r = unsafe { arch::sm_call(fid::GET_SEALING_KEY, a, b, ident_len) };
     if r.error == 0 {
-        let out = s.copy_page(a) as *const [u8; 4096];
-        // SAFETY: as above, copy page a.
-        if !s.copy_out(key, unsafe { &(&*out)[..report::SEALING_KEY_STRUCT] }) {
-            bad_pointer();
-        }
+        s.copy_out_of_page(a, &out);
     }
-    s.copy_page(a).fill(0);
+    s.space.mem().page(a).fill(0);
     r.error
 }
 
@@ -185,23 +167,17 @@ fn write(s: &mut State, fd: usize, buf: usize, len: usize) -> usize {
         return neg(linux::EBADF);
     }
     let head = 8 + core::mem::size_of::<SyscallWrite>();
-    let n = len.min(edge::data_capacity(s.utm_size).saturating_sub(head));
-    if !s.user_ok(buf, n, Access::Read) {
-        bad_pointer();
-    }
-    let utm = s.utm();
+    let n = len.min(edge::data_capacity(s.utm.size()).saturating_sub(head));
+    let src = or_bad_pointer(s.space.readable(buf, n));
+    let utm = s.utm.bytes();
     let d = DATA_OFFSET;
     utm[d..d + 8].copy_from_slice(&(linux::WRITE as u64).to_le_bytes());
     utm[d + 8..d + 12].copy_from_slice(&(fd as i32).to_le_bytes());
     utm[d + 12..d + 16].fill(0);
     utm[d + 16..d + 24].copy_from_slice(&(n as u64).to_le_bytes());
-    let dst = &mut utm[d + head..d + head + n] as *mut [u8];
-    // SAFETY: `dst` is a UTM range, distinct from the state.
-    if !s.copy_in(buf, unsafe { &mut *dst }) {
-        bad_pointer();
-    }
-    let Ok(answer) = call_host(s, EDGECALL_SYSCALL, head + n) else { return usize::MAX };
-    match edge::syscall_result(s.utm(), &answer) {
+    s.space.copy_in(&src, &mut utm[d + head..d + head + n]);
+    let Ok(answer) = call_host(&mut s.utm, EDGECALL_SYSCALL, head + n) else { return usize::MAX };
+    match edge::syscall_result(s.utm.bytes(), &answer) {
         Ok(v) => v as usize,
         Err(_) => usize::MAX,
     }
@@ -209,16 +185,13 @@ fn write(s: &mut State, fd: usize, buf: usize, len: usize) -> usize {
 
 /// getrandom(buf, len, flags) from the SM's RANDOM.
 fn getrandom(s: &mut State, buf: usize, len: usize) -> usize {
-    if !s.user_ok(buf, len, Access::Write) {
-        bad_pointer();
-    }
+    let dst: UserSlice<Write> = or_bad_pointer(s.space.writable(buf, len));
     let mut done = 0;
     while done < len {
         let word = arch::random().to_le_bytes();
         let n = (len - done).min(8);
-        if !s.copy_out(buf + done, &word[..n]) {
-            bad_pointer();
-        }
+        let part = dst.get(done..done + n).expect("inside the checked slice");
+        s.space.copy_out(&part, &word[..n]);
         done += n;
     }
     len
@@ -232,8 +205,7 @@ fn clock_gettime(s: &mut State, ts: usize) -> usize {
     let mut out = [0u8; 16];
     out[..8].copy_from_slice(&sec.to_le_bytes());
     out[8..].copy_from_slice(&nsec.to_le_bytes());
-    if !s.copy_out(ts, &out) {
-        bad_pointer();
-    }
+    let dst = or_bad_pointer(s.space.writable(ts, out.len()));
+    s.space.copy_out(&dst, &out);
     0
 }
