@@ -13,6 +13,7 @@
 
 use crate::sbi::{call, time, SbiRet};
 use crate::tap::check;
+use core::sync::atomic::{AtomicBool, Ordering};
 use keystone_abi::edge::{self, status, test_ocall, EdgeCall, DATA_OFFSET, EDGE_CALL_SIZE};
 use keystone_abi::eyrie::{exit_code, linux};
 use keystone_abi::sm::{err, fid, report, CreateArgs, KEYSTONE_EID};
@@ -32,6 +33,48 @@ const PAGE: usize = 4096;
 /// Keystone's test host string (`examples/tests/test-runner.cpp`).
 const HOST_STRING: &[u8] = b"hellohellohellohellohellohellohellohellohellohello\0";
 
+/// Payload-owned memory at a fixed physical address, lent out one scope at
+/// a time: the only way to its bytes, and entering it twice panics.
+struct Region {
+    addr: usize,
+    size: usize,
+    busy: AtomicBool,
+}
+
+impl Region {
+    /// # Safety
+    ///
+    /// `[addr, addr + size)` is DRAM that the payload owns and that nothing
+    /// else in it references (no other `Region`, no static, no stack); the
+    /// SM may use it only while no borrow from [`Region::with`] is live.
+    const unsafe fn new(addr: usize, size: usize) -> Region {
+        Region { addr, size, busy: AtomicBool::new(false) }
+    }
+
+    /// Runs `f` on the region's bytes.
+    fn with<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        assert!(!self.busy.swap(true, Ordering::Acquire), "region {:#x} entered twice", self.addr);
+        // SAFETY: `new`'s contract, and `busy` makes this the only borrow
+        // until it is cleared below.
+        let r = f(unsafe { core::slice::from_raw_parts_mut(self.addr as *mut u8, self.size) });
+        self.busy.store(false, Ordering::Release);
+        r
+    }
+
+    fn overlaps(&self, addr: usize, size: usize) -> bool {
+        addr < self.addr + self.size && self.addr < addr.saturating_add(size)
+    }
+}
+
+// SAFETY: the EPM is payload DRAM at 0x8400_0000 that nothing else in the
+// payload uses (the test loads the files elsewhere, and `parse` refuses any
+// that overlaps it); the SM has it only while an enclave exists, when no
+// `with` borrow is live.
+static EPM_REGION: Region = unsafe { Region::new(EPM, EPM_SIZE) };
+// SAFETY: as for the EPM: the UTM at 0x8300_0000 is the payload's alone,
+// shared with an enclave only while it runs, outside any `with` borrow.
+static UTM_REGION: Region = unsafe { Region::new(UTM, UTM_SIZE) };
+
 /// One file handed in by QEMU's loader device.
 #[derive(Clone, Copy)]
 struct File<'a> {
@@ -43,7 +86,8 @@ struct File<'a> {
 impl File<'_> {
     fn bytes(&self) -> &'static [u8] {
         // SAFETY: QEMU's loader put `size` bytes at `addr` in DRAM the
-        // payload owns and never writes.
+        // payload owns and never writes (`parse` refused files overlapping
+        // the EPM or the UTM, the only memory this module writes).
         unsafe { core::slice::from_raw_parts(self.addr as *const u8, self.size) }
     }
 }
@@ -54,6 +98,10 @@ fn parse(token: &str) -> Option<File<'_>> {
     let hex = |s: &str| usize::from_str_radix(s.trim_start_matches("0x"), 16).ok();
     let addr = hex(parts.next()?)?;
     let size = hex(parts.next()?)?;
+    addr.checked_add(size)?;
+    if EPM_REGION.overlaps(addr, size) || UTM_REGION.overlaps(addr, size) {
+        return None;
+    }
     Some(File { name, addr, size })
 }
 
@@ -103,20 +151,21 @@ fn no_timer() {
 
 /// Copies the three files into the EPM as the host SDK does; the create arguments.
 fn lay_out(files: [&File; 3]) -> Option<CreateArgs> {
-    // SAFETY: the EPM is payload-owned DRAM, not given to the SM yet.
-    let epm = unsafe { core::slice::from_raw_parts_mut(EPM as *mut u8, EPM_SIZE) };
-    epm.fill(0);
-    let mut at = 0;
     let mut starts = [0; 3];
-    for (i, f) in files.iter().enumerate() {
-        let end = at + f.size.next_multiple_of(PAGE);
-        if end > EPM_SIZE {
-            return None;
+    let at = EPM_REGION.with(|epm| {
+        epm.fill(0);
+        let mut at = 0;
+        for (i, f) in files.iter().enumerate() {
+            let end = at + f.size.next_multiple_of(PAGE);
+            if end > EPM_SIZE {
+                return None;
+            }
+            epm[at..at + f.size].copy_from_slice(f.bytes());
+            starts[i] = EPM + at;
+            at = end;
         }
-        epm[at..at + f.size].copy_from_slice(f.bytes());
-        starts[i] = EPM + at;
-        at = end;
-    }
+        Some(at)
+    })?;
     Some(CreateArgs {
         epm_paddr: EPM as u64,
         epm_size: EPM_SIZE as u64,
@@ -181,7 +230,7 @@ fn run_to_exit(eid: usize) -> Outcome {
             err::INTERRUPTED => out.interrupts += 1,
             err::EDGE_CALL_HOST => {
                 out.ocalls += 1;
-                serve_edge_call();
+                UTM_REGION.with(serve_edge_call);
             }
             _ => break,
         }
@@ -192,17 +241,11 @@ fn run_to_exit(eid: usize) -> Outcome {
     out
 }
 
-fn utm() -> &'static mut [u8] {
-    // SAFETY: the UTM is host memory shared with the stopped enclave.
-    unsafe { core::slice::from_raw_parts_mut(UTM as *mut u8, UTM_SIZE) }
-}
-
 fn read_u64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
 }
 
-fn read_call() -> EdgeCall {
-    let u = utm();
+fn read_call(u: &[u8]) -> EdgeCall {
     EdgeCall {
         call_id: read_u64(u, 0),
         call_arg_offset: read_u64(u, 8),
@@ -215,17 +258,10 @@ fn read_call() -> EdgeCall {
     }
 }
 
-fn answer(status: u64, ret_offset: usize, ret_size: usize) {
-    let u = utm();
+fn answer(u: &mut [u8], status: u64, ret_offset: usize, ret_size: usize) {
     u[24..32].copy_from_slice(&status.to_le_bytes());
     u[32..40].copy_from_slice(&(ret_offset as u64).to_le_bytes());
     u[40..48].copy_from_slice(&(ret_size as u64).to_le_bytes());
-}
-
-/// Returns `value` as an 8-byte answer at the data area (`edge_call_setup_ret`).
-fn answer_u64(value: u64) {
-    utm()[DATA_OFFSET..DATA_OFFSET + 8].copy_from_slice(&value.to_le_bytes());
-    answer(status::OK, DATA_OFFSET, 8);
 }
 
 /// Prints bytes the enclave sent (its text is untrusted: bad UTF-8 shows as '?').
@@ -238,40 +274,62 @@ fn print_bytes(bytes: &[u8]) {
     }
 }
 
+/// What a handler answers; written into the UTM once the request is done with.
+enum Reply {
+    /// This status, no data.
+    Status(u64),
+    /// OK, an 8-byte value at the data area (`edge_call_setup_ret`).
+    U64(u64),
+    /// OK, an `edge_data` at the data area naming these bytes stored right
+    /// after it (`edge_call_setup_wrapped_ret`).
+    Wrapped(&'static [u8]),
+    /// This header as given: a lying host.
+    Raw { status: u64, offset: usize, size: usize },
+}
+
 /// Dispatches the edge call in the UTM by its id, like the host SDK.
-fn serve_edge_call() {
-    let call = read_call();
+fn serve_edge_call(u: &mut [u8]) {
+    let call = read_call(u);
     let args = (call.call_arg_offset as usize)
         .checked_add(call.call_arg_size as usize)
         .filter(|&end| end <= UTM_SIZE && call.call_arg_offset as usize >= EDGE_CALL_SIZE)
         .map(|end| call.call_arg_offset as usize..end);
-    let Some(args) = args else {
-        answer(status::BAD_OFFSET, 0, 0);
-        return;
+    let reply = match args {
+        Some(args) => handle(call.call_id, &u[args]),
+        None => Reply::Status(status::BAD_OFFSET),
     };
-    let data = &utm()[args];
-    match call.call_id {
+    match reply {
+        Reply::Status(st) => answer(u, st, 0, 0),
+        Reply::U64(v) => {
+            u[DATA_OFFSET..DATA_OFFSET + 8].copy_from_slice(&v.to_le_bytes());
+            answer(u, status::OK, DATA_OFFSET, 8);
+        }
+        Reply::Wrapped(bytes) => {
+            let at = DATA_OFFSET + 16;
+            u[at..at + bytes.len()].copy_from_slice(bytes);
+            u[DATA_OFFSET..DATA_OFFSET + 8].copy_from_slice(&(at as u64).to_le_bytes());
+            u[DATA_OFFSET + 8..DATA_OFFSET + 16]
+                .copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+            answer(u, status::OK, DATA_OFFSET, 16);
+        }
+        Reply::Raw { status, offset, size } => answer(u, status, offset, size),
+    }
+}
+
+/// Serves one ocall whose arguments are `data`.
+fn handle(id: u64, data: &[u8]) -> Reply {
+    match id {
         test_ocall::PRINT_BUFFER => {
             let text = data.split(|&b| b == 0).next().unwrap_or(&[]);
             crate::console::print(format_args!("Enclave said: "));
             print_bytes(text);
-            answer_u64(text.len() as u64);
+            Reply::U64(text.len() as u64)
         }
         test_ocall::PRINT_VALUE if data.len() >= 8 => {
             println!("Enclave said value: {}", read_u64(data, 0));
-            answer(status::OK, 0, 0);
+            Reply::Status(status::OK)
         }
-        test_ocall::GET_STRING => {
-            // edge_call_setup_wrapped_ret: an edge_data at the data area
-            // naming the string stored right after it.
-            let at = DATA_OFFSET + 16;
-            let u = utm();
-            u[at..at + HOST_STRING.len()].copy_from_slice(HOST_STRING);
-            u[DATA_OFFSET..DATA_OFFSET + 8].copy_from_slice(&(at as u64).to_le_bytes());
-            u[DATA_OFFSET + 8..DATA_OFFSET + 16]
-                .copy_from_slice(&(HOST_STRING.len() as u64).to_le_bytes());
-            answer(status::OK, DATA_OFFSET, 16);
-        }
+        test_ocall::GET_STRING => Reply::Wrapped(HOST_STRING),
         test_ocall::COPY_REPORT if data.len() >= report::REPORT => {
             // The payload cannot check Ed25519 signatures: it prints the
             // report for the Python verifier and checks the nonce here.
@@ -285,19 +343,19 @@ fn serve_edge_call() {
                 crate::console::print(format_args!("{b:02x}"));
             }
             crate::console::print(format_args!("\n"));
-            answer(status::OK, 0, 0);
+            Reply::Status(status::OK)
         }
-        test_ocall::BAD_REPLY => answer(status::OK, UTM_SIZE - 4, 16),
-        edge::EDGECALL_SYSCALL if data.len() >= 8 => serve_syscall(data),
-        _ => answer(status::BAD_CALL_ID, 0, 0),
+        test_ocall::BAD_REPLY => Reply::Raw { status: status::OK, offset: UTM_SIZE - 4, size: 16 },
+        edge::EDGECALL_SYSCALL if data.len() >= 8 => Reply::U64(serve_syscall(data) as u64),
+        _ => Reply::Status(status::BAD_CALL_ID),
     }
 }
 
 /// A proxied Linux system call: write(2) to fd 1/2 prints; others fail ENOSYS.
-fn serve_syscall(data: &[u8]) {
+fn serve_syscall(data: &[u8]) -> i64 {
     let num = read_u64(data, 0) as usize;
     let args = &data[edge::SYSCALL_DATA_OFFSET..];
-    let result: i64 = if num == linux::WRITE && args.len() >= edge::WRITE_BUF_OFFSET {
+    if num == linux::WRITE && args.len() >= edge::WRITE_BUF_OFFSET {
         let fd = i32::from_le_bytes(args[..4].try_into().unwrap());
         let len = read_u64(args, 8) as usize;
         let buf = &args[edge::WRITE_BUF_OFFSET..];
@@ -311,6 +369,5 @@ fn serve_syscall(data: &[u8]) {
         }
     } else {
         -linux::ENOSYS as i64
-    };
-    answer_u64(result as u64);
+    }
 }
