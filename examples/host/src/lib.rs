@@ -1,6 +1,8 @@
 //! What the host apps share: where the enclave files are in the guest, and
 //! the ocalls of Keystone's `examples/tests` test-runner.
 
+pub mod refusals;
+
 use keystone_abi::edge::{status, test_ocall};
 use keystone_abi::sm::report;
 use keystone_host::{Builder, Enclave, Reply};

@@ -19,14 +19,15 @@
 mod sys;
 
 /// The driver's ioctls and mmap without the SDK's checks, for tests that
-/// feed the driver bad input on purpose.
+/// feed the driver bad input on purpose (still sound: each command's size is
+/// its argument's, see [`keystone_abi::ioctl::Ioctl`]).
 pub mod raw {
-    pub use crate::sys::{ioctl_addr, ioctl_with as ioctl, Mapping};
+    pub use crate::sys::{ioctl_inaccessible, ioctl_with as ioctl, Mapping};
 }
 
 use keystone_abi::edge::{self, status, DATA_OFFSET, EDGE_CALL_SIZE};
 use keystone_abi::eyrie::linux;
-use keystone_abi::ioctl::{self as kio, CreateEnclave, RunEnclave};
+use keystone_abi::ioctl::{self as kio, CreateEnclave, Ioctl, IoctlArg, RunEnclave};
 use keystone_abi::sm::err;
 use std::collections::HashMap;
 use std::fmt;
@@ -112,6 +113,158 @@ pub struct Stats {
     pub unknown_ocalls: u64,
 }
 
+/// Memory shared with the enclave (the UTM), reached by copies at offsets.
+/// Out-of-bounds offsets panic.
+pub trait SharedMem {
+    fn len(&self) -> usize;
+    fn read(&self, offset: usize, len: usize) -> Vec<u8>;
+    fn write(&mut self, offset: usize, src: &[u8]);
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read_u64(&self, offset: usize) -> u64 {
+        u64::from_le_bytes(self.read(offset, 8).try_into().expect("8 bytes"))
+    }
+
+    fn write_u64(&mut self, offset: usize, v: u64) {
+        self.write(offset, &v.to_le_bytes());
+    }
+}
+
+/// A buffer in this process standing in for the UTM (tests, simulations).
+impl SharedMem for Vec<u8> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn read(&self, offset: usize, len: usize) -> Vec<u8> {
+        self[offset..offset + len].to_vec()
+    }
+
+    fn write(&mut self, offset: usize, src: &[u8]) {
+        self[offset..offset + src.len()].copy_from_slice(src);
+    }
+}
+
+/// What the run loop needs of the driver: RUN (`resume` false) or RESUME
+/// one enclave; the SM's result comes back in `r` (`error`, `value`).
+pub trait Driver {
+    fn run(&mut self, resume: bool, r: &mut RunEnclave) -> io::Result<()>;
+}
+
+/// The device file as a [`Driver`].
+struct DeviceFile<'a>(&'a File);
+
+impl Driver for DeviceFile<'_> {
+    fn run(&mut self, resume: bool, r: &mut RunEnclave) -> io::Result<()> {
+        let cmd = if resume { kio::RESUME_ENCLAVE } else { kio::RUN_ENCLAVE };
+        sys::ioctl_with(self.0, cmd, r)
+    }
+}
+
+/// The ocall handlers of an enclave, by id, and what serving them counted.
+#[derive(Default)]
+pub struct Ocalls {
+    handlers: HashMap<u64, Handler>,
+    stats: Stats,
+}
+
+impl Ocalls {
+    /// Serves ocall `id` with `handler`, replacing any handler it had.
+    pub fn insert(&mut self, id: u64, handler: impl FnMut(&[u8]) -> Reply + Send + 'static) {
+        self.handlers.insert(id, Box::new(handler));
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The handler's answer to call `id` with arguments `args`: its own,
+    /// the SDK's for an unhandled EDGECALL_SYSCALL, else BAD_CALL_ID.
+    pub fn dispatch(&mut self, id: u64, args: &[u8]) -> Reply {
+        match self.handlers.get_mut(&id) {
+            Some(h) => h(args),
+            None if id == edge::EDGECALL_SYSCALL => proxy_syscall(args),
+            None => {
+                self.stats.unknown_ocalls += 1;
+                Reply::Status(status::BAD_CALL_ID)
+            }
+        }
+    }
+
+    /// Reads the edge call in `utm`, dispatches it by id and writes the
+    /// answer: BAD_OFFSET if its arguments are not inside the UTM, ERROR if
+    /// the reply does not fit.
+    pub fn serve(&mut self, utm: &mut dyn SharedMem) {
+        let size = utm.len() as u64;
+        if size < EDGE_CALL_SIZE as u64 {
+            return;
+        }
+        let id = utm.read_u64(0);
+        let (off, len) = (utm.read_u64(8), utm.read_u64(16));
+        let in_utm =
+            off >= EDGE_CALL_SIZE as u64 && off.checked_add(len).is_some_and(|e| e <= size);
+        let reply = if !in_utm {
+            Reply::Status(status::BAD_OFFSET)
+        } else {
+            let args = utm.read(off as usize, len as usize);
+            self.dispatch(id, &args)
+        };
+        let room = size.saturating_sub(DATA_OFFSET as u64);
+        let (st, off, len) = match reply {
+            Reply::None => (status::OK, 0, 0),
+            Reply::Status(st) => (st, 0, 0),
+            Reply::Raw { status, offset, size } => (status, offset, size),
+            Reply::Data(d) if (d.len() as u64) <= room => {
+                utm.write(DATA_OFFSET, &d);
+                (status::OK, DATA_OFFSET as u64, d.len() as u64)
+            }
+            Reply::Wrapped(d) if (d.len() as u64) + 16 <= room => {
+                let at = DATA_OFFSET as u64 + 16;
+                utm.write_u64(DATA_OFFSET, at);
+                utm.write_u64(DATA_OFFSET + 8, d.len() as u64);
+                utm.write(at as usize, &d);
+                (status::OK, DATA_OFFSET as u64, 16)
+            }
+            Reply::Data(_) | Reply::Wrapped(_) => (status::ERROR, 0, 0),
+        };
+        utm.write_u64(24, st);
+        utm.write_u64(32, off);
+        utm.write_u64(40, len);
+    }
+
+    /// Runs enclave `eid` to its end through `dev`: RUN, then RESUME after
+    /// each INTERRUPTED or EDGE_CALL_HOST stop (serving the ocall in `utm`
+    /// first); the eapp's exit value, or what stopped it otherwise.
+    pub fn run_loop(
+        &mut self,
+        dev: &mut dyn Driver,
+        eid: u64,
+        mut utm: Option<&mut dyn SharedMem>,
+    ) -> Result<u64, Error> {
+        let mut resume = false;
+        loop {
+            let op = if resume { "RESUME_ENCLAVE" } else { "RUN_ENCLAVE" };
+            let mut r = RunEnclave { eid, ..Default::default() };
+            dev.run(resume, &mut r).map_err(|source| Error::Driver { op, source })?;
+            match r.error as usize {
+                err::SUCCESS => return Ok(r.value),
+                err::INTERRUPTED => self.stats.interrupts += 1,
+                err::EDGE_CALL_HOST => {
+                    self.stats.ocalls += 1;
+                    if let Some(u) = utm.as_deref_mut() {
+                        self.serve(u);
+                    }
+                }
+                _ => return Err(Error::Sm { op, code: r.error }),
+            }
+            resume = true;
+        }
+    }
+}
+
 /// Configures an enclave; [`Builder::build`] creates, loads and finalizes it.
 pub struct Builder {
     loader: Option<PathBuf>,
@@ -120,7 +273,7 @@ pub struct Builder {
     free_mem: u64,
     utm_size: u64,
     device: PathBuf,
-    handlers: HashMap<u64, Handler>,
+    ocalls: Ocalls,
 }
 
 impl Builder {
@@ -160,7 +313,7 @@ impl Builder {
     /// Serves ocall `id` with `handler` (its argument bytes in, a [`Reply`] out).
     /// Id [`edge::EDGECALL_SYSCALL`] is served by the SDK unless given here.
     pub fn ocall(mut self, id: u64, handler: impl FnMut(&[u8]) -> Reply + Send + 'static) -> Self {
-        self.handlers.insert(id, Box::new(handler));
+        self.ocalls.insert(id, handler);
         self
     }
 
@@ -194,8 +347,7 @@ impl Builder {
             file,
             eid: 0,
             utm: None,
-            handlers: self.handlers,
-            stats: Stats::default(),
+            ocalls: self.ocalls,
             epm: (0, 0),
             created_in: Duration::ZERO,
         };
@@ -240,8 +392,7 @@ pub struct Enclave {
     file: File,
     eid: u64,
     utm: Option<Mapping>,
-    handlers: HashMap<u64, Handler>,
-    stats: Stats,
+    ocalls: Ocalls,
     epm: (u64, u64),
     created_in: Duration,
 }
@@ -255,11 +406,16 @@ impl Enclave {
             free_mem: DEFAULT_FREE_MEM,
             utm_size: DEFAULT_UTM_SIZE,
             device: kio::DEVICE_PATH.into(),
-            handlers: HashMap::new(),
+            ocalls: Ocalls::default(),
         }
     }
 
-    fn ioctl<T>(&self, op: &'static str, cmd: u32, arg: &mut T) -> Result<(), Error> {
+    fn ioctl<T: IoctlArg>(
+        &self,
+        op: &'static str,
+        cmd: Ioctl<T>,
+        arg: &mut T,
+    ) -> Result<(), Error> {
         sys::ioctl_with(&self.file, cmd, arg).map_err(|source| Error::Driver { op, source })
     }
 
@@ -284,27 +440,14 @@ impl Enclave {
     }
 
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.ocalls.stats()
     }
 
     /// Runs the enclave to its end: resumes after each interrupt, serves each
     /// ocall, and returns the eapp's exit value.
     pub fn run(&mut self) -> Result<u64, Error> {
-        let mut r = RunEnclave { eid: self.eid, ..Default::default() };
-        self.ioctl("RUN_ENCLAVE", kio::RUN_ENCLAVE, &mut r)?;
-        loop {
-            match r.error as usize {
-                err::SUCCESS => return Ok(r.value),
-                err::INTERRUPTED => self.stats.interrupts += 1,
-                err::EDGE_CALL_HOST => {
-                    self.stats.ocalls += 1;
-                    self.serve_edge_call();
-                }
-                _ => return Err(Error::Sm { op: "RUN_ENCLAVE", code: r.error }),
-            }
-            r = RunEnclave { eid: self.eid, ..Default::default() };
-            self.ioctl("RESUME_ENCLAVE", kio::RESUME_ENCLAVE, &mut r)?;
-        }
+        let utm = self.utm.as_mut().map(|m| m as &mut dyn SharedMem);
+        self.ocalls.run_loop(&mut DeviceFile(&self.file), self.eid, utm)
     }
 
     /// Destroys the enclave now (dropping it does the same, ignoring errors).
@@ -314,52 +457,6 @@ impl Enclave {
         let r = self.ioctl("DESTROY_ENCLAVE", kio::DESTROY_ENCLAVE, &mut args);
         self.eid = 0;
         r
-    }
-
-    /// Reads the edge call in the UTM, dispatches it by id and writes the answer.
-    fn serve_edge_call(&mut self) {
-        let Some(utm) = self.utm.as_mut() else { return };
-        let size = utm.len() as u64;
-        let id = utm.read_u64(0);
-        let (off, len) = (utm.read_u64(8), utm.read_u64(16));
-        let in_utm =
-            off >= EDGE_CALL_SIZE as u64 && off.checked_add(len).is_some_and(|e| e <= size);
-        let reply = if !in_utm {
-            Reply::Status(status::BAD_OFFSET)
-        } else {
-            let args = utm.read(off as usize, len as usize);
-            match self.handlers.get_mut(&id) {
-                Some(h) => h(&args),
-                None if id == edge::EDGECALL_SYSCALL => proxy_syscall(&args),
-                None => {
-                    self.stats.unknown_ocalls += 1;
-                    Reply::Status(status::BAD_CALL_ID)
-                }
-            }
-        };
-        let answer = |utm: &mut Mapping, st: u64, off: u64, len: u64| {
-            utm.write_u64(24, st);
-            utm.write_u64(32, off);
-            utm.write_u64(40, len);
-        };
-        let room = size - DATA_OFFSET as u64;
-        match reply {
-            Reply::None => answer(utm, status::OK, 0, 0),
-            Reply::Status(st) => answer(utm, st, 0, 0),
-            Reply::Raw { status, offset, size } => answer(utm, status, offset, size),
-            Reply::Data(d) if (d.len() as u64) <= room => {
-                utm.write(DATA_OFFSET, &d);
-                answer(utm, status::OK, DATA_OFFSET as u64, d.len() as u64);
-            }
-            Reply::Wrapped(d) if (d.len() as u64) + 16 <= room => {
-                let at = DATA_OFFSET as u64 + 16;
-                utm.write_u64(DATA_OFFSET, at);
-                utm.write_u64(DATA_OFFSET + 8, d.len() as u64);
-                utm.write(at as usize, &d);
-                answer(utm, status::OK, DATA_OFFSET as u64, 16);
-            }
-            Reply::Data(_) | Reply::Wrapped(_) => answer(utm, status::ERROR, 0, 0),
-        }
     }
 }
 
@@ -394,4 +491,263 @@ fn proxy_syscall(data: &[u8]) -> Reply {
     })()
     .unwrap_or(-(linux::EINVAL as i64));
     Reply::Data(result.to_le_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    const UTM: usize = 4096;
+
+    /// A UTM holding one edge call: `id`, its arguments at `off`..`off + len`.
+    fn utm_with_call(id: u64, off: u64, args: &[u8], len: u64) -> Vec<u8> {
+        let mut u = vec![0u8; UTM];
+        u.write_u64(0, id);
+        u.write_u64(8, off);
+        u.write_u64(16, len);
+        if let Some(end) = (off as usize).checked_add(args.len()).filter(|&e| e <= UTM) {
+            u[off as usize..end].copy_from_slice(args);
+        }
+        u
+    }
+
+    /// (status, ret offset, ret size) the host wrote back.
+    fn answer(u: &Vec<u8>) -> (u64, u64, u64) {
+        (u.read_u64(24), u.read_u64(32), u.read_u64(40))
+    }
+
+    fn serve(ocalls: &mut Ocalls, u: &mut Vec<u8>) -> (u64, u64, u64) {
+        ocalls.serve(u);
+        answer(u)
+    }
+
+    #[test]
+    fn dispatches_by_id_with_the_arguments() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut ocalls = Ocalls::default();
+        let s = seen.clone();
+        ocalls.insert(7, move |args| {
+            s.lock().unwrap().push(args.to_vec());
+            Reply::Data(b"pong".to_vec())
+        });
+        ocalls.insert(8, |_| panic!("not this one"));
+        let mut u = utm_with_call(7, DATA_OFFSET as u64, b"ping", 4);
+        assert_eq!(serve(&mut ocalls, &mut u), (status::OK, DATA_OFFSET as u64, 4));
+        assert_eq!(&u[DATA_OFFSET..DATA_OFFSET + 4], b"pong");
+        assert_eq!(*seen.lock().unwrap(), vec![b"ping".to_vec()]);
+        assert_eq!(ocalls.stats().unknown_ocalls, 0);
+    }
+
+    #[test]
+    fn unknown_ids_get_bad_call_id_and_are_counted() {
+        let mut ocalls = Ocalls::default();
+        ocalls.insert(1, |_| Reply::None);
+        let mut u = utm_with_call(9, DATA_OFFSET as u64, b"x", 1);
+        assert_eq!(serve(&mut ocalls, &mut u), (status::BAD_CALL_ID, 0, 0));
+        let mut u = utm_with_call(edge::MAX_EDGE_CALL, DATA_OFFSET as u64, b"", 0);
+        assert_eq!(serve(&mut ocalls, &mut u).0, status::BAD_CALL_ID);
+        assert_eq!(ocalls.stats().unknown_ocalls, 2);
+        let mut u = utm_with_call(1, DATA_OFFSET as u64, b"", 0);
+        assert_eq!(serve(&mut ocalls, &mut u), (status::OK, 0, 0));
+        assert_eq!(ocalls.stats().unknown_ocalls, 2);
+    }
+
+    #[test]
+    fn arguments_must_lie_after_the_header_and_inside_the_utm() {
+        let mut ocalls = Ocalls::default();
+        ocalls.insert(1, |_| Reply::None);
+        let bad = |off: u64, len: u64| {
+            let mut o = Ocalls::default();
+            o.insert(1, |_| panic!("called with arguments outside the UTM"));
+            let mut u = utm_with_call(1, off, b"", len);
+            serve(&mut o, &mut u)
+        };
+        assert_eq!(bad(EDGE_CALL_SIZE as u64 - 1, 1), (status::BAD_OFFSET, 0, 0), "in the header");
+        assert_eq!(bad(0, 0), (status::BAD_OFFSET, 0, 0));
+        assert_eq!(bad(UTM as u64 - 8, 9), (status::BAD_OFFSET, 0, 0), "past the end");
+        assert_eq!(bad(UTM as u64 + 1, 0), (status::BAD_OFFSET, 0, 0));
+        assert_eq!(bad(64, u64::MAX), (status::BAD_OFFSET, 0, 0), "wraps");
+        assert_eq!(bad(u64::MAX, 2), (status::BAD_OFFSET, 0, 0), "wraps");
+        for (off, len) in [(EDGE_CALL_SIZE as u64, 0), (UTM as u64 - 8, 8), (UTM as u64, 0)] {
+            let mut u = utm_with_call(1, off, b"", len);
+            assert_eq!(serve(&mut ocalls, &mut u).0, status::OK, "{off} {len}");
+        }
+    }
+
+    #[test]
+    fn replies_that_do_not_fit_are_an_error() {
+        let room = UTM - DATA_OFFSET;
+        let reply = |r: Reply| {
+            let mut o = Ocalls::default();
+            o.insert(3, move |_| r.clone());
+            let mut u = utm_with_call(3, DATA_OFFSET as u64, b"", 0);
+            (serve(&mut o, &mut u), u)
+        };
+        assert_eq!(
+            reply(Reply::Data(vec![1; room])).0,
+            (status::OK, DATA_OFFSET as u64, room as u64)
+        );
+        assert_eq!(reply(Reply::Data(vec![1; room + 1])).0, (status::ERROR, 0, 0));
+        let (a, u) = reply(Reply::Wrapped(vec![2; room - 16]));
+        assert_eq!(a, (status::OK, DATA_OFFSET as u64, 16));
+        assert_eq!(u.read_u64(DATA_OFFSET), DATA_OFFSET as u64 + 16, "edge_data offset");
+        assert_eq!(u.read_u64(DATA_OFFSET + 8), (room - 16) as u64, "edge_data size");
+        assert_eq!(u[UTM - 1], 2);
+        assert_eq!(reply(Reply::Wrapped(vec![2; room - 15])).0, (status::ERROR, 0, 0));
+        assert_eq!(reply(Reply::Status(status::BAD_PTR)).0, (status::BAD_PTR, 0, 0));
+        let raw = Reply::Raw { status: status::OK, offset: u64::MAX - 4, size: 16 };
+        assert_eq!(reply(raw).0, (status::OK, u64::MAX - 4, 16), "a lying host, as told");
+    }
+
+    /// The request of a proxied write(2): syscall number, fd, pad, len, bytes.
+    fn write_request(num: u64, fd: i32, len: u64, buf: &[u8]) -> Vec<u8> {
+        let mut r = num.to_le_bytes().to_vec();
+        r.extend_from_slice(&fd.to_le_bytes());
+        r.extend_from_slice(&[0; 4]);
+        r.extend_from_slice(&len.to_le_bytes());
+        r.extend_from_slice(buf);
+        r
+    }
+
+    fn syscall_result(reply: Reply) -> i64 {
+        match reply {
+            Reply::Data(d) => i64::from_le_bytes(d.try_into().unwrap()),
+            other => panic!("not a syscall result: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unhandled_proxied_syscalls_get_the_sdks_answer() {
+        let mut o = Ocalls::default();
+        let call =
+            |o: &mut Ocalls, req: &[u8]| syscall_result(o.dispatch(edge::EDGECALL_SYSCALL, req));
+        assert_eq!(
+            call(&mut o, &write_request(linux::WRITE as u64, 7, 2, b"hi")),
+            -(linux::EBADF as i64)
+        );
+        assert_eq!(call(&mut o, &write_request(63, 1, 2, b"hi")), -(linux::ENOSYS as i64));
+        assert_eq!(
+            call(&mut o, &write_request(linux::WRITE as u64, 1, 3, b"hi")),
+            -(linux::EINVAL as i64),
+            "len past the data"
+        );
+        assert_eq!(call(&mut o, &[1, 2, 3]), -(linux::EINVAL as i64), "truncated");
+        assert_eq!(o.stats().unknown_ocalls, 0);
+        o.insert(edge::EDGECALL_SYSCALL, |_| Reply::Status(status::SYSCALL_FAILED));
+        assert_eq!(o.dispatch(edge::EDGECALL_SYSCALL, &[]), Reply::Status(status::SYSCALL_FAILED));
+    }
+
+    /// A driver that plays back SM results, one per RUN/RESUME, and records
+    /// what it was asked.
+    struct Script {
+        results: VecDeque<io::Result<(usize, u64)>>,
+        asked: Vec<(bool, u64)>,
+    }
+
+    impl Script {
+        fn new(results: impl IntoIterator<Item = io::Result<(usize, u64)>>) -> Script {
+            Script { results: results.into_iter().collect(), asked: Vec::new() }
+        }
+    }
+
+    impl Driver for Script {
+        fn run(&mut self, resume: bool, r: &mut RunEnclave) -> io::Result<()> {
+            self.asked.push((resume, r.eid));
+            let (error, value) = self.results.pop_front().expect("asked once too often")?;
+            r.error = error as u64;
+            r.value = value;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_run_loop_resumes_after_interrupts_and_serves_ocalls() {
+        let mut o = Ocalls::default();
+        let calls = Arc::new(Mutex::new(0));
+        let c = calls.clone();
+        o.insert(4, move |_| {
+            *c.lock().unwrap() += 1;
+            Reply::Data(vec![9; 8])
+        });
+        let mut dev = Script::new([
+            Ok((err::INTERRUPTED, 0)),
+            Ok((err::EDGE_CALL_HOST, 0)),
+            Ok((err::INTERRUPTED, 0)),
+            Ok((err::EDGE_CALL_HOST, 0)),
+            Ok((err::SUCCESS, 42)),
+        ]);
+        let mut u = utm_with_call(4, DATA_OFFSET as u64, b"", 0);
+        assert_eq!(o.run_loop(&mut dev, 5, Some(&mut u)).unwrap(), 42);
+        assert_eq!(dev.asked, [(false, 5), (true, 5), (true, 5), (true, 5), (true, 5)]);
+        assert_eq!(o.stats(), Stats { interrupts: 2, ocalls: 2, unknown_ocalls: 0 });
+        assert_eq!(*calls.lock().unwrap(), 2);
+        assert_eq!(answer(&u), (status::OK, DATA_OFFSET as u64, 8));
+    }
+
+    #[test]
+    fn the_run_loop_reports_sm_codes_and_driver_errnos_by_operation() {
+        let mut o = Ocalls::default();
+        let mut dev = Script::new([Ok((err::INTERRUPTED, 0)), Ok((100005, 0))]);
+        match o.run_loop(&mut dev, 1, None) {
+            Err(e @ Error::Sm { op: "RESUME_ENCLAVE", code: 100005 }) => {
+                assert_eq!(e.errno(), None);
+                assert_eq!(e.to_string(), "security monitor: RESUME_ENCLAVE failed with 100005");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut dev = Script::new([Err(io::Error::from_raw_os_error(77))]);
+        match o.run_loop(&mut dev, 1, None) {
+            Err(e @ Error::Driver { op: "RUN_ENCLAVE", .. }) => {
+                assert_eq!(e.errno(), Some(77));
+                assert!(e.to_string().starts_with("driver refused RUN_ENCLAVE: "), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An edge call with no UTM mapped is counted and resumed, not served.
+        let mut dev = Script::new([Ok((err::EDGE_CALL_HOST, 0)), Ok((err::SUCCESS, 7))]);
+        assert_eq!(o.run_loop(&mut dev, 1, None).unwrap(), 7);
+    }
+
+    #[test]
+    fn builder_errors_name_what_is_wrong() {
+        let dir = std::env::temp_dir().join(format!("keystone-host-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, bytes: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let (l, r, e, empty) =
+            (file("loader", b"L"), file("rt", b"R"), file("eapp", b"E"), file("empty", b""));
+        let config = |b: Builder| match b.build() {
+            Err(Error::Config(m)) => m,
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("built"),
+        };
+        assert_eq!(config(Enclave::builder().runtime(&r).eapp(&e)), "no loader given");
+        assert_eq!(config(Enclave::builder().loader(&l).eapp(&e)), "no runtime given");
+        assert_eq!(config(Enclave::builder().loader(&l).runtime(&r)), "no eapp given");
+        assert!(
+            config(Enclave::builder().loader(&l).runtime(&r).eapp(&empty)).ends_with("is empty")
+        );
+        assert_eq!(
+            config(Enclave::builder().loader(&l).runtime(&r).eapp(&e).utm_size(0)),
+            "utm_size is 0"
+        );
+        match Enclave::builder().loader(&l).runtime(&r).eapp(dir.join("missing")).build() {
+            Err(err @ Error::File { .. }) => assert_eq!(err.errno(), None),
+            other => panic!("{:?}", other.err()),
+        }
+        let no_device = Enclave::builder().loader(&l).runtime(&r).eapp(&e).device(dir.join("dev"));
+        match no_device.build() {
+            Err(err @ Error::Device(_)) => {
+                assert_eq!(err.errno(), Some(2));
+                assert!(err.to_string().starts_with(kio::DEVICE_PATH), "{err}");
+            }
+            other => panic!("{:?}", other.err()),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -1,14 +1,19 @@
-//! The three libc calls the SDK needs, declared here (std links libc).
+//! The libc calls the SDK needs, declared here (std links libc).
 //! Everything `unsafe` in the SDK is in this module.
 
+use keystone_abi::ioctl::{Ioctl, IoctlArg};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 
+const PROT_NONE: i32 = 0;
 const PROT_READ: i32 = 1;
 const PROT_WRITE: i32 = 2;
 const MAP_SHARED: i32 = 1;
+const MAP_PRIVATE: i32 = 2;
+const MAP_ANONYMOUS: i32 = 0x20;
 const MAP_FAILED: *mut u8 = !0usize as *mut u8;
+const PAGE: usize = 4096;
 
 unsafe extern "C" {
     fn ioctl(fd: i32, request: u64, ...) -> i32;
@@ -16,11 +21,7 @@ unsafe extern "C" {
     fn munmap(addr: *mut u8, len: usize) -> i32;
 }
 
-/// `ioctl(fd, cmd, arg)` with `arg` a `#[repr(C)]` struct of the driver's ABI.
-pub fn ioctl_with<T>(file: &File, cmd: u32, arg: &mut T) -> io::Result<()> {
-    // SAFETY: `arg` is a live, exclusive, correctly sized struct; the driver
-    // copies exactly size_of::<T>() bytes (the size encoded in `cmd`).
-    let rc = unsafe { ioctl(file.as_raw_fd(), cmd as u64, arg as *mut T) };
+fn check(rc: i32) -> io::Result<()> {
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -28,30 +29,49 @@ pub fn ioctl_with<T>(file: &File, cmd: u32, arg: &mut T) -> io::Result<()> {
     }
 }
 
-/// `ioctl(fd, cmd, addr)` with a bare address: for tests that hand the
-/// driver a pointer it must refuse (EFAULT). Never touched by this process.
-pub fn ioctl_addr(file: &File, cmd: u32, addr: usize) -> io::Result<()> {
-    // SAFETY: the kernel validates `addr` itself; this process does not use it.
-    let rc = unsafe { ioctl(file.as_raw_fd(), cmd as u64, addr) };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+/// `ioctl(fd, cmd, arg)`: the command's type is the argument's, and it
+/// claims at most `size_of::<T>()` bytes (see [`Ioctl`]).
+pub fn ioctl_with<T: IoctlArg>(file: &File, cmd: Ioctl<T>, arg: &mut T) -> io::Result<()> {
+    // SAFETY: `arg` is a live, exclusive T; the driver copies at most
+    // `_IOC_SIZE(cmd)` = `cmd.size()` <= size_of::<T>() bytes in and out of
+    // it, and any bytes are a valid T (`IoctlArg`).
+    check(unsafe { ioctl(file.as_raw_fd(), u64::from(cmd.cmd()), arg as *mut T) })
 }
 
-/// A shared, read-write mapping of part of the device file.
+/// `ioctl(fd, cmd, p)` with `p` a page this process cannot access (mapped
+/// PROT_NONE for the call): for tests that check the driver answers EFAULT
+/// to an argument pointer it cannot read or write. Nothing of ours is there.
+pub fn ioctl_inaccessible<T: IoctlArg>(file: &File, cmd: Ioctl<T>) -> io::Result<()> {
+    // SAFETY: a fresh private anonymous mapping chosen by the kernel: it
+    // aliases nothing.
+    let page =
+        unsafe { mmap(core::ptr::null_mut(), PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) };
+    if page == MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel can neither read nor write a PROT_NONE page, so the
+    // call touches no memory of this process.
+    let r = check(unsafe { ioctl(file.as_raw_fd(), u64::from(cmd.cmd()), page) });
+    // SAFETY: unmaps exactly the page mapped above, which nothing references.
+    unsafe { munmap(page, PAGE) };
+    r
+}
+
+/// A shared, read-write mapping of part of the device file. It hands out
+/// copies only, never references: what is mapped is shared with the driver
+/// and the enclave.
 pub struct Mapping {
     ptr: *mut u8,
     len: usize,
 }
 
-// SAFETY: the mapping is plain memory; `Mapping` hands out access only
-// through `&self`/`&mut self` borrows.
+// SAFETY: the mapping is plain memory owned by this value; access goes
+// through `&self`/`&mut self` methods that copy.
 unsafe impl Send for Mapping {}
 
 impl Mapping {
     pub fn new(file: &File, offset: u64, len: usize) -> io::Result<Mapping> {
+        let offset = i64::try_from(offset).map_err(|_| io::Error::from_raw_os_error(22))?;
         // SAFETY: a fresh mapping chosen by the kernel; nothing aliases it.
         let ptr = unsafe {
             mmap(
@@ -60,7 +80,7 @@ impl Mapping {
                 PROT_READ | PROT_WRITE,
                 MAP_SHARED,
                 file.as_raw_fd(),
-                offset as i64,
+                offset,
             )
         };
         if ptr == MAP_FAILED {
@@ -72,6 +92,10 @@ impl Mapping {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Copies `src` to `offset`. The enclave never runs while its host
@@ -93,11 +117,25 @@ impl Mapping {
     }
 
     pub fn read_u64(&self, offset: usize) -> u64 {
-        u64::from_le_bytes(self.read(offset, 8).try_into().unwrap())
+        crate::SharedMem::read_u64(self, offset)
     }
 
     pub fn write_u64(&mut self, offset: usize, v: u64) {
-        self.write(offset, &v.to_le_bytes());
+        crate::SharedMem::write_u64(self, offset, v)
+    }
+}
+
+impl crate::SharedMem for Mapping {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn read(&self, offset: usize, len: usize) -> Vec<u8> {
+        Mapping::read(self, offset, len)
+    }
+
+    fn write(&mut self, offset: usize, src: &[u8]) {
+        Mapping::write(self, offset, src)
     }
 }
 

@@ -9,6 +9,7 @@
 //! ks-demo kill                          kill a host mid-enclave: everything comes back
 //! ks-demo slots                         how many enclaves can exist at once
 //! ks-demo bad-ioctl                     the driver refuses bad ioctls with errnos
+//!                                       (the checks of `driver-refusals`)
 //! ks-demo bench                         ocall round trip and hello create+run+destroy cost
 //! ks-demo all                           every example, then a summary table
 //! ks-demo cycles N [--large-every K]    N create/run/destroy cycles; memory and slots come back
@@ -17,9 +18,8 @@
 //! ```
 
 use host_examples::{builder, test_ocalls};
-use keystone_abi::ioctl::{self as kio, CreateEnclave, RunEnclave};
-use keystone_host::{raw, Enclave, Error, Reply, Stats};
-use std::fs::{File, OpenOptions};
+use keystone_host::{Enclave, Error, Reply, Stats};
+use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -334,192 +334,6 @@ fn cmd_kill() -> bool {
     let (after, why) = count_slots();
     println!("kill: {after} enclave slots after ({why})");
     running && full_ok && before == after
-}
-
-struct Check {
-    name: &'static str,
-    got: Result<(), i32>,
-    want: i32,
-}
-
-fn errno_name(e: i32) -> &'static str {
-    match e {
-        0 => "success",
-        2 => "ENOENT",
-        14 => "EFAULT",
-        17 => "EEXIST",
-        22 => "EINVAL",
-        25 => "ENOTTY",
-        3 => "ESRCH",
-        77 => "EBADFD",
-        114 => "EALREADY",
-        _ => "?",
-    }
-}
-
-fn open_dev() -> File {
-    OpenOptions::new().read(true).write(true).open(kio::DEVICE_PATH).expect("open the device")
-}
-
-fn io<T>(f: &File, cmd: u32, arg: &mut T) -> Result<(), i32> {
-    raw::ioctl(f, cmd, arg).map_err(|e| e.raw_os_error().unwrap_or(-1))
-}
-
-/// CREATE + UTM_INIT with files copied in; returns (args, eid).
-fn created(f: &File, utm: bool) -> CreateEnclave {
-    let mut a = CreateEnclave { min_pages: 64, ..Default::default() };
-    io(f, kio::CREATE_ENCLAVE, &mut a).expect("create");
-    if utm {
-        a.utm_size = 8192;
-        io(f, kio::UTM_INIT, &mut a).expect("utm_init");
-    }
-    a
-}
-
-/// Loads the stack eapp by hand and finalizes: a runnable enclave on `f`.
-fn finalized(f: &File) -> CreateEnclave {
-    let files = ["/enclave/loader.bin", "/enclave/eyrie-rt", "/enclave/stack"]
-        .map(|p| std::fs::read(p).expect("enclave file"));
-    let pages: Vec<u64> = files.iter().map(|d| (d.len() as u64).div_ceil(4096)).collect();
-    let total: u64 = pages.iter().sum();
-    let mut a = CreateEnclave { min_pages: total + 16 + 64, ..Default::default() };
-    io(f, kio::CREATE_ENCLAVE, &mut a).expect("create");
-    {
-        let mut m = raw::Mapping::new(f, 0, (total * 4096) as usize).expect("mmap EPM");
-        let mut at = 0;
-        for (d, p) in files.iter().zip(&pages) {
-            m.write(at as usize, d);
-            at += p * 4096;
-        }
-    }
-    a.utm_size = 8192;
-    io(f, kio::UTM_INIT, &mut a).expect("utm_init");
-    a.runtime_paddr = a.epm_paddr + pages[0] * 4096;
-    a.user_paddr = a.runtime_paddr + pages[1] * 4096;
-    a.free_paddr = a.epm_paddr + total * 4096;
-    a.free_requested = 64 * 4096;
-    io(f, kio::FINALIZE_ENCLAVE, &mut a).expect("finalize");
-    a
-}
-
-fn cmd_bad_ioctl() -> bool {
-    let mut checks = Vec::new();
-    let mut check = |name, got, want| checks.push(Check { name, got, want });
-    {
-        let f = open_dev();
-        let mut a = CreateEnclave::default();
-        check("unknown command", io(&f, kio::ioc(kio::IOC_READ, 0x20, 80), &mut a), 25);
-        check("CREATE with the wrong size", io(&f, kio::ioc(kio::IOC_READ, 0x00, 72), &mut a), 25);
-        check("RUN with the wrong size", io(&f, kio::ioc(kio::IOC_READ, 0x04, 16), &mut a), 25);
-        let r = raw::ioctl_addr(&f, kio::CREATE_ENCLAVE, 0x10);
-        check(
-            "CREATE with an unmapped argument pointer",
-            r.map_err(|e| e.raw_os_error().unwrap_or(-1)),
-            14,
-        );
-        a.min_pages = 0;
-        check("CREATE with min_pages 0", io(&f, kio::CREATE_ENCLAVE, &mut a), 22);
-        a.min_pages = u64::MAX / 4096;
-        check("CREATE with a huge min_pages", io(&f, kio::CREATE_ENCLAVE, &mut a), 22);
-        let mut r = RunEnclave { eid: 0x1000, ..Default::default() };
-        check("RUN on a file without an enclave", io(&f, kio::RUN_ENCLAVE, &mut r), 2);
-    }
-    {
-        let f = open_dev();
-        let mut a = created(&f, false);
-        let eid = a.eid;
-        let mut r = RunEnclave { eid, ..Default::default() };
-        check("RUN before FINALIZE (no UTM)", io(&f, kio::RUN_ENCLAVE, &mut r), 77);
-        check("FINALIZE before UTM_INIT", io(&f, kio::FINALIZE_ENCLAVE, &mut a), 77);
-        check("CREATE twice on one file", io(&f, kio::CREATE_ENCLAVE, &mut a.clone()), 17);
-        a.utm_size = 0;
-        check("UTM_INIT of 0 bytes", io(&f, kio::UTM_INIT, &mut a), 22);
-        a.utm_size = 64 << 20;
-        check("UTM_INIT above the largest UTM", io(&f, kio::UTM_INIT, &mut a), 22);
-        a.utm_size = 8192;
-        check("UTM_INIT", io(&f, kio::UTM_INIT, &mut a), 0);
-        check("UTM_INIT twice", io(&f, kio::UTM_INIT, &mut a), 17);
-        check("RUN before FINALIZE", io(&f, kio::RUN_ENCLAVE, &mut r), 77);
-        let mut b = a;
-        b.runtime_paddr = a.epm_paddr + a.epm_size;
-        b.user_paddr = b.runtime_paddr;
-        b.free_paddr = b.runtime_paddr;
-        check("FINALIZE with addresses outside the EPM", io(&f, kio::FINALIZE_ENCLAVE, &mut b), 22);
-        b = a;
-        b.runtime_paddr = a.epm_paddr + 8192;
-        b.user_paddr = a.epm_paddr + 4096;
-        b.free_paddr = a.epm_paddr + 12288;
-        check(
-            "FINALIZE with the eapp before the runtime",
-            io(&f, kio::FINALIZE_ENCLAVE, &mut b),
-            22,
-        );
-        let r = raw::Mapping::new(&f, a.epm_size, 4096)
-            .map(|_| ())
-            .map_err(|e| e.raw_os_error().unwrap_or(-1));
-        check("mmap past the EPM", r, 22);
-        let mut d = CreateEnclave { eid: eid + 1, ..Default::default() };
-        check(
-            "DESTROY with an id that is not this file's",
-            io(&f, kio::DESTROY_ENCLAVE, &mut d),
-            2,
-        );
-    }
-    {
-        let f1 = open_dev();
-        let f2 = open_dev();
-        let a1 = finalized(&f1);
-        let _a2 = created(&f2, true);
-        let mut r = RunEnclave { eid: a1.eid, ..Default::default() };
-        check("RUN of another file's enclave", io(&f2, kio::RUN_ENCLAVE, &mut r), 2);
-        let mut d = CreateEnclave { eid: a1.eid, ..Default::default() };
-        check("DESTROY of another file's enclave", io(&f2, kio::DESTROY_ENCLAVE, &mut d), 2);
-        let mut a = a1;
-        check("FINALIZE twice", io(&f1, kio::FINALIZE_ENCLAVE, &mut a), 114);
-        check("RESUME before RUN", io(&f1, kio::RESUME_ENCLAVE, &mut r), 3);
-        let mut result = Err(-1);
-        for i in 0..100_000 {
-            let cmd = if i == 0 { kio::RUN_ENCLAVE } else { kio::RESUME_ENCLAVE };
-            r = RunEnclave { eid: a1.eid, ..Default::default() };
-            if let Err(e) = io(&f1, cmd, &mut r) {
-                result = Err(e);
-                break;
-            }
-            if r.error == 0 {
-                result = if r.value == 12345 { Ok(()) } else { Err(-2) };
-                break;
-            }
-        }
-        check("the other file's enclave still runs (stack returns 12345)", result, 0);
-        check("RUN again after it exited", io(&f1, kio::RUN_ENCLAVE, &mut r), 114);
-        check("RESUME after it exited", io(&f1, kio::RESUME_ENCLAVE, &mut r), 3);
-        check("DESTROY", io(&f1, kio::DESTROY_ENCLAVE, &mut d), 0);
-        check("RUN after DESTROY", io(&f1, kio::RUN_ENCLAVE, &mut r), 77);
-        check("DESTROY twice", io(&f1, kio::DESTROY_ENCLAVE, &mut d), 77);
-    }
-    let mut failed = 0;
-    for c in &checks {
-        let got = c.got.err().unwrap_or(0);
-        let ok = got == c.want;
-        failed += usize::from(!ok);
-        println!(
-            "{} {}: errno {} ({}), want {} ({})",
-            if ok { "PASS" } else { "FAIL" },
-            c.name,
-            got,
-            errno_name(got),
-            c.want,
-            errno_name(c.want)
-        );
-    }
-    let stack = run_one("stack", keystone_host::DEFAULT_FREE_MEM);
-    let after = matches!(&stack, Ok(o) if o.value == 12345);
-    println!(
-        "bad-ioctl: {} checks, {failed} failed; an enclave runs afterwards: {}",
-        checks.len(),
-        if after { "yes" } else { "NO" }
-    );
-    failed == 0 && after
 }
 
 /// ocall round trip (ocall-bench: 1000 NOP ocalls, in time ticks) and the
@@ -925,7 +739,7 @@ fn main() -> ExitCode {
         Some("spin") => cmd_spin(rest),
         Some("kill") => cmd_kill(),
         Some("slots") => cmd_slots(),
-        Some("bad-ioctl") => cmd_bad_ioctl(),
+        Some("bad-ioctl") => host_examples::refusals::run("bad-ioctl"),
         Some("bench") => cmd_bench(),
         Some("all") => cmd_all(),
         Some("cycles") => cmd_cycles(rest),
