@@ -10,16 +10,25 @@ const GROW: usize = 64 * 1024;
 
 struct BrkHeap(spin::Mutex<Option<Heap>>);
 
-fn brk(addr: usize) -> usize {
-    crate::syscall(linux::BRK, [addr, 0, 0, 0, 0, 0])
+/// brk(2).
+///
+/// # Safety
+///
+/// `addr` is 0 (a query) or above the current break (fresh pages): a lower
+/// break would unmap heap memory in use.
+unsafe fn brk(addr: usize) -> usize {
+    // SAFETY: brk names no buffer; the caller keeps it from shrinking.
+    unsafe { crate::syscall(linux::BRK, [addr, 0, 0, 0, 0, 0]) }
 }
 
 impl BrkHeap {
     /// Extends `heap` (creating it first) by at least `need` bytes via brk.
     fn grow(heap: &mut Option<Heap>, need: usize) -> bool {
         let by = (need + 4096).max(GROW).next_multiple_of(4096);
-        let cur = brk(0);
-        let new = brk(cur + by);
+        // SAFETY: a query.
+        let cur = unsafe { brk(0) };
+        // SAFETY: grows the break by `by` bytes of fresh pages.
+        let new = unsafe { brk(cur + by) };
         if new != cur + by {
             return false;
         }

@@ -26,32 +26,39 @@ pub type SealingKey = [u8; report::SEALING_KEY_STRUCT];
 
 /// Ends the enclave; the host's run returns `code`.
 pub fn exit(code: usize) -> ! {
-    syscall(ks::EXIT, [code, 0, 0, 0, 0, 0]);
+    // SAFETY: exit names no memory and does not return.
+    unsafe { syscall(ks::EXIT, [code, 0, 0, 0, 0, 0]) };
     unreachable!("the runtime does not return from exit")
 }
 
 /// Calls host function `id` with `request`; the host's answer fills the start
 /// of `response` (as much as it returned, at most `response.len()`).
 pub fn ocall(id: u64, request: &[u8], response: &mut [u8]) -> Result<(), Error> {
-    let r = syscall(
-        ks::OCALL,
-        [
-            id as usize,
-            request.as_ptr() as usize,
-            request.len(),
-            response.as_mut_ptr() as usize,
-            response.len(),
-            0,
-        ],
-    );
+    // SAFETY: the runtime reads `request.len()` bytes of `request` and
+    // writes at most `response.len()` bytes into `response`, which we borrow.
+    let r = unsafe {
+        syscall(
+            ks::OCALL,
+            [
+                id as usize,
+                request.as_ptr() as usize,
+                request.len(),
+                response.as_mut_ptr() as usize,
+                response.len(),
+                0,
+            ],
+        )
+    };
     syscall::status(r)
 }
 
 /// Copies `dst.len()` bytes at UTM offset `offset` (what an ocall returned
 /// as an `EdgeData`) into enclave memory.
 pub fn copy_from_shared(dst: &mut [u8], offset: u64) -> Result<(), Error> {
-    let r =
-        syscall(ks::SHAREDCOPY, [dst.as_mut_ptr() as usize, offset as usize, dst.len(), 0, 0, 0]);
+    // SAFETY: the runtime writes at most `dst.len()` bytes into `dst`, which we borrow.
+    let r = unsafe {
+        syscall(ks::SHAREDCOPY, [dst.as_mut_ptr() as usize, offset as usize, dst.len(), 0, 0, 0])
+    };
     syscall::status(r)
 }
 
@@ -69,34 +76,45 @@ pub fn ocall_wrapped(id: u64, request: &[u8]) -> Result<alloc::vec::Vec<u8>, Err
 /// Asks the SM for a signed report binding `data` (≤ 1024 bytes) to this enclave.
 pub fn attest(data: &[u8]) -> Result<alloc::boxed::Box<Report>, Error> {
     let mut rep = alloc::boxed::Box::new([0u8; report::REPORT]);
-    let r = syscall(
-        ks::ATTEST_ENCLAVE,
-        [rep.as_mut_ptr() as usize, data.as_ptr() as usize, data.len(), 0, 0, 0],
-    );
+    // SAFETY: the runtime writes a report (REPORT bytes) into `rep` and
+    // reads `data.len()` bytes of `data`, both borrowed here.
+    let r = unsafe {
+        syscall(
+            ks::ATTEST_ENCLAVE,
+            [rep.as_mut_ptr() as usize, data.as_ptr() as usize, data.len(), 0, 0, 0],
+        )
+    };
     syscall::status(r).map(|_| rep)
 }
 
 /// Derives this enclave's sealing key for `ident` (bound to its measurement).
 pub fn sealing_key(ident: &[u8]) -> Result<SealingKey, Error> {
     let mut key = [0u8; report::SEALING_KEY_STRUCT];
-    let r = syscall(
-        ks::GET_SEALING_KEY,
-        [key.as_mut_ptr() as usize, key.len(), ident.as_ptr() as usize, ident.len(), 0, 0],
-    );
+    // SAFETY: the runtime writes at most `key.len()` bytes into `key` and
+    // reads `ident.len()` bytes of `ident`, both borrowed here.
+    let r = unsafe {
+        syscall(
+            ks::GET_SEALING_KEY,
+            [key.as_mut_ptr() as usize, key.len(), ident.as_ptr() as usize, ident.len(), 0, 0],
+        )
+    };
     syscall::status(r).map(|_| key)
 }
 
 /// 64 random bits from the SM (getrandom).
 pub fn random() -> u64 {
     let mut b = [0u8; 8];
-    syscall(linux::GETRANDOM, [b.as_mut_ptr() as usize, 8, 0, 0, 0, 0]);
+    // SAFETY: the runtime writes 8 bytes into `b`.
+    unsafe { syscall(linux::GETRANDOM, [b.as_mut_ptr() as usize, 8, 0, 0, 0, 0]) };
     u64::from_le_bytes(b)
 }
 
 /// Writes all of `bytes` to the host's stdout (fd 1) or stderr (fd 2).
 pub fn write_all(fd: usize, mut bytes: &[u8]) -> Result<(), Error> {
     while !bytes.is_empty() {
-        let n = syscall(linux::WRITE, [fd, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0]);
+        // SAFETY: the runtime reads `bytes.len()` bytes of `bytes`.
+        let n =
+            unsafe { syscall(linux::WRITE, [fd, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0]) };
         if n == 0 || n as isize <= 0 || n > bytes.len() {
             return Err(Error(n));
         }

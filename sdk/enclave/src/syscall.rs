@@ -5,10 +5,20 @@
 pub struct Error(pub usize);
 
 /// Makes system call `n` (a7) with six arguments; returns a0.
-pub fn syscall(n: usize, a: [usize; 6]) -> usize {
+///
+/// # Safety
+///
+/// The runtime reads and writes the memory the arguments name, and brk,
+/// mmap and munmap change the address space. The caller guarantees every
+/// pointer argument names memory valid for what call `n` does with it (as
+/// many bytes as the call's length argument says) that no live Rust
+/// reference conflicts with, and that nothing in use is unmapped. (The
+/// runtime itself only checks that the memory is the eapp's: it ends the
+/// enclave on a pointer into anything else.)
+pub unsafe fn syscall(n: usize, a: [usize; 6]) -> usize {
     let ret;
-    // SAFETY: the runtime only writes a0 and the memory the arguments name,
-    // which it checks belongs to the eapp (or ends the enclave).
+    // SAFETY: the ecall clobbers only a0; the memory it makes the runtime
+    // touch is the caller's to vouch for (see # Safety).
     unsafe {
         core::arch::asm!("ecall",
             inlateout("a0") a[0] => ret, in("a1") a[1], in("a2") a[2], in("a3") a[3],
