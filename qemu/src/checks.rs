@@ -3,7 +3,6 @@
 use crate::harts::{self, wait_for};
 use crate::rt;
 use crate::sbi::{self, call, legacy, sip, SECOND, SIP_STIP, SSTATUS_SIE};
-use crate::tap::arg_value;
 use crate::tap::{arg_value, check, check_err, check_ret};
 use crate::traps;
 use core::sync::atomic::Ordering;
