@@ -18,7 +18,7 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 KS     := $(VPY) -m keystone_py
 PYTEST_ARGS ?=
-# `make test` runs the fresh-clone end-to-end test (tests/test_fresh_python.py: `make run`
+# `make test` runs the fresh-clone end-to-end test (tests/tools/test_fresh_python.py: `make run`
 # in a git clone of HEAD with a new .venv, ~10 min); `make test FRESH_CLONE=` skips it.
 FRESH_CLONE ?= --fresh-clone
 
@@ -56,8 +56,8 @@ pytest: setup build
 
 # The GDB, plugin and SSH tests again on two pytest-xdist workers: no shared
 # ports, sockets or log folders between tests.
-XDIST_TESTS ?= tests/test_gdb.py tests/test_gdb_worlds.py tests/test_gdb_cli.py tests/test_remote.py \
-               tests/test_plugin.py tests/test_worlds_units.py
+XDIST_TESTS ?= tests/gdb/test_sm.py tests/gdb/test_worlds.py tests/gdb/test_cli.py \
+               tests/gdb/test_symbols.py tests/tools/test_remote.py tests/unit/plugin tests/unit/gdb
 pytest-parallel: setup build
 	$(VPY) -m pytest -n 2 $(XDIST_TESTS)
 
@@ -67,8 +67,8 @@ pytest-parallel: setup build
 MATRIX_CPUS ?= rv64,sstc=false rv64,h=false
 pytest-matrix: setup build
 	@for cpu in $(MATRIX_CPUS); do \
-	  echo "== tests/test_linux_enclaves.py on -cpu $$cpu"; \
-	  $(VPY) -m pytest -q --qemu-arg=-cpu --qemu-arg=$$cpu tests/test_linux_enclaves.py \
+	  echo "== tests/linux/test_enclaves.py on -cpu $$cpu"; \
+	  $(VPY) -m pytest -q --qemu-arg=-cpu --qemu-arg=$$cpu tests/linux/test_enclaves.py \
 	    || exit 1; \
 	done
 

@@ -94,7 +94,21 @@ class MachineExited(ConsoleError):
 
 
 class MachineShutdownError(MachineError):
-    """QEMU had to be killed: it ignored QMP quit and SIGTERM."""
+    """QEMU had to be killed: it ignored QMP ``quit`` and SIGTERM within the grace
+    time. Raised by :meth:`~keystone_py.qemu.Machine.shutdown` once the process is
+    gone and every file is closed (so nothing is left behind either way)."""
+
+    def __init__(self, name: str, pid: int, grace: float, log_dir: Optional[Path]):
+        self.name = name
+        self.pid = pid
+        self.grace = grace
+        self.log_dir = log_dir
+        super().__init__(f"QEMU {name} (pid {pid}) ignored QMP quit and SIGTERM for {grace:.1f}s "
+                         f"each and was killed (SIGKILL); logs in {log_dir}")
+
+
+class QMPError(MachineError):
+    """QEMU answered a QMP command with an error, or the QMP socket broke."""
 
 
 class GdbError(KeystoneError):
@@ -103,3 +117,11 @@ class GdbError(KeystoneError):
 
 class ElfError(KeystoneError):
     """An ELF file lacks what was asked of it (a symbol, a segment)."""
+
+
+class RemoteError(KeystoneError):
+    """An SSH target failed: connection, authentication, transfer or command."""
+
+
+class ReportError(KeystoneError, ValueError):
+    """The bytes are not an attestation report (also a ValueError, as before)."""

@@ -24,13 +24,11 @@ from pathlib import Path
 from typing import IO, Callable, List, Optional, Sequence, Union
 from urllib.parse import urlparse
 
-from .errors import KeystoneError
+from .errors import RemoteError
 
 log = logging.getLogger("keystone_py.remote")
 
-
-class RemoteError(KeystoneError):
-    """An SSH target failed: connection, authentication, transfer or command."""
+__all__ = ["RemoteError", "RunResult", "SshTarget", "default_key"]
 
 
 @dataclass

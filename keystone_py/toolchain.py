@@ -406,9 +406,7 @@ def python_setup_problem(root: str) -> Optional[str]:
     is not the one imported, or a package of :data:`PYTHON_PACKAGES` (the test ones
     too) is missing. None when there is nothing to install. ``make setup`` runs this
     in ``.venv`` and pip installs only when it answers something."""
-    from . import __file__ as package_init
-
-    here = Path(package_init).resolve().parent
+    here = Path(__file__).resolve().parent
     wanted = (Path(root) / "keystone_py").resolve()
     if here != wanted:
         return f"keystone_py is imported from {here}, not {wanted}"

@@ -1,0 +1,54 @@
+"""What ``keystone-py build [TARGET...]`` means: the CLI's target names, and the
+one call that builds them (cargo targets, then Linux) and reports every artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from ..toolchain import Toolchain
+from .artifacts import Artifacts
+from .cargo import TARGETS, Builder, resolve_target
+from .linux import LinuxBuilder
+
+#: Build targets that are not cargo packages (``keystone-py build linux``).
+LINUX_TARGET = "linux"
+#: Every CLI target name, in build order; ``all`` means all of them.
+ALL_TARGETS = (*TARGETS, LINUX_TARGET)
+
+
+def expand_targets(names: Sequence[str]) -> List[str]:
+    """CLI names to target names: ``all`` (or nothing) means every target,
+    ``linux`` included (the kernel, /init and the initramfs)."""
+    if not names or "all" in names:
+        return list(ALL_TARGETS)
+    out: List[str] = []
+    for n in names:
+        name = LINUX_TARGET if n == LINUX_TARGET else resolve_target(n).name
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def build_targets(names: Sequence[str], force: bool = False, root: Optional[Path] = None,
+                  toolchain: Optional[Toolchain] = None) -> Artifacts:
+    """Builds the named targets (CLI names, see :func:`expand_targets`), each
+    only when stale, and returns every artifact that exists."""
+    toolchain = toolchain or Toolchain()
+    builder = Builder(root=root, toolchain=toolchain)
+    targets = expand_targets(names)
+    cargo = [t for t in targets if t != LINUX_TARGET]
+    if cargo:
+        builder.build(cargo, force=force)
+    linux = LinuxBuilder(root=builder.root, toolchain=toolchain)
+    if LINUX_TARGET in targets:
+        linux.build(force=force)
+    return builder.artifacts().update(linux.artifacts())
+
+
+def all_artifacts(root: Optional[Path] = None,
+                  toolchain: Optional[Toolchain] = None) -> Artifacts:
+    """Every built artifact that exists (cargo targets and Linux)."""
+    toolchain = toolchain or Toolchain()
+    builder = Builder(root=root, toolchain=toolchain)
+    return builder.artifacts().update(LinuxBuilder(builder.root, toolchain).artifacts())

@@ -1,0 +1,95 @@
+"""`keystone-py measure` and `keystone-py attest verify`: predict an
+enclave's measurement offline and check a report against it.
+
+Only the standard library is imported here at module level: the parser is
+built for every command, `setup` included, before PyNaCl is installed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import KeystoneError
+
+if TYPE_CHECKING:
+    from ..attest.report import Report
+
+
+def _read_report(path: Path) -> "Report":
+    from ..attest.report import Report
+    raw = path.read_bytes()
+    text = raw.strip()
+    try:
+        if len(raw) != 1352 and all(c in b"0123456789abcdefABCDEF" for c in text):
+            raw = bytes.fromhex(text.decode())
+        return Report.parse(raw)
+    except ValueError as exc:  # ReportError too
+        raise KeystoneError(f"{path} is not a report ({exc}); give the 1352 raw bytes or "
+                            "their hex") from exc
+
+
+def _files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    for name in ("loader", "runtime", "eapp"):
+        p = getattr(args, name)
+        if not p.is_file():
+            raise KeystoneError(f"--{name} {p}: no such file (`keystone-py artifacts` lists "
+                                "the built ones)")
+    return args.loader, args.runtime, args.eapp
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    from ..attest.measure import predict
+    loader, runtime, eapp = _files(args)
+    print(predict(loader, runtime, eapp).hex())
+    return 0
+
+
+def cmd_attest_verify(args: argparse.Namespace) -> int:
+    from ..attest import devkey
+    from ..attest.measure import firmware_hash, predict
+    from ..attest.report import verify
+    report = _read_report(args.report)
+    loader, runtime, eapp = _files(args)
+    if args.device_key:
+        device_pk = bytes.fromhex(args.device_key)
+    else:
+        device_pk = devkey.device_public_key(devkey.load_secret(args.device_secret))
+    nonce = bytes.fromhex(args.nonce_hex) if args.nonce_hex else (
+        args.nonce.encode() if args.nonce is not None else None)
+    sm_hash = firmware_hash(args.firmware) if args.firmware else None
+    expected = predict(loader, runtime, eapp)
+    verdict = verify(report, device_public_key=device_pk, enclave_hash=expected,
+                     sm_hash=sm_hash, nonce=nonce)
+    print(verdict)
+    if not verdict.ok:
+        print("attest verify: the report does NOT match what was expected", file=sys.stderr)
+    return 0 if verdict.ok else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Adds the measure and attest commands to the keystone-py parser."""
+    def files(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--loader", type=Path, required=True, help="loader.bin")
+        s.add_argument("--runtime", type=Path, required=True, help="the runtime ELF")
+        s.add_argument("--eapp", type=Path, required=True, help="the eapp ELF")
+
+    s = sub.add_parser("measure", help="print the enclave hash the SM will compute for these files")
+    files(s)
+    s.set_defaults(func=cmd_measure)
+
+    a = sub.add_parser("attest", help="verify attestation reports")
+    asub = a.add_subparsers(dest="attest_command", required=True)
+    v = asub.add_parser("verify", help="check a report's signatures and expected values; "
+                        "exit 1 on any mismatch")
+    v.add_argument("report", type=Path, help="report file: 1352 raw bytes or their hex")
+    files(v)
+    v.add_argument("--nonce", help="the data the enclave should have attested (text)")
+    v.add_argument("--nonce-hex", help="the same, as hex")
+    v.add_argument("--firmware", type=Path, help="the SM firmware file (build/sm_rs.bin) whose "
+                   "hash the report must carry")
+    v.add_argument("--device-key", help="trusted device public key (hex)")
+    v.add_argument("--device-secret", type=Path, help="device secret file (32 bytes) to derive "
+                   "the trusted key from; default: the public development secret")
+    v.set_defaults(func=cmd_attest_verify)

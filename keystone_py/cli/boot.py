@@ -1,0 +1,244 @@
+"""``keystone-py boot``, ``gdb``, ``run`` and ``bench``: the commands that boot the stack.
+
+The parsers are standard library only; each command imports the machine code
+(pexpect, pygdbmi, pyelftools) when it runs, so ``doctor`` and ``setup`` work
+before those are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from ..build import ENCLAVE_TARGETS, build_targets
+from ..build.hostapps import EAPPS, HOST_APPS
+from ..contract import PAYLOAD_DONE
+from ..errors import KeystoneError
+from ..tap import parse_tap
+
+log = logging.getLogger("keystone_py.cli")
+
+
+class _BareConsoleLine(logging.Formatter):
+    """Console records are ("[%s] %s", name, line): print the line alone."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if isinstance(record.args, tuple) and len(record.args) == 2:
+            return str(record.args[1])
+        return super().format(record)
+
+
+def _stream_console() -> None:
+    from ..qemu.console import CONSOLE
+    console = logging.getLogger("keystone_py.console")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_BareConsoleLine())
+    console.handlers[:] = [handler]
+    console.setLevel(CONSOLE)
+    console.propagate = False
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    if args.linux:
+        return _boot_linux(args)
+    from ..qemu import Machine, resolve_firmware
+
+    artifacts = build_targets(["sm", "payload"])
+    _stream_console()
+    kernel = Path(args.kernel) if args.kernel else artifacts.require("payload_bin")
+    with Machine(firmware=resolve_firmware(args.firmware, artifacts), kernel=kernel,
+                 append=args.append, smp=args.smp, memory=args.memory, icount=args.icount,
+                 extra_args=args.qemu_arg, gdb=args.gdb, name="boot") as m:
+        if m.gdb_port:
+            log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
+                        "127.0.0.1:%d'", artifacts.sm_elf or "", m.gdb_port)
+        status = m.wait_exit(timeout=1e9 if args.gdb else args.timeout)
+        report = parse_tap(m.console_text)
+        if report.results:
+            log.info("\nconformance: %s", report.summary())
+        elif not re.search(PAYLOAD_DONE, m.console_text):
+            log.info("\nconformance: no result lines printed")
+        log.info("QEMU exit status %d; logs in %s", status, m.log_dir)
+    return status
+
+
+def _boot_linux(args: argparse.Namespace) -> int:
+    """Linux + /init on the chosen firmware: runs ``--script`` and streams the
+    console (``--interactive``: the console is this terminal, Ctrl-A X quits)."""
+    from ..qemu import Console, LinuxGuest, linux_machine
+
+    artifacts = build_targets(["sm", "linux"])
+    script = args.script if args.script is not None else ("" if args.interactive
+                                                          else "cpus,poweroff")
+    m = linux_machine(artifacts, firmware=args.firmware, smp=args.smp, script=script or None,
+                      append_extra=args.append or "", icount=args.icount, memory=args.memory,
+                      extra_args=args.qemu_arg, gdb=args.gdb, name="linux")
+    if args.interactive:
+        argv = m.config.argv(Console.stdio())
+        log.info("+ %s\n(/init prompt `ks> `: cpus, time, peek ADDR, run PROG, echo TEXT, "
+                 "poweroff; Ctrl-A X quits QEMU)", shlex.join(argv))
+        return subprocess.run(argv, check=False).returncode
+    _stream_console()
+    with m:
+        if m.gdb_port:
+            log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
+                        "127.0.0.1:%d'", artifacts.vmlinux or "", m.gdb_port)
+        guest = LinuxGuest(m)
+        ready = guest.wait_ready(timeout=1e9 if args.gdb else args.timeout)
+        status = m.wait_exit(timeout=1e9 if args.gdb else args.timeout)
+        log.info("\nlinux: /init ready with %d cpus online at time %s; QEMU exit status %d; "
+                 "logs in %s", ready.cpus, ready.time if ready.time is not None else
+                 "unreadable", status, m.log_dir)
+    return status
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Boots the whole stack and runs one program in the guest: a host app
+    (``ks-demo all``, ``test-runner ...``), a path in the guest, or an eapp by
+    name (run by ``test-runner`` with the default runtime and loader)."""
+    from ..qemu import LinuxGuest, linux_machine
+
+    app, rest = args.app, list(args.args)
+    if app in HOST_APPS:
+        argv = [f"/bin/{app}", *rest]
+    elif app in EAPPS:
+        argv = ["/bin/test-runner", f"/enclave/{app}", "/enclave/eyrie-rt",
+                "/enclave/loader.bin", *rest]
+    elif app.startswith("/"):
+        argv = [app, *rest]
+    else:
+        raise KeystoneError(f"unknown app {app!r}: a host app ({', '.join(HOST_APPS)}), an eapp "
+                            f"({', '.join(EAPPS)}) or a path in the guest")
+    artifacts = build_targets(["sm", "linux"])
+    m = linux_machine(artifacts, firmware=args.firmware, smp=args.smp, memory=args.memory,
+                      icount=args.icount, append_extra="quiet", extra_args=args.qemu_arg,
+                      name="run")
+    with m:
+        guest = LinuxGuest(m)
+        guest.wait_ready(timeout=args.timeout)
+        guest.wait_prompt()
+        _stream_console()  # from here on, the guest's console is ours
+        result = guest.run(" ".join(argv), timeout=args.timeout)
+        guest.poweroff()
+    if result.signal is not None:
+        log.info("%s: killed by signal %d (logs in %s)", app, result.signal, m.log_dir)
+        return 128 + result.signal
+    return result.status if result.status is not None else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ..qemu.bench import run_bench
+
+    artifacts = build_targets(["sm", "payload"] + ([] if args.no_linux else ["linux"]))
+    try:
+        smps = [int(x) for x in args.smp.split(",") if x.strip()]
+    except ValueError:
+        raise KeystoneError(f"--smp {args.smp}: expected numbers like 1 or 1,4") from None
+    report = run_bench(artifacts, firmwares=args.firmware or ["ours", "opensbi"],
+                       linux_smp=[] if args.no_linux else smps, timeout=args.timeout)
+    print(report.to_json() if args.json else report.format_table())
+    if args.json_file:
+        Path(args.json_file).write_text(report.to_json() + "\n")
+        print(f"bench: JSON written to {args.json_file}", file=sys.stderr)
+    if args.plot:
+        print(f"bench: plot written to {report.plot(args.plot)}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_gdb(args: argparse.Namespace) -> int:
+    from ..gdb.interactive import run_gdb
+
+    artifacts = build_targets(["sm", "payload", *ENCLAVE_TARGETS])
+    return run_gdb(artifacts, app=args.app, breaks=args.breaks, smp=args.smp, ex=args.ex,
+                   batch=args.batch, dry_run=args.dry_run)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``boot``, ``gdb``, ``run`` and ``bench``."""
+    s = sub.add_parser("boot", help="build if stale, boot SM + conformance payload (or "
+                                    "Linux with --linux), stream the console, exit with "
+                                    "QEMU's status")
+    s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
+    s.add_argument("--memory", default="256M", help="guest RAM (default 256M)")
+    s.add_argument("--append", default=None,
+                   help="kernel command line (e.g. hang); with --linux: added to "
+                        "console=ttyS0 earlycon ks.script=...")
+    s.add_argument("--firmware", default="ours",
+                   help="ours (build/sm_rs.bin), opensbi (Debian's fw_jump) or a path")
+    s.add_argument("--kernel", default=None, help="S-mode payload (default: the "
+                                                  "conformance payload)")
+    s.add_argument("--qemu-arg", action="append", default=[], metavar="ARG",
+                   help="extra QEMU argument (repeatable)")
+    s.add_argument("--gdb", action="store_true",
+                   help="start halted with a gdbstub; wait (no timeout) for QEMU to exit")
+    s.add_argument("--timeout", type=float, default=120.0,
+                   help="seconds before giving up on QEMU exiting (default 120)")
+    s.add_argument("--icount", type=int, default=None, metavar="SHIFT",
+                   help="QEMU -icount shift=SHIFT,sleep=off: deterministic instruction "
+                        "counts and time")
+    s.add_argument("--linux", action="store_true",
+                   help="boot Linux 6.1 + the initramfs /init instead of the payload")
+    s.add_argument("--script", default=None, metavar="CMD,CMD",
+                   help="with --linux: /init commands (ks.script; '+' = space), default "
+                        "cpus,poweroff; e.g. cpus,peek+0x80000000,poweroff")
+    s.add_argument("--interactive", action="store_true",
+                   help="with --linux: the console is this terminal (Ctrl-A X quits)")
+    s.set_defaults(func=cmd_boot)
+    s = sub.add_parser(
+        "gdb", help="gdb-multiarch on a halted stack (SM + payload host + loader + runtime + "
+                    "eapp) with every world's symbols loaded",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  keystone-py gdb                      # stops in the SM's create\n"
+               "  keystone-py gdb --app fibonacci --break loader:_start --break eapp:main\n"
+               "  keystone-py gdb --break runtime:rt_main --batch --ex continue --ex ks-world\n"
+               "In gdb: `continue`, `ks-world` (which world), `info registers priv mstatus`.")
+    s.add_argument("--app", default="hello", help="eapp to run (default hello)")
+    s.add_argument("--break", dest="breaks", action="append", default=[],
+                   metavar="WORLD:FUNCTION",
+                   help="hardware breakpoint, e.g. sm:enclave::create, loader:_start, "
+                        "runtime:rt_main, eapp:main (repeatable; default sm:enclave::create)")
+    s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
+    s.add_argument("--ex", action="append", default=[], metavar="CMD",
+                   help="gdb command to run after the setup (repeatable)")
+    s.add_argument("--batch", action="store_true", help="run gdb -batch (for scripts)")
+    s.add_argument("--dry-run", action="store_true",
+                   help="boot, print the generated gdb command file, stop")
+    s.set_defaults(func=cmd_gdb)
+    s = sub.add_parser(
+        "run", help="build what is stale, boot SM + Linux + driver, run APP in the guest, "
+                    "stream its output, exit with its status",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  keystone-py run ks-demo all            # every example, a table\n"
+               "  keystone-py run hello                  # an eapp through test-runner\n"
+               "  keystone-py run fibonacci --retval 14930352\n"
+               "  keystone-py run --smp 4 ks-demo procs 4 fibonacci")
+    s.add_argument("app", help="host app (ks-demo, test-runner), eapp name, or guest path")
+    s.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
+    s.add_argument("--memory", default="512M", help="guest RAM (default 512M)")
+    s.add_argument("--firmware", default="ours", help="ours (default) or a path")
+    s.add_argument("--icount", type=int, default=None, metavar="SHIFT",
+                   help="QEMU -icount shift=SHIFT (deterministic instruction counts)")
+    s.add_argument("--qemu-arg", action="append", default=[], metavar="ARG",
+                   help="extra QEMU argument (repeatable)")
+    s.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds for boot and for the app (default 600)")
+    s.set_defaults(func=cmd_run)
+    s = sub.add_parser("bench", help="our SM beside OpenSBI under -icount shift=0,sleep=off: SBI "
+                                     "round trips (payload) and Linux boot to /init")
+    s.add_argument("--smp", default="1", metavar="N[,N]",
+                   help="harts of the Linux boots (default 1; e.g. 1,4)")
+    s.add_argument("--firmware", action="append", choices=("ours", "opensbi"),
+                   help="only this firmware (repeatable; default both)")
+    s.add_argument("--no-linux", action="store_true", help="only the payload runs")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--json-file", metavar="FILE", help="also write the JSON to FILE")
+    s.add_argument("--plot", metavar="FILE.png", help="write a PNG plot (needs matplotlib)")
+    s.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds per run before giving up (default 600)")
+    s.set_defaults(func=cmd_bench)

@@ -1,0 +1,60 @@
+"""pytest plugin (entry point ``pytest11: keystone_py``).
+
+Options::
+
+    --smp N              harts of machines made by machine_factory (default 1)
+    --firmware ours|opensbi
+                         M-mode firmware: build/sm_rs.bin or Debian's OpenSBI fw_jump
+    --qemu-arg ARG       extra QEMU argument for every machine (repeatable)
+    --icount SHIFT       QEMU -icount shift=SHIFT for every machine (deterministic counts)
+    --keep-logs          keep every test's log folder, not only failed ones
+    --ks-log-root DIR    where per-test log folders go (default build/test-logs)
+    --target URL, --target-key FILE
+                         an SSH target for the ssh_target fixture
+
+Fixtures::
+
+    ks_paths         (session) the built tree: firmware and payload built, cached
+    ks_log_dir       per-test log folder, named by the test id, kept on failure
+    machine_factory  makes Machines (not yet launched) that log into ks_log_dir and are
+                     shut down when the test ends
+    ks_linux         (session) every artifact, the Linux ones built: kernel Image, vmlinux,
+                     initramfs (cached)
+    linux_machine    makes Machines booting Linux + /init on ours or OpenSBI:
+                     ``linux_machine(smp=4, firmware="opensbi", script=["cpus", "poweroff"])``
+    ks_enclave       (session) every artifact, loader, runtime and eapps included (cached)
+    payload_stack    ``payload_stack(eapp="hello")`` → a launched, halted Machine (gdbstub on)
+                     whose payload hosts that eapp through loader and runtime, and its
+                     :class:`~keystone_py.gdb.PayloadStack`
+    ks_gdb           ``ks_gdb(machine, worlds=None, elf=None)`` → an attached GdbSession whose
+                     GDB/MI transcript (gdb.log) is in the machine's log folder; closed at the end
+    ssh_target       a :class:`~keystone_py.remote.SshTarget` for ``--target ssh://user@host:port``
+                     (``--target-key``); skips without ``--target``
+
+Artifacts (``ks_paths.artifacts``, ``ks_linux``, ``ks_enclave``) are
+:class:`~keystone_py.build.Artifacts`: ``ks_enclave.eapp("hello")``,
+``ks_linux.vmlinux``.
+
+Modules: :mod:`.session` (KsPaths, log folders), :mod:`.fixtures`, :mod:`.hooks`
+(options, reports).
+"""
+
+from .fixtures import (
+    ks_enclave,
+    ks_gdb,
+    ks_linux,
+    ks_log_dir,
+    ks_paths,
+    linux_machine,
+    machine_factory,
+    payload_stack,
+    ssh_target,
+)
+from .hooks import pytest_addoption, pytest_runtest_makereport
+from .session import KsPaths, ks_session
+
+__all__ = [
+    "KsPaths", "ks_enclave", "ks_gdb", "ks_linux", "ks_log_dir", "ks_paths", "ks_session",
+    "linux_machine", "machine_factory", "payload_stack", "pytest_addoption",
+    "pytest_runtest_makereport", "ssh_target",
+]

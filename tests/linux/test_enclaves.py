@@ -1,0 +1,225 @@
+"""The whole stack on Linux: our SM, Linux 6.1 with the enclave driver, the
+Rust host SDK's apps and the Eyrie-compatible runtime, driven through /init.
+
+Keystone's own test list (KEYSTONE_ABI.md §9) runs through `test-runner` with
+Keystone's arguments (`<eapp> eyrie-rt loader.bin --retval N`, 48 MiB free
+memory, 2 MiB UTM) and Keystone's expected values and lines. Then the driver:
+enclaves at once from one process and from four processes on four harts, a
+long enclave stopped many times while another process keeps running, a host
+killed mid-enclave giving everything back, and bad ioctls refused with errnos
+and no oops (every console wait fails at once on an oops, see
+contract.LINUX_FAIL_PATTERNS).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keystone_py.attest import Report, devkey, report_bytes_in, verify
+from keystone_py.attest.ed25519_sha3 import public_key
+from keystone_py.attest.measure import firmware_hash, predict
+from keystone_py.qemu.guest import GuestRun, LinuxGuest, linux_machine
+
+BOOT_TIMEOUT = 180
+#: The device secret QEMU hands the SM (a test key).
+SECRET = bytes(range(3, 35))
+RUNTIME_ARGS = "/enclave/eyrie-rt /enclave/loader.bin"
+RUNNER = re.compile(r"^test-runner: (?P<name>\S+) returned (?P<value>\d+) \(interrupts "
+                    r"(?P<interrupts>\d+), ocalls (?P<ocalls>\d+), create (?P<create>\d+) us, "
+                    r"run (?P<run>\d+) us\)$", re.M)
+FAULT_BASE = 0xFA17_0000
+LOAD_PAGE_FAULT = 13
+
+#: KEYSTONE_ABI.md §9: eapp, --retval, lines its host prints (in order).
+KEYSTONE_TESTS = [
+    ("stack", 12345, []),
+    ("loop", 54321, []),
+    ("malloc", 11411, []),
+    ("long-nop", 12345, []),
+    ("fibonacci", 14930352, []),
+    ("untrusted", 13, ["Enclave said: hello world!", "Enclave said: 2nd hello world!",
+                       "Enclave said value: 13", "Enclave said value: 20"]),
+    ("data-sealing", 0, ["Enclave said: Sealing key derivation successful!"]),
+    ("attestation", 0, ["Attestation report data: nonce"]),
+    ("hello", 0, ["hello, world!"]),
+]
+
+
+def _boot(ks_paths, ks_linux, log_dir: Path, smp: int):
+    page = devkey.write_page(log_dir / "device.key", SECRET)
+    return linux_machine(ks_linux, firmware="ours", smp=smp, memory="512M",
+                         toolchain=ks_paths.toolchain, name=f"enclaves-smp{smp}",
+                         log_dir=log_dir / f"smp{smp}",
+                         extra_args=[*ks_paths.qemu_args, *devkey.qemu_args(page)])
+
+
+@pytest.fixture(scope="module")
+def guest(ks_paths, ks_linux, tmp_path_factory):
+    """One Linux guest (1 hart) for the module: booted once, powered off at the end."""
+    log_dir = ks_paths.build_dir / "test-logs" / "linux_enclaves"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with _boot(ks_paths, ks_linux, log_dir, smp=1) as m:
+        g = LinuxGuest(m)
+        g.wait_ready(timeout=BOOT_TIMEOUT)
+        g.wait_prompt()
+        yield g
+        assert g.poweroff() == 0
+
+
+def runner(guest: LinuxGuest, eapp: str, extra: str = "", timeout: float = 300) -> GuestRun:
+    return guest.run(f"/bin/test-runner /enclave/{eapp} {RUNTIME_ARGS} {extra}".strip(), timeout)
+
+
+def figures(run: GuestRun) -> dict:
+    m = RUNNER.search(run.output)
+    assert m, str(run)
+    return {k: (v if k == "name" else int(v)) for k, v in m.groupdict().items()}
+
+
+@pytest.mark.parametrize("eapp,retval,lines", KEYSTONE_TESTS, ids=[t[0] for t in KEYSTONE_TESTS])
+def test_keystone_test_list_on_linux(guest, eapp, retval, lines):
+    run = runner(guest, eapp, f"--retval {retval}")
+    assert run.status == 0, str(run)
+    assert "[FAIL]" not in run.output, str(run)
+    got = figures(run)
+    assert got["value"] == retval
+    out = [ln.strip() for ln in run.lines if not ln.startswith(("test-runner:", "# report"))]
+    if lines:
+        pos = [out.index(want) for want in lines]  # each line is there ...
+        assert pos == sorted(pos), out  # ... in Keystone's order
+    else:
+        assert out == [], out  # no output besides the figures
+    if eapp in ("loop", "fibonacci"):
+        assert got["interrupts"] > 10, got  # stopped and resumed many times
+    if eapp == "untrusted":
+        assert got["ocalls"] == 5, got
+
+
+def test_attestation_report_from_linux_verifies(guest, ks_paths, ks_linux):
+    """The report the Linux host received: the SM signed the measurement Python
+    predicts from the three files (as the SDK laid them out), the device key
+    signed the SM, and it carries the nonce."""
+    run = runner(guest, "attestation", "--retval 0")
+    raw = report_bytes_in(run.output)
+    assert raw, str(run)
+    art = ks_paths.artifacts
+    verdict = verify(Report.parse(raw),
+                     device_public_key=public_key(SECRET),
+                     enclave_hash=predict(art.loader_bin, art.runtime_elf,
+                                          art.eapp("attestation")),
+                     sm_hash=firmware_hash(ks_paths.sm_bin), nonce=b"nonce")
+    assert verdict.ok, str(verdict)
+
+
+def test_attestor_report_for_a_host_chosen_nonce_verifies(guest, ks_paths):
+    """The attestor host picks a random nonce, the enclave attests to it and
+    returns the report over an ocall; Python verifies the whole chain."""
+    run = guest.run("/bin/attestor", 300)
+    assert run.status == 0, str(run)
+    nonce = bytes.fromhex(re.search(r"^attestor: nonce ([0-9a-f]{64})$", run.output, re.M)
+                          .group(1))
+    raw = report_bytes_in(run.output)
+    assert raw, str(run)
+    art = ks_paths.artifacts
+    expected = predict(art.loader_bin, art.runtime_elf, art.eapp("attestor"))
+    verdict = verify(Report.parse(raw), device_public_key=public_key(SECRET),
+                     enclave_hash=expected, sm_hash=firmware_hash(ks_paths.sm_bin), nonce=nonce)
+    assert verdict.ok, str(verdict)
+    assert not verify(Report.parse(raw), device_public_key=public_key(SECRET),
+                      nonce=bytes(32)).ok
+
+
+def test_a_wrong_retval_is_reported_as_keystone_does(guest):
+    run = runner(guest, "stack", "--retval 1")
+    assert run.status == 1, str(run)
+    assert "[FAIL] enclave returned 12345, expected 1" in run.lines
+
+
+def test_faulting_eapp_ends_its_enclave_and_the_next_runs(guest):
+    fault = runner(guest, "fault", f"--retval {FAULT_BASE + LOAD_PAGE_FAULT}")
+    after = runner(guest, "stack", "--retval 12345")
+    assert fault.status == 0, str(fault)
+    assert after.status == 0, str(after)
+
+
+def test_untrusted_host_answers_are_checked_by_the_runtime(guest):
+    # edge-checks expects a 64 KiB UTM; an unknown ocall id gets BAD_CALL_ID.
+    run = runner(guest, "edge-checks", "--utm-size 65536 --retval 0")
+    assert run.status == 0, str(run)
+
+
+# -- the driver ---------------------------------------------------------------------
+
+
+def test_bad_ioctls_get_errnos_and_no_oops(guest):
+    run = guest.run("/bin/ks-demo bad-ioctl", timeout=120)
+    assert run.status == 0, str(run)
+    checks = [ln for ln in run.lines if ln.startswith(("PASS", "FAIL"))]
+    assert len(checks) >= 25 and all(c.startswith("PASS") for c in checks), str(run)
+    for name in ("wrong size", "RUN before FINALIZE", "FINALIZE twice",
+                 "another file's enclave", "unknown command"):
+        assert any(name in c for c in checks), name
+    assert "an enclave runs afterwards: yes" in run.output
+    assert not re.search(r"Oops|BUG:|Unable to handle", guest.machine.console_text)
+
+
+def test_loop_is_interrupted_many_times_while_another_process_progresses(guest):
+    run = guest.run("/bin/ks-demo progress loop", timeout=120)
+    assert run.status == 0, str(run)
+    m = re.search(r"progress: (\d+) INTERRUPTED stops; the other process counted (\d+)",
+                  run.output)
+    assert m, str(run)
+    assert int(m.group(1)) > 10 and int(m.group(2)) > 0, m.group(0)
+
+
+def test_killing_the_host_mid_enclave_frees_everything(guest):
+    run = guest.run("/bin/ks-demo kill", timeout=180)
+    assert run.status == 0, str(run)
+    assert "host app was running its enclave when killed" in run.output
+    assert re.search(r"a full-size enclave \(0x[0-9a-f]+ bytes at 0x[0-9a-f]+\) ran right after: "
+                     r"returned 12345", run.output), str(run)
+    before = re.search(r"kill: (\d+) enclave slots before", run.output)
+    after = re.search(r"kill: (\d+) enclave slots after", run.output)
+    assert before and after and before.group(1) == after.group(1) and int(before.group(1)) > 0
+
+
+def test_several_enclaves_at_once_in_one_process(guest):
+    run = guest.run("/bin/ks-demo multi 3 loop", timeout=180)
+    assert run.status == 0, str(run)
+    assert "multi: 3 enclaves ran at the same time" in run.output, str(run)
+    assert len(re.findall(r"multi: enclave \d returned 54321", run.output)) == 3
+
+
+def test_four_enclaves_from_four_processes_on_four_harts(ks_paths, ks_linux):
+    log_dir = ks_paths.build_dir / "test-logs" / "linux_enclaves"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with _boot(ks_paths, ks_linux, log_dir, smp=4) as m:
+        g = LinuxGuest(m)
+        ready = g.wait_ready(timeout=BOOT_TIMEOUT)
+        g.wait_prompt()
+        run = g.run("/bin/ks-demo procs 4 fibonacci", timeout=300)
+        status = g.poweroff()
+    assert ready.cpus == 4
+    assert run.status == 0, str(run)
+    assert len(re.findall(r"procs: process \d \(pid-order\) fibonacci returned 14930352",
+                          run.output)) == 4, str(run)
+    assert "procs: 4 enclaves ran at the same time" in run.output, str(run)
+    assert status == 0
+
+
+# -- keystone-py run ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("retval,status", [(12345, 0), (1, 1)], ids=["right", "wrong"])
+def test_keystone_py_run_streams_the_app_and_exits_with_its_status(ks_paths, ks_linux, retval,
+                                                                   status):
+    res = subprocess.run([sys.executable, "-m", "keystone_py", "-q", "run", "stack", "--retval",
+                          str(retval)], cwd=ks_paths.root, capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert res.returncode == status, res.stdout + res.stderr
+    assert "test-runner: stack returned 12345" in res.stdout, res.stdout

@@ -1,0 +1,62 @@
+"""Machine's life cycle without QEMU: launch refusals, ports, the shutdown escalation."""
+
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from keystone_py.errors import MachineLaunchError, MachineShutdownError
+from keystone_py.qemu import Machine, State, free_tcp_port
+
+QEMU = "/usr/bin/qemu-system-riscv64"
+
+
+def test_missing_firmware_is_a_launch_error_naming_the_file(tmp_path):
+    m = Machine(firmware=tmp_path / "nope.bin", qemu=QEMU, log_dir=tmp_path / "logs")
+    with pytest.raises(MachineLaunchError, match="nope.bin does not exist"):
+        m.launch()
+
+
+def test_free_tcp_port_is_bindable():
+    port = free_tcp_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+
+
+def running(tmp_path, ignore_sigterm: bool) -> Machine:
+    """A Machine whose "QEMU" is a Python child (no QMP: shutdown starts at SIGTERM)."""
+    m = Machine(firmware=None, qemu=QEMU, log_dir=tmp_path, shutdown_grace=0.3, name="fake")
+    code = ("import signal, time\n"
+            + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignore_sigterm else "")
+            + "print('ready', flush=True)\ntime.sleep(60)\n")
+    m._proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert m._proc.stdout.readline() == "ready\n"  # its signal handler is in place
+    m.state = State.RUNNING
+    return m
+
+
+def test_shutdown_that_needs_sigkill_raises_once_qemu_is_gone(tmp_path):
+    m = running(tmp_path, ignore_sigterm=True)
+    with pytest.raises(MachineShutdownError, match="ignored QMP quit and SIGTERM") as err:
+        m.shutdown()
+    assert m.killed and m.state is State.CLOSED
+    assert m._proc.returncode == -signal.SIGKILL
+    assert err.value.pid == m._proc.pid and err.value.log_dir == tmp_path
+    assert m.shutdown() == -signal.SIGKILL  # a second call: closed, no error
+
+
+def test_shutdown_by_sigterm_is_no_error(tmp_path):
+    m = running(tmp_path, ignore_sigterm=False)
+    assert m.shutdown() == -signal.SIGTERM
+    assert not m.killed
+
+
+def test_a_failed_shutdown_does_not_hide_the_error_that_ended_the_with_block(tmp_path):
+    m = running(tmp_path / "a", ignore_sigterm=True)
+    m.__exit__(KeyError, KeyError("the test's own error"), None)  # logs, raises nothing
+    assert m.killed and m.state is State.CLOSED
+    m = running(tmp_path / "b", ignore_sigterm=True)
+    with pytest.raises(MachineShutdownError):
+        m.__exit__(None, None, None)
