@@ -2,8 +2,14 @@
 
     ok 1 - base.get_spec_version == 2.0
     not ok 2 - base.probe(TIME)
-    1..2
-    payload: done (passed 1, failed 1)
+    #   got (error 0, value 0x0), want (error 0, value 0x1)
+    ok 3 - h-state: hvip survives # SKIP no H extension
+    1..3
+    payload: done (passed 2, failed 1)
+
+A ``#`` line right after a result is that result's diagnostic; ``# SKIP why``
+(or ``# TODO``) after a description is a TAP directive. Other ``#`` comments
+(``# rounds 2000``) stay part of the description.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 _RESULT = re.compile(r"^(?P<not>not )?ok (?P<num>\d+)(?: -+ ?(?P<desc>.*?))?\s*$")
+_DIRECTIVE = re.compile(r"\s+#\s*(?P<kind>SKIP|TODO)\b\s*(?P<reason>.*)$", re.IGNORECASE)
 _PLAN = re.compile(r"^1\.\.(\d+)\s*$")
 _DONE = re.compile(r"^payload: done \(passed (\d+), failed (\d+)\)")
 
@@ -21,7 +28,32 @@ _DONE = re.compile(r"^payload: done \(passed (\d+), failed (\d+)\)")
 class TapResult:
     ok: bool
     number: int
+    #: Everything after ``ok N -``, directive included.
     description: str
+    #: The ``#`` lines that followed it (a failed check's details), without the ``#``.
+    diagnostics: Tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The description without a ``# SKIP``/``# TODO`` directive."""
+        m = _DIRECTIVE.search(self.description)
+        return self.description[:m.start()].strip() if m else self.description
+
+    @property
+    def directive(self) -> Optional[str]:
+        """``"SKIP"`` or ``"TODO"`` when the line carries one."""
+        m = _DIRECTIVE.search(self.description)
+        return m.group("kind").upper() if m else None
+
+    @property
+    def reason(self) -> str:
+        """What follows the directive (why it was skipped)."""
+        m = _DIRECTIVE.search(self.description)
+        return m.group("reason").strip() if m else ""
+
+    @property
+    def skipped(self) -> bool:
+        return self.directive == "SKIP"
 
 
 @dataclass
@@ -61,13 +93,30 @@ def parse_tap(text: str) -> TapReport:
     """Pick the result, plan and summary lines out of console text (other lines,
     such as firmware messages, are ignored)."""
     report = TapReport()
+    diagnostics: List[str] = []
+
+    def close() -> None:  # attach the diagnostics gathered to the last result
+        if diagnostics and report.results:
+            last = report.results[-1]
+            report.results[-1] = TapResult(last.ok, last.number, last.description,
+                                           tuple(diagnostics))
+        diagnostics.clear()
+
+    in_result = False
     for raw in text.replace("\r", "").split("\n"):
         line = raw.strip()
         m = _RESULT.match(line)
         if m:
+            close()
             report.results.append(TapResult(not m.group("not"), int(m.group("num")),
                                             m.group("desc") or ""))
+            in_result = True
             continue
+        if in_result and line.startswith("#"):
+            diagnostics.append(line[1:].strip())
+            continue
+        close()
+        in_result = False
         m = _PLAN.match(line)
         if m:
             report.plan = int(m.group(1))
@@ -75,4 +124,5 @@ def parse_tap(text: str) -> TapReport:
         m = _DONE.match(line)
         if m:
             report.done = (int(m.group(1)), int(m.group(2)))
+    close()
     return report

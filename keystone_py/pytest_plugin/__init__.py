@@ -30,13 +30,14 @@ Fixtures::
                      GDB/MI transcript (gdb.log) is in the machine's log folder; closed at the end
     ssh_target       a :class:`~keystone_py.remote.SshTarget` for ``--target ssh://user@host:port``
                      (``--target-key``); skips without ``--target``
+    tap_run          the run of a test marked with :func:`tap_checks` (see :mod:`.tap`)
 
 Artifacts (``ks_paths.artifacts``, ``ks_linux``, ``ks_enclave``) are
 :class:`~keystone_py.build.Artifacts`: ``ks_enclave.eapp("hello")``,
 ``ks_linux.vmlinux``.
 
 Modules: :mod:`.session` (KsPaths, log folders), :mod:`.fixtures`, :mod:`.hooks`
-(options, reports).
+(options, reports), :mod:`.tap` (one item per TAP line).
 """
 
 from .fixtures import (
@@ -50,11 +51,21 @@ from .fixtures import (
     payload_stack,
     ssh_target,
 )
-from .hooks import pytest_addoption, pytest_runtest_makereport
+from .hooks import pytest_addoption, pytest_configure, pytest_runtest_makereport
 from .session import KsPaths, ks_session
+from .tap import (
+    TapCheck,
+    TapContext,
+    TapRun,
+    pytest_collection_modifyitems,
+    tap_checks,
+    tap_run,
+)
 
 __all__ = [
-    "KsPaths", "ks_enclave", "ks_gdb", "ks_linux", "ks_log_dir", "ks_paths", "ks_session",
-    "linux_machine", "machine_factory", "payload_stack", "pytest_addoption",
-    "pytest_runtest_makereport", "ssh_target",
+    "KsPaths", "TapCheck", "TapContext", "TapRun", "ks_enclave", "ks_gdb", "ks_linux",
+    "ks_log_dir", "ks_paths",
+    "ks_session", "linux_machine", "machine_factory", "payload_stack", "pytest_addoption",
+    "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
+    "ssh_target", "tap_checks", "tap_run",
 ]

@@ -6,6 +6,8 @@ from typing import Iterator
 
 import pytest
 
+from .tap import MARKER
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("keystone_py", "keystone-rs machines (keystone_py)")
@@ -24,6 +26,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a board (or a QEMU guest) over SSH for the ssh_target fixture")
     group.addoption("--target-key", default=None, metavar="FILE",
                     help="private key for --target (default: the SSH agent / ~/.ssh keys)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(run, name=None): a whole-run test whose TAP lines become one "
+                   "item each (keystone_py.pytest_plugin.tap_checks)")
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

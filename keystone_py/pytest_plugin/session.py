@@ -102,3 +102,10 @@ def log_root(config: pytest.Config) -> Path:
     except KeystoneError:
         return Path(str(config.rootpath)) / "test-logs"
 
+
+def passed(item: pytest.Item) -> bool:
+    """The item's setup passed and its call passed or skipped itself, as the
+    plugin's ``pytest_runtest_makereport`` recorded them."""
+    setup = getattr(item, "_ks_rep_setup", None)
+    call = getattr(item, "_ks_rep_call", None)
+    return bool(setup is not None and setup.passed and call is not None and not call.failed)

@@ -38,3 +38,21 @@ def test_tap_all_ok():
 def test_tap_empty_plan_is_not_all_ok():
     assert not parse_tap("1..0\n").all_ok
 
+
+def test_a_failed_check_keeps_the_diagnostic_lines_that_follow_it():
+    r = parse_tap("not ok 1 - sm.create\n#   got (error 3, value 0x0), want (error 0, value 0x1)\n"
+                  "#   second line\nsome console line\n# not a diagnostic\nok 2 - next\n")
+    assert r.results[0].diagnostics == ("got (error 3, value 0x0), want (error 0, value 0x1)",
+                                        "second line")
+    assert r.results[1].diagnostics == ()
+
+
+def test_skip_directives_are_ok_and_name_their_reason():
+    r = parse_tap("ok 1 - h-state: hvip survives # SKIP no H extension\n"
+                  "ok 2 - hsm-race: start vs create # rounds 2000\n")
+    skip, race = r.results
+    assert skip.ok and skip.skipped and skip.directive == "SKIP"
+    assert skip.name == "h-state: hvip survives" and skip.reason == "no H extension"
+    assert skip.description == "h-state: hvip survives # SKIP no H extension"
+    # A comment that is not a directive stays part of the name.
+    assert not race.skipped and race.name == "hsm-race: start vs create # rounds 2000"
