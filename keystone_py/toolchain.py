@@ -43,7 +43,7 @@ BARE_TARGET = "riscv64gc-unknown-none-elf"
 #: Every Python distribution pyproject.toml names, as doctor rows: (distribution, module
 #: it is imported as, what for, required). The runtime dependencies are required; the
 #: ``test`` extra (pytest, pytest-xdist, ruff, matplotlib) is optional for doctor, but
-#: ``make setup`` installs it too. tests/test_fresh_python.py keeps this in step with
+#: ``make setup`` installs it too. tests/tools/test_fresh_python.py keeps this in step with
 #: pyproject.toml.
 PYTHON_PACKAGES = (
     ("pexpect", "pexpect", "serial console and QEMU driving", True),
@@ -378,6 +378,10 @@ class Toolchain:
         env = dict(self.env)
         env["RUSTC"] = str(self.rustc)
         env["RUSTC_BOOTSTRAP"] = "1"
+        # Doctests need the rustdoc of the same rustc (rustup's may come first on PATH).
+        rustdoc = self.rustc.parent / "rustdoc"
+        if rustdoc.is_file():
+            env["RUSTDOC"] = str(rustdoc)
         for var in ("RUSTUP_TOOLCHAIN", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"):
             env.pop(var, None)
         ld = self.status("ld")

@@ -188,7 +188,8 @@ class Builder:
                     art.eapp_bins[t.eapp] = image
         return art
 
-    def host_test(self, packages: Sequence[str] = ("sm_rs", "keystone-runtime")) -> int:
+    def host_test(self, packages: Sequence[str] = ("sm-core", "keystone-runtime", "keystone-abi",
+                                                  "keystone-host", "host-examples")) -> int:
         """``cargo test`` of the pure-logic crates on the build machine; its output
         goes straight to our stdout. Returns cargo's exit status."""
         argv = [str(self.toolchain.cargo), "test"]
