@@ -1,6 +1,6 @@
 """The SM ABI for Python: a mirror of the Rust crate ``sdk/abi``.
 
-The Rust crate is the single source of truth; ``tests/test_abi.py`` checks
+The Rust crate is the single source of truth; ``tests/tools/test_abi.py`` checks
 that this module and the C header ``sdk/abi/include/keystone_sm.h`` agree
 with it, value by value.
 """
