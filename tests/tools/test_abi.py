@@ -1,5 +1,6 @@
-"""One source of truth: the C header and the Python mirror of the SM ABI
-agree, value by value, with the Rust crate sdk/abi."""
+"""One source of truth: the Rust crate sdk/abi. The Python module is
+generated from it (and must be current); the C headers agree with it, value
+by value (compiled and printed by a C compiler)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,20 @@ def rust_abi(ks_paths) -> dict[str, int]:
 
 def test_python_mirror_matches_the_rust_crate(rust_abi):
     assert abi.ALL == rust_abi
+
+
+def test_the_generated_python_module_is_current(ks_paths):
+    env = ks_paths.toolchain.cargo_env()
+    env.pop("RUSTC_BOOTSTRAP", None)
+    generated = subprocess.run(
+        [str(ks_paths.toolchain.cargo), "run", "-q", "-p", "keystone-abi", "--example",
+         "dump_abi", "--target-dir", str(ks_paths.root / "build" / "target-host"), "--",
+         "--python"],
+        cwd=ks_paths.root, env=env, capture_output=True, text=True, check=True).stdout
+    committed = (ks_paths.root / "keystone_py" / "abi.py").read_text()
+    assert committed == generated, (
+        "keystone_py/abi.py is stale: regenerate it with `cargo run -q -p keystone-abi "
+        "--example dump_abi -- --python > keystone_py/abi.py`")
 
 
 def test_c_header_matches_the_rust_crate(rust_abi, ks_paths, tmp_path: Path):

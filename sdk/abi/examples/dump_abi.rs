@@ -124,7 +124,42 @@ fn main() {
     for ((_, v), name) in errors.iter().zip(&names) {
         rows.push((name.as_str(), *v as i128));
     }
+    if std::env::args().any(|a| a == "--python") {
+        print!("{}", python_module(&rows));
+        return;
+    }
     for (name, value) in rows {
         println!("{name} {value}");
     }
+}
+
+/// `keystone_py/abi.py`, generated: this crate is the one source, the
+/// Python module is its output (`dump_abi --python > keystone_py/abi.py`),
+/// and `tests/tools/test_abi.py` fails when the committed file is stale.
+fn python_module(rows: &[(&str, i128)]) -> String {
+    let mut out = String::from(
+        "\"\"\"The SM ABI for Python, generated from the Rust crate ``sdk/abi``.\n\n\
+         Do not edit: regenerate with\n\
+         ``cargo run -q -p keystone-abi --example dump_abi -- --python > keystone_py/abi.py``\n\
+         (``tests/tools/test_abi.py`` fails when this file is stale, and checks the C\n\
+         headers in ``sdk/abi/include`` against the same values).\n\"\"\"\n\n\
+         from __future__ import annotations\n\n\
+         from typing import Dict\n\n",
+    );
+    for (name, value) in rows {
+        if *value >= 0x1000 {
+            out += &format!("{name} = {value:#x}\n");
+        } else {
+            out += &format!("{name} = {value}\n");
+        }
+    }
+    out += &format!("KEYSTONE_DEVICE_PATH = \"{}\"\n", kio::DEVICE_PATH);
+    out += "\n#: Every constant above by name (what the cross-check compares).\n";
+    out += "ALL: Dict[str, int] = {\n";
+    for (name, _) in rows {
+        out += &format!("    \"{name}\": {name},\n");
+    }
+    out += "}\n\n#: Error names by code, for messages.\n";
+    out += "ERROR_NAMES: Dict[int, str] = {v: k[4:] for k, v in ALL.items() if k.startswith(\"ERR_\")}\n";
+    out
 }
