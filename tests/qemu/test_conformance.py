@@ -1,6 +1,6 @@
 """The SM boots the conformance payload in QEMU; every check passes, on every
-CPU model of the matrix (conftest.py: default, sstc=false, h=false) with 1 and
-4 harts.
+CPU model of the matrix (conftest.py: default, sstc=false, h=false) with 1, 2
+and 4 harts.
 
 Each TAP line the payload prints is a test of its own, named by its check
 (``conformance[default-1]/003 base.get_spec_version is 2.0``); the payload
@@ -25,7 +25,7 @@ def boot_conformance(ctx: TapContext, cpu, smp: int) -> TapRun:
 
 
 @tap_checks(boot_conformance, name="conformance")
-@pytest.mark.parametrize("smp", [1, 4])
+@pytest.mark.parametrize("smp", [1, 2, 4])
 def test_clean_boot_passes_every_conformance_check(tap_run, cpu, smp):
     report = tap_run.report
     banner = re.search(SM_BANNER, tap_run.text)
