@@ -418,9 +418,14 @@ class GdbSession:
 
     def in_enclave(self) -> Optional[bool]:
         """Whether this hart runs an enclave, from the SM's per-hart record
-        (``enclave::CURRENT``); None when the SM has no such symbol."""
+        (``world::CURRENT``, ``enclave::CURRENT`` in older builds); None when
+        the SM has no such symbol."""
         sm = (self.worlds).get("sm")
-        hits = find_symbol(sm.elf, "enclave::CURRENT") if sm else []
+        hits = []
+        for name in ("world::CURRENT", "enclave::CURRENT"):
+            hits = find_symbol(sm.elf, name) if sm else []
+            if hits:
+                break
         if not hits:
             return None
         hart = self.read_register("mhartid")

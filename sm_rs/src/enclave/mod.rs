@@ -75,7 +75,11 @@ pub fn host_call(hartid: usize, fid: usize, frame: &mut TrapFrame, mepc: usize) 
     let fail = |e| Outcome::Return(Err(e));
     match fid {
         f if f <= fid::DEPRECATED_MAX => fail(SmError::Deprecated),
-        fid::CREATE_ENCLAVE => Outcome::Return(create(hartid, a0)),
+        fid::CREATE_ENCLAVE => {
+            let mut result = Err(SmError::Unknown);
+            create(hartid, a0, &mut result);
+            Outcome::Return(result)
+        }
         fid::DESTROY_ENCLAVE => Outcome::Return(destroy(hartid, a0).map(|()| 0)),
         fid::RUN_ENCLAVE => enter(hartid, a0, frame, mepc, true),
         fid::RESUME_ENCLAVE => enter(hartid, a0, frame, mepc, false),
@@ -107,8 +111,15 @@ fn copy_create_args(va: usize) -> Result<CreateArgs, SmError> {
 }
 
 // Kept out of line so debuggers can stop in it (`keystone-py gdb --break sm:create`).
+// The result goes through `out` so that at entry a0 = hartid and a1 = the
+// host's argument pointer, as debuggers expect (a returned Result this large
+// would take a0 for its hidden return slot).
 #[inline(never)]
-fn create(hartid: usize, va: usize) -> Result<usize, SmError> {
+fn create(hartid: usize, va: usize, out: &mut Result<usize, SmError>) {
+    *out = create_enclave(hartid, va);
+}
+
+fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
     let args = copy_create_args(va)?;
     let p = platform::get();
     let mut dram = [Range { base: 0, size: 0 }; 4];
