@@ -238,7 +238,7 @@ fn cmd_progress(args: &[String]) -> bool {
                 o.stats.interrupts,
                 after.saturating_sub(before)
             );
-            check_value(&eapp, o.value) && o.stats.interrupts > 10 && after > before
+            check_value(&eapp, o.value) && o.stats.interrupts >= 5 && after > before
         }
         Err(e) => {
             println!("progress: {eapp}: {e}");
