@@ -8,7 +8,7 @@ from typing import Dict, List, Set
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Crate source folders whose top-level modules must form a DAG.
 CRATES = ["sm_rs/src", "sm_rs/core/src", "sm_rs/hal/src", "runtime/src", "qemu/src"]
