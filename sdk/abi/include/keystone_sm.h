@@ -3,7 +3,7 @@
  * The security monitor's ABI for C code (the Linux driver, C host apps):
  * Keystone's SBI extension, error codes, enclave states, the CREATE argument
  * block and the attestation layouts. Mirrors the Rust crate sdk/abi, which is
- * the single source of truth; tests/test_abi.py checks the two agree.
+ * the single source of truth; tests/tools/test_abi.py checks the two agree.
  */
 #ifndef KEYSTONE_SM_H
 #define KEYSTONE_SM_H

@@ -2,7 +2,7 @@
 /*
  * The enclave driver's user ABI: /dev/keystone_enclave, its ioctl numbers
  * (Keystone's values, so Keystone's host SDK works unchanged) and their
- * argument structs. Mirrors sdk/abi/src/ioctl.rs; tests/test_abi.py checks
+ * argument structs. Mirrors sdk/abi/src/ioctl.rs; tests/tools/test_abi.py checks
  * the two agree value by value.
  *
  * Flow: open -> CREATE (EPM) -> mmap EPM pages, copy loader/runtime/eapp ->

@@ -3,7 +3,7 @@
 //! that says what crosses the boundary; the firmware's world switch
 //! (`enclave::context`) swaps exactly the rows marked `Swap` (its H-extension
 //! part is generated from `h_world_csrs!` below, and a host test checks the
-//! two agree), and `tests/test_csr_table.py` fails when QEMU's hart exposes a
+//! two agree), and `tests/qemu/test_world_state.py` fails when QEMU's hart exposes a
 //! CSR this table does not name.
 //!
 //! The three moments:
