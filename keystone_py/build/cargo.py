@@ -8,12 +8,14 @@ handed to cargo at all, so a cached build takes well under a second.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import BuildError
 from ..paths import build_dir, find_root
@@ -100,11 +102,37 @@ class Builder:
     def cargo_output(self, t: Target) -> Path:
         return self.target_dir / BARE_TARGET / "release" / t.bin
 
+    # -- reproducibility --------------------------------------------------------
+    def path_remaps(self) -> List[Tuple[Path, str]]:
+        """Machine-specific folders and the fixed names the binaries see instead
+        (rustc ``--remap-path-prefix``): the checkout, cargo's home (the crates'
+        sources), the target folder and the toolchain's sysroot (core/alloc). So
+        two checkouts in different folders, with different cargo homes, build the
+        same bytes, and any verifier can rebuild and predict every hash."""
+        cargo_home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+        pairs = [(self.root, "/keystone-rs"), (cargo_home, "/cargo-home"),
+                 (self.target_dir, "/target")]
+        try:
+            sysroot = subprocess.run([str(self.toolchain.rustc), "--print", "sysroot"],
+                                     capture_output=True, text=True, timeout=20,
+                                     check=True).stdout.strip()
+            pairs.append((Path(sysroot), "/rust-sysroot"))
+        except (OSError, subprocess.SubprocessError):
+            pass
+        return [(p.resolve(), name) for p, name in pairs]
+
+    def remap_config(self) -> List[str]:
+        """``cargo --config`` arguments that add the remaps to the bare target's
+        rustflags (config arrays are joined, so .cargo/config.toml's stay)."""
+        flags = [f"--remap-path-prefix={path}={name}" for path, name in self.path_remaps()]
+        return ["--config", f"target.{BARE_TARGET}.rustflags={json.dumps(flags)}"]
+
     # -- cache ------------------------------------------------------------------
     def cache_key(self, t: Target) -> str:
         if self._rustc_vv is None:
             self._rustc_vv = self.toolchain.rustc_version()
-        extra = "\n".join([self._rustc_vv, " ".join(CARGO_FLAGS), t.package, t.bin])
+        remapped = " ".join(name for _, name in self.path_remaps())
+        extra = "\n".join([self._rustc_vv, " ".join(CARGO_FLAGS), remapped, t.package, t.bin])
         return compute_cache_key(self.root, (*COMMON_INPUTS, *t.inputs), extra)
 
     def is_fresh(self, t: Target, key: Optional[str] = None) -> bool:
@@ -131,7 +159,7 @@ class Builder:
     def _cargo_build(self, targets: Sequence[Target]) -> None:
         cargo = self.toolchain.cargo
         self.toolchain.require("ld")
-        argv = [str(cargo), *CARGO_FLAGS]
+        argv = [str(cargo), *self.remap_config(), *CARGO_FLAGS]
         for t in targets:
             argv += ["-p", t.package]
         argv += ["--target-dir", str(self.target_dir)]
