@@ -100,11 +100,18 @@ const fn swap(name: &'static str, number: u16, ext: Ext, first: u64) -> Row {
     }
 }
 
+const fn policy(name: &'static str, number: u16, count: u16) -> Row {
+    let r = Rule::Policy;
+    Row { name, number, count, ext: Ext::Pmp, run: r, resume: r, stop: r }
+}
+
 const fn own(name: &'static str, number: u16, count: u16, ext: Ext, why: &'static str) -> Row {
     let r = Rule::Untouched(why);
     Row { name, number, count, ext, run: r, resume: r, stop: r }
 }
 
+const NO_VECTOR: &str = "no vector unit on supported harts (boot refuses V)";
+const NO_TRIGGER: &str = "M-mode only; the SM arms no trigger";
 const M_ONLY: &str = "M-mode only: S and U cannot read or write it";
 const M_TRAP: &str = "M-mode only, rewritten by the hardware on every trap into M";
 const SM_FIXED: &str = "written only by the SM, with one value for both worlds";
@@ -120,45 +127,21 @@ const PENDING: &str = "pending S-level interrupts are the host's: while an encla
 /// Every CSR a hart we support may have. Sorted by number.
 pub const TABLE: &[Row] = &[
     // Unprivileged.
-    Row {
-        name: "fflags",
-        number: 0x001,
-        count: 1,
-        ext: Ext::F,
-        run: Rule::Sanitise(0),
-        resume: Rule::Swap,
-        stop: Rule::Swap,
-    },
-    Row {
-        name: "frm",
-        number: 0x002,
-        count: 1,
-        ext: Ext::F,
-        run: Rule::Sanitise(0),
-        resume: Rule::Swap,
-        stop: Rule::Swap,
-    },
-    Row {
-        name: "fcsr",
-        number: 0x003,
-        count: 1,
-        ext: Ext::F,
-        run: Rule::Sanitise(0),
-        resume: Rule::Swap,
-        stop: Rule::Swap,
-    },
-    own("vstart", 0x008, 1, Ext::V, "no vector unit on supported harts (boot refuses V)"),
-    own("vxsat", 0x009, 1, Ext::V, "no vector unit on supported harts (boot refuses V)"),
-    own("vxrm", 0x00a, 1, Ext::V, "no vector unit on supported harts (boot refuses V)"),
-    own("vcsr", 0x00f, 1, Ext::V, "no vector unit on supported harts (boot refuses V)"),
+    swap("fflags", 0x001, Ext::F, 0),
+    swap("frm", 0x002, Ext::F, 0),
+    swap("fcsr", 0x003, Ext::F, 0),
+    own("vstart", 0x008, 1, Ext::V, NO_VECTOR),
+    own("vxsat", 0x009, 1, Ext::V, NO_VECTOR),
+    own("vxrm", 0x00a, 1, Ext::V, NO_VECTOR),
+    own("vcsr", 0x00f, 1, Ext::V, NO_VECTOR),
     own("seed", 0x015, 1, Ext::Zkr, "mseccfg.SSEED/USEED stay 0: S and U cannot read it"),
     own("cycle", 0xc00, 1, Ext::Counters, SHADOW),
     own("time", 0xc01, 1, Ext::Counters, SHADOW),
     own("instret", 0xc02, 1, Ext::Counters, SHADOW),
     own("hpmcounter3", 0xc03, 29, Ext::Counters, NO_ACCESS),
-    own("vl", 0xc20, 1, Ext::V, "no vector unit on supported harts (boot refuses V)"),
-    own("vtype", 0xc21, 1, Ext::V, "no vector unit on supported harts (boot refuses V)"),
-    own("vlenb", 0xc22, 1, Ext::V, "no vector unit on supported harts (boot refuses V)"),
+    own("vl", 0xc20, 1, Ext::V, NO_VECTOR),
+    own("vtype", 0xc21, 1, Ext::V, NO_VECTOR),
+    own("vlenb", 0xc22, 1, Ext::V, NO_VECTOR),
     // Supervisor.
     swap("sstatus", 0x100, Ext::S, 0),
     swap("sie", 0x104, Ext::S, 0),
@@ -210,15 +193,7 @@ pub const TABLE: &[Row] = &[
     swap("hgatp", 0x680, Ext::H, 0),
     own("hgeip", 0xe12, 1, Ext::H, "read-only: no guest external interrupt files (no IMSIC)"),
     // Machine.
-    Row {
-        name: "mstatus",
-        number: 0x300,
-        count: 1,
-        ext: Ext::M,
-        run: Rule::Sanitise(0),
-        resume: Rule::Swap,
-        stop: Rule::Swap,
-    },
+    swap("mstatus", 0x300, Ext::M, 0),
     own("misa", 0x301, 1, Ext::M, SM_FIXED),
     own("medeleg", 0x302, 1, Ext::M, SM_FIXED),
     Row {
@@ -230,15 +205,7 @@ pub const TABLE: &[Row] = &[
         resume: Rule::Sanitise(0),
         stop: Rule::Untouched("restored to the SM's default"),
     },
-    Row {
-        name: "mie",
-        number: 0x304,
-        count: 1,
-        ext: Ext::M,
-        run: Rule::Sanitise(0),
-        resume: Rule::Swap,
-        stop: Rule::Swap,
-    },
+    swap("mie", 0x304, Ext::M, 0),
     own("mtvec", 0x305, 1, Ext::M, SM_FIXED),
     own("mcounteren", 0x306, 1, Ext::M, SM_FIXED),
     own("menvcfg", 0x30a, 1, Ext::M, SM_FIXED),
@@ -246,43 +213,19 @@ pub const TABLE: &[Row] = &[
     own("mcountinhibit", 0x320, 1, Ext::M, M_ONLY),
     own("mhpmevent3", 0x323, 29, Ext::Counters, M_ONLY),
     own("mscratch", 0x340, 1, Ext::M, SM_FIXED),
-    Row {
-        name: "mepc",
-        number: 0x341,
-        count: 1,
-        ext: Ext::M,
-        run: Rule::Sanitise(0),
-        resume: Rule::Swap,
-        stop: Rule::Swap,
-    },
+    swap("mepc", 0x341, Ext::M, 0),
     own("mcause", 0x342, 1, Ext::M, M_TRAP),
     own("mtval", 0x343, 1, Ext::M, M_TRAP),
     own("mip", 0x344, 1, Ext::M, PENDING),
     own("mtinst", 0x34a, 1, Ext::H, M_TRAP),
     own("mtval2", 0x34b, 1, Ext::H, M_TRAP),
-    Row {
-        name: "pmpcfg0",
-        number: 0x3a0,
-        count: 16,
-        ext: Ext::Pmp,
-        run: Rule::Policy,
-        resume: Rule::Policy,
-        stop: Rule::Policy,
-    },
-    Row {
-        name: "pmpaddr0",
-        number: 0x3b0,
-        count: 64,
-        ext: Ext::Pmp,
-        run: Rule::Policy,
-        resume: Rule::Policy,
-        stop: Rule::Policy,
-    },
+    policy("pmpcfg0", 0x3a0, 16),
+    policy("pmpaddr0", 0x3b0, 64),
     own("mseccfg", 0x747, 1, Ext::Smepmp, M_ONLY),
-    own("tselect", 0x7a0, 1, Ext::Sdtrig, "M-mode only; the SM arms no trigger"),
-    own("tdata1", 0x7a1, 3, Ext::Sdtrig, "M-mode only; the SM arms no trigger"),
-    own("tinfo", 0x7a4, 1, Ext::Sdtrig, "M-mode only; the SM arms no trigger"),
-    own("mcontext", 0x7a8, 1, Ext::Sdtrig, "M-mode only; the SM arms no trigger"),
+    own("tselect", 0x7a0, 1, Ext::Sdtrig, NO_TRIGGER),
+    own("tdata1", 0x7a1, 3, Ext::Sdtrig, NO_TRIGGER),
+    own("tinfo", 0x7a4, 1, Ext::Sdtrig, NO_TRIGGER),
+    own("mcontext", 0x7a8, 1, Ext::Sdtrig, NO_TRIGGER),
     own("dcsr", 0x7b0, 4, Ext::Debug, "debug mode only"),
     own("mcycle", 0xb00, 1, Ext::Counters, M_ONLY),
     own("minstret", 0xb02, 1, Ext::Counters, M_ONLY),
