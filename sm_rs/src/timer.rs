@@ -117,11 +117,13 @@ pub fn leave_enclave(hartid: usize) -> u64 {
 /// that fired for the enclave's own request is not the host's tick.
 pub fn on_machine_timer(hartid: usize) {
     let host = HOST[hartid].load(Ordering::Relaxed);
-    if sstc() || host == NEVER || now() < host {
-        if sstc() || host == NEVER {
-            // SAFETY: nothing of the host's is armed on the M-timer.
-            unsafe { csr::mie::clear(1 << bits::IRQ_M_TIMER) };
-        }
+    if sstc() || host == NEVER {
+        // SAFETY: nothing of the host's is armed on the M-timer.
+        unsafe { csr::mie::clear(1 << bits::IRQ_M_TIMER) };
+        return;
+    }
+    if now() < host {
+        // The guard fired for an enclave's own request, not the host's tick.
         return;
     }
     HOST[hartid].store(NEVER, Ordering::Relaxed);
