@@ -100,34 +100,56 @@ fn enclave_costs() {
     }
     println!("bench: enclave_create_4_pages instret={}", cost[0]);
     println!("bench: enclave_create_per_page instret={}", (cost[1] - cost[0]) / 96);
-    timer_stop_resume();
+    preemption();
     attest_and_sealing(total / RUNS);
     create_and_destroy_by_size();
 }
 
-/// A RESUME whose host deadline has already passed: the SM enters the
-/// enclave, the M-timer guard fires at once, and RESUME returns INTERRUPTED:
-/// the whole timer stop + resume path with (almost) no enclave work.
-fn timer_stop_resume() {
+/// Counting iterations of the preemption enclave (2 instructions each).
+const PREEMPT_COUNT: u64 = 2_000_000;
+
+/// One counting run preempted every `period` timer ticks: (instructions
+/// from the first RUN to the final exit, interrupts taken). The host side is
+/// what an OS does on its tick: re-arm its timer, then RESUME.
+fn preempted_count(period: u64) -> Option<(u64, u64)> {
     use crate::enclaves::{command, create, ks};
-    use keystone_abi::sm::fid;
-    let eid = create(0).expect("create");
-    command(0, 3, u64::MAX, 0);
-    let past = |_: ()| {
-        call(sbi_spec::time::EID_TIME, 0, [(crate::sbi::time() - 1) as usize, 0, 0]);
-    };
-    past(());
-    ks(fid::RUN_ENCLAVE, eid);
-    let mut total = 0;
-    for _ in 0..ROUNDS {
-        past(());
-        let start = instret();
-        core::hint::black_box(ks(fid::RESUME_ENCLAVE, eid));
-        total += instret() - start;
+    use keystone_abi::sm::{err, fid};
+    let eid = create(0).ok()?;
+    command(0, 3, PREEMPT_COUNT, 0);
+    let arm = || call(sbi_spec::time::EID_TIME, 0, [(crate::sbi::time() + period) as usize, 0, 0]);
+    let start = instret();
+    arm();
+    let mut ret = ks(fid::RUN_ENCLAVE, eid);
+    let mut interrupts = 0;
+    while ret.error == err::INTERRUPTED && interrupts < 1_000_000 {
+        interrupts += 1;
+        arm();
+        ret = ks(fid::RESUME_ENCLAVE, eid);
     }
+    let total = instret() - start;
     call(sbi_spec::time::EID_TIME, 0, [usize::MAX, 0, 0]);
-    println!("bench: enclave_timer_stop_resume instret={} rounds={ROUNDS}", total / ROUNDS);
     ks(fid::DESTROY_ENCLAVE, eid);
+    (ret.error == 0 && ret.value as u64 == PREEMPT_COUNT).then_some((total, interrupts))
+}
+
+/// The timer preemption round trip (M-timer in the enclave -> INTERRUPTED
+/// to the host -> the host re-arms its timer -> RESUME): the same counting
+/// work preempted every 100 and every 400 ticks; the extra instructions
+/// divided by the extra interrupts. One set_timer is part of each round trip.
+fn preemption() {
+    let (Some((fast, n_fast)), Some((slow, n_slow))) = (preempted_count(100), preempted_count(400))
+    else {
+        println!("bench: enclave_preemption_round_trip error=1");
+        return;
+    };
+    if n_fast <= n_slow {
+        println!("bench: enclave_preemption_round_trip error=2");
+        return;
+    }
+    println!(
+        "bench: enclave_preemption_round_trip instret={} interrupts_p100={n_fast} interrupts_p400={n_slow} total_p100={fast} total_p400={slow}",
+        (fast - slow) / (n_fast - n_slow)
+    );
 }
 
 /// ATTEST and GET_SEALING_KEY as the test enclave's whole run, minus a plain run.
@@ -186,4 +208,64 @@ fn create_and_destroy_by_size() {
             hash / pages
         );
     }
+}
+
+/// Splits QEMU's instruction trace: `keystone-py bench --phases` cuts the
+/// trace at every call of this function (begin, end, begin, end, ...) and
+/// names the pairs after the `bench-phase:` lines, in order.
+#[inline(never)]
+#[unsafe(no_mangle)]
+extern "C" fn bench_phase_mark() {
+    // SAFETY: an empty asm block: the call itself is the mark.
+    unsafe { core::arch::asm!("", options(nomem, nostack)) };
+}
+
+/// One of each hot-path operation between two marks, for a per-phase
+/// breakdown from an instruction trace (`-append bench-phases`).
+pub fn phases() {
+    use crate::enclaves::{command, create, ks};
+    use keystone_abi::sm::fid;
+    use sbi_spec::base::{EID_BASE, GET_SBI_SPEC_VERSION};
+    let traced = |name: &str, f: &mut dyn FnMut()| {
+        println!("bench-phase: {name}");
+        bench_phase_mark();
+        f();
+        bench_phase_mark();
+    };
+    traced("sbi_null_call", &mut || {
+        core::hint::black_box(call(EID_BASE, GET_SBI_SPEC_VERSION, [0; 3]));
+    });
+    if !keystone_enabled() {
+        println!("bench: done");
+        return;
+    }
+    let eid = create(0).expect("create");
+    command(0, 1, 7, 0);
+    traced("enclave_run_to_exit", &mut || {
+        core::hint::black_box(ks(fid::RUN_ENCLAVE, eid));
+    });
+    ks(fid::DESTROY_ENCLAVE, eid);
+
+    let eid = create(0).expect("create");
+    command(0, 10, 0, 0);
+    ks(fid::RUN_ENCLAVE, eid);
+    traced("enclave_edge_call_round_trip", &mut || {
+        core::hint::black_box(ks(fid::RESUME_ENCLAVE, eid));
+    });
+    ks(fid::DESTROY_ENCLAVE, eid);
+
+    // One preemption round trip: the enclave counts, the M-timer stops it,
+    // the host re-arms its timer and resumes it, and it is stopped again.
+    let eid = create(0).expect("create");
+    command(0, 3, PREEMPT_COUNT, 0);
+    let arm = || call(sbi_spec::time::EID_TIME, 0, [(crate::sbi::time() + 100) as usize, 0, 0]);
+    arm();
+    ks(fid::RUN_ENCLAVE, eid);
+    traced("enclave_preemption_round_trip", &mut || {
+        arm();
+        core::hint::black_box(ks(fid::RESUME_ENCLAVE, eid));
+    });
+    call(sbi_spec::time::EID_TIME, 0, [usize::MAX, 0, 0]);
+    ks(fid::DESTROY_ENCLAVE, eid);
+    println!("bench: done");
 }

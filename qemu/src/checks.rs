@@ -36,6 +36,10 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
             core::hint::spin_loop();
         }
     }
+    if args.split_whitespace().any(|a| a == "bench-phases") {
+        crate::bench::phases();
+        sbi::shutdown(true);
+    }
     if args.split_whitespace().any(|a| a == "bench") {
         crate::bench::run();
         sbi::shutdown(true);

@@ -7,6 +7,7 @@
 //! `hang` prints one line and spins (for harness tests), `fail` shuts down
 //! through SRST with a system-failure reason, `bench` measures SBI round
 //! trips instead of checking (runs on any SBI firmware, e.g. OpenSBI),
+//! `bench-phases` runs one of each hot-path operation between trace marks,
 //! `runtime` hosts the enclave runtime and its eapps (see `runtime_host`),
 //! `attacks` runs the adversarial suite and `attack=reset-srst|reset-testdev`
 //! the two-stage reset attack (see `attacks`).

@@ -49,7 +49,7 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
     PLATFORM_READY.store(true, Ordering::Release);
     hart::prepare_for_supervisor(hartid);
     println!("SM: entering S-mode at {PAYLOAD_BASE:#x} on hart {hartid} (a1 = dtb {dtb:#x})");
-    entry::enter_supervisor(hartid, dtb, PAYLOAD_BASE)
+    crate::world::enter_host(hartid, dtb, PAYLOAD_BASE)
 }
 
 fn banner(p: &platform::Platform) {

@@ -91,7 +91,7 @@ pub fn hart_suspend(hartid: usize, kind: usize, resume_addr: usize, opaque: usiz
     slot.state.store(hart_state::STARTED, Ordering::SeqCst);
     crate::pmp_global::gate(hartid);
     if kind == NON_RETENTIVE {
-        entry::enter_supervisor(hartid, opaque, resume_addr)
+        crate::world::enter_host(hartid, opaque, resume_addr)
     }
     SbiRet::success(0)
 }
@@ -137,5 +137,5 @@ extern "C" fn sm_parked_hart_loop(hartid: usize) -> ! {
     hart::prepare_for_supervisor(hartid);
     slot.state.store(hart_state::STARTED, Ordering::SeqCst);
     crate::pmp_global::gate(hartid);
-    entry::enter_supervisor(hartid, arg, addr)
+    crate::world::enter_host(hartid, arg, addr)
 }

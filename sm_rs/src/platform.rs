@@ -4,6 +4,7 @@
 
 use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
 use sm_core::pmp::Range;
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Once;
 
 /// Most DRAM banks the SM tracks.
@@ -30,6 +31,22 @@ pub struct Platform {
 }
 
 static PLATFORM: Once<Platform> = Once::new();
+/// `Platform::sstc` and `Platform::h`, readable without `Once`'s check on
+/// the world-switch path (set before any other hart leaves its boot wait).
+static HAS_SSTC: AtomicBool = AtomicBool::new(false);
+static HAS_H: AtomicBool = AtomicBool::new(false);
+
+/// The harts implement Sstc (stimecmp).
+#[inline(always)]
+pub fn sstc() -> bool {
+    HAS_SSTC.load(Ordering::Relaxed)
+}
+
+/// The harts implement the hypervisor extension.
+#[inline(always)]
+pub fn h() -> bool {
+    HAS_H.load(Ordering::Relaxed)
+}
 
 /// Why the device tree could not describe a usable machine.
 #[derive(Debug)]
@@ -107,6 +124,8 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
     let h = misa & crate::arch::bits::MISA_H != 0;
 
     crate::clint::init(clint);
+    HAS_SSTC.store(sstc, Ordering::Relaxed);
+    HAS_H.store(h, Ordering::Relaxed);
     Ok(PLATFORM.call_once(|| Platform {
         dtb,
         harts,

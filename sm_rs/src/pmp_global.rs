@@ -21,6 +21,7 @@ use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
 use keystone_abi::sm::ENCLAVES_MAX;
 use sm_core::pmp::{self as enc, Range};
 use sm_core::pmp_alloc::{Entry, PmpAllocator, PmpError, Priority, RegionId};
+use sm_core::pmp_view::PmpView;
 use spin::{Mutex, Once};
 
 static ALLOC: Mutex<PmpAllocator> = Mutex::new(PmpAllocator::new());
@@ -135,23 +136,48 @@ pub fn release_enclave_regions(me: usize, epm_id: RegionId, utm_id: RegionId) {
     sync_all(me);
 }
 
-/// Switches this hart's PMP to an enclave's view: EPM and UTM open, nothing else.
-pub fn apply_enclave(epm_id: RegionId, utm_id: RegionId) {
-    let alloc = ALLOC.lock();
-    let rwx = enc::R | enc::W | enc::X;
-    write(alloc.entries(epm_id, rwx).expect("EPM entries"));
-    write(alloc.entries(utm_id, rwx).expect("UTM entries"));
+/// One enclave's PMP writes for the world switch, computed once at CREATE
+/// (a region keeps its registers for its whole life), so the switch takes
+/// no lock and looks nothing up.
+#[derive(Clone, Copy)]
+pub struct EnclavePmp {
+    /// EPM and UTM open (the UTM in the bottom register, over the host's
+    /// all-memory region): all the enclave may touch.
+    enter: PmpView,
+    /// EPM closed again and the bottom register back to all memory. A
+    /// machine-wide change made while the enclave ran is still pending as an
+    /// IPI and applied (`apply_host`) right after the switch.
+    leave: PmpView,
 }
 
-/// Undoes `apply_enclave` on this hart: closes the EPM again and gives the
-/// bottom register back to the host's all-memory region. Only those entries
-/// changed on entry; a machine-wide change made meanwhile is still pending as
-/// an IPI and is applied (`apply_host`) right after the switch.
-pub fn leave_enclave(epm_id: RegionId) {
+impl EnclavePmp {
+    /// Switches this hart's PMP to the enclave's view.
+    pub fn enter(&self) {
+        // SAFETY: the views come from the allocator for this enclave's own
+        // regions; S/U code on this hart runs the enclave next.
+        unsafe { pmp_csr::apply_view(&self.enter) };
+    }
+
+    /// Gives this hart back the host's view.
+    pub fn leave(&self) {
+        // SAFETY: as in `enter`; the host runs next.
+        unsafe { pmp_csr::apply_view(&self.leave) };
+    }
+}
+
+/// The switch's PMP writes for an enclave whose regions are `epm_id`/`utm_id`.
+pub fn enclave_pmp(epm_id: RegionId, utm_id: RegionId) -> EnclavePmp {
     let alloc = ALLOC.lock();
     let os = *OS_REGION.get().expect("PMP policy initialised at boot");
-    write(alloc.entries(epm_id, 0).expect("EPM entries"));
-    write(alloc.entries(os, enc::R | enc::W | enc::X).expect("OS entries"));
+    let rwx = enc::R | enc::W | enc::X;
+    let entries = |id, perm| alloc.entries(id, perm).expect("entries of a live region");
+    let view = |a: [Option<Entry>; 2], b: [Option<Entry>; 2]| {
+        PmpView::new(a.into_iter().chain(b).flatten()).expect("two regions fit a view")
+    };
+    EnclavePmp {
+        enter: view(entries(epm_id, rwx), entries(utm_id, rwx)),
+        leave: view(entries(epm_id, 0), entries(os, rwx)),
+    }
 }
 
 /// True when `range` touches any enclave's EPM or UTM.

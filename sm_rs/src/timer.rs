@@ -27,7 +27,7 @@ static HOST: [AtomicU64; MAX_HARTS] = [UNARMED; MAX_HARTS];
 static ENCLAVE: [AtomicU64; MAX_HARTS] = [UNARMED; MAX_HARTS];
 
 fn sstc() -> bool {
-    platform::get().sstc
+    platform::sstc()
 }
 
 /// The current time (CLINT mtime).

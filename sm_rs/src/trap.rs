@@ -5,22 +5,28 @@ use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
 use crate::{enclave, sbi, timer};
 
-/// Entered from `sm_trap_vector` with the interrupted context saved in `frame`.
+/// Entered from `sm_trap_vector` with the interrupted world's GPRs saved in
+/// `frame`; returns the frame the vector resumes (another world's after a
+/// world switch).
 #[unsafe(no_mangle)]
-extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
+extern "C" fn sm_trap_handler(frame: *mut TrapFrame) -> *mut TrapFrame {
+    // SAFETY: the vector passes the frame it just filled: the running
+    // world's (this hart's alone while it runs) or one on this M stack.
+    let regs = unsafe { &mut *frame };
     let mcause = csr::mcause::read();
     let mepc = csr::mepc::read();
     let hartid = csr::mhartid::read();
     let world = enclave::current(hartid);
     if mcause & MCAUSE_INTERRUPT != 0 {
         let code = mcause & !MCAUSE_INTERRUPT;
+        let mut resume = frame;
         if let Some(eid) = world {
             // Nothing is delegated while an enclave runs: any interrupt
             // stops it (INTERRUPTED) and is then the host's to take.
             if !matches!(code, IRQ_M_SOFT | IRQ_M_TIMER | IRQ_S_SOFT | IRQ_S_TIMER | IRQ_S_EXT) {
                 panic!("unexpected interrupt {code} in enclave {eid} on hart {hartid}");
             }
-            enclave::interrupted(hartid, eid, frame, mepc);
+            resume = sbi::switched(enclave::interrupted(hartid, eid, mepc));
         }
         match code {
             IRQ_M_SOFT => crate::ipi::process(hartid),
@@ -28,30 +34,19 @@ extern "C" fn sm_trap_handler(frame: &mut TrapFrame) {
             IRQ_S_SOFT | IRQ_S_TIMER | IRQ_S_EXT if world.is_some() => {}
             _ => panic!("unexpected interrupt {code} on hart {hartid}"),
         }
-        return;
+        return resume;
     }
     let mstatus = csr::mstatus::read();
     if mstatus & MSTATUS_MPP_MASK == MSTATUS_MPP_M {
         panic!("trap in M-mode: mcause={mcause:#x} mepc={mepc:#x} mtval={:#x}", csr::mtval::read());
     }
     match mcause {
-        EXC_ECALL_S => {
-            match sbi::dispatch(hartid, world, frame, mepc) {
-                sbi::Reply::Ret(ret) => {
-                    frame.set_a(0, ret.error);
-                    frame.set_a(1, ret.value);
-                }
-                sbi::Reply::Legacy(value) => frame.set_a(0, value),
-                // The call switched worlds: frame and mepc belong to the other one.
-                sbi::Reply::Switched => return,
-            }
-            // SAFETY: resume after the 4-byte ecall instruction. mepc is
-            // rewritten from the value read at entry: a guarded MPRV access
-            // during the call may have trapped and overwritten the CSR.
-            unsafe { csr::mepc::write(mepc + 4) };
-        }
+        EXC_ECALL_S => sbi::dispatch(hartid, world, frame, regs, mepc),
         EXC_ECALL_M => unreachable!("M-mode ecall arrives with MPP = M"),
-        _ => redirect_to_supervisor(mcause, mstatus),
+        _ => {
+            redirect_to_supervisor(mcause, mstatus);
+            frame
+        }
     }
 }
 

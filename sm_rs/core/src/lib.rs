@@ -13,5 +13,6 @@ pub mod measure;
 pub mod pmp;
 pub mod pmp_alloc;
 pub mod pmp_sync;
+pub mod pmp_view;
 pub mod scrub_registry;
 pub mod world_csrs;

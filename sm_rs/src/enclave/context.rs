@@ -5,7 +5,6 @@
 
 use crate::arch::bits::*;
 use crate::arch::csr;
-use crate::arch::entry::TrapFrame;
 use crate::arch::fpu::{self, FpState};
 use crate::arch::hext::{self, HState};
 use sm_core::world_csrs::first_run_value;
@@ -20,10 +19,10 @@ pub struct Features {
 /// The mstatus bits swapped with a world: its S-mode bits and MPP.
 const WORLD_MSTATUS: usize = MSTATUS_S_WORLD | MSTATUS_MPP_MASK;
 
-/// A world's registers and S-mode CSRs while it is not on the hart.
+/// A world's CSRs and FP registers while it is not on the hart (its GPRs
+/// live in its frame, which the trap vector saves and restores).
 #[derive(Clone, Copy)]
 pub struct Context {
-    pub regs: [usize; 32],
     pub mepc: usize,
     /// The world's bits of mstatus (SIE, SPIE, SPP, FS, SUM, MXR) and MPP,
     /// the privilege it trapped from (an enclave interrupted in its U-mode
@@ -48,7 +47,6 @@ pub struct Context {
 impl Context {
     /// Nothing at all: the state a new slot starts from.
     pub const ZERO: Self = Self {
-        regs: [0; 32],
         mepc: 0,
         mstatus: 0,
         mie: 0,
@@ -66,70 +64,47 @@ impl Context {
         fp: FpState::ZERO,
     };
 
-    /// Captures the world that trapped: GPRs from `frame`, the rest from the hart.
-    pub fn save(&mut self, frame: &TrapFrame, mepc: usize, f: Features) {
-        self.regs = frame.regs;
-        self.mepc = mepc;
-        let mstatus = csr::mstatus::read();
-        self.mstatus = mstatus & WORLD_MSTATUS;
-        self.mie = csr::mie::read() & MIE_S_BITS;
-        self.stvec = csr::stvec::read();
-        self.sscratch = csr::sscratch::read();
-        self.sepc = csr::sepc::read();
-        self.scause = csr::scause::read();
-        self.stval = csr::stval::read();
-        self.satp = csr::satp::read();
-        self.scounteren = csr::scounteren::read();
-        self.senvcfg = csr::senvcfg::read();
-        if f.sstc {
-            self.stimecmp = csr::stimecmp::read();
-        }
-        if f.h {
-            self.h.save();
-            if f.sstc {
-                self.vstimecmp = hext::vstimecmp::read();
-            }
-        }
-        if mstatus & MSTATUS_FS != 0 {
-            fpu::save(&mut self.fp);
-        }
-    }
-
-    /// Puts this world on the hart: GPRs into `frame` (restored by the trap
-    /// vector's mret), CSRs onto the hart, mepc where it resumes.
-    pub fn restore(&self, frame: &mut TrapFrame, f: Features) {
+    /// The world switch proper: the leaving world's CSRs and FP registers go
+    /// into `out` (it trapped at `mepc`), and `into`'s onto the hart (the
+    /// caller resumes `into`'s frame at `into.mepc`). One `csrrw` per CSR.
+    #[inline(always)]
+    pub fn switch(out: &mut Context, mepc: usize, into: &Context, f: Features) {
         let world = if f.h { WORLD_MSTATUS } else { WORLD_MSTATUS & !(MSTATUS_MPV | MSTATUS_GVA) };
-        frame.regs = self.regs;
-        frame.regs[0] = 0;
-        fpu::restore(&self.fp);
+        out.mepc = mepc;
+        // Always, whatever FS says: an OS runs its kernel with FS = Off while
+        // the registers still hold its user task's live values (Linux does),
+        // and an enclave's runtime may do the same for its eapp.
+        fpu::swap(&mut out.fp, &into.fp);
         // SAFETY: installs a complete, previously saved (or freshly built)
         // world, including the privilege (MPP) the mret returns to.
         unsafe {
+            let mstatus = csr::mstatus::read();
+            out.mstatus = mstatus & WORLD_MSTATUS;
             // Only the SM's own bits survive from the hart (MIE, MPIE and the
             // read-only XLEN fields): nothing another world planted (TVM, TW,
             // TSR, MPRV, endianness, through QEMU's vsstatus copy) carries over.
-            let mstatus = csr::mstatus::read() & MSTATUS_SM_KEEP;
-            csr::mstatus::write(mstatus | (self.mstatus & world));
-            csr::mie::clear(MIE_S_BITS);
-            csr::mie::set(self.mie & MIE_S_BITS);
-            csr::stvec::write(self.stvec);
-            csr::sscratch::write(self.sscratch);
-            csr::sepc::write(self.sepc);
-            csr::scause::write(self.scause);
-            csr::stval::write(self.stval);
-            csr::satp::write(self.satp);
-            csr::scounteren::write(self.scounteren);
-            csr::senvcfg::write(self.senvcfg);
+            csr::mstatus::write((mstatus & MSTATUS_SM_KEEP) | (into.mstatus & world));
+            let mie = csr::mie::read();
+            out.mie = mie & MIE_S_BITS;
+            csr::mie::write((mie & !MIE_S_BITS) | (into.mie & MIE_S_BITS));
+            out.stvec = csr::stvec::swap(into.stvec);
+            out.sscratch = csr::sscratch::swap(into.sscratch);
+            out.sepc = csr::sepc::swap(into.sepc);
+            out.scause = csr::scause::swap(into.scause);
+            out.stval = csr::stval::swap(into.stval);
+            out.satp = csr::satp::swap(into.satp);
+            out.scounteren = csr::scounteren::swap(into.scounteren);
+            out.senvcfg = csr::senvcfg::swap(into.senvcfg);
             if f.sstc {
-                csr::stimecmp::write(self.stimecmp);
+                out.stimecmp = csr::stimecmp::swap(into.stimecmp);
             }
             if f.h {
-                self.h.restore();
+                out.h.swap(&into.h);
                 if f.sstc {
-                    hext::vstimecmp::write(self.vstimecmp);
+                    out.vstimecmp = hext::vstimecmp::swap(into.vstimecmp);
                 }
             }
-            csr::mepc::write(self.mepc);
+            // Both the translation (satp) and, just before, the PMP changed.
             core::arch::asm!("sfence.vma");
         }
     }

@@ -10,7 +10,7 @@ mod attest;
 mod context;
 mod random;
 
-use crate::arch::entry::TrapFrame;
+use crate::arch::entry::{FrameCell, TrapFrame};
 use crate::arch::{bits, csr, mprv};
 use crate::{ipi, platform, pmp_global};
 use context::{Context, Features};
@@ -28,15 +28,37 @@ pub enum Outcome {
     /// Return to the caller and step past its ecall: Ok(value) is (SUCCESS,
     /// value), an error its Keystone code (`SmError::code`, in `sbi::keystone`).
     Return(Result<usize, SmError>),
-    /// The hart now runs the other world; frame and mepc are already set.
-    Switched,
+    /// The hart now runs the other world (its CSRs are on the hart).
+    Switched(Switch),
 }
+
+/// A world switch, for `sbi` to finish: the registers it answers with.
+pub struct Switch {
+    /// The frame of the world now on the hart.
+    pub frame: *mut TrapFrame,
+    /// Where that world resumes.
+    pub mepc: usize,
+    /// Its a0/a1, when the switch answers a call it made (RUN/RESUME).
+    pub ret: Option<(usize, usize)>,
+    /// The a0/a1 the leaving world's call returns when it resumes (STOP).
+    pub leaving: Option<(usize, usize)>,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY_FRAME: FrameCell = FrameCell::new();
+/// Each enclave's GPRs: written at CREATE (its first registers), then by
+/// the trap vector of the hart it runs on. Slot `eid`'s frame is touched only
+/// by the hart that holds the table lock for a slot that is not RUNNING, or
+/// by the hart the RUNNING enclave is on.
+static FRAMES: [FrameCell; ENCLAVES_MAX] = [EMPTY_FRAME; ENCLAVES_MAX];
 
 struct Slot {
     /// State and exited flag; every transition goes through `Life`.
     life: Life,
     layout: EnclaveLayout,
     regions: Option<(RegionId, RegionId)>,
+    /// The switch's PMP writes, from `regions`.
+    pmp: Option<pmp_global::EnclavePmp>,
     hash: [u8; MDSIZE],
     ctx: Context,
     host: Context,
@@ -63,8 +85,7 @@ fn lock(hartid: usize) -> MutexGuard<'static, Table> {
 }
 
 fn features() -> Features {
-    let p = platform::get();
-    Features { sstc: p.sstc, h: p.h }
+    Features { sstc: platform::sstc(), h: platform::h() }
 }
 
 // ---------------------------------------------------------------- host calls
@@ -81,8 +102,8 @@ pub fn host_call(hartid: usize, fid: usize, frame: &mut TrapFrame, mepc: usize) 
             Outcome::Return(result)
         }
         fid::DESTROY_ENCLAVE => Outcome::Return(destroy(hartid, a0).map(|()| 0)),
-        fid::RUN_ENCLAVE => enter(hartid, a0, frame, mepc, true),
-        fid::RESUME_ENCLAVE => enter(hartid, a0, frame, mepc, false),
+        fid::RUN_ENCLAVE => enter(hartid, a0, mepc, true),
+        fid::RESUME_ENCLAVE => enter(hartid, a0, mepc, false),
         f if fid::ENCLAVE_RANGE.contains(&f) => fail(SmError::SbiProhibited),
         _ => fail(SmError::NotImplemented),
     }
@@ -137,6 +158,7 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
             life: Life::allocated(),
             layout,
             regions: None,
+            pmp: None,
             hash: [0; MDSIZE],
             ctx: Context::ZERO,
             host: Context::ZERO,
@@ -165,7 +187,9 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
     let mut table = lock(hartid);
     let slot = table[eid].as_mut().expect("slot reserved above");
     slot.regions = Some(regions);
+    slot.pmp = Some(pmp_global::enclave_pmp(regions.0, regions.1));
     slot.hash = hash;
+    first_context(&slot.layout, &mut slot.ctx, FRAMES[eid].get());
     slot.life.created();
     Ok(eid)
 }
@@ -175,6 +199,7 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
         let mut table = lock(hartid);
         let slot = table.get_mut(eid).and_then(Option::as_mut).ok_or(SmError::InvalidId)?;
         slot.life.destroy()?;
+        slot.pmp = None;
         (slot.layout, slot.regions.take())
     };
     // SAFETY: the EPM is this enclave's and closed to S/U; the scrub leaves
@@ -188,14 +213,13 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
     Ok(())
 }
 
-/// The registers and CSRs an enclave starts with (KEYSTONE_ABI.md §4).
-fn first_context(layout: &EnclaveLayout, host: &Context) -> Context {
-    let mut ctx = Context::ZERO;
+/// The registers and CSRs an enclave starts with (KEYSTONE_ABI.md §4),
+/// written at CREATE, so RUN only switches.
+fn first_context(layout: &EnclaveLayout, ctx: &mut Context, frame: *mut TrapFrame) {
     let p = layout.runtime_params();
     ctx.mepc = layout.epm.base;
     // The loader starts in S-mode.
     ctx.mstatus = crate::arch::bits::MSTATUS_MPP_S;
-    ctx.scounteren = host.scounteren;
     let args = [
         0,
         p.dram_base,
@@ -206,34 +230,37 @@ fn first_context(layout: &EnclaveLayout, host: &Context) -> Context {
         p.untrusted_base,
         p.untrusted_size,
     ];
+    // SAFETY: the caller holds the table lock and the slot is not RUNNING
+    // (it is being created), so no hart uses this frame.
+    let regs = unsafe { &mut *frame };
+    *regs = TrapFrame::ZERO;
     for (i, v) in args.into_iter().enumerate() {
-        ctx.regs[10 + i] = v as usize;
+        regs.set_a(i, v as usize);
     }
-    ctx
 }
 
 /// RUN (first) or RESUME: saves the host and enters the enclave on this hart.
-fn enter(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize, first: bool) -> Outcome {
+#[inline(always)]
+fn enter(hartid: usize, eid: usize, mepc: usize, first: bool) -> Outcome {
     // This hart's host PMP image is the latest before it becomes an enclave's.
     pmp_global::gate(hartid);
     let mut table = lock(hartid);
     let Some(slot) = table.get_mut(eid).and_then(Option::as_mut) else {
         return Outcome::Return(Err(SmError::InvalidId));
     };
-    let Some((epm, utm)) = slot.regions else {
+    let Some(pmp) = slot.pmp.as_ref() else {
         return Outcome::Return(Err(SmError::NotRunnable));
     };
     if let Err(e) = slot.life.enter(first) {
         return Outcome::Return(Err(e));
     }
     let f = features();
-    slot.host.save(frame, mepc, f);
     if first {
-        slot.ctx = first_context(&slot.layout, &slot.host);
+        slot.ctx.scounteren = csr::scounteren::read();
     }
     crate::world::set_enclave(hartid, eid);
-    pmp_global::apply_enclave(epm, utm);
-    slot.ctx.restore(frame, f);
+    pmp.enter();
+    Context::switch(&mut slot.host, mepc, &slot.ctx, f);
     // SAFETY: while an enclave runs every interrupt traps to the SM (nothing
     // is delegated), and the M-timer guard stops it no later than the host's
     // deadline.
@@ -242,33 +269,28 @@ fn enter(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize, first: b
         csr::mie::set(bits::MIE_S_BITS | (1 << bits::IRQ_M_SOFT));
     }
     crate::timer::enter_enclave(hartid, slot.host.stimecmp, slot.timer_request);
-    Outcome::Switched
+    Outcome::Switched(Switch { frame: FRAMES[eid].get(), mepc: slot.ctx.mepc, ret: None, leaving: None })
 }
 
-/// Saves the enclave (resuming at `resume_pc`) and returns the hart to the
-/// host, whose RUN/RESUME ecall returns (a0, a1).
-fn leave(
-    hartid: usize,
-    slot: &mut Slot,
-    frame: &mut TrapFrame,
-    resume_pc: usize,
-    a0: usize,
-    a1: usize,
-) {
+/// Saves the enclave (resuming at `resume_pc`) and gives the hart back to
+/// the host, whose RUN/RESUME ecall returns (a0, a1).
+#[inline(always)]
+fn leave(hartid: usize, slot: &mut Slot, resume_pc: usize, a0: usize, a1: usize) -> Switch {
     let f = features();
-    slot.ctx.save(frame, resume_pc, f);
     // SAFETY: back to the host's trap routing.
     unsafe { csr::mideleg::write(bits::MIDELEG_DEFAULT) };
     slot.timer_request = crate::timer::leave_enclave(hartid);
-    if let Some((epm, _)) = slot.regions {
-        pmp_global::leave_enclave(epm);
+    if let Some(pmp) = slot.pmp.as_ref() {
+        pmp.leave();
     }
     crate::world::set_host(hartid);
-    slot.host.restore(frame, f);
-    frame.set_a(0, a0);
-    frame.set_a(1, a1);
-    // SAFETY: the host continues after its RUN/RESUME ecall.
-    unsafe { csr::mepc::write(slot.host.mepc + 4) };
+    Context::switch(&mut slot.ctx, resume_pc, &slot.host, f);
+    Switch {
+        frame: crate::world::host_frame(hartid),
+        mepc: slot.host.mepc + 4,
+        ret: Some((a0, a1)),
+        leaving: None,
+    }
 }
 
 // ------------------------------------------------------------- enclave calls
@@ -299,11 +321,10 @@ pub fn enclave_call(
             if let Err(code) = slot.life.stop() {
                 return fail(code);
             }
+            let mut switch = leave(hartid, slot, mepc + 4, code, 0);
             // On resume the STOP ecall returns 0 to the enclave.
-            frame.set_a(0, err::SUCCESS);
-            frame.set_a(1, 0);
-            leave(hartid, slot, frame, mepc + 4, code, 0);
-            Outcome::Switched
+            switch.leaving = Some((err::SUCCESS, 0));
+            Outcome::Switched(switch)
         }
         fid::EXIT_ENCLAVE => {
             let value = frame.a(0);
@@ -312,8 +333,7 @@ pub fn enclave_call(
             if let Err(code) = slot.life.exit() {
                 return fail(code);
             }
-            leave(hartid, slot, frame, mepc + 4, err::SUCCESS, value);
-            Outcome::Switched
+            Outcome::Switched(leave(hartid, slot, mepc + 4, err::SUCCESS, value))
         }
         fid::ATTEST_ENCLAVE => {
             let (hash, _) = enclave_facts(hartid, eid);
@@ -338,9 +358,9 @@ fn enclave_facts(hartid: usize, eid: usize) -> ([u8; MDSIZE], Range) {
 
 /// An interrupt arrived while an enclave ran: stop it, exactly where it was,
 /// and tell the host INTERRUPTED; the host then takes its own interrupt.
-pub fn interrupted(hartid: usize, eid: usize, frame: &mut TrapFrame, mepc: usize) {
+pub fn interrupted(hartid: usize, eid: usize, mepc: usize) -> Switch {
     let mut table = lock(hartid);
     let slot = table[eid].as_mut().expect("a running enclave has a slot");
     slot.life.stop().expect("an enclave on a hart is RUNNING");
-    leave(hartid, slot, frame, mepc, err::INTERRUPTED, 0);
+    leave(hartid, slot, mepc, err::INTERRUPTED, 0)
 }

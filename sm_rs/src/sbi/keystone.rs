@@ -22,6 +22,6 @@ pub fn handle(
         // The one place an SM error becomes Keystone's number in a0.
         Outcome::Return(Ok(value)) => Reply::Ret(SbiRet { error: err::SUCCESS, value }),
         Outcome::Return(Err(e)) => Reply::Ret(SbiRet { error: e.code(), value: 0 }),
-        Outcome::Switched => Reply::Switched,
+        Outcome::Switched(s) => Reply::Switched(s),
     }
 }

@@ -1,7 +1,8 @@
 //! SBI dispatch: decode the extension and function, call one handler per extension.
 //!
 //! Handlers only decode registers and call the logic; this module alone
-//! decides what lands in a0/a1.
+//! writes a0/a1 and mepc of the world an SBI call returns to (`reply`,
+//! `switched`), including after a world switch.
 
 mod base;
 mod dbcn;
@@ -13,7 +14,9 @@ mod spi;
 mod srst;
 mod time;
 
+use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
+use crate::enclave::Switch;
 use sbi_spec::binary::SbiRet;
 
 /// What an SBI call leaves in the caller's registers.
@@ -23,7 +26,23 @@ pub enum Reply {
     /// Legacy v0.1 calls: a0 only, a1 untouched.
     Legacy(usize),
     /// The call moved the hart to the other world (host <-> enclave).
-    Switched,
+    Switched(Switch),
+}
+
+/// Puts the other world of a world switch on the hart: its a0/a1 (when the
+/// switch answers its pending call) and the pc it resumes at; returns its frame.
+pub fn switched(s: Switch) -> *mut TrapFrame {
+    // SAFETY: the switch hands over the frame of the world it put on this
+    // hart, which only this hart uses while that world runs.
+    let regs = unsafe { &mut *s.frame };
+    if let Some((a0, a1)) = s.ret {
+        regs.set_a(0, a0);
+        regs.set_a(1, a1);
+    }
+    // SAFETY: the world resumes where the switch says (after its ecall, or
+    // where it was interrupted).
+    unsafe { csr::mepc::write(s.mepc) };
+    s.frame
 }
 
 /// The arguments of one call: a0..a5, function id (a6), extension id (a7).
@@ -33,14 +52,37 @@ pub struct Call {
     pub eid: usize,
 }
 
-/// Handles the S-mode ecall saved in `frame` on hart `hartid`; `enclave`
-/// says which enclave made it, if one did.
+/// Handles the S-mode ecall saved in `frame` (`regs`) on hart `hartid`;
+/// `enclave` says which enclave made it, if one did. Returns the frame to resume.
 pub fn dispatch(
     hartid: usize,
     enclave: Option<usize>,
-    frame: &mut TrapFrame,
+    frame: *mut TrapFrame,
+    regs: &mut TrapFrame,
     mepc: usize,
-) -> Reply {
+) -> *mut TrapFrame {
+    match answer(hartid, enclave, regs, mepc) {
+        Reply::Ret(ret) => {
+            regs.set_a(0, ret.error);
+            regs.set_a(1, ret.value);
+        }
+        Reply::Legacy(value) => regs.set_a(0, value),
+        Reply::Switched(s) => {
+            if let Some((a0, a1)) = s.leaving {
+                regs.set_a(0, a0);
+                regs.set_a(1, a1);
+            }
+            return switched(s);
+        }
+    }
+    // SAFETY: resume after the 4-byte ecall instruction. mepc is rewritten
+    // from the value read at entry: a guarded MPRV access during the call may
+    // have trapped and overwritten the CSR.
+    unsafe { csr::mepc::write(mepc + 4) };
+    frame
+}
+
+fn answer(hartid: usize, enclave: Option<usize>, frame: &mut TrapFrame, mepc: usize) -> Reply {
     let call =
         Call { args: core::array::from_fn(|i| frame.a(i)), fid: frame.a(6), eid: frame.a(7) };
     if call.eid == keystone_abi::sm::KEYSTONE_EID {

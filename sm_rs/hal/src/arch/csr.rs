@@ -23,6 +23,18 @@ macro_rules! csr {
                 // SAFETY: forwarded to the caller.
                 unsafe { core::arch::asm!(concat!("csrw ", stringify!($name), ", {0}"), in(reg) value) };
             }
+            /// Writes the CSR and returns its old value, in one instruction.
+            /// # Safety
+            /// As for `write`.
+            #[inline(always)]
+            pub unsafe fn swap(value: usize) -> usize {
+                let old: usize;
+                // SAFETY: forwarded to the caller.
+                unsafe {
+                    core::arch::asm!(concat!("csrrw {0}, ", stringify!($name), ", {1}"), out(reg) old, in(reg) value)
+                };
+                old
+            }
             /// Sets bits of the CSR.
             /// # Safety
             /// As for `write`.
@@ -114,6 +126,16 @@ pub mod senvcfg {
         // SAFETY: forwarded to the caller.
         unsafe { core::arch::asm!("csrw 0x10a, {0}", in(reg) value) };
     }
+    /// Writes senvcfg and returns its old value.
+    /// # Safety
+    /// As for `write`.
+    #[inline(always)]
+    pub unsafe fn swap(value: usize) -> usize {
+        let old: usize;
+        // SAFETY: forwarded to the caller.
+        unsafe { core::arch::asm!("csrrw {0}, 0x10a, {1}", out(reg) old, in(reg) value) };
+        old
+    }
 }
 
 /// hstatus is CSR 0x600 (H), for the trap redirection; the rest of the H
@@ -150,5 +172,15 @@ pub mod stimecmp {
     pub unsafe fn write(value: usize) {
         // SAFETY: forwarded to the caller.
         unsafe { core::arch::asm!("csrw 0x14d, {0}", in(reg) value) };
+    }
+    /// Writes stimecmp and returns its old value.
+    /// # Safety
+    /// As for `write`.
+    #[inline(always)]
+    pub unsafe fn swap(value: usize) -> usize {
+        let old: usize;
+        // SAFETY: forwarded to the caller.
+        unsafe { core::arch::asm!("csrrw {0}, 0x14d, {1}", out(reg) old, in(reg) value) };
+        old
     }
 }

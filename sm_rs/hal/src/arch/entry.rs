@@ -15,6 +15,11 @@ pub struct TrapFrame {
 }
 
 impl TrapFrame {
+    /// All zero: a world that has not run yet.
+    pub const ZERO: Self = Self { regs: [0; 32] };
+}
+
+impl TrapFrame {
     /// Argument/return register a`n` (x10 + n).
     pub fn a(&self, n: usize) -> usize {
         self.regs[10 + n]
@@ -26,6 +31,32 @@ impl TrapFrame {
 }
 
 const _: () = assert!(core::mem::size_of::<TrapFrame>() == 32 * 8);
+
+/// A world's GPRs in a static: the trap vector saves into it and restores
+/// from it while the world is on a hart (see the trap vector).
+#[repr(transparent)]
+pub struct FrameCell(core::cell::UnsafeCell<TrapFrame>);
+
+// SAFETY: a frame belongs to one world, and a world runs on at most one hart
+// at a time; only that hart's trap vector and trap handler touch it then.
+unsafe impl Sync for FrameCell {}
+
+impl FrameCell {
+    /// A frame of zeros.
+    pub const fn new() -> Self {
+        Self(core::cell::UnsafeCell::new(TrapFrame::ZERO))
+    }
+    /// The frame, for the trap vector and for the owner of the world.
+    pub const fn get(&self) -> *mut TrapFrame {
+        self.0.get()
+    }
+}
+
+impl Default for FrameCell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 core::arch::global_asm!(
     r#"
@@ -44,6 +75,7 @@ _start:
     li      t1, {stack_size}
     mul     t1, t1, t0
     sub     sp, sp, t1
+    addi    sp, sp, -{reserved}
     bnez    t0, .Lwait_bss
     la      t1, __bss_start
     la      t2, __bss_end
@@ -88,11 +120,18 @@ __stack_top:
 "#,
     max_harts = const MAX_HARTS,
     stack_size = const STACK_SIZE,
+    reserved = const RESERVED,
 );
 
 // The trap vector. mscratch holds the hart's stack top, encoded (see
 // `encode_scratch`), while S/U-mode runs and 0 while M-mode runs, so a trap
 // taken in M-mode keeps its own stack.
+//
+// A trap from S/U-mode saves the GPRs straight into the frame of the world
+// that runs on the hart (the word at top - 16, see `set_world_frame`), and
+// the handler returns the frame to resume: the same one, or after a world
+// switch the other world's. So a world switch copies no GPRs at all. A trap
+// taken in M-mode builds its frame on the stack, as usual.
 //
 // A trap from a lower mode may arrive with mstatus.MPRV set: QEMU copies all
 // of vsstatus into mstatus when a hart enters a virtual mode, so a host can
@@ -113,93 +152,101 @@ sm_trap_vector:
     csrrw   sp, mscratch, sp
     addi    sp, sp, -256
     sd      x1, 1*8(sp)
-    sd      x3, 3*8(sp)
     addi    x1, sp, 256
     sd      x1, 2*8(sp)
+    mv      x1, sp
+    sd      x5, 5*8(x1)
     j       .Lsave_rest
 .Lfrom_lower:
     csrc    mstatus, sp
     srli    sp, sp, {scratch_shift}
     slli    sp, sp, 12
-    addi    sp, sp, -256
-    sd      x1, 1*8(sp)
-    sd      x3, 3*8(sp)
-    csrr    x1, mscratch
-    sd      x1, 2*8(sp)
+    sd      x1, -8(sp)
+    ld      x1, -16(sp)
+    addi    sp, sp, -{reserved}
+    sd      x5, 5*8(x1)
+    ld      x5, {reserved}-8(sp)
+    sd      x5, 1*8(x1)
+    csrr    x5, mscratch
+    sd      x5, 2*8(x1)
     csrw    mscratch, zero
 .Lsave_rest:
-    sd      x4, 4*8(sp)
-    sd      x5, 5*8(sp)
-    sd      x6, 6*8(sp)
-    sd      x7, 7*8(sp)
-    sd      x8, 8*8(sp)
-    sd      x9, 9*8(sp)
-    sd      x10, 10*8(sp)
-    sd      x11, 11*8(sp)
-    sd      x12, 12*8(sp)
-    sd      x13, 13*8(sp)
-    sd      x14, 14*8(sp)
-    sd      x15, 15*8(sp)
-    sd      x16, 16*8(sp)
-    sd      x17, 17*8(sp)
-    sd      x18, 18*8(sp)
-    sd      x19, 19*8(sp)
-    sd      x20, 20*8(sp)
-    sd      x21, 21*8(sp)
-    sd      x22, 22*8(sp)
-    sd      x23, 23*8(sp)
-    sd      x24, 24*8(sp)
-    sd      x25, 25*8(sp)
-    sd      x26, 26*8(sp)
-    sd      x27, 27*8(sp)
-    sd      x28, 28*8(sp)
-    sd      x29, 29*8(sp)
-    sd      x30, 30*8(sp)
-    sd      x31, 31*8(sp)
-    mv      a0, sp
+    sd      x3, 3*8(x1)
+    sd      x4, 4*8(x1)
+    sd      x6, 6*8(x1)
+    sd      x7, 7*8(x1)
+    sd      x8, 8*8(x1)
+    sd      x9, 9*8(x1)
+    sd      x10, 10*8(x1)
+    sd      x11, 11*8(x1)
+    sd      x12, 12*8(x1)
+    sd      x13, 13*8(x1)
+    sd      x14, 14*8(x1)
+    sd      x15, 15*8(x1)
+    sd      x16, 16*8(x1)
+    sd      x17, 17*8(x1)
+    sd      x18, 18*8(x1)
+    sd      x19, 19*8(x1)
+    sd      x20, 20*8(x1)
+    sd      x21, 21*8(x1)
+    sd      x22, 22*8(x1)
+    sd      x23, 23*8(x1)
+    sd      x24, 24*8(x1)
+    sd      x25, 25*8(x1)
+    sd      x26, 26*8(x1)
+    sd      x27, 27*8(x1)
+    sd      x28, 28*8(x1)
+    sd      x29, 29*8(x1)
+    sd      x30, 30*8(x1)
+    sd      x31, 31*8(x1)
+    mv      a0, x1
     call    sm_trap_handler
+    .globl sm_trap_return
+sm_trap_return:
     csrr    t0, mstatus
     srli    t0, t0, 11
     andi    t0, t0, 3
     li      t1, 3
     beq     t0, t1, 5f
-    addi    t0, sp, 256
+    addi    t0, sp, {reserved}
+    sd      a0, -16(t0)
     srli    t0, t0, 12
     slli    t0, t0, {scratch_shift}
     li      t1, {mprv}
     or      t0, t0, t1
     csrw    mscratch, t0
-5:  ld      x1, 1*8(sp)
-    ld      x3, 3*8(sp)
-    ld      x4, 4*8(sp)
-    ld      x5, 5*8(sp)
-    ld      x6, 6*8(sp)
-    ld      x7, 7*8(sp)
-    ld      x8, 8*8(sp)
-    ld      x9, 9*8(sp)
-    ld      x10, 10*8(sp)
-    ld      x11, 11*8(sp)
-    ld      x12, 12*8(sp)
-    ld      x13, 13*8(sp)
-    ld      x14, 14*8(sp)
-    ld      x15, 15*8(sp)
-    ld      x16, 16*8(sp)
-    ld      x17, 17*8(sp)
-    ld      x18, 18*8(sp)
-    ld      x19, 19*8(sp)
-    ld      x20, 20*8(sp)
-    ld      x21, 21*8(sp)
-    ld      x22, 22*8(sp)
-    ld      x23, 23*8(sp)
-    ld      x24, 24*8(sp)
-    ld      x25, 25*8(sp)
-    ld      x26, 26*8(sp)
-    ld      x27, 27*8(sp)
-    ld      x28, 28*8(sp)
-    ld      x29, 29*8(sp)
-    ld      x30, 30*8(sp)
-    ld      x31, 31*8(sp)
-    ld      x2, 2*8(sp)
+5:  mv      x1, a0
+    ld      x3, 3*8(x1)
+    ld      x4, 4*8(x1)
+    ld      x5, 5*8(x1)
+    ld      x6, 6*8(x1)
+    ld      x7, 7*8(x1)
+    ld      x8, 8*8(x1)
+    ld      x9, 9*8(x1)
+    ld      x10, 10*8(x1)
+    ld      x11, 11*8(x1)
+    ld      x12, 12*8(x1)
+    ld      x13, 13*8(x1)
+    ld      x14, 14*8(x1)
+    ld      x15, 15*8(x1)
+    ld      x16, 16*8(x1)
+    ld      x17, 17*8(x1)
+    ld      x18, 18*8(x1)
+    ld      x19, 19*8(x1)
+    ld      x20, 20*8(x1)
+    ld      x21, 21*8(x1)
+    ld      x22, 22*8(x1)
+    ld      x23, 23*8(x1)
+    ld      x24, 24*8(x1)
+    ld      x25, 25*8(x1)
+    ld      x26, 26*8(x1)
+    ld      x27, 27*8(x1)
+    ld      x28, 28*8(x1)
+    ld      x29, 29*8(x1)
+    ld      x30, 30*8(x1)
+    ld      x31, 31*8(x1)
+    ld      x2, 2*8(x1)
+    ld      x1, 1*8(x1)
     mret
 
     .globl sm_enter_supervisor
@@ -231,6 +278,7 @@ sm_park_on_fresh_stack:
     j       6b
 "#,
     scratch_shift = const SCRATCH_SHIFT,
+    reserved = const RESERVED,
     mprv = const super::bits::MSTATUS_MPRV,
     mpp_mask = const super::bits::MSTATUS_MPP_MASK,
     mpp_s = const super::bits::MSTATUS_MPP_S,
@@ -262,16 +310,29 @@ pub fn stack_top(hartid: usize) -> usize {
     top - hartid * STACK_SIZE
 }
 
-/// Leaves M-mode for S-mode at `entry` with a0 = hartid, a1 = arg, satp = 0.
-pub fn enter_supervisor(hartid: usize, arg: usize, entry: usize) -> ! {
+/// Bytes at the top of each hart's stack that are not stack: the frame
+/// pointer of the world running on the hart (top - 16) and the trap vector's
+/// scratch word (top - 8).
+const RESERVED: usize = 16;
+
+/// Leaves M-mode for S-mode at `entry` with a0 = hartid, a1 = arg, satp = 0;
+/// the world's traps save its GPRs into `frame`.
+/// # Safety
+/// `frame` is valid for reads and writes and used by no one else while the
+/// world runs on this hart and the SM handles its traps.
+pub unsafe fn enter_supervisor(hartid: usize, arg: usize, entry: usize, frame: *mut TrapFrame) -> ! {
+    let top = stack_top(hartid);
+    // SAFETY: the word at top - 16 is reserved (Rust's stack starts below
+    // it, see `_start` and `park_on_fresh_stack`), the trap vector reads it.
+    unsafe { ((top - RESERVED) as *mut *mut TrapFrame).write(frame) };
     // SAFETY: the caller's hart is initialised (mtvec, PMP, delegation) and
     // its M stack top is handed to the trap vector through mscratch.
-    unsafe { sm_enter_supervisor(hartid, arg, entry, encode_scratch(stack_top(hartid))) }
+    unsafe { sm_enter_supervisor(hartid, arg, entry, encode_scratch(top)) }
 }
 
 /// Drops the current M-mode stack and waits in the parked loop (HSM stop).
 pub fn park_on_fresh_stack(hartid: usize) -> ! {
     // SAFETY: nothing on this hart's stack is used again: the parked loop
     // either stays parked or leaves through `enter_supervisor`.
-    unsafe { sm_park_on_fresh_stack(hartid, stack_top(hartid)) }
+    unsafe { sm_park_on_fresh_stack(hartid, stack_top(hartid) - RESERVED) }
 }

@@ -29,6 +29,20 @@ macro_rules! define_h_state {
                 )*
             }
 
+            /// Puts `into`'s H/VS CSRs on the hart and keeps the leaving
+            /// world's in `self`, one `csrrw` per CSR.
+            /// # Safety
+            /// As for `restore`, for `into`.
+            #[inline(always)]
+            pub unsafe fn swap(&mut self, into: &Self) {
+                $(
+                    // SAFETY: forwarded to the caller.
+                    unsafe {
+                        core::arch::asm!(concat!("csrrw {0}, ", stringify!($num), ", {1}"), out(reg) self.$name, in(reg) into.$name)
+                    };
+                )*
+            }
+
             /// Puts this world's H/VS CSRs on the hart.
             /// # Safety
             /// The hart implements H and runs in M-mode with mstatus.MPV
@@ -57,6 +71,15 @@ pub mod vstimecmp {
         // SAFETY: reading vstimecmp has no side effect (the caller checked H and Sstc).
         unsafe { core::arch::asm!("csrr {0}, 0x24d", out(reg) value) };
         value
+    }
+    /// Writes vstimecmp and returns its old value.
+    /// # Safety
+    /// The hart implements H and Sstc.
+    pub unsafe fn swap(value: usize) -> usize {
+        let old: usize;
+        // SAFETY: forwarded to the caller.
+        unsafe { core::arch::asm!("csrrw {0}, 0x24d, {1}", out(reg) old, in(reg) value) };
+        old
     }
     /// Writes vstimecmp.
     /// # Safety

@@ -13,6 +13,45 @@ pub const ENTRIES: usize = 16;
 pub unsafe fn set_entry(index: usize, addr: usize, cfg: u8) {
     // SAFETY: forwarded to the caller; `index` selects an implemented entry.
     unsafe {
+        set_addr(index, addr);
+        let (reg, shift) = pmp::cfg_location(index);
+        if reg == 0 {
+            csr::pmpcfg0::write(pmp::cfg_replace(csr::pmpcfg0::read(), shift, cfg));
+        } else {
+            csr::pmpcfg2::write(pmp::cfg_replace(csr::pmpcfg2::read(), shift, cfg));
+        }
+        core::arch::asm!("sfence.vma");
+    }
+}
+
+/// Programs a precomputed view: its pmpaddr writes, one masked update of each
+/// pmpcfg register it touches, and the one SFENCE.VMA the privileged spec
+/// asks for after a PMP change.
+/// # Safety
+/// As `set_entry`, for every entry of the view.
+#[inline(always)]
+pub unsafe fn apply_view(view: &sm_core::pmp_view::PmpView) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        for &(index, addr) in &view.addrs[..view.len] {
+            set_addr(index, addr);
+        }
+        if view.touches_cfg(0) {
+            csr::pmpcfg0::write(view.cfg(0, csr::pmpcfg0::read()));
+        }
+        if view.touches_cfg(1) {
+            csr::pmpcfg2::write(view.cfg(1, csr::pmpcfg2::read()));
+        }
+        core::arch::asm!("sfence.vma");
+    }
+}
+
+/// Writes pmpaddr`index`.
+/// # Safety
+/// As `set_entry`.
+unsafe fn set_addr(index: usize, addr: usize) {
+    // SAFETY: forwarded to the caller; `index` selects an implemented entry.
+    unsafe {
         match index {
             0 => csr::pmpaddr0::write(addr),
             1 => csr::pmpaddr1::write(addr),
@@ -32,13 +71,6 @@ pub unsafe fn set_entry(index: usize, addr: usize, cfg: u8) {
             15 => csr::pmpaddr15::write(addr),
             _ => panic!("PMP entry {index} does not exist"),
         }
-        let (reg, shift) = pmp::cfg_location(index);
-        if reg == 0 {
-            csr::pmpcfg0::write(pmp::cfg_replace(csr::pmpcfg0::read(), shift, cfg));
-        } else {
-            csr::pmpcfg2::write(pmp::cfg_replace(csr::pmpcfg2::read(), shift, cfg));
-        }
-        core::arch::asm!("sfence.vma");
     }
 }
 
