@@ -38,6 +38,8 @@ static PENDING: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
 /// A PMP re-sync cannot be applied while the hart is inside an enclave (it
 /// would reopen host memory to it): it stays pending, and the software
 /// interrupt is raised again so that it stops the enclave first.
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 pub fn process(hart: usize) {
     clint::clear_ipi(hart);
     let keep = if crate::world::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
@@ -67,6 +69,14 @@ pub fn process(hart: usize) {
 pub fn poll(hart: usize) {
     let keep = if crate::world::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
     if PENDING[hart].load(Ordering::Acquire) & !keep != 0 {
+        process(hart);
+    }
+}
+
+/// `poll` for a hart known to run the host (nothing is kept for later).
+#[inline(always)]
+pub fn poll_host(hart: usize) {
+    if PENDING[hart].load(Ordering::Acquire) != 0 {
         process(hart);
     }
 }

@@ -152,6 +152,7 @@ pub struct EnclavePmp {
 
 impl EnclavePmp {
     /// Switches this hart's PMP to the enclave's view.
+    #[inline(always)]
     pub fn enter(&self) {
         // SAFETY: the views come from the allocator for this enclave's own
         // regions; S/U code on this hart runs the enclave next.
@@ -159,6 +160,7 @@ impl EnclavePmp {
     }
 
     /// Gives this hart back the host's view.
+    #[inline(always)]
     pub fn leave(&self) {
         // SAFETY: as in `enter`; the host runs next.
         unsafe { pmp_csr::apply_view(&self.leave) };
@@ -171,13 +173,22 @@ pub fn enclave_pmp(epm_id: RegionId, utm_id: RegionId) -> EnclavePmp {
     let os = *OS_REGION.get().expect("PMP policy initialised at boot");
     let rwx = enc::R | enc::W | enc::X;
     let entries = |id, perm| alloc.entries(id, perm).expect("entries of a live region");
-    let view = |a: [Option<Entry>; 2], b: [Option<Entry>; 2]| {
-        PmpView::new(a.into_iter().chain(b).flatten()).expect("two regions fit a view")
+    // Both regions' entries, in one list (at most 2 + 2).
+    let list = |a: [Option<Entry>; 2], b: [Option<Entry>; 2]| {
+        let mut out = [Entry { index: 0, addr: 0, cfg: 0 }; 4];
+        let mut n = 0;
+        for e in a.into_iter().chain(b).flatten() {
+            out[n] = e;
+            n += 1;
+        }
+        (out, n)
     };
-    EnclavePmp {
-        enter: view(entries(epm_id, rwx), entries(utm_id, rwx)),
-        leave: view(entries(epm_id, 0), entries(os, rwx)),
-    }
+    let (h, hn) = list(entries(epm_id, 0), entries(os, rwx));
+    let (en, enn) = list(entries(epm_id, rwx), entries(utm_id, rwx));
+    let view = |from: &[Entry], to: &[Entry]| {
+        PmpView::transition(from, to.iter().copied()).expect("two regions fit a view")
+    };
+    EnclavePmp { enter: view(&h[..hn], &en[..enn]), leave: view(&en[..enn], &h[..hn]) }
 }
 
 /// True when `range` touches any enclave's EPM or UTM.
@@ -202,13 +213,13 @@ fn sync_all(me: usize) {
     ipi::send(me, usize::MAX, ipi::EV_PMP_SYNC);
 }
 
-/// Run by a hart right before it (re)enters S-mode or an enclave, after it
+/// Run by a hart of the host world right before it (re)enters S-mode or an enclave, after it
 /// published its HSM state: serve a pending sync, then re-apply if the policy
 /// changed since this hart last applied it. Together with `sync_all` reading
 /// the HSM states after bumping GEN, no hart can miss a change.
 pub fn gate(hart: usize) {
     fence(Ordering::SeqCst);
-    ipi::poll(hart);
+    ipi::poll_host(hart);
     if sm_core::pmp_sync::needs_apply(
         APPLIED[hart].load(Ordering::SeqCst),
         GEN.load(Ordering::SeqCst),

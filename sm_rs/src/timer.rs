@@ -100,9 +100,10 @@ pub fn leave_enclave(hartid: usize) -> u64 {
     let request = if request != NEVER && request <= now() { NEVER } else { request };
     let host = HOST[hartid].load(Ordering::Relaxed);
     if sstc() || host == NEVER {
-        clint::set_timecmp(hartid, NEVER);
         // SAFETY: with Sstc the host's timer is its stimecmp (restored with
-        // its context); the M-timer goes quiet.
+        // its context); the M-timer goes quiet. Masking MTIE is enough: a
+        // guard left in mtimecmp raises nothing until the next enclave entry
+        // re-arms it (and no wfi waits on it: it is not enabled).
         unsafe { csr::mie::clear(1 << bits::IRQ_M_TIMER) };
     } else {
         clint::set_timecmp(hartid, host);

@@ -55,6 +55,8 @@ extern "C" fn sm_trap_handler(frame: *mut TrapFrame) -> *mut TrapFrame {
 /// A trap from a virtual mode (a hypervisor host's guest, mstatus.MPV) goes
 /// to HS-mode as the H extension defines it: V=0, hstatus.SPV/SPVP/GVA say
 /// where it came from, and the host decides whether to forward it.
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 fn redirect_to_supervisor(mcause: usize, mstatus: usize) {
     let from_s = mstatus & MSTATUS_MPP_MASK == MSTATUS_MPP_S;
     if mstatus & MSTATUS_MPV != 0 {

@@ -48,6 +48,26 @@ impl PmpView {
         Some(v)
     }
 
+    /// The writes that take a hart from `from` (already programmed) to `to`:
+    /// `to`'s configuration bytes, and only the addresses that differ. None
+    /// if `to` has more than `MAX_ENTRIES` entries.
+    pub fn transition(from: &[Entry], to: impl IntoIterator<Item = Entry>) -> Option<Self> {
+        let mut v = Self::new(to)?;
+        let mut kept = 0;
+        for i in 0..v.len {
+            let (index, addr) = v.addrs[i];
+            if !from.iter().any(|e| e.index == index && e.addr == addr) {
+                v.addrs[kept] = (index, addr);
+                kept += 1;
+            }
+        }
+        for slot in &mut v.addrs[kept..] {
+            *slot = (0, 0);
+        }
+        v.len = kept;
+        Some(v)
+    }
+
     /// pmpcfg register `r` (0 or 1 for pmpcfg0/pmpcfg2) after the view.
     pub fn cfg(&self, r: usize, old: usize) -> usize {
         (old & !self.cfg_clear[r]) | self.cfg_set[r]
@@ -99,6 +119,22 @@ mod tests {
                 assert_eq!(got, addrs);
             }
         }
+    }
+
+    #[test]
+    fn a_transition_reaches_the_same_registers_as_the_whole_view() {
+        let host = [e(3, 0x2000_0fff, 0x18), e(15, usize::MAX, 0x1f)];
+        let enclave = [e(3, 0x2000_0fff, 0x1f), e(15, 0x2100_01ff, 0x1f)];
+        let enter = PmpView::transition(&host, enclave).unwrap();
+        assert_eq!(enter.len, 1, "the EPM's address is already programmed");
+        assert_eq!(enter.addrs[0], (15, 0x2100_01ff));
+        let whole = PmpView::new(enclave).unwrap();
+        for old in [[0usize; 2], [usize::MAX; 2]] {
+            let (cfg, _) = one_by_one(&host, old);
+            assert_eq!([enter.cfg(0, cfg[0]), enter.cfg(1, cfg[1])], [whole.cfg(0, cfg[0]), whole.cfg(1, cfg[1])]);
+        }
+        let leave = PmpView::transition(&enclave, host).unwrap();
+        assert_eq!(&leave.addrs[..leave.len], &[(15, usize::MAX)]);
     }
 
     #[test]

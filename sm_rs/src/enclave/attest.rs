@@ -26,6 +26,8 @@ pub fn build_report(hash: &[u8; 64], data: &[u8]) -> [u8; REPORT] {
 
 /// ATTEST_ENCLAVE: data and report buffer are the enclave's virtual
 /// addresses, read and written through MPRV with its own translation.
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 pub fn attest(
     hash: &[u8; 64],
     report_va: usize,
@@ -48,6 +50,8 @@ pub fn attest(
 
 /// GET_SEALING_KEY: key struct and identifier are physical addresses that
 /// must lie inside the calling enclave's EPM.
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 pub fn sealing_key(
     hash: &[u8; 64],
     epm: Range,

@@ -194,6 +194,8 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
     Ok(eid)
 }
 
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
     let (layout, regions) = {
         let mut table = lock(hartid);
@@ -350,6 +352,8 @@ pub fn enclave_call(
 }
 
 /// The measurement and EPM of the enclave running on this hart.
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 fn enclave_facts(hartid: usize, eid: usize) -> ([u8; MDSIZE], Range) {
     let table = lock(hartid);
     let slot = table[eid].as_ref().expect("a running enclave has a slot");

@@ -24,6 +24,8 @@ fn buffer(len: usize, lo: usize, hi: usize) -> Result<Option<Range>, SbiRet> {
     Ok(Some(range))
 }
 
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 pub fn handle(call: &Call) -> SbiRet {
     let [a0, a1, a2, ..] = call.args;
     match call.fid {

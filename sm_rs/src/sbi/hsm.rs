@@ -5,6 +5,8 @@ use crate::hsm;
 use sbi_spec::binary::SbiRet;
 use sbi_spec::hsm::{HART_GET_STATUS, HART_START, HART_STOP, HART_SUSPEND};
 
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 pub fn handle(hartid: usize, call: &Call) -> SbiRet {
     let [a0, a1, a2, ..] = call.args;
     match call.fid {

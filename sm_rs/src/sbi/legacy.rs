@@ -41,6 +41,8 @@ fn send(hartid: usize, mask_ptr: usize, event: usize) -> usize {
     }
 }
 
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 pub fn handle(hartid: usize, call: &Call) -> usize {
     let a0 = call.args[0];
     match call.eid {

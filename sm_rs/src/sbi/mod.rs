@@ -83,11 +83,12 @@ pub fn dispatch(
 }
 
 fn answer(hartid: usize, enclave: Option<usize>, frame: &mut TrapFrame, mepc: usize) -> Reply {
+    // Keystone's calls first, straight from the frame: the world-switch path.
+    if frame.a(7) == keystone_abi::sm::KEYSTONE_EID {
+        return keystone::handle(hartid, enclave, frame.a(6), frame, mepc);
+    }
     let call =
         Call { args: core::array::from_fn(|i| frame.a(i)), fid: frame.a(6), eid: frame.a(7) };
-    if call.eid == keystone_abi::sm::KEYSTONE_EID {
-        return keystone::handle(hartid, enclave, call.fid, frame, mepc);
-    }
     if enclave.is_some() && !allowed_in_enclave(&call) {
         return if legacy::owns(call.eid) {
             Reply::Legacy(legacy::NOT_SUPPORTED)

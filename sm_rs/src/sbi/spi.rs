@@ -5,6 +5,8 @@ use crate::ipi;
 use sbi_spec::binary::SbiRet;
 use sbi_spec::spi::SEND_IPI;
 
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 pub fn handle(hartid: usize, call: &Call) -> SbiRet {
     if call.fid != SEND_IPI {
         return SbiRet::not_supported();

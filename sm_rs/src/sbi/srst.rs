@@ -5,6 +5,8 @@ use crate::reset;
 use sbi_spec::binary::SbiRet;
 use sbi_spec::srst::*;
 
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
 pub fn handle(call: &Call) -> SbiRet {
     if call.fid != SYSTEM_RESET {
         return SbiRet::not_supported();

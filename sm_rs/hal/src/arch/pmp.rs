@@ -36,12 +36,8 @@ pub unsafe fn apply_view(view: &sm_core::pmp_view::PmpView) {
         for &(index, addr) in &view.addrs[..view.len] {
             set_addr(index, addr);
         }
-        if view.touches_cfg(0) {
-            csr::pmpcfg0::write(view.cfg(0, csr::pmpcfg0::read()));
-        }
-        if view.touches_cfg(1) {
-            csr::pmpcfg2::write(view.cfg(1, csr::pmpcfg2::read()));
-        }
+        csr::pmpcfg0::write(view.cfg(0, csr::pmpcfg0::read()));
+        csr::pmpcfg2::write(view.cfg(1, csr::pmpcfg2::read()));
         core::arch::asm!("sfence.vma");
     }
 }
