@@ -103,6 +103,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     name (run by ``test-runner`` with the default runtime and loader)."""
     from ..qemu import LinuxGuest, linux_machine
 
+    if args.eapp or args.host or args.runtime or args.loader:
+        return _run_user_files(args)
+    if args.app is None:
+        raise KeystoneError("run: name an app (`keystone-py run hello`, `keystone-py run ks-demo "
+                            "all`) or give your own files (`keystone-py run --eapp FILE "
+                            "[--host FILE] [-- ARGS]`).")
     app, rest = args.app, list(args.args)
     if app in HOST_APPS:
         argv = [f"/bin/{app}", *rest]
@@ -129,6 +135,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.info("%s: killed by signal %d (logs in %s)", app, result.signal, m.log_dir)
         return 128 + result.signal
     return result.status if result.status is not None else 1
+
+
+def _user_args(args: argparse.Namespace) -> list[str]:
+    """With --eapp, the positional words are the runner's arguments (after ``--``)."""
+    words = ([args.app] if args.app is not None else []) + list(args.args)
+    return words[1:] if words[:1] == ["--"] else words
+
+
+def _run_user_files(args: argparse.Namespace) -> int:
+    """``run --eapp FILE [--host FILE] [--runtime FILE] [--loader FILE] [-- ARGS]``:
+    the files go into the guest in an initramfs appended at boot."""
+    from ..qemu.userrun import UserFiles, run_user_files
+
+    if not args.eapp:
+        raise KeystoneError("run: --host, --runtime and --loader go with --eapp FILE (the "
+                            "enclave app to run).")
+    files = UserFiles.checked(Path(args.eapp), host=args.host and Path(args.host),
+                              runtime=args.runtime and Path(args.runtime),
+                              loader=args.loader and Path(args.loader))
+    artifacts = build_targets(["sm", "loader", "runtime", "linux"])
+    result = run_user_files(artifacts, files, _user_args(args), smp=args.smp, memory=args.memory,
+                            firmware=args.firmware, icount=args.icount,
+                            extra_args=args.qemu_arg, timeout=args.timeout,
+                            on_started=_stream_console)
+    if result.signal is not None:
+        log.info("%s: killed by signal %d (logs in %s)", result.argv[0], result.signal,
+                 result.log_dir)
+    return result.exit_code
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -216,9 +250,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n  keystone-py run ks-demo all            # every example, a table\n"
                "  keystone-py run hello                  # an eapp through test-runner\n"
                "  keystone-py run fibonacci --retval 14930352\n"
-               "  keystone-py run --smp 4 ks-demo procs 4 fibonacci")
-    s.add_argument("app", help="host app (ks-demo, test-runner), eapp name, or guest path")
+               "  keystone-py run --smp 4 ks-demo procs 4 fibonacci\n"
+               "  keystone-py run --eapp ./build/my-eapp -- --retval 0   # your own files\n"
+               "  keystone-py run --eapp build/my-eapp --host build/my-host")
+    s.add_argument("app", nargs="?", default=None,
+                   help="host app (ks-demo, test-runner), eapp name, or guest path")
     s.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    s.add_argument("--eapp", metavar="FILE", default=None,
+                   help="your eapp ELF (from the build machine): copied into the guest at "
+                        "boot and run by test-runner, or by --host; words after `--` are the "
+                        "runner's arguments (test-runner: --retval N)")
+    s.add_argument("--host", metavar="FILE", default=None,
+                   help="with --eapp: your host app (riscv64 Linux), run as HOST EAPP RUNTIME "
+                        "LOADER ARGS")
+    s.add_argument("--runtime", metavar="FILE", default=None,
+                   help="with --eapp: a runtime ELF instead of build/eyrie-rt.elf")
+    s.add_argument("--loader", metavar="FILE", default=None,
+                   help="with --eapp: a loader image instead of build/loader.bin")
     s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
     s.add_argument("--memory", default="512M", help="guest RAM (default 512M)")
     s.add_argument("--firmware", default="ours", help="ours (default) or a path")
