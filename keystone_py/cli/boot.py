@@ -14,11 +14,13 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 from ..build import ENCLAVE_TARGETS, build_targets
 from ..build.hostapps import EAPPS, HOST_APPS
 from ..contract import PAYLOAD_DONE
 from ..errors import KeystoneError
+from ..paths import build_dir
 from ..tap import parse_tap
 
 log = logging.getLogger("keystone_py.cli")
@@ -143,6 +145,16 @@ def _user_args(args: argparse.Namespace) -> list[str]:
     return words[1:] if words[:1] == ["--"] else words
 
 
+def device_secret_args(secret_file: Optional[str]) -> list[str]:
+    """QEMU arguments handing the SM a device secret: ``secret_file`` (32 bytes)
+    or the public development secret that `attest verify` trusts by default."""
+    from ..attest import devkey
+
+    secret = devkey.load_secret(Path(secret_file) if secret_file else None)
+    page = devkey.write_page(build_dir() / "run" / f"device-{secret.hex()[:8]}.key", secret)
+    return devkey.qemu_args(page)
+
+
 def _run_user_files(args: argparse.Namespace) -> int:
     """``run --eapp FILE [--host FILE] [--runtime FILE] [--loader FILE] [-- ARGS]``:
     the files go into the guest in an initramfs appended at boot."""
@@ -157,8 +169,18 @@ def _run_user_files(args: argparse.Namespace) -> int:
     artifacts = build_targets(["sm", "loader", "runtime", "linux"])
     result = run_user_files(artifacts, files, _user_args(args), smp=args.smp, memory=args.memory,
                             firmware=args.firmware, icount=args.icount,
-                            extra_args=args.qemu_arg, timeout=args.timeout,
-                            on_started=_stream_console)
+                            extra_args=[*args.qemu_arg, *device_secret_args(args.device_secret)],
+                            timeout=args.timeout, on_started=_stream_console)
+    if args.save_report:
+        from ..attest import report_bytes_in
+        raw = report_bytes_in(result.output)
+        if raw is None:
+            raise KeystoneError(f"--save-report {args.save_report}: the run printed no report "
+                                "(`# report HEX`: test-runner prints one when the eapp sends "
+                                "its report with ocall 3).")
+        Path(args.save_report).write_text(raw.hex() + "\n")
+        log.info("report saved to %s; check it with `keystone-py attest verify %s --eapp %s "
+                 "--nonce ...`", args.save_report, args.save_report, args.eapp)
     if result.signal is not None:
         log.info("%s: killed by signal %d (logs in %s)", result.argv[0], result.signal,
                  result.log_dir)
@@ -267,6 +289,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --eapp: a runtime ELF instead of build/eyrie-rt.elf")
     s.add_argument("--loader", metavar="FILE", default=None,
                    help="with --eapp: a loader image instead of build/loader.bin")
+    s.add_argument("--save-report", metavar="FILE", default=None,
+                   help="with --eapp: write the attestation report the run printed (hex) to "
+                        "FILE, for `keystone-py attest verify FILE --eapp ...`")
+    s.add_argument("--device-secret", metavar="FILE", default=None,
+                   help="with --eapp: the SM's device secret (32 bytes; default: the public "
+                        "development secret `attest verify` trusts by default)")
     s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
     s.add_argument("--memory", default="512M", help="guest RAM (default 512M)")
     s.add_argument("--firmware", default="ours", help="ours (default) or a path")

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from ..build import Builder, all_artifacts, build_targets
+from ..build.userapp import build_app
 from ..errors import KeystoneError
 from ..paths import find_root
 from ..toolchain import Toolchain
@@ -27,8 +28,6 @@ def cmd_build(args: argparse.Namespace) -> int:
 def _build_app(args: argparse.Namespace) -> int:
     """``build --app DIR``: the user's C eapp folder or Rust crate, then (as
     ``run --eapp`` needs them) the loader and runtime."""
-    from ..build.userapp import build_app
-
     if args.targets:
         raise KeystoneError("build: give either targets or --app DIR, not both.")
     result = build_app(Path(args.app), force=args.force)

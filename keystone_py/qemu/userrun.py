@@ -130,6 +130,8 @@ class UserRun:
     stats: Dict[str, int] = field(default_factory=dict)
     console: str = ""
     log_dir: Optional[Path] = None
+    #: What the run booted (the SM, loader and runtime files, for a verifier).
+    artifacts: Optional[Artifacts] = None
 
     @property
     def exit_code(self) -> int:
@@ -177,4 +179,5 @@ def run_user_files(artifacts: Artifacts, files: UserFiles, args: Sequence[str] =
         console = m.console_text
     value, stats = parse_returned(result.output)
     return UserRun(argv=argv, output=result.output, status=result.status, signal=result.signal,
-                   value=value, stats=stats, console=console, log_dir=m.log_dir)
+                   value=value, stats=stats, console=console, log_dir=m.log_dir,
+                   artifacts=artifacts)
