@@ -284,8 +284,12 @@ def _cargo_metadata(folder: Path, toolchain: Toolchain) -> List[dict]:
 
 def _rust_remaps(root: Path, folder: Path, toolchain: Toolchain, target_dir: Path) -> List[str]:
     cargo_home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
-    pairs = [(root, "/keystone-rs"), (folder, "/app"), (cargo_home, "/cargo-home"),
-             (target_dir, "/target")]
+    # The app's own folder is not remapped: RUSTFLAGS are part of every crate's
+    # fingerprint, std's included, so a per-folder flag would rebuild the
+    # standard library (minutes) for each project. These stay the same for
+    # every project of this checkout.
+    del folder
+    pairs = [(root, "/keystone-rs"), (cargo_home, "/cargo-home"), (target_dir, "/target")]
     try:
         sysroot = subprocess.run([str(toolchain.rustc), "--print", "sysroot"],
                                  capture_output=True, text=True, timeout=20,
