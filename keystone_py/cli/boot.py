@@ -209,8 +209,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_gdb(args: argparse.Namespace) -> int:
     from ..gdb.interactive import run_gdb
 
+    app = args.app
     artifacts = build_targets(["sm", "payload", *ENCLAVE_TARGETS])
-    return run_gdb(artifacts, app=args.app, breaks=args.breaks, smp=args.smp, ex=args.ex,
+    if args.eapp:
+        # Your eapp, with its symbols, hosted by the payload like the built ones.
+        from ..qemu.userrun import UserFiles
+        eapp = UserFiles.checked(Path(args.eapp)).eapp
+        app = "user-" + re.sub(r"[^A-Za-z0-9_-]", "_", eapp.name)
+        artifacts.eapp_elfs[app] = eapp
+    return run_gdb(artifacts, app=app, breaks=args.breaks, smp=args.smp, ex=args.ex,
                    batch=args.batch, dry_run=args.dry_run)
 
 
@@ -252,8 +259,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n  keystone-py gdb                      # stops in the SM's create\n"
                "  keystone-py gdb --app fibonacci --break loader:_start --break eapp:main\n"
                "  keystone-py gdb --break runtime:rt_main --batch --ex continue --ex ks-world\n"
+               "  keystone-py gdb --eapp build/my-eapp --break eapp:eapp_entry   # your own\n"
                "In gdb: `continue`, `ks-world` (which world), `info registers priv mstatus`.")
     s.add_argument("--app", default="hello", help="eapp to run (default hello)")
+    s.add_argument("--eapp", metavar="FILE", default=None,
+                   help="your eapp ELF instead of --app (its symbols loaded; e.g. "
+                        "--break eapp:eapp_entry)")
     s.add_argument("--break", dest="breaks", action="append", default=[],
                    metavar="WORLD:FUNCTION",
                    help="hardware breakpoint, e.g. sm:enclave::create, loader:_start, "
