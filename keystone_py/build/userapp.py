@@ -226,9 +226,16 @@ def build_app(folder: Path, root: Optional[Path] = None, toolchain: Optional[Too
                         "--lang rust|c`, or point --app at your eapp's folder.")
 
 
+def c_prefix_maps(folder: Path, root: Path) -> List[str]:
+    """gcc flags that name the app's folder ``/app`` and the checkout ``/keystone-rs``
+    in debug info (the Makefile spells them with $(CURDIR) and $(KEYSTONE))."""
+    return [f"-ffile-prefix-map={folder}=/app", f"-ffile-prefix-map={root}=/keystone-rs"]
+
+
 def c_sources(folder: Path) -> List[Path]:
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix in C_SOURCE_SUFFIXES)
+    """The folder's sources in the Makefile's order: *.c, then *.S, then *.s, each sorted."""
+    files = [p for p in Path(folder).iterdir() if p.is_file()]
+    return [p for suffix in C_SOURCE_SUFFIXES for p in sorted(files) if p.suffix == suffix]
 
 
 def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> AppBuild:
@@ -238,7 +245,8 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
     out = app_out_dir(folder)
     exe = out / name
     key = digest(compute_cache_key(folder, ["."]), Stamp(sdk.out / "c-sdk.stamp").key(),
-                 " ".join(C_FLAGS + C_LINK_FLAGS))
+                 " ".join([*C_FLAGS, *c_prefix_maps(folder, root), *C_LINK_FLAGS]),
+                 "run in the folder, relative names")
     stamp = Stamp(out / ".keystone-app.stamp")
     result = AppBuild(folder=folder, kind="c", eapps={name: exe})
     if not force and stamp.fresh(key, [exe]):
@@ -247,18 +255,23 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
         return result
     out.mkdir(parents=True, exist_ok=True)
     gcc, logs = sdk.gcc(), out / "logs"
+    # The same command lines as the Makefile `keystone-py new` writes (run in
+    # the folder, relative names, both folders remapped), so `make` and
+    # `build --app` make the same bytes wherever the two folders are: the
+    # eapp's file is what the SM measures.
+    cflags = [*C_FLAGS, *c_prefix_maps(folder, root), "-I.", *sdk.include_flags()]
     objects = []
     for src in c_sources(folder):
-        obj = out / "obj" / (src.name + ".o")
-        obj.parent.mkdir(parents=True, exist_ok=True)
-        run_logged([gcc, *C_FLAGS, f"-I{folder}", *sdk.include_flags(), "-c", src, "-o", obj,
-                    f"-ffile-prefix-map={folder}=/app"],
-                   f"compile {src.name}", logs / "compile.log",
+        obj = Path("build") / "obj" / (src.name + ".o")
+        (folder / obj).parent.mkdir(parents=True, exist_ok=True)
+        run_logged([gcc, *cflags, "-c", src.name, "-o", obj],
+                   f"compile {src.name}", logs / "compile.log", cwd=folder,
                    fix=f"Fix the C error above (the C eapp API is in {sdk.sdk / 'include'}).")
         objects.append(obj)
     try:
-        run_logged([gcc, *C_FLAGS, *C_LINK_FLAGS, "-T", sdk.linker_script, *objects, lib,
-                    "-lgcc", "-o", exe], f"link {name}", logs / "link.log")
+        run_logged([gcc, *cflags, *C_LINK_FLAGS, "-T", sdk.linker_script, *objects, lib,
+                    "-lgcc", "-o", exe.relative_to(folder)], f"link {name}", logs / "link.log",
+                   cwd=folder)
     except BuildError as exc:
         if "no EAPP_ENTRY function" in str(exc):
             raise BuildError(f"{folder}: no entry point. Mark the eapp's entry function "

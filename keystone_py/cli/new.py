@@ -224,11 +224,14 @@ _C_MAKEFILE = """\
 KEYSTONE ?= {root}
 KEYSTONE_PY ?= $(KEYSTONE)/.venv/bin/python -m keystone_py
 CC := riscv64-linux-gnu-gcc
-CFLAGS := {cflags} {includes} -I.
+# The same flags, in the same order, as `keystone-py build --app .`: both make
+# the same bytes (the file the SM measures) wherever the folders are.
+CFLAGS := {cflags} -ffile-prefix-map=$(CURDIR)=/app -ffile-prefix-map=$(KEYSTONE)=/keystone-rs \
+  -I. {includes}
 LDFLAGS := {ldflags} -T $(KEYSTONE)/sdk/c/eapp.ld
 LIB := $(KEYSTONE)/build/c/{lib}
 
-SRCS := $(wildcard *.c *.S)
+SRCS := $(wildcard *.c) $(wildcard *.S) $(wildcard *.s)
 OBJS := $(patsubst %,build/obj/%.o,$(SRCS))
 
 build/{name}: $(OBJS) $(LIB)

@@ -47,4 +47,4 @@ def test_keystone_py_gdb_eapp_stops_in_a_users_c_eapp(ks_enclave):
     assert r.returncode == 0, out[-3000:]
     assert f'add symbol table from file "{eapp}"' in out
     assert re.search(r"^world: eapp \(U\), pc 0x10000$", out, re.M), out[-3000:]
-    assert re.search(r"eapp_entry \(\) at /app/untrusted\.c:\d+", out), out[-3000:]
+    assert re.search(r"eapp_entry \(\) at untrusted\.c:\d+", out), out[-3000:]
