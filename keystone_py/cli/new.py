@@ -341,7 +341,8 @@ checkout at `{root}` and runs in QEMU (security monitor + Linux + driver).
 `keystone-py` is `{root}/.venv/bin/keystone-py`. Outputs go to `build/`.
 `keystone-py run --eapp build/{name}{run_host}` prints what the enclave and
 its host print and exits with the host app's status; `keystone-py gdb --eapp
-build/{name}` stops in it with its symbols loaded.
+build/{name} --break eapp:{entry}` stops in it with its symbols loaded
+(`continue`, then `ks-world`, `bt`, `list`).
 """
 
 
@@ -412,7 +413,8 @@ def render(root: Path, folder: Path, lang: str, with_host: bool) -> Dict[str, st
                 f"{root}/.venv/bin/python -m pytest     # tests/ (boots QEMU)"]
     files["README.md"] = _README.format(
         name=name, ident=ident, root=root, files="\n".join(listing), commands="\n".join(commands),
-        run_host=run_host, host_note=" with its own host app" if with_host else "")
+        run_host=run_host, host_note=" with its own host app" if with_host else "",
+        entry="main" if lang == "rust" else "eapp_entry")
     files[".gitignore"] = "/build/\ntarget/\n__pycache__/\n.pytest_cache/\n"
     return files
 
