@@ -51,6 +51,8 @@ SLOW = {
     "qemu/test_isolation.py::test_every_attack_is_refused",
     "linux/test_robustness.py",
     "linux/test_cli.py::test_bench_command_reports_figures_for_both_firmware",
+    "linux/test_byo.py::test_readme_byo_commands_reach_a_passing_test",
+    "tools/test_byo_errors.py::test_a_rust_eapp_without_an_entry_point",
 }
 
 MARKERS = {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, List, Union
 
 #: Folder names never hashed (build outputs, caches).
-SKIP_DIRS = frozenset({"target", ".git", "__pycache__", "build"})
+SKIP_DIRS = frozenset({"target", ".git", "__pycache__", "build", ".pytest_cache"})
 
 
 def iter_input_files(root: Path, inputs: Iterable[str]) -> List[Path]:

@@ -30,6 +30,9 @@ log = logging.getLogger("keystone_py.build")
 COMMON_INPUTS = ("Cargo.toml", "Cargo.lock", ".cargo/config.toml")
 CARGO_FLAGS = ("build", "--release", "-Z", "build-std=core,alloc",
                "-Z", "build-std-features=compiler-builtins-mem", "--target", BARE_TARGET)
+#: The Rust SDK crates every target may use (sdk/c, the C eapp library, is not
+#: an input of any cargo target: changing it rebuilds only C eapps).
+RUST_SDK = ("sdk/abi", "sdk/enclave", "sdk/host")
 #: Keystone's test eapps and ours (cargo bins of package eapp-tests, examples/tests).
 EAPPS = ("stack", "loop", "malloc", "long-nop", "fibonacci", "untrusted", "attestation",
          "data-sealing", "edge-checks", "hello", "fault", "illegal", "bad-pointer",
@@ -50,16 +53,16 @@ class Target:
 
 def _eapp_target(name: str) -> Target:
     stem = f"eapp_{name.replace('-', '_')}"
-    return Target(stem, "eapp-tests", name, ("examples/tests", "sdk"), stem, eapp=name)
+    return Target(stem, "eapp-tests", name, ("examples/tests", *RUST_SDK), stem, eapp=name)
 
 
 TARGETS: Dict[str, Target] = {
-    "sm": Target("sm", "sm_rs", "sm_rs", ("sm_rs", "sdk"), "sm_rs"),
-    "payload": Target("payload", "sbi_conformance", "sbi_conformance", ("qemu", "sdk"),
+    "sm": Target("sm", "sm_rs", "sm_rs", ("sm_rs", *RUST_SDK), "sm_rs"),
+    "payload": Target("payload", "sbi_conformance", "sbi_conformance", ("qemu", *RUST_SDK),
                       "sbi_conformance"),
     # The enclave worlds: loader.bin, the eyrie-rt ELF, and the test eapps.
-    "loader": Target("loader", "keystone-runtime", "loader", ("runtime", "sdk"), "loader"),
-    "runtime": Target("runtime", "keystone-runtime", "eyrie-rt", ("runtime", "sdk"), "eyrie-rt"),
+    "loader": Target("loader", "keystone-runtime", "loader", ("runtime", *RUST_SDK), "loader"),
+    "runtime": Target("runtime", "keystone-runtime", "eyrie-rt", ("runtime", *RUST_SDK), "eyrie-rt"),
     **{t.name: t for t in map(_eapp_target, EAPPS)},
 }
 

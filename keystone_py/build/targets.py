@@ -10,11 +10,14 @@ from ..toolchain import Toolchain
 from .artifacts import Artifacts
 from .cargo import TARGETS, Builder, resolve_target
 from .linux import LinuxBuilder
+from .userapp import CSdkBuilder
 
 #: Build targets that are not cargo packages (``keystone-py build linux``).
 LINUX_TARGET = "linux"
+#: The C eapp library, build/c/libkeystone-eapp.a (``keystone-py build c-sdk``).
+C_SDK_TARGET = "c-sdk"
 #: Every CLI target name, in build order; ``all`` means all of them.
-ALL_TARGETS = (*TARGETS, LINUX_TARGET)
+ALL_TARGETS = (*TARGETS, LINUX_TARGET, C_SDK_TARGET)
 
 
 def expand_targets(names: Sequence[str]) -> List[str]:
@@ -24,7 +27,7 @@ def expand_targets(names: Sequence[str]) -> List[str]:
         return list(ALL_TARGETS)
     out: List[str] = []
     for n in names:
-        name = LINUX_TARGET if n == LINUX_TARGET else resolve_target(n).name
+        name = n if n in (LINUX_TARGET, C_SDK_TARGET) else resolve_target(n).name
         if name not in out:
             out.append(name)
     return out
@@ -37,12 +40,14 @@ def build_targets(names: Sequence[str], force: bool = False, root: Optional[Path
     toolchain = toolchain or Toolchain()
     builder = Builder(root=root, toolchain=toolchain)
     targets = expand_targets(names)
-    cargo = [t for t in targets if t != LINUX_TARGET]
+    cargo = [t for t in targets if t not in (LINUX_TARGET, C_SDK_TARGET)]
     if cargo:
         builder.build(cargo, force=force)
     linux = LinuxBuilder(root=builder.root, toolchain=toolchain)
     if LINUX_TARGET in targets:
         linux.build(force=force)
+    if C_SDK_TARGET in targets:
+        CSdkBuilder(builder.root, toolchain).build(force=force)
     return builder.artifacts().update(linux.artifacts())
 
 

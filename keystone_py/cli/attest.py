@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..build import all_artifacts
 from ..errors import KeystoneError
 
 if TYPE_CHECKING:
@@ -31,6 +32,13 @@ def _read_report(path: Path) -> "Report":
 
 
 def _files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    if args.loader is None or args.runtime is None:
+        # The ones this checkout built (what `keystone-py run` boots).
+        art = all_artifacts()
+        if args.loader is None:
+            args.loader = art.require("loader_bin", "loader.bin (the default --loader)")
+        if args.runtime is None:
+            args.runtime = art.require("runtime_elf", "eyrie-rt.elf (the default --runtime)")
     for name in ("loader", "runtime", "eapp"):
         p = getattr(args, name)
         if not p.is_file():
@@ -71,8 +79,10 @@ def cmd_attest_verify(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Adds the measure and attest commands to the keystone-py parser."""
     def files(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--loader", type=Path, required=True, help="loader.bin")
-        s.add_argument("--runtime", type=Path, required=True, help="the runtime ELF")
+        s.add_argument("--loader", type=Path, default=None,
+                       help="loader.bin (default: this checkout's build/loader.bin)")
+        s.add_argument("--runtime", type=Path, default=None,
+                       help="the runtime ELF (default: this checkout's build/eyrie-rt.elf)")
         s.add_argument("--eapp", type=Path, required=True, help="the eapp ELF")
 
     s = sub.add_parser("measure", help="print the enclave hash the SM will compute for these files")

@@ -14,11 +14,13 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 from ..build import ENCLAVE_TARGETS, build_targets
 from ..build.hostapps import EAPPS, HOST_APPS
 from ..contract import PAYLOAD_DONE
 from ..errors import KeystoneError
+from ..paths import build_dir
 from ..tap import parse_tap
 
 log = logging.getLogger("keystone_py.cli")
@@ -103,6 +105,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     name (run by ``test-runner`` with the default runtime and loader)."""
     from ..qemu import LinuxGuest, linux_machine
 
+    if args.eapp or args.host or args.runtime or args.loader:
+        return _run_user_files(args)
+    if args.app is None:
+        raise KeystoneError("run: name an app (`keystone-py run hello`, `keystone-py run ks-demo "
+                            "all`) or give your own files (`keystone-py run --eapp FILE "
+                            "[--host FILE] [-- ARGS]`).")
     app, rest = args.app, list(args.args)
     if app in HOST_APPS:
         argv = [f"/bin/{app}", *rest]
@@ -131,6 +139,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     return result.status if result.status is not None else 1
 
 
+def _user_args(args: argparse.Namespace) -> list[str]:
+    """With --eapp, the positional words are the runner's arguments (after ``--``)."""
+    words = ([args.app] if args.app is not None else []) + list(args.args)
+    return words[1:] if words[:1] == ["--"] else words
+
+
+def device_secret_args(secret_file: Optional[str]) -> list[str]:
+    """QEMU arguments handing the SM a device secret: ``secret_file`` (32 bytes)
+    or the public development secret that `attest verify` trusts by default."""
+    from ..attest import devkey
+
+    secret = devkey.load_secret(Path(secret_file) if secret_file else None)
+    page = devkey.write_page(build_dir() / "run" / f"device-{secret.hex()[:8]}.key", secret)
+    return devkey.qemu_args(page)
+
+
+def _run_user_files(args: argparse.Namespace) -> int:
+    """``run --eapp FILE [--host FILE] [--runtime FILE] [--loader FILE] [-- ARGS]``:
+    the files go into the guest in an initramfs appended at boot."""
+    from ..qemu.userrun import UserFiles, run_user_files
+
+    if not args.eapp:
+        raise KeystoneError("run: --host, --runtime and --loader go with --eapp FILE (the "
+                            "enclave app to run).")
+    files = UserFiles.checked(Path(args.eapp), host=args.host and Path(args.host),
+                              runtime=args.runtime and Path(args.runtime),
+                              loader=args.loader and Path(args.loader))
+    artifacts = build_targets(["sm", "loader", "runtime", "linux"])
+    result = run_user_files(artifacts, files, _user_args(args), smp=args.smp, memory=args.memory,
+                            firmware=args.firmware, icount=args.icount,
+                            extra_args=[*args.qemu_arg, *device_secret_args(args.device_secret)],
+                            timeout=args.timeout, on_started=_stream_console)
+    if args.save_report:
+        from ..attest import report_bytes_in
+        raw = report_bytes_in(result.output)
+        if raw is None:
+            raise KeystoneError(f"--save-report {args.save_report}: the run printed no report "
+                                "(`# report HEX`: test-runner prints one when the eapp sends "
+                                "its report with ocall 3).")
+        Path(args.save_report).write_text(raw.hex() + "\n")
+        log.info("report saved to %s; check it with `keystone-py attest verify %s --eapp %s "
+                 "--nonce ...`", args.save_report, args.save_report, args.eapp)
+    if result.signal is not None:
+        log.info("%s: killed by signal %d (logs in %s)", result.argv[0], result.signal,
+                 result.log_dir)
+    return result.exit_code
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..qemu.bench import run_bench
 
@@ -153,8 +209,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_gdb(args: argparse.Namespace) -> int:
     from ..gdb.interactive import run_gdb
 
+    app = args.app
     artifacts = build_targets(["sm", "payload", *ENCLAVE_TARGETS])
-    return run_gdb(artifacts, app=args.app, breaks=args.breaks, smp=args.smp, ex=args.ex,
+    if args.eapp:
+        # Your eapp, with its symbols, hosted by the payload like the built ones.
+        from ..qemu.userrun import UserFiles
+        eapp = UserFiles.checked(Path(args.eapp)).eapp
+        app = "user-" + re.sub(r"[^A-Za-z0-9_-]", "_", eapp.name)
+        artifacts.eapp_elfs[app] = eapp
+    return run_gdb(artifacts, app=app, breaks=args.breaks, smp=args.smp, ex=args.ex,
                    batch=args.batch, dry_run=args.dry_run)
 
 
@@ -196,8 +259,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n  keystone-py gdb                      # stops in the SM's create\n"
                "  keystone-py gdb --app fibonacci --break loader:_start --break eapp:main\n"
                "  keystone-py gdb --break runtime:rt_main --batch --ex continue --ex ks-world\n"
+               "  keystone-py gdb --eapp build/my-eapp --break eapp:eapp_entry   # your own\n"
                "In gdb: `continue`, `ks-world` (which world), `info registers priv mstatus`.")
     s.add_argument("--app", default="hello", help="eapp to run (default hello)")
+    s.add_argument("--eapp", metavar="FILE", default=None,
+                   help="your eapp ELF instead of --app (its symbols loaded; e.g. "
+                        "--break eapp:eapp_entry)")
     s.add_argument("--break", dest="breaks", action="append", default=[],
                    metavar="WORLD:FUNCTION",
                    help="hardware breakpoint, e.g. sm:enclave::create, loader:_start, "
@@ -216,9 +283,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n  keystone-py run ks-demo all            # every example, a table\n"
                "  keystone-py run hello                  # an eapp through test-runner\n"
                "  keystone-py run fibonacci --retval 14930352\n"
-               "  keystone-py run --smp 4 ks-demo procs 4 fibonacci")
-    s.add_argument("app", help="host app (ks-demo, test-runner), eapp name, or guest path")
+               "  keystone-py run --smp 4 ks-demo procs 4 fibonacci\n"
+               "  keystone-py run --eapp ./build/my-eapp -- --retval 0   # your own files\n"
+               "  keystone-py run --eapp build/my-eapp --host build/my-host")
+    s.add_argument("app", nargs="?", default=None,
+                   help="host app (ks-demo, test-runner), eapp name, or guest path")
     s.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    s.add_argument("--eapp", metavar="FILE", default=None,
+                   help="your eapp ELF (from the build machine): copied into the guest at "
+                        "boot and run by test-runner, or by --host; words after `--` are the "
+                        "runner's arguments (test-runner: --retval N)")
+    s.add_argument("--host", metavar="FILE", default=None,
+                   help="with --eapp: your host app (riscv64 Linux), run as HOST EAPP RUNTIME "
+                        "LOADER ARGS")
+    s.add_argument("--runtime", metavar="FILE", default=None,
+                   help="with --eapp: a runtime ELF instead of build/eyrie-rt.elf")
+    s.add_argument("--loader", metavar="FILE", default=None,
+                   help="with --eapp: a loader image instead of build/loader.bin")
+    s.add_argument("--save-report", metavar="FILE", default=None,
+                   help="with --eapp: write the attestation report the run printed (hex) to "
+                        "FILE, for `keystone-py attest verify FILE --eapp ...`")
+    s.add_argument("--device-secret", metavar="FILE", default=None,
+                   help="with --eapp: the SM's device secret (32 bytes; default: the public "
+                        "development secret `attest verify` trusts by default)")
     s.add_argument("--smp", type=int, default=1, help="number of harts (default 1)")
     s.add_argument("--memory", default="512M", help="guest RAM (default 512M)")
     s.add_argument("--firmware", default="ours", help="ours (default) or a path")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 from ..build import Builder, all_artifacts, build_targets
+from ..build.userapp import build_app
+from ..errors import KeystoneError
 from ..paths import find_root
 from ..toolchain import Toolchain
 
@@ -14,9 +17,27 @@ log = logging.getLogger("keystone_py.cli")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    if args.app:
+        return _build_app(args)
     artifacts = build_targets(args.targets, force=args.force)
     for name, path in artifacts.to_dict().items():
         log.info("%-12s %s", name, path)
+    return 0
+
+
+def _build_app(args: argparse.Namespace) -> int:
+    """``build --app DIR``: the user's C eapp folder or Rust crate, then (as
+    ``run --eapp`` needs them) the loader and runtime."""
+    if args.targets:
+        raise KeystoneError("build: give either targets or --app DIR, not both.")
+    result = build_app(Path(args.app), force=args.force)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    for name, path in result.eapps.items():
+        log.info("eapp      %-16s %s", name, path)
+    for name, path in result.hosts.items():
+        log.info("host app  %-16s %s", name, path)
     return 0
 
 
@@ -37,6 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sm, payload, linux or all (default: all; linux = kernel Image, "
                         "vmlinux, /init and the initramfs)")
     s.add_argument("--force", action="store_true", help="ignore the cache, run cargo")
+    s.add_argument("--app", metavar="DIR", default=None,
+                   help="build your own eapp: a C eapp folder (*.c, *.S; sdk/c) or a Rust "
+                        "crate/workspace depending on keystone-enclave (eapps) and "
+                        "keystone-host (host apps); outputs in DIR/build/")
+    s.add_argument("--json", action="store_true", help="with --app: print the outputs as JSON")
     s.set_defaults(func=cmd_build)
     s = sub.add_parser("artifacts", help="print a JSON object: artifact -> absolute path")
     s.set_defaults(func=cmd_artifacts)

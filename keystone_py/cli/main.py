@@ -11,6 +11,9 @@
     keystone-py gdb [--app APP] [--break WORLD:FUNCTION]   gdb on a halted stack, all worlds
     keystone-py run APP [ARGS]      boot SM + Linux + driver, run a host app or an eapp in the
                                     guest, stream its output, exit with its status
+    keystone-py new DIR [--lang rust|c] [--with-host]   a project of your own, outside
+    keystone-py build --app DIR     build your eapp (C folder or Rust crate) into DIR/build
+    keystone-py run --eapp FILE [--host FILE] [-- ARGS]  run your files in the guest
     keystone-py measure --loader F --runtime F --eapp F     predict an enclave's hash
     keystone-py attest verify REPORT --loader F ...         check a report against it
 
@@ -28,7 +31,7 @@ from typing import Optional, Sequence
 
 from .. import __version__
 from ..errors import KeystoneError
-from . import attest, boot, build, setup
+from . import attest, boot, build, new, setup
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -51,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="count", default=0, help="debug output")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in (setup.register, build.register, boot.register, attest.register):
+    for register in (setup.register, build.register, boot.register, attest.register,
+                     new.register):
         register(sub)
     return p
 

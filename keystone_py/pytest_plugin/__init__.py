@@ -28,6 +28,9 @@ Fixtures::
                      :class:`~keystone_py.gdb.PayloadStack`
     ks_gdb           ``ks_gdb(machine, worlds=None, elf=None)`` → an attached GdbSession whose
                      GDB/MI transcript (gdb.log) is in the machine's log folder; closed at the end
+    ks_run           ``ks_run(eapp=FILE, host=None, expect_retval=None, args=())`` → a
+                     :class:`~keystone_py.qemu.userrun.UserRun` (output, status, value, stats,
+                     console): your files run in the guest (see ``keystone-py run --eapp``)
     ssh_target       a :class:`~keystone_py.remote.SshTarget` for ``--target ssh://user@host:port``
                      (``--target-key``); skips without ``--target``
     tap_run          the run of a test marked with :func:`tap_checks` (see :mod:`.tap`)
@@ -46,6 +49,7 @@ from .fixtures import (
     ks_linux,
     ks_log_dir,
     ks_paths,
+    ks_run,
     linux_machine,
     machine_factory,
     payload_stack,
@@ -64,7 +68,7 @@ from .tap import (
 
 __all__ = [
     "KsPaths", "TapCheck", "TapContext", "TapRun", "ks_enclave", "ks_gdb", "ks_linux",
-    "ks_log_dir", "ks_paths",
+    "ks_log_dir", "ks_paths", "ks_run",
     "ks_session", "linux_machine", "machine_factory", "payload_stack", "pytest_addoption",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
     "ssh_target", "tap_checks", "tap_run",

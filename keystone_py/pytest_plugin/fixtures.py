@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Tuple
 
 import pytest
 
+from ..attest import devkey
 from ..build import ENCLAVE_TARGETS, Artifacts, Builder, LinuxBuilder
 from ..errors import KeystoneError, MachineShutdownError
 from ..qemu import Machine
 from ..qemu import linux_machine as make_linux_machine
+from ..qemu.userrun import UserFiles, UserRun, run_user_files
 from ..remote import SshTarget
 from .session import KsPaths, ks_session, log_root, safe_name
 
@@ -126,6 +128,51 @@ def ks_enclave(ks_paths: KsPaths) -> Artifacts:
         pytest.fail(f"keystone_py enclave build failed:\n{exc}", pytrace=False)
     ks_paths.artifacts.update(built)
     return Artifacts().update(ks_paths.artifacts)
+
+
+@pytest.fixture
+def ks_run(ks_paths: KsPaths, ks_linux: Artifacts, ks_enclave: Artifacts,
+           ks_log_dir: Path) -> Callable[..., UserRun]:
+    """``ks_run(eapp=FILE, host=None, runtime=None, loader=None, args=(),
+    expect_retval=None, smp=1, timeout=600)`` → :class:`~keystone_py.qemu.userrun.UserRun`:
+    boots SM + Linux with your files appended to the initramfs, runs the eapp
+    through test-runner (or ``host`` as ``HOST EAPP RUNTIME LOADER ARGS``) and
+    powers off. ``run.output`` (what the programs printed), ``run.status``,
+    ``run.value`` (the enclave's value, from the runner's ``returned V`` line),
+    ``run.stats`` (interrupts, ocalls...), ``run.console``. With
+    ``expect_retval`` the test fails unless the enclave returned it (and
+    test-runner is passed ``--retval``)."""
+    count = [0]
+    # The public development secret: what `attest verify` and
+    # devkey.device_public_key(devkey.load_secret(None)) trust by default.
+    secret_page = devkey.write_page(ks_log_dir / "device.key", devkey.load_secret(None))
+
+    def run(eapp: Any, host: Any = None, runtime: Any = None, loader: Any = None,
+            args: Tuple[str, ...] = (), expect_retval: Optional[int] = None, smp: int = 1,
+            timeout: float = 600.0) -> UserRun:
+        words = list(args)
+        if expect_retval is not None and host is None:
+            words += ["--retval", str(expect_retval)]
+        count[0] += 1
+        try:
+            files = UserFiles.checked(Path(eapp), host=host and Path(host),
+                                      runtime=runtime and Path(runtime),
+                                      loader=loader and Path(loader))
+            result = run_user_files(
+                Artifacts().update(ks_linux).update(ks_enclave), files, words, smp=smp,
+                firmware=str(ks_paths.firmware_choice or "ours"), icount=ks_paths.icount,
+                extra_args=[*ks_paths.qemu_args, *devkey.qemu_args(secret_page)],
+                timeout=timeout,
+                log_dir=ks_log_dir / f"run{count[0]}", root=ks_paths.root)
+        except KeystoneError as exc:
+            pytest.fail(f"ks_run: {exc}", pytrace=False)
+        if expect_retval is not None and result.value != expect_retval:
+            pytest.fail(f"ks_run: the enclave returned {result.value}, expected {expect_retval} "
+                        f"(exit status {result.status}); output:\n{result.output}",
+                        pytrace=False)
+        return result
+
+    return run
 
 
 @pytest.fixture

@@ -31,3 +31,20 @@ def test_keystone_py_gdb_stops_in_each_world(ks_enclave):
     assert pid, out[-2000:]
     assert not Path(f"/proc/{pid.group(1)}").exists() or \
         "zombie" in Path(f"/proc/{pid.group(1)}/status").read_text()
+
+
+def test_keystone_py_gdb_eapp_stops_in_a_users_c_eapp(ks_enclave):
+    """``--eapp FILE``: a C eapp built from a folder with `build --app`, its
+    symbols and source lines loaded; the stop is in U-mode, in its entry."""
+    from keystone_py.build.userapp import build_app
+    eapp = build_app(ROOT / "examples/c/untrusted").eapp()
+    argv = [sys.executable, "-m", "keystone_py", "gdb", "--eapp", str(eapp),
+            "--break", "eapp:eapp_entry", "--batch", "--ex", "continue", "--ex", "ks-world",
+            "--ex", "bt 1"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert f'add symbol table from file "{eapp}"' in out
+    assert re.search(r"^world: eapp \(U\), pc 0x10000$", out, re.M), out[-3000:]
+    assert re.search(r"eapp_entry \(\) at untrusted\.c:\d+", out), out[-3000:]

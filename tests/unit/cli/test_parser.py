@@ -7,7 +7,7 @@ import pytest
 from keystone_py.cli import build_parser, main
 
 COMMANDS = ["doctor", "setup", "build", "artifacts", "host-test", "boot", "gdb", "run", "bench",
-            "measure", "attest"]
+            "measure", "attest", "new"]
 
 
 @pytest.fixture(autouse=True)
