@@ -417,6 +417,32 @@ fn fp_state_is_per_world() {
     check_ret!(ret2, 0, secret, "the enclave's FP registers survive the host's use of them");
     check!(host_after_exit == 0x2222, "the enclave's FP values do not leak to the host"; "f5 = {:#x}", host_after_exit);
     ks(fid::DESTROY_ENCLAVE, eid);
+
+    // Linux's kernel runs with FS = Off while the FP registers still hold its
+    // user task's live values: they must come back whatever FS says.
+    let eid = create(0).expect("create");
+    command(0, 7, secret, 0);
+    set_f5(0x3333);
+    fs_off();
+    let (ret, _) = run_to_stop(eid, no_timer);
+    let ret2 = ks(fid::RESUME_ENCLAVE, eid);
+    set_f5_keep();
+    let host_after = f5();
+    check!(ret.error == err::EDGE_CALL_HOST && host_after == 0x3333, "the host's FP registers survive enclave runs made with FS = Off"; "f5 = {:#x}", host_after);
+    check_ret!(ret2, 0, secret, "the enclave's FP registers survive a host that runs with FS = Off");
+    ks(fid::DESTROY_ENCLAVE, eid);
+}
+
+/// sstatus.FS = Off, the FP registers untouched (what Linux's trap entry does).
+fn fs_off() {
+    // SAFETY: only FS changes; the registers keep their values.
+    unsafe { core::arch::asm!("csrc sstatus, {0}", in(reg) 0x6000usize) };
+}
+
+/// sstatus.FS on again, the FP registers untouched.
+fn set_f5_keep() {
+    // SAFETY: as `fs_off`.
+    unsafe { core::arch::asm!("csrs sstatus, {0}", in(reg) 0x2000usize) };
 }
 
 fn utm_bytes(i: usize, offset: usize, out: &mut [u8]) {
