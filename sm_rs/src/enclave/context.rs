@@ -71,15 +71,15 @@ impl Context {
     pub fn switch(out: &mut Context, mepc: usize, into: &Context, f: Features) {
         let world = if f.h { WORLD_MSTATUS } else { WORLD_MSTATUS & !(MSTATUS_MPV | MSTATUS_GVA) };
         out.mepc = mepc;
+        let mstatus = csr::mstatus::read();
+        out.mstatus = mstatus & WORLD_MSTATUS;
         // Always, whatever FS says: an OS runs its kernel with FS = Off while
         // the registers still hold its user task's live values (Linux does),
         // and an enclave's runtime may do the same for its eapp.
-        fpu::swap(&mut out.fp, &into.fp);
+        fpu::swap_leaving_fs_on(&mut out.fp, &into.fp);
         // SAFETY: installs a complete, previously saved (or freshly built)
         // world, including the privilege (MPP) the mret returns to.
         unsafe {
-            let mstatus = csr::mstatus::read();
-            out.mstatus = mstatus & WORLD_MSTATUS;
             // Only the SM's own bits survive from the hart (MIE, MPIE and the
             // read-only XLEN fields): nothing another world planted (TVM, TW,
             // TSR, MPRV, endianness, through QEMU's vsstatus copy) carries over.

@@ -127,6 +127,9 @@ __stack_top:
 // `encode_scratch`), while S/U-mode runs and 0 while M-mode runs, so a trap
 // taken in M-mode keeps its own stack.
 //
+// x9 (s1), saved first, then says where the trap came from (1: S/U-mode,
+// 0: M-mode): the handler preserves it, so the return path needs no CSR read.
+//
 // A trap from S/U-mode saves the GPRs straight into the frame of the world
 // that runs on the hart (the word at top - 16, see `set_world_frame`), and
 // the handler returns the frame to resume: the same one, or after a world
@@ -156,6 +159,8 @@ sm_trap_vector:
     sd      x1, 2*8(sp)
     mv      x1, sp
     sd      x5, 5*8(x1)
+    sd      x9, 9*8(x1)
+    li      x9, 0
     j       .Lsave_rest
 .Lfrom_lower:
     csrc    mstatus, sp
@@ -165,6 +170,8 @@ sm_trap_vector:
     ld      x1, -16(sp)
     addi    sp, sp, -{reserved}
     sd      x5, 5*8(x1)
+    sd      x9, 9*8(x1)
+    li      x9, 1
     ld      x5, {reserved}-8(sp)
     sd      x5, 1*8(x1)
     csrr    x5, mscratch
@@ -176,7 +183,6 @@ sm_trap_vector:
     sd      x6, 6*8(x1)
     sd      x7, 7*8(x1)
     sd      x8, 8*8(x1)
-    sd      x9, 9*8(x1)
     sd      x10, 10*8(x1)
     sd      x11, 11*8(x1)
     sd      x12, 12*8(x1)
@@ -203,17 +209,9 @@ sm_trap_vector:
     call    sm_trap_handler
     .globl sm_trap_return
 sm_trap_return:
-    csrr    t0, mstatus
-    srli    t0, t0, 11
-    andi    t0, t0, 3
-    li      t1, 3
-    beq     t0, t1, 5f
-    addi    t0, sp, {reserved}
-    sd      a0, -16(t0)
-    srli    t0, t0, 12
-    slli    t0, t0, {scratch_shift}
-    li      t1, {mprv}
-    or      t0, t0, t1
+    beqz    x9, 5f
+    sd      a0, {reserved}-16(sp)
+    ld      t0, {reserved}-24(sp)
     csrw    mscratch, t0
 5:  mv      x1, a0
     ld      x3, 3*8(x1)
@@ -279,7 +277,6 @@ sm_park_on_fresh_stack:
 "#,
     scratch_shift = const SCRATCH_SHIFT,
     reserved = const RESERVED,
-    mprv = const super::bits::MSTATUS_MPRV,
     mpp_mask = const super::bits::MSTATUS_MPP_MASK,
     mpp_s = const super::bits::MSTATUS_MPP_S,
     mpie = const super::bits::MSTATUS_MPIE,
@@ -310,10 +307,11 @@ pub fn stack_top(hartid: usize) -> usize {
     top - hartid * STACK_SIZE
 }
 
-/// Bytes at the top of each hart's stack that are not stack: the frame
-/// pointer of the world running on the hart (top - 16) and the trap vector's
-/// scratch word (top - 8).
-const RESERVED: usize = 16;
+/// Bytes at the top of each hart's stack that are not stack: the trap
+/// vector's scratch word (top - 8), the frame of the world running on the
+/// hart (top - 16) and the hart's encoded mscratch value (top - 24), which
+/// the vector puts back when it returns to S/U-mode.
+const RESERVED: usize = 32;
 
 /// Leaves M-mode for S-mode at `entry` with a0 = hartid, a1 = arg, satp = 0;
 /// the world's traps save its GPRs into `frame`.
@@ -322,9 +320,13 @@ const RESERVED: usize = 16;
 /// world runs on this hart and the SM handles its traps.
 pub unsafe fn enter_supervisor(hartid: usize, arg: usize, entry: usize, frame: *mut TrapFrame) -> ! {
     let top = stack_top(hartid);
-    // SAFETY: the word at top - 16 is reserved (Rust's stack starts below
-    // it, see `_start` and `park_on_fresh_stack`), the trap vector reads it.
-    unsafe { ((top - RESERVED) as *mut *mut TrapFrame).write(frame) };
+    // SAFETY: the words at top - 16 and top - 24 are reserved (Rust's stack
+    // starts below them, see `_start` and `park_on_fresh_stack`); the trap
+    // vector reads them.
+    unsafe {
+        ((top - 16) as *mut *mut TrapFrame).write(frame);
+        ((top - 24) as *mut usize).write(encode_scratch(top));
+    }
     // SAFETY: the caller's hart is initialised (mtvec, PMP, delegation) and
     // its M stack top is handed to the trap vector through mscratch.
     unsafe { sm_enter_supervisor(hartid, arg, entry, encode_scratch(top)) }

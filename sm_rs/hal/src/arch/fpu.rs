@@ -196,13 +196,17 @@ pub fn restore(state: &FpState) {
     });
 }
 
-/// Copies the hart's FP registers into `out` and loads `into`'s, in one pass.
-pub fn swap(out: &mut FpState, into: &FpState) {
-    with_fpu(|| {
-        // SAFETY: FS is on inside `with_fpu`; `out` is exclusive, `into` valid,
-        // and they are different objects (one is borrowed mutably).
-        unsafe { sm_fp_swap(out, into) }
-    });
+/// Copies the hart's FP registers into `out` and loads `into`'s, in one
+/// pass, leaving mstatus.FS on: for the world switch, which writes the next
+/// world's whole mstatus right after.
+#[inline(always)]
+pub fn swap_leaving_fs_on(out: &mut FpState, into: &FpState) {
+    use super::{bits::MSTATUS_FS, csr::mstatus};
+    // SAFETY: FS only gates FP instructions; the caller rewrites mstatus next.
+    unsafe { mstatus::set(MSTATUS_FS) };
+    // SAFETY: FS is on; `out` is exclusive, `into` valid, and they are
+    // different objects (one is borrowed mutably).
+    unsafe { sm_fp_swap(out, into) }
 }
 
 /// Runs `f` with mstatus.FS enabled, then puts FS back as it was.
