@@ -5,6 +5,9 @@ Tests, the CLI and the pytest plugin all match these, so they live once here.
 
 #: The SM's banner, e.g. ``keystone-rs SM v0.1.0``.
 SM_BANNER = r"keystone-rs SM v(\d+)\.(\d+)\.(\d+)"
+#: The SM's boot line naming the device key form it was given (sm_rs/src/boot.rs).
+SM_DEVICE_KEY = (r"SM: device key: (?P<form>32-byte seed|Keystone form)[^\n]*"
+                 r"|SM: WARNING: (?P<warning>no device secret|the device key page)[^\n]*")
 #: An SM panic: the run has failed (QEMU then exits non-zero).
 SM_PANIC = r"SM PANIC[^\n]*"
 #: Debian's OpenSBI banner (reference firmware).

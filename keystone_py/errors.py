@@ -125,3 +125,7 @@ class RemoteError(KeystoneError):
 
 class ReportError(KeystoneError, ValueError):
     """The bytes are not an attestation report (also a ValueError, as before)."""
+
+
+class DeviceKeyError(KeystoneError, ValueError):
+    """A device key file is not in a form the SM takes, or its halves disagree."""

@@ -39,6 +39,14 @@ def expand_seed(seed: bytes) -> tuple[bytes, bytes, bytes]:
     return scalar, h[32:], _na.crypto_scalarmult_ed25519_base_noclamp(scalar)
 
 
+def public_key_expanded(secret: bytes) -> bytes:
+    """The public key of a 64-byte expanded secret (Keystone's key form:
+    scalar ‖ nonce prefix, as in its ``bootrom/test_dev_key.h``)."""
+    if len(secret) != 64:
+        raise ValueError("an expanded Ed25519 secret is 64 bytes")
+    return _na.crypto_scalarmult_ed25519_base_noclamp(_reduce(secret[:32] + bytes(32)))
+
+
 def public_key(seed: bytes) -> bytes:
     """The public key of a 32-byte seed."""
     return expand_seed(seed)[2]

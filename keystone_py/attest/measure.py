@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Union
 
+from .. import abi
+from ..errors import KeystoneError
 from .ed25519_sha3 import sha3_512
 
 PAGE = 4096
@@ -39,6 +41,19 @@ def predict(loader: Blob, runtime: Blob, eapp: Blob) -> bytes:
     return measure_layout(_bytes(loader), _bytes(runtime), _bytes(eapp))
 
 
+#: How many bytes from the SM's base its hash covers: Keystone's
+#: ``sanctum_sm_size`` (bootrom/bootloader.c), so the firmware image is hashed
+#: zero-padded to this size, as Keystone's boot ROM and its verifier do.
+SM_HASH_SIZE = abi.SM_HASH_SIZE
+
+
 def firmware_hash(firmware: Blob) -> bytes:
-    """The SM hash the boot stage reports: SHA3-512 of the firmware image file."""
-    return sha3_512(_bytes(firmware))
+    """The SM hash the boot stage reports (Keystone's definition): SHA3-512 of
+    the firmware image zero-padded to SM_HASH_SIZE (0x1ff000) bytes, the SM
+    region as loaded. Keystone's attestation verifier computes the same from
+    its firmware file."""
+    image = _bytes(firmware)
+    if len(image) > SM_HASH_SIZE:
+        raise KeystoneError(f"the firmware image is {len(image):#x} bytes, more than the "
+                            f"{SM_HASH_SIZE:#x} bytes the SM hash covers: not an SM image")
+    return sha3_512(image, bytes(SM_HASH_SIZE - len(image)))

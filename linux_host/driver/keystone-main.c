@@ -7,16 +7,31 @@
  * loader, runtime and eapp in) until FINALIZE, and the UTM (the shared
  * buffer) after it. The enclave dies with the file: the last close, which
  * comes after every mapping is gone, also when the process is killed.
+ *
+ * Module parameter keystone_mmap: "any" (default) maps any page-aligned part
+ * of the EPM with one mmap before FINALIZE; "page" enforces Keystone's
+ * driver's rule (linux-keystone-driver/keystone.c): at most one page per
+ * mmap before FINALIZE, EINVAL for more, so host software can be tested
+ * against that rule on our stack.
  */
 #include <linux/dma-mapping.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "keystone.h"
 
 struct device *keystone_dev;
+
+static char *keystone_mmap_mode = "any";
+module_param_named(keystone_mmap, keystone_mmap_mode, charp, 0444);
+MODULE_PARM_DESC(keystone_mmap,
+		 "EPM mmap before FINALIZE: any (one mapping of any length) or page "
+		 "(one page per mmap, as Keystone's driver)");
+static bool keystone_mmap_page;
 
 static int keystone_open(struct inode *inode, struct file *filp)
 {
@@ -86,6 +101,8 @@ static int keystone_mmap(struct file *filp, struct vm_area_struct *vma)
 	ret = -EINVAL;
 	if (vma->vm_pgoff >= (mem->size >> PAGE_SHIFT) || len > mem->size - off)
 		goto out;
+	if (keystone_mmap_page && mem == &encl->epm && len > PAGE_SIZE)
+		goto out;	/* Keystone's rule: one EPM page per mmap */
 	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
 	ret = remap_pfn_range(vma, vma->vm_start, (mem->pa + off) >> PAGE_SHIFT, len,
 			      vma->vm_page_prot);
@@ -118,6 +135,13 @@ static int __init keystone_init(void)
 {
 	int ret;
 
+	if (strcmp(keystone_mmap_mode, "page") == 0) {
+		keystone_mmap_page = true;
+	} else if (strcmp(keystone_mmap_mode, "any") != 0) {
+		pr_err("keystone: keystone_mmap=%s: expected \"any\" or \"page\"\n",
+		       keystone_mmap_mode);
+		return -EINVAL;
+	}
 	if (!keystone_sbi_present()) {
 		pr_err("keystone: the firmware has no Keystone SBI extension (%#lx)\n",
 		       KEYSTONE_EID);
@@ -130,7 +154,8 @@ static int __init keystone_init(void)
 	/* Large EPMs come from CMA through the DMA API on this device. */
 	keystone_dev->coherent_dma_mask = DMA_BIT_MASK(64);
 	keystone_dev->dma_mask = &keystone_dev->coherent_dma_mask;
-	pr_info("keystone: /dev/keystone_enclave ready\n");
+	pr_info("keystone: /dev/keystone_enclave ready (EPM mmap: %s)\n",
+		keystone_mmap_page ? "one page per mmap" : "any length");
 	return 0;
 }
 

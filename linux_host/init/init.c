@@ -16,7 +16,10 @@
  *
  * Before the marker, every kernel module in /lib/modules (the enclave driver,
  * keystone-driver.ko) is loaded with finit_module(2):
- * "init: loaded NAME" or "init: cannot load NAME: REASON".
+ * "init: loaded NAME" or "init: cannot load NAME: REASON". As modprobe does,
+ * kernel command line options MODULE.PARAM=VALUE become the module's
+ * parameters (MODULE with '_' for '-', e.g. keystone_driver.keystone_mmap=page):
+ * "init: loaded NAME (PARAMS)".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -47,6 +50,43 @@ static void mount_or_warn(const char *src, const char *dst, const char *type)
 
 #define MODULE_DIR "/lib/modules"
 
+/* The parameters the kernel command line gives module FILE (NAME.ko):
+ * every MODULE.PARAM=VALUE option whose MODULE is NAME with '-' read as '_',
+ * as "PARAM=VALUE ..." in out (empty when none). */
+static void module_params(const char *file, char *out, size_t size)
+{
+	char name[128], cmdline[4096];
+	size_t n = strlen(file) - 3, used = 0;
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	if (!fgets(cmdline, sizeof(cmdline), f))
+		cmdline[0] = '\0';
+	fclose(f);
+	if (n >= sizeof(name) - 1)
+		return;
+	for (size_t i = 0; i < n; i++)
+		name[i] = file[i] == '-' ? '_' : file[i];
+	name[n] = '.';
+	name[n + 1] = '\0';
+	for (char *save, *tok = strtok_r(cmdline, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		for (char *c = tok; *c && *c != '.' && *c != '='; c++)
+			if (*c == '-')
+				*c = '_';
+		if (strncmp(tok, name, n + 1) != 0 || !tok[n + 1])
+			continue;
+		int w = snprintf(out + used, size - used, "%s%s", used ? " " : "", tok + n + 1);
+		if (w < 0 || (size_t)w >= size - used) {
+			out[used] = '\0';
+			break;
+		}
+		used += (size_t)w;
+	}
+}
+
 /* Loads every *.ko in MODULE_DIR, in name order. */
 static void load_modules(void)
 {
@@ -60,10 +100,15 @@ static void load_modules(void)
 		int fd;
 
 		if (len > 3 && strcmp(name + len - 3, ".ko") == 0) {
+			char params[1024];
+
+			module_params(name, params, sizeof(params));
 			snprintf(path, sizeof(path), "%s/%s", MODULE_DIR, name);
 			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) != 0)
+			if (fd < 0 || syscall(SYS_finit_module, fd, params, 0) != 0)
 				printf("init: cannot load %s: %s\n", name, strerror(errno));
+			else if (params[0])
+				printf("init: loaded %s (%s)\n", name, params);
 			else
 				printf("init: loaded %s\n", name);
 			if (fd >= 0)

@@ -10,12 +10,18 @@
 //! `-device loader,file=F,addr=A,force-raw=on` and names it in the bootargs
 //! as `ksfile=NAME,ADDR,SIZE` (hex). `loader` and `runtime` are required;
 //! every other name is an eapp, run in bootargs order.
+//!
+//! `slice=TICKS` (decimal) asks the runtime for Eyrie's own time slice
+//! (`keystone_abi::eyrie::slice`: it arms `set_timer(time + TICKS)` on every
+//! return to the eapp) and arms no host timer at all, so every INTERRUPTED
+//! the host sees comes from the enclave's own request: the SM must stop the
+//! enclave at it and consume it, or the enclave would never finish.
 
 use crate::sbi::{call, time, SbiRet};
 use crate::tap::check;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use keystone_abi::edge::{self, status, test_ocall, EdgeCall, DATA_OFFSET, EDGE_CALL_SIZE};
-use keystone_abi::eyrie::{exit_code, linux};
+use keystone_abi::eyrie::{exit_code, linux, slice};
 use keystone_abi::sm::{err, fid, report, CreateArgs, KEYSTONE_EID};
 
 /// The EPM of every enclave here (NAPOT: 8 MiB at an 8 MiB boundary).
@@ -27,6 +33,8 @@ const UTM_SIZE: usize = 0x1_0000;
 /// Timer ticks (10 MHz) between host interrupts of a running enclave: 0.25 ms
 /// (at 1 ms a loaded build machine saw the loop eapp stopped fewer than 10 times).
 const TICK: u64 = 2_500;
+/// Eyrie's slice the runtime is asked for (`slice=`); 0: none, the host ticks.
+static SLICE: AtomicU64 = AtomicU64::new(0);
 /// Give up on an enclave after this many stops (a hang, not a result).
 const MAX_STOPS: usize = 2_000_000;
 const PAGE: usize = 4096;
@@ -132,6 +140,19 @@ pub fn run(bootargs: &str) {
         return;
     };
     println!("# runtime host: loader {:#x} bytes, runtime {:#x} bytes", loader.size, runtime.size);
+    let slice = bootargs.split_whitespace().find_map(|t| t.strip_prefix("slice="));
+    if let Some(ticks) = slice {
+        match ticks.parse::<u64>() {
+            Ok(t) if (1..=slice::MAX).contains(&t) => {
+                SLICE.store(t, Ordering::Relaxed);
+                println!("# runtime host: Eyrie's time slice of {t} ticks, no host timer");
+            }
+            _ => {
+                check!(false, "runtime: slice= is a tick count"; "slice={ticks}");
+                return;
+            }
+        }
+    }
     for eapp in files().filter(|f| f.name != "loader" && f.name != "runtime") {
         run_eapp(&loader, &runtime, &eapp);
     }
@@ -142,7 +163,21 @@ fn ks(f: usize, arg: usize) -> SbiRet {
 }
 
 fn arm_timer() {
+    if SLICE.load(Ordering::Relaxed) != 0 {
+        return no_timer();
+    }
     call(sbi_spec::time::EID_TIME, 0, [(time() + TICK) as usize, 0, 0]);
+}
+
+/// Writes the slice request into the (freshly zeroed) UTM before RUN.
+fn request_slice() {
+    let ticks = SLICE.load(Ordering::Relaxed);
+    if ticks != 0 {
+        UTM_REGION.with(|u| {
+            u[..8].copy_from_slice(&slice::MAGIC);
+            u[slice::VALUE_OFFSET..slice::VALUE_OFFSET + 8].copy_from_slice(&ticks.to_le_bytes());
+        });
+    }
 }
 
 fn no_timer() {
@@ -201,6 +236,7 @@ fn run_eapp(loader: &File, runtime: &File, eapp: &File) {
         return;
     }
     let eid = created.value;
+    request_slice();
     let out = run_to_exit(eid);
     no_timer();
     let destroyed = ks(fid::DESTROY_ENCLAVE, eid);
@@ -212,6 +248,11 @@ fn run_eapp(loader: &File, runtime: &File, eapp: &File) {
         ret.error, ret.value, want.unwrap_or(ret.value), destroyed.error
     );
     match eapp.name {
+        "loop" | "fibonacci" if SLICE.load(Ordering::Relaxed) != 0 => check!(
+            interrupts >= 1,
+            "eapp {} was stopped by its own time slice and resumed", eapp.name;
+            "no interrupts: the enclave's set_timer did not stop it"
+        ),
         "loop" | "fibonacci" => check!(
             interrupts >= 10,
             "eapp {} was interrupted and resumed many times", eapp.name;

@@ -53,6 +53,14 @@ pub unsafe fn stop_for_edge_call() -> SbiRet {
     unsafe { sm_call(fid::STOP_ENCLAVE, keystone_abi::sm::stop_reason::EDGE_CALL_HOST, 0, 0) }
 }
 
+/// The legacy SBI `set_timer` (extension 0), as Eyrie arms its time slice.
+pub fn legacy_set_timer(when: u64) {
+    // SAFETY: a legacy SBI call clobbers only a0 and names no memory.
+    unsafe {
+        core::arch::asm!("ecall", inlateout("a0") when as usize => _, in("a7") 0usize);
+    }
+}
+
 /// 64 bits from the SM's RANDOM.
 pub fn random() -> u64 {
     // SAFETY: RANDOM names no memory.

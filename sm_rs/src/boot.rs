@@ -80,7 +80,16 @@ fn banner(p: &platform::Platform) {
         crate::keys::short_hex(&keys.sm.public()),
         crate::keys::short_hex(&keys.device_public)
     );
-    if !keys.device_secret_provided {
-        println!("SM: WARNING: no device secret was provided; using the PUBLIC all-zero development secret");
+    match keys.device_key {
+        crate::keys::DeviceKeySource::Seed => println!("SM: device key: 32-byte seed"),
+        crate::keys::DeviceKeySource::Expanded => {
+            println!("SM: device key: Keystone form (64-byte expanded secret + public key)")
+        }
+        crate::keys::DeviceKeySource::None => println!(
+            "SM: WARNING: no device secret was provided; using the PUBLIC all-zero development secret"
+        ),
+        crate::keys::DeviceKeySource::Refused => println!(
+            "SM: WARNING: the device key page's public key is not its secret's; key REFUSED, using the PUBLIC all-zero development secret"
+        ),
     }
 }

@@ -16,6 +16,7 @@ fn main() {
         ("SM_SIZE", layout::SM_SIZE as i128),
         ("PAYLOAD_BASE", layout::PAYLOAD_BASE as i128),
         ("DEVICE_SECRET_ADDR", sm::DEVICE_SECRET_ADDR as i128),
+        ("SM_HASH_SIZE", sm::SM_HASH_SIZE as i128),
         ("FID_CREATE_ENCLAVE", fid::CREATE_ENCLAVE as i128),
         ("FID_DESTROY_ENCLAVE", fid::DESTROY_ENCLAVE as i128),
         ("FID_RUN_ENCLAVE", fid::RUN_ENCLAVE as i128),

@@ -22,6 +22,9 @@ typedef uint64_t __u64;
 #define SM_SIZE 0x200000UL
 #define PAYLOAD_BASE (SM_BASE + SM_SIZE)
 #define DEVICE_SECRET_ADDR (SM_BASE + SM_SIZE - 0x1000)
+/* Bytes from SM_BASE the SM hash covers (Keystone's sanctum_sm_size): the
+ * image, zero-padded to this size. */
+#define SM_HASH_SIZE 0x1ff000UL
 
 /* Function ids (a6). 2000-2999: host only; 3000-3999: enclave only. */
 #define FID_CREATE_ENCLAVE 2001

@@ -114,3 +114,19 @@ pub mod cause {
 
 /// `time` CSR ticks per second on QEMU virt (its device tree's timebase).
 pub const TIMEBASE_HZ: u64 = 10_000_000;
+
+/// An Eyrie-like time slice, on the host's request (a test mode of our
+/// runtime): before the first RUN the host writes, at the start of the UTM,
+/// `SLICE_MAGIC` then the slice in timer ticks (u64 LE, at most
+/// `SLICE_MAX`). The runtime then does what Eyrie does: it asks the SM with
+/// the legacy SBI `set_timer(time + slice)` to be stopped, on every return
+/// to the eapp. The runtime clears the request once read.
+pub mod slice {
+    pub const MAGIC: [u8; 8] = *b"EYRSLICE";
+    /// Offset of the slice (u64 LE) in the UTM.
+    pub const VALUE_OFFSET: usize = 8;
+    /// Bytes the request takes (cleared by the runtime).
+    pub const SIZE: usize = 16;
+    /// Longest slice taken: 10 s at QEMU's 10 MHz timebase.
+    pub const MAX: u64 = 100_000_000;
+}

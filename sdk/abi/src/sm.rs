@@ -154,3 +154,13 @@ pub mod report {
 pub const DEVICE_SECRET_ADDR: usize = crate::layout::SM_BASE + crate::layout::SM_SIZE - 0x1000;
 /// Marks a device-secret page: the magic, then 32 secret bytes.
 pub const DEVICE_SECRET_MAGIC: [u8; 8] = *b"KSDEVKEY";
+/// Marks a device-key page in Keystone's form (`bootrom/test_dev_key.h`):
+/// the magic, the 64-byte expanded secret (clamped scalar ‖ nonce prefix),
+/// then its 32-byte public key.
+pub const DEVICE_KEY_EXPANDED_MAGIC: [u8; 8] = *b"KSDEVK64";
+/// How many bytes from SM_BASE the SM hash covers: Keystone's
+/// `sanctum_sm_size` (bootrom/bootloader.c). The SM image is hashed
+/// zero-padded to this size, as Keystone's boot ROM and its attestation
+/// verifier do, so the device-secret page just above is never part of it.
+pub const SM_HASH_SIZE: usize = 0x1f_f000;
+const _: () = assert!(SM_HASH_SIZE == DEVICE_SECRET_ADDR - crate::layout::SM_BASE);

@@ -16,7 +16,10 @@
 //! The enclave is destroyed when the `Enclave` is dropped (the driver also
 //! destroys it when the process dies).
 
+mod epm;
 mod sys;
+
+pub use epm::EpmLoad;
 
 /// The driver's ioctls and mmap without the SDK's checks, for tests that
 /// feed the driver bad input on purpose (still sound: each command's size is
@@ -350,6 +353,7 @@ impl Builder {
             ocalls: self.ocalls,
             epm: (0, 0),
             created_in: Duration::ZERO,
+            epm_load: EpmLoad::Whole,
         };
         let start = Instant::now();
         let mut args = CreateEnclave { min_pages, ..Default::default() };
@@ -358,18 +362,11 @@ impl Builder {
         enclave.epm = (args.epm_paddr, args.epm_size);
 
         // The three files, each page-padded, one after the other from the
-        // EPM's start (KEYSTONE_ABI.md §7 step 4); unmapped before FINALIZE.
-        let mut starts = [0u64; 3];
-        {
-            let mut epm = Mapping::new(&enclave.file, 0, (loaded * PAGE) as usize)
-                .map_err(|source| Error::Driver { op: "mmap of the EPM", source })?;
-            let mut at = 0u64;
-            for (i, image) in images.iter().enumerate() {
-                epm.write(at as usize, image);
-                starts[i] = args.epm_paddr + at;
-                at += pages(image.len() as u64) * PAGE;
-            }
-        }
+        // EPM's start; unmapped before FINALIZE (see `epm`).
+        let (offsets, epm_load) =
+            epm::load(&images, |off, len| Mapping::new(&enclave.file, off, len))?;
+        enclave.epm_load = epm_load;
+        let starts: Vec<u64> = offsets.iter().map(|o| args.epm_paddr + o).collect();
         args.utm_size = self.utm_size;
         enclave.ioctl("UTM_INIT", kio::UTM_INIT, &mut args)?;
         let utm_size = args.utm_size;
@@ -395,6 +392,7 @@ pub struct Enclave {
     ocalls: Ocalls,
     epm: (u64, u64),
     created_in: Duration,
+    epm_load: EpmLoad,
 }
 
 impl Enclave {
@@ -432,6 +430,12 @@ impl Enclave {
     /// UTM size in bytes.
     pub fn utm_size(&self) -> usize {
         self.utm.as_ref().map_or(0, Mapping::len)
+    }
+
+    /// How the files were mapped into the EPM (whole, or page by page for a
+    /// driver that maps one page per mmap before FINALIZE, as Keystone's).
+    pub fn epm_load(&self) -> EpmLoad {
+        self.epm_load
     }
 
     /// Time CREATE through the UTM mapping took.

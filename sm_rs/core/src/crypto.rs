@@ -48,6 +48,22 @@ impl Keypair {
         Self { scalar, prefix, public }
     }
 
+    /// Takes a key in Keystone's form (`bootrom/test_dev_key.h`): the 64-byte
+    /// expanded secret (scalar ‖ nonce prefix) and its public key. `None`
+    /// when `public` is not the scalar's point, so a mistyped key is refused
+    /// instead of producing signatures no verifier accepts.
+    pub fn from_expanded(secret: &[u8; 64], public: &[u8; 32]) -> Option<Self> {
+        let mut low = [0u8; 32];
+        low.copy_from_slice(&secret[..32]);
+        let scalar = Scalar::from_bytes_mod_order(low);
+        low.zeroize();
+        let mut prefix = [0u8; 32];
+        prefix.copy_from_slice(&secret[32..]);
+        let derived = (&scalar * ED25519_BASEPOINT_TABLE).compress().to_bytes();
+        let key = Self { scalar, prefix, public: derived };
+        (derived == *public).then_some(key)
+    }
+
     /// The public key (compressed Edwards point).
     pub fn public(&self) -> [u8; 32] {
         self.public
@@ -106,9 +122,10 @@ pub fn verify(public: &[u8; 32], parts: &[&[u8]], sig: &[u8; 64]) -> bool {
 /// Salt of the SM key derivation (domain separation).
 pub const SM_KEY_SALT: &[u8] = b"keystone-rs SM key v1";
 
-/// The SM's key seed: HKDF-SHA3-512 over the whole device secret and SM hash
-/// (not Keystone's one-byte quirk).
-pub fn derive_sm_seed(device_secret: &[u8; 32], sm_hash: &[u8; 64]) -> [u8; 32] {
+/// The SM's key seed: HKDF-SHA3-512 over the whole device secret (the
+/// 32-byte seed, or Keystone's 64-byte expanded form) and SM hash (not
+/// Keystone's one-byte quirk).
+pub fn derive_sm_seed(device_secret: &[u8], sm_hash: &[u8; 64]) -> [u8; 32] {
     let hk = Hkdf::<Sha3_512>::new(Some(SM_KEY_SALT), device_secret);
     let mut seed = [0u8; 32];
     hk.expand(sm_hash, &mut seed).expect("32 bytes is a valid HKDF length");
@@ -122,6 +139,22 @@ pub fn sealing_key(sm_secret: &[u8; 64], enclave_hash: &[u8; 64], ident: &[u8]) 
     hk.expand_multi_info(&[enclave_hash, ident], &mut key)
         .expect("128 bytes is a valid HKDF length");
     key
+}
+
+/// SHA3-512 of `data` zero-padded to `len` bytes: Keystone's SM hash is the
+/// SM region as loaded, `len` = 0x1ff000 bytes from its base, so an image
+/// shorter than that is followed by zeros. `None` when `data` is longer.
+pub fn sha3_512_zero_padded(data: &[u8], len: usize) -> Option<[u8; 64]> {
+    let mut zeros = len.checked_sub(data.len())?;
+    let mut h = Sha3_512::new();
+    h.update(data);
+    let block = [0u8; 256];
+    while zeros > 0 {
+        let n = zeros.min(block.len());
+        h.update(&block[..n]);
+        zeros -= n;
+    }
+    Some(h.finalize().into())
 }
 
 /// SHA3-512 of a byte string.

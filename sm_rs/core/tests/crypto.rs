@@ -91,3 +91,46 @@ fn sealing_key_matches_python_hkdf() {
     assert_eq!(key.to_vec(), hex("5036580d8bb970aa920f0335a6c4c7566343480e67a3f7843f98c8ac9e128da36522bbc0e9227e8833642d63937aff5c68a16f2d51cbe7f37ad813673008efbb0696f8752e038907bf96599696c07b7c33825426c55ba9a6d06bd497359673c7f6fe49cbb5fe7874262b1967f429b7c8d46dd9b2b4a97ac6d86cc16cfac227c2"));
     assert_ne!(sealing_key(&ikm, &[9; 64], b"identifieR"), key);
 }
+
+/// Keystone's expanded form of a seed: SHA3-512(seed) with the low half clamped.
+fn expanded(seed: &[u8; 32]) -> [u8; 64] {
+    use sha3::{Digest, Sha3_512};
+    let mut out: [u8; 64] = Sha3_512::digest(seed).into();
+    out[0] &= 248;
+    out[31] &= 127;
+    out[31] |= 64;
+    out
+}
+
+#[test]
+fn expanded_key_signs_like_the_seed_it_came_from() {
+    let seed_kp = Keypair::from_seed(&SEED);
+    let kp = Keypair::from_expanded(&expanded(&SEED), &seed_kp.public()).expect("matching key");
+    assert_eq!(kp.public(), seed_kp.public());
+    assert_eq!(kp.sign(&[MSG]), seed_kp.sign(&[MSG]));
+    assert_eq!(kp.secret_bytes(), seed_kp.secret_bytes());
+}
+
+#[test]
+fn expanded_key_with_a_foreign_public_key_is_refused() {
+    let other = Keypair::from_seed(&[1; 32]).public();
+    assert!(Keypair::from_expanded(&expanded(&SEED), &other).is_none());
+    let mut wrong = Keypair::from_seed(&SEED).public();
+    wrong[0] ^= 1;
+    assert!(Keypair::from_expanded(&expanded(&SEED), &wrong).is_none());
+}
+
+#[test]
+fn zero_padded_hash_matches_python() {
+    use sm_core::crypto::sha3_512_zero_padded;
+    assert_eq!(
+        sha3_512_zero_padded(MSG, 0x1f_f000).unwrap().to_vec(),
+        hex("f94411ba0489615af7eb088226edbc4c3651378f18a1c58eb8167e437f13030709e719ed8da46368e2013cfe978793944058270443e81a40d3535b4121665170")
+    );
+    assert_eq!(
+        sha3_512_zero_padded(&[], 0x1f_f000).unwrap().to_vec(),
+        hex("d36ae4e84d0731776caa4f2f063439aa8edfec796d674d15d19ebba2cb87f9b0ce26028b3d90ce434aa9e57a48d6bb31e3132de77f95f9563e6a94b6133836d2")
+    );
+    assert_eq!(sha3_512_zero_padded(MSG, MSG.len()), Some(sm_core::crypto::sha3_512(MSG)));
+    assert_eq!(sha3_512_zero_padded(MSG, MSG.len() - 1), None);
+}

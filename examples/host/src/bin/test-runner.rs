@@ -2,7 +2,9 @@
 //! [--free-mem BYTES] [--utm-size BYTES]`. Runs the eapp with Keystone's test
 //! ocalls, prints "[FAIL] ..." and exits 1 when the return value is not N,
 //! and ends with one line of figures:
-//! `test-runner: EAPP returned V (interrupts I, ocalls O, create C us, run R us)`.
+//! `test-runner: EAPP returned V (interrupts I, ocalls O, create C us, run R us)`,
+//! then how the files went into the EPM: `test-runner: EAPP EPM mapped whole`
+//! (or `page-by-page`, on a driver that maps one page per mmap, as Keystone's).
 
 use host_examples::test_ocalls;
 use keystone_host::Enclave;
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         }
     };
     let created = start.elapsed();
+    let epm_load = enclave.epm_load();
     let start = Instant::now();
     let result = enclave.run();
     let ran = start.elapsed();
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         created.as_micros(),
         ran.as_micros()
     );
+    println!("test-runner: {name} EPM mapped {}", epm_load.as_str());
     match retval {
         Some(want) if want != value => {
             println!("[FAIL] enclave returned {value}, expected {want}");

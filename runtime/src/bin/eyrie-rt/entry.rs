@@ -2,7 +2,7 @@
 //! holds the top of the kernel stack; while the runtime runs it holds 0, so a
 //! trap taken by the runtime itself is told apart and ends the enclave.
 
-use crate::{mem, syscall};
+use crate::{mem, slice, syscall};
 use keystone_abi::eyrie::{cause, exit_code};
 use runtime::arch::exit_enclave;
 
@@ -147,6 +147,8 @@ extern "C" fn rt_main(
         Ok(v) => v,
         Err(code) => exit_enclave(code),
     };
+    mem::with_state(|s| slice::configure(&mut s.utm));
+    slice::rearm();
     // The end of the kernel stack in .bss (taking its address reads nothing).
     let top = core::ptr::addr_of!(__kstack_top) as usize;
     let frame = (top - FRAME) as *mut TrapFrame;
@@ -219,8 +221,15 @@ fn zero_fp_registers() {
 }
 
 /// A trap from the eapp: a system call, or a fault that ends the enclave.
+/// Every return to the eapp re-arms Eyrie's time slice when the host asked
+/// for it (see `slice`).
 #[unsafe(no_mangle)]
 extern "C" fn rt_user_trap(frame: &mut TrapFrame) {
+    user_trap(frame);
+    slice::rearm();
+}
+
+fn user_trap(frame: &mut TrapFrame) {
     let scause: usize;
     // SAFETY: reading scause has no side effect.
     unsafe { core::arch::asm!("csrr {0}, scause", out(reg) scause) };

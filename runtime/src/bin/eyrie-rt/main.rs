@@ -11,6 +11,8 @@ mod entry;
 #[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
+mod slice;
+#[cfg(target_os = "none")]
 mod syscall;
 
 #[cfg(not(target_os = "none"))]
