@@ -1,6 +1,7 @@
-"""One source of truth: the Rust crate sdk/abi. The Python module is
-generated from it (and must be current); the C headers agree with it, value
-by value (compiled and printed by a C compiler)."""
+"""One source of truth: the Rust crate sdk/abi. The Python module and the C
+headers are generated from it by ``dump_abi`` (and the committed files must be
+current); the C headers also agree with it value by value (compiled and
+printed by a C compiler)."""
 
 from __future__ import annotations
 
@@ -37,16 +38,30 @@ OFFSETS = {
 }
 
 
-@pytest.fixture(scope="module")
-def rust_abi(ks_paths) -> dict[str, int]:
+#: The one command that regenerates every generated file (what the messages say).
+REGENERATE = "cargo run -q -p keystone-abi --example dump_abi -- --write"
+
+#: Generated file -> the dump_abi argument that prints it.
+GENERATED = {
+    "keystone_py/abi.py": "--python",
+    "sdk/abi/include/keystone_sm.h": "--c-sm",
+    "sdk/abi/include/keystone_user.h": "--c-user",
+}
+
+
+def dump_abi(ks_paths, *args: str) -> str:
     env = ks_paths.toolchain.cargo_env()
     env.pop("RUSTC_BOOTSTRAP", None)
-    out = subprocess.run(
+    return subprocess.run(
         [str(ks_paths.toolchain.cargo), "run", "-q", "-p", "keystone-abi", "--example",
-         "dump_abi", "--target-dir", str(ks_paths.root / "build" / "target-host")],
+         "dump_abi", "--target-dir", str(ks_paths.root / "build" / "target-host"), "--", *args],
         cwd=ks_paths.root, env=env, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def rust_abi(ks_paths) -> dict[str, int]:
     values = {}
-    for line in out.splitlines():
+    for line in dump_abi(ks_paths).splitlines():
         name, value = line.split()
         values[name] = int(value)
     assert len(values) > 50
@@ -57,18 +72,18 @@ def test_python_mirror_matches_the_rust_crate(rust_abi):
     assert abi.ALL == rust_abi
 
 
-def test_the_generated_python_module_is_current(ks_paths):
-    env = ks_paths.toolchain.cargo_env()
-    env.pop("RUSTC_BOOTSTRAP", None)
-    generated = subprocess.run(
-        [str(ks_paths.toolchain.cargo), "run", "-q", "-p", "keystone-abi", "--example",
-         "dump_abi", "--target-dir", str(ks_paths.root / "build" / "target-host"), "--",
-         "--python"],
-        cwd=ks_paths.root, env=env, capture_output=True, text=True, check=True).stdout
-    committed = (ks_paths.root / "keystone_py" / "abi.py").read_text()
+@pytest.mark.parametrize("path", sorted(GENERATED))
+def test_the_generated_file_is_current(ks_paths, path):
+    generated = dump_abi(ks_paths, GENERATED[path])
+    committed = (ks_paths.root / path).read_text()
     assert committed == generated, (
-        "keystone_py/abi.py is stale: regenerate it with `cargo run -q -p keystone-abi "
-        "--example dump_abi -- --python > keystone_py/abi.py`")
+        f"{path} is stale (or edited by hand): it is generated from sdk/abi; "
+        f"regenerate it with `{REGENERATE}`")
+
+
+def test_the_generated_files_say_how_to_regenerate_them(ks_paths):
+    for path in GENERATED:
+        assert REGENERATE in (ks_paths.root / path).read_text(), path
 
 
 def test_c_header_matches_the_rust_crate(rust_abi, ks_paths, tmp_path: Path):

@@ -2,8 +2,13 @@
 /*
  * The security monitor's ABI for C code (the Linux driver, C host apps):
  * Keystone's SBI extension, error codes, enclave states, the CREATE argument
- * block and the attestation layouts. Mirrors the Rust crate sdk/abi, which is
- * the single source of truth; tests/tools/test_abi.py checks the two agree.
+ * block and the attestation layouts.
+ *
+ * Generated from the Rust crate sdk/abi, the one source of these numbers and
+ * layouts, by sdk/abi/examples/dump_abi.rs: do not edit, regenerate with
+ *   cargo run -q -p keystone-abi --example dump_abi -- --write
+ * (tests/tools/test_abi.py fails when this file is stale, and compiles it to
+ * check every value against the crate).
  */
 #ifndef KEYSTONE_SM_H
 #define KEYSTONE_SM_H
@@ -15,13 +20,15 @@
 typedef uint64_t __u64;
 #endif
 
-#define KEYSTONE_EID 0x08424b45UL
-#define SBI_IMPL_ID 0x4B53UL
+/* The SBI extension, the enclave slots and the physical layout. */
+#define KEYSTONE_EID 0x8424b45UL
+#define SBI_IMPL_ID 0x4b53UL
 #define ENCLAVES_MAX 16
 #define SM_BASE 0x80000000UL
 #define SM_SIZE 0x200000UL
-#define PAYLOAD_BASE (SM_BASE + SM_SIZE)
-#define DEVICE_SECRET_ADDR (SM_BASE + SM_SIZE - 0x1000)
+#define PAYLOAD_BASE 0x80200000UL
+#define DEVICE_SECRET_ADDR 0x801ff000UL
+
 /* Bytes from SM_BASE the SM hash covers (Keystone's sanctum_sm_size): the
  * image, zero-padded to this size. */
 #define SM_HASH_SIZE 0x1ff000UL
@@ -42,35 +49,6 @@ typedef uint64_t __u64;
 #define STOP_TIMER_INTERRUPT 0
 #define STOP_EDGE_CALL_HOST 1
 #define STOP_EXIT_ENCLAVE 2
-
-/* Error codes (positive, in a0). */
-#define ERR_SUCCESS 0
-#define ERR_UNKNOWN_ERROR 100000
-#define ERR_INVALID_ID 100001
-#define ERR_INTERRUPTED 100002
-#define ERR_PMP_FAILURE 100003
-#define ERR_NOT_RUNNABLE 100004
-#define ERR_NOT_DESTROYABLE 100005
-#define ERR_REGION_OVERLAPS 100006
-#define ERR_NOT_ACCESSIBLE 100007
-#define ERR_ILLEGAL_ARGUMENT 100008
-#define ERR_NOT_RUNNING 100009
-#define ERR_NOT_RESUMABLE 100010
-#define ERR_EDGE_CALL_HOST 100011
-#define ERR_NOT_INITIALIZED 100012
-#define ERR_NO_FREE_RESOURCE 100013
-#define ERR_SBI_PROHIBITED 100014
-#define ERR_ILLEGAL_PTE 100015
-#define ERR_NOT_FRESH 100016
-#define ERR_DEPRECATED 100099
-#define ERR_NOT_IMPLEMENTED 100100
-#define ERR_PMP_REGION_SIZE_INVALID 100020
-#define ERR_PMP_REGION_NOT_PAGE_GRANULARITY 100021
-#define ERR_PMP_REGION_NOT_ALIGNED 100022
-#define ERR_PMP_REGION_MAX_REACHED 100023
-#define ERR_PMP_REGION_INVALID 100024
-#define ERR_PMP_REGION_OVERLAP 100025
-#define ERR_PMP_REGION_IMPOSSIBLE_TOR 100026
 
 /* Enclave states. */
 #define STATE_INVALID (-1)
@@ -105,12 +83,12 @@ struct keystone_runtime_params {
 };
 
 /* Attestation report and sealing key layouts (bytes). */
+#define REPORT_SIZE 1352
+#define ENCLAVE_REPORT_SIZE 1160
+#define SM_REPORT_SIZE 160
 #define ATTEST_DATA_MAX 1024
-#define ENCLAVE_REPORT_SIZE (64 + 8 + ATTEST_DATA_MAX + 64)
-#define SM_REPORT_SIZE (64 + 32 + 64)
-#define REPORT_SIZE (ENCLAVE_REPORT_SIZE + SM_REPORT_SIZE + 32)
 #define SEALING_KEY_SIZE 128
-#define SEALING_KEY_STRUCT_SIZE (SEALING_KEY_SIZE + 64)
+#define SEALING_KEY_STRUCT_SIZE 192
 #define SEALING_IDENT_MAX 4096
 
 /* The edge-call header at the start of the UTM (offsets, never pointers). */
@@ -127,6 +105,7 @@ struct edge_call {
 	struct edge_call_retdata return_data;
 };
 
+/* Edge-call statuses (call_status) and the proxied-syscall call id. */
 #define EDGE_STATUS_OK 0
 #define EDGE_STATUS_BAD_CALL_ID 1
 #define EDGE_STATUS_BAD_OFFSET 2
@@ -141,5 +120,34 @@ struct edge_call {
 #define EYRIE_ATTEST_ENCLAVE 1003
 #define EYRIE_GET_SEALING_KEY 1004
 #define EYRIE_EXIT 1101
+
+/* Error codes (positive, in a0). */
+#define ERR_SUCCESS 0
+#define ERR_UNKNOWN_ERROR 100000
+#define ERR_INVALID_ID 100001
+#define ERR_INTERRUPTED 100002
+#define ERR_PMP_FAILURE 100003
+#define ERR_NOT_RUNNABLE 100004
+#define ERR_NOT_DESTROYABLE 100005
+#define ERR_REGION_OVERLAPS 100006
+#define ERR_NOT_ACCESSIBLE 100007
+#define ERR_ILLEGAL_ARGUMENT 100008
+#define ERR_NOT_RUNNING 100009
+#define ERR_NOT_RESUMABLE 100010
+#define ERR_EDGE_CALL_HOST 100011
+#define ERR_NOT_INITIALIZED 100012
+#define ERR_NO_FREE_RESOURCE 100013
+#define ERR_SBI_PROHIBITED 100014
+#define ERR_ILLEGAL_PTE 100015
+#define ERR_NOT_FRESH 100016
+#define ERR_DEPRECATED 100099
+#define ERR_NOT_IMPLEMENTED 100100
+#define ERR_PMP_REGION_SIZE_INVALID 100020
+#define ERR_PMP_REGION_NOT_PAGE_GRANULARITY 100021
+#define ERR_PMP_REGION_NOT_ALIGNED 100022
+#define ERR_PMP_REGION_MAX_REACHED 100023
+#define ERR_PMP_REGION_INVALID 100024
+#define ERR_PMP_REGION_OVERLAP 100025
+#define ERR_PMP_REGION_IMPOSSIBLE_TOR 100026
 
 #endif /* KEYSTONE_SM_H */

@@ -2,8 +2,7 @@
 /*
  * The enclave driver's user ABI: /dev/keystone_enclave, its ioctl numbers
  * (Keystone's values, so Keystone's host SDK works unchanged) and their
- * argument structs. Mirrors sdk/abi/src/ioctl.rs; tests/tools/test_abi.py checks
- * the two agree value by value.
+ * argument structs.
  *
  * Flow: open -> CREATE (EPM) -> mmap EPM pages, copy loader/runtime/eapp ->
  * UTM_INIT -> FINALIZE (SM create) -> mmap the UTM -> RUN, then RESUME after
@@ -29,15 +28,18 @@
  *   PMP_REGION_OVERLAP EADDRINUSE, NOT_FRESH EALREADY... see keystone_errno()
  *   in linux_host/driver/keystone-ioctl.c; RUN/RESUME succeed with error =
  *   0 (exited, value = exit value), EDGE_CALL_HOST or INTERRUPTED.
+ *
+ * Generated from the Rust crate sdk/abi, the one source of these numbers and
+ * layouts, by sdk/abi/examples/dump_abi.rs: do not edit, regenerate with
+ *   cargo run -q -p keystone-abi --example dump_abi -- --write
+ * (tests/tools/test_abi.py fails when this file is stale, and compiles it to
+ * check every value against the crate).
  */
 #ifndef KEYSTONE_USER_H
 #define KEYSTONE_USER_H
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
-
-#define KEYSTONE_DEVICE_PATH "/dev/keystone_enclave"
-#define KEYSTONE_IOC_MAGIC 0xa4
 
 /**
  * struct keystone_ioctl_create_enclave - CREATE, UTM_INIT, FINALIZE, DESTROY
@@ -77,6 +79,9 @@ struct keystone_ioctl_run_enclave {
 	__u64 value;
 };
 
+#define KEYSTONE_DEVICE_PATH "/dev/keystone_enclave"
+#define KEYSTONE_IOC_MAGIC 0xa4
+
 /* Keystone's numbers; its _IOR directions are kept for compatibility even
  * where the driver also reads the argument. */
 #define KEYSTONE_IOC_CREATE_ENCLAVE \
@@ -93,6 +98,6 @@ struct keystone_ioctl_run_enclave {
 	_IOR(KEYSTONE_IOC_MAGIC, 0x07, struct keystone_ioctl_create_enclave)
 
 /* Largest UTM: one buddy block (MAX_ORDER - 1 on Linux 6.1, 4 KiB pages). */
-#define KEYSTONE_UTM_MAX (4UL << 20)
+#define KEYSTONE_UTM_MAX 0x400000UL
 
 #endif /* KEYSTONE_USER_H */
