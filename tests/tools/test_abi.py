@@ -104,3 +104,37 @@ def test_c_header_matches_the_rust_crate(rust_abi, ks_paths, tmp_path: Path):
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
     c_values = {n: int(v) for n, v in (line.split() for line in out.splitlines())}
     assert c_values == rust_abi
+
+
+def test_every_c_struct_field_has_the_rust_offset_and_size(ks_paths, tmp_path: Path):
+    """Beyond the named rows above: every field of every struct in the headers,
+    offset and size as the C compiler lays it out, equals the Rust struct's."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    assert gcc, "a host C compiler is needed (Debian package gcc)"
+    rust = {}
+    for line in dump_abi(ks_paths, "--layouts").splitlines():
+        struct, field, offset, size = line.split()
+        rust[(struct, field)] = (int(offset), int(size))
+    assert len({struct for struct, _ in rust}) >= 6
+    lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
+             '#include "keystone_user.h"', "int main(void) {"]
+    for struct, field in rust:
+        if field == "-":
+            offset, size = "0", f"sizeof(struct {struct})"
+        else:
+            offset = f"offsetof(struct {struct}, {field})"
+            size = f"sizeof(((struct {struct} *)0)->{field})"
+        lines.append(f'    printf("{struct} {field} %zu %zu\\n", (size_t)({offset}), '
+                     f"(size_t)({size}));")
+    lines += ["    return 0;", "}"]
+    src = tmp_path / "layouts.c"
+    src.write_text("\n".join(lines) + "\n")
+    exe = tmp_path / "layouts"
+    subprocess.run([gcc, "-Wall", "-Werror", "-I", str(ks_paths.root / "sdk/abi/include"),
+                    "-o", str(exe), str(src)], check=True, capture_output=True, text=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    c = {}
+    for line in out.splitlines():
+        struct, field, offset, size = line.split()
+        c[(struct, field)] = (int(offset), int(size))
+    assert c == rust

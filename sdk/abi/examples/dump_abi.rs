@@ -9,7 +9,9 @@
 //!   errors, states, the SM's structs, attestation sizes, edge calls, Eyrie calls);
 //! - `--c-user`: the C header `sdk/abi/include/keystone_user.h` (the driver's
 //!   device, ioctl numbers and argument structs);
-//! - `--write`: writes all three files in place (`REGENERATE`).
+//! - `--write`: writes all three files in place (`REGENERATE`);
+//! - `--layouts`: every C struct of the headers as `struct - 0 SIZE` and
+//!   `struct field OFFSET SIZE` lines, the Rust layout the C compiler must match.
 //!
 //! `tests/tools/test_abi.py` fails when a committed file differs from this
 //! output, and compiles the headers to check every value against the crate.
@@ -426,6 +428,12 @@ fn rows(groups: &[Group]) -> Vec<(String, i128)> {
     rows
 }
 
+/// Every struct of the headers.
+fn structs(groups: &[Group]) -> Vec<&CStruct> {
+    let items = groups.iter().flat_map(|g| &g.items);
+    items.filter_map(|i| if let Item::Struct { c, .. } = i { Some(c) } else { None }).collect()
+}
+
 fn main() {
     let groups = groups();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -441,6 +449,14 @@ fn main() {
                 println!("{name} {value}");
             }
         }
+        Some("--layouts") => {
+            for c in structs(&groups) {
+                println!("{} - 0 {}", c.c_name, c.size);
+                for f in &c.fields {
+                    println!("{} {} {} {}", c.c_name, f.name, f.offset, f.size);
+                }
+            }
+        }
         Some("--python") => print!("{}", files[0].1),
         Some("--c-sm") => print!("{}", files[1].1),
         Some("--c-user") => print!("{}", files[2].1),
@@ -451,7 +467,7 @@ fn main() {
             }
         }
         Some(other) => {
-            eprintln!("dump_abi: unknown argument {other:?} (--python, --c-sm, --c-user, --write)");
+            eprintln!("dump_abi: unknown argument {other:?} (--python, --c-sm, --c-user, --write, --layouts)");
             std::process::exit(2);
         }
     }
@@ -551,11 +567,7 @@ fn c_header(groups: &[Group], header: Header) -> String {
         Header::Sm => ("KEYSTONE_SM_H", SM_PROLOGUE, SM_INCLUDES),
         Header::User => ("KEYSTONE_USER_H", USER_PROLOGUE, USER_INCLUDES),
     };
-    let structs: Vec<&CStruct> = groups
-        .iter()
-        .flat_map(|g| &g.items)
-        .filter_map(|i| if let Item::Struct { c, .. } = i { Some(c) } else { None })
-        .collect();
+    let structs = structs(groups);
     let mut out = String::from(prologue);
     out += &format!(
         " * Generated from the Rust crate sdk/abi, the one source of these numbers and\n \
