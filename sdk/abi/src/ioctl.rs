@@ -1,7 +1,8 @@
 //! The enclave driver's user ABI (KEYSTONE_ABI.md §6): the device node, the
 //! ioctl numbers (Keystone's values, so Keystone's host SDK works unchanged)
 //! and the argument structs. The C header `sdk/abi/include/keystone_user.h`
-//! mirrors this module; tests/tools/test_abi.py checks the two agree.
+//! is generated from this module (`dump_abi --write`); tests/tools/test_abi.py
+//! checks it is current.
 
 /// The misc device the driver registers.
 pub const DEVICE_PATH: &str = "/dev/keystone_enclave";

@@ -1,6 +1,6 @@
 /* Eyrie-compatible runtime calls an eapp makes with `ecall` (a7 = number).
  * The numbers are Keystone's; keystone-rs defines them once in
- * sdk/abi/src/eyrie.rs (tests/tools/test_c_sdk.py checks these against it). */
+ * sdk/abi/src/eyrie.rs (tests/tools/test_byo_errors.py checks these against it). */
 #ifndef KEYSTONE_RS_SHARED_EYRIE_CALL_H
 #define KEYSTONE_RS_SHARED_EYRIE_CALL_H
 
