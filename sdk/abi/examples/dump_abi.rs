@@ -580,7 +580,7 @@ fn c_header(groups: &[Group], header: Header) -> String {
     for group in groups.iter().filter(|g| g.header == header) {
         out += "\n";
         if !group.comment.is_empty() {
-            out += &c_comment(group.comment, "");
+            out += &c_comment(group.comment);
         }
         for (n, item) in group.items.iter().enumerate() {
             if n > 0 && matches!(item, Item::Struct { .. }) {
@@ -619,16 +619,16 @@ fn c_value(value: i128, form: Form) -> String {
 }
 
 /// A `/* ... */` comment, one line or several.
-fn c_comment(text: &str, indent: &str) -> String {
+fn c_comment(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     if lines.len() == 1 {
-        return format!("{indent}/* {text} */\n");
+        return format!("/* {text} */\n");
     }
-    let mut out = format!("{indent}/* {}\n", lines[0]);
+    let mut out = format!("/* {}\n", lines[0]);
     for line in &lines[1..lines.len() - 1] {
-        out += &format!("{indent} * {line}\n");
+        out += &format!(" * {line}\n");
     }
-    out + &format!("{indent} * {} */\n", lines[lines.len() - 1])
+    out + &format!(" * {} */\n", lines[lines.len() - 1])
 }
 
 fn c_struct(c: &CStruct, structs: &[&CStruct]) -> String {
@@ -641,7 +641,7 @@ fn c_struct(c: &CStruct, structs: &[&CStruct]) -> String {
         }
         out += " */\n";
     } else if !c.doc.is_empty() {
-        out += &c_comment(c.doc, "");
+        out += &c_comment(c.doc);
     }
     out += &format!("struct {} {{\n", c.c_name);
     for f in &c.fields {
