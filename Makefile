@@ -82,7 +82,7 @@ run: setup build
 	$(KS) run --smp 4 ks-demo all
 
 bench: setup build
-	$(KS) bench
+	$(KS) bench --phases
 
 # Checks, installs nothing: in .venv/ once `make setup` made it, else with $(PYTHON).
 doctor:

@@ -196,7 +196,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except ValueError:
         raise KeystoneError(f"--smp {args.smp}: expected numbers like 1 or 1,4") from None
     report = run_bench(artifacts, firmwares=args.firmware or ["ours", "opensbi"],
-                       linux_smp=[] if args.no_linux else smps, timeout=args.timeout)
+                       linux_smp=[] if args.no_linux else smps, timeout=args.timeout,
+                       phases=args.phases)
     print(report.to_json() if args.json else report.format_table())
     if args.json_file:
         Path(args.json_file).write_text(report.to_json() + "\n")
@@ -316,13 +317,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--timeout", type=float, default=600.0,
                    help="seconds for boot and for the app (default 600)")
     s.set_defaults(func=cmd_run)
-    s = sub.add_parser("bench", help="our SM beside OpenSBI under -icount shift=0,sleep=off: SBI "
-                                     "round trips (payload) and Linux boot to /init")
+    s = sub.add_parser("bench", help="our SM beside OpenSBI under -icount shift=0,sleep=off, "
+                                     "with Keystone's recorded figures and ours/Keystone: SBI "
+                                     "round trips and enclave costs (payload) and Linux")
     s.add_argument("--smp", default="1", metavar="N[,N]",
                    help="harts of the Linux boots (default 1; e.g. 1,4)")
     s.add_argument("--firmware", action="append", choices=("ours", "opensbi"),
                    help="only this firmware (repeatable; default both)")
     s.add_argument("--no-linux", action="store_true", help="only the payload runs")
+    s.add_argument("--phases", action="store_true",
+                   help="also trace one of each hot-path operation on our SM and print where "
+                        "its instructions go, per phase (JSON key `phases`; ~1 min)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--json-file", metavar="FILE", help="also write the JSON to FILE")
     s.add_argument("--plot", metavar="FILE.png", help="write a PNG plot (needs matplotlib)")

@@ -16,6 +16,12 @@ figures repeat exactly from run to run and machine to machine:
   this repeats exactly; with ``-smp`` > 1 QEMU's round-robin scheduling of the
   harts makes it neither repeatable nor comparable (said in the table).
 
+Beside them stand Keystone's own C SM's figures, recorded once on the same
+QEMU with the same payload and Linux image (``keystone_py.qemu.reference``;
+labelled as recorded, with their source, never measured here), and the ratio
+ours / Keystone. ``phases=True`` also traces one of each hot-path operation
+on our SM (``keystone_py.qemu.phases``) for a per-phase breakdown.
+
 Wall times are reported beside them; they depend on the build machine and are
 not compared by any test.
 """
@@ -32,11 +38,14 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ..build.artifacts import Artifacts
 from ..contract import INIT_READY, SM_PANIC
+from ..errors import KeystoneError
 from ..paths import logs_dir
 from ..toolchain import Toolchain
+from . import reference
 from .firmware import CHOICES, firmware_label, resolve_firmware
 from .guest import INSTRUCTIONS_PER_TICK_SHIFT0, linux_machine, parse_ready
 from .machine import BatchResult, Machine
+from .phases import Breakdown, format_breakdowns, trace_phases
 
 log = logging.getLogger("keystone_py.bench")
 
@@ -51,11 +60,21 @@ PAYLOAD_LABELS = {
     "sbi_unknown_extension": "SBI unknown extension (-> NOT_SUPPORTED)",
     "enclave_run_to_exit": "world switch: RUN -> enclave exit -> host",
     "enclave_edge_call_round_trip": "edge call round trip (STOP -> host -> RESUME)",
-    "enclave_timer_stop_resume": "timer stop + resume (INTERRUPTED -> RESUME)",
+    "enclave_preemption_round_trip": "preemption round trip (timer -> INTERRUPTED -> RESUME)",
     "enclave_attest": "ATTEST (SM part)",
     "enclave_sealing_key": "GET_SEALING_KEY (SM part)",
-    "enclave_create_per_page": "CREATE per measured 4 KiB page",
+    "enclave_create_per_page": "CREATE per measured 4 KiB page (512 KiB EPM)",
 }
+PREEMPTION = "enclave_preemption_round_trip"
+#: The CREATE/DESTROY sweep rows that have a recorded Keystone figure.
+SWEEP_ROWS = (("create_epm_16", "create_per_page", "CREATE per measured 4 KiB page, 64 KiB EPM"),
+              ("create_epm_26", "create_per_page", "CREATE per measured 4 KiB page, 64 MiB EPM"),
+              ("create_epm_16", "destroy_per_page", "DESTROY per 4 KiB page, 64 KiB EPM"),
+              ("create_epm_26", "destroy_per_page", "DESTROY per 4 KiB page, 64 MiB EPM"))
+#: Linux rows (fields of LinuxRun) compared with Keystone, with their label.
+LINUX_ROWS = (("marker_instructions", "boot to /init marker, ~instructions (100/tick)"),
+              ("ocall_round_trip", "ocall round trip eapp -> host -> eapp, instructions"),
+              ("hello_create_run_destroy", "hello create + run + destroy, instructions"))
 #: Lines ``bench: create_epm_<log2 size> ...`` of the per-size sweep.
 SIZE_SWEEP = re.compile(r"^create_epm_(\d+)$")
 
@@ -77,6 +96,8 @@ class PayloadRun:
     exit_status: Optional[int] = None
     error: Optional[str] = None
     log_dir: str = ""
+    #: ``-cpu`` of the run (None: QEMU's default CPU).
+    cpu: Optional[str] = None
 
 
 @dataclass
@@ -94,6 +115,9 @@ class LinuxRun:
     #: On our SM, figures of ``ks-demo bench`` run in the guest (instructions).
     ocall_round_trip: Optional[int] = None
     hello_create_run_destroy: Optional[int] = None
+    #: ``bench: switchless TOPIC: ...`` lines of ``ks-demo bench``, by topic
+    #: (see :func:`parse_switchless`); empty when the guest printed none.
+    switchless: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
 
 #: ``ks-demo bench`` lines (guest ns = instructions under -icount shift=0).
@@ -101,6 +125,103 @@ OCALL_LINE = re.compile(r"^bench: ocall round trip: \d+ ticks for \d+ ocalls = (
                         re.MULTILINE)
 HELLO_LINE = re.compile(r"^bench: hello create \d+ ns, run \d+ ns, destroy \d+ ns, "
                         r"total (\d+) ns", re.MULTILINE)
+#: ``bench: switchless ...`` lines (figures of switchless ocalls, ks-demo bench).
+SWITCHLESS_LINE = re.compile(r"^bench: switchless\b[ :]*(?P<rest>.*?)\s*$", re.MULTILINE)
+_KV = re.compile(r"(?<![\w-])(?P<k>[A-Za-z_]\w*)=(?P<v>[^\s,;()]+)")
+#: Figures read from the prose form of the lines, when they are there.
+_SWITCHLESS_FIGURES = (
+    ("median_ticks", re.compile(r"^median (\d+) ticks")),
+    ("median_ns", re.compile(r"^median \d+ ticks = (\d+) ns")),
+    ("calls", re.compile(r"^median .*? over (\d+) calls")),
+    ("ordinary_median_ticks", re.compile(r"ordinary ocall median (\d+) ticks")),
+    ("ordinary_median_ns", re.compile(r"ordinary ocall median \d+ ticks = (\d+) ns")),
+    ("ratio", re.compile(r"\bratio (\d+(?:\.\d+)?)\b")),
+    ("median_instructions", re.compile(r"^median (\d+) per call")),
+    ("min_instructions", re.compile(r"^median \d+ per call \(min (\d+)")),
+    ("fell_back", re.compile(r"(\d+) calls fell back")),
+    ("calls", re.compile(r"^(\d+) calls in \d+ ticks")),
+    ("ticks", re.compile(r"^\d+ calls in (\d+) ticks")),
+    ("calls_per_s", re.compile(r"= (\d+) calls/s")),
+    ("failed", re.compile(r"\((\d+) failed")),
+    ("smp", re.compile(r"-smp (\d+)")),
+)
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_switchless(text: str) -> Dict[str, Dict[str, Any]]:
+    """``bench: switchless ...`` lines → ``{topic: {"text": ..., figures...}}``.
+
+    Tolerant of the form: ``bench: switchless TOPIC: prose`` (the topic is the
+    text before the first colon, ``throughput: N workers:`` keeps the workers),
+    or ``bench: switchless k=v k=v``. Every ``k=v`` pair is kept; figures are
+    read from the prose only where a known phrase says them (``median N ticks
+    = M ns``, ``ratio R``, ``N calls/s``, ...); ``skipped``/``failed`` lines are
+    marked. ``text`` is the line as the guest printed it after the topic.
+    """
+    out: Dict[str, Dict[str, Any]] = {}
+    for m in SWITCHLESS_LINE.finditer(text.replace("\r", "")):
+        rest = m.group("rest")
+        topic, sep, body = rest.partition(": ")
+        if not sep or "=" in topic:
+            words = [w for w in rest.split() if "=" not in w]
+            topic, body = " ".join(words) or "figures", rest
+        workers = re.match(r"(\d+ workers?): (.*)$", body)
+        if workers:
+            topic, body = f"{topic} {workers.group(1)}", workers.group(2)
+        topic = topic.strip().rstrip(":")
+        entry: Dict[str, Any] = {"text": body.strip()}
+        if body.startswith("skipped"):
+            entry["skipped"] = True
+        if "failed" in topic or body.startswith(("failed", "error")):
+            entry["failed"] = True
+        for key, pattern in _SWITCHLESS_FIGURES:
+            found = pattern.search(body)
+            if found and key not in entry:
+                entry[key] = _number(found.group(1))
+        for kv in _KV.finditer(body):
+            entry[kv.group("k")] = _number(kv.group("v"))
+        name, n = topic, 2
+        while name in out:
+            name, n = f"{topic} #{n}", n + 1
+        out[name] = entry
+    return out
+
+
+@dataclass
+class Comparison:
+    """One row that has a recorded Keystone figure: ours / OpenSBI / Keystone."""
+
+    key: str  # the key in reference.KEYSTONE
+    label: str
+    values: Dict[str, Optional[int]]  # firmware label -> figure of this run
+    keystone: Optional[int]
+    cpu: Optional[str] = None  # -cpu of our figure (None: QEMU's default)
+
+    @property
+    def ours(self) -> Optional[int]:
+        return self.values.get("ours")
+
+    @property
+    def ratio(self) -> Optional[float]:
+        return reference.ratio(self.ours, self.keystone)
+
+    def to_dict(self) -> Dict[str, Any]:
+        r = self.ratio
+        return {"key": self.key, "label": self.label, "values": self.values,
+                "keystone": self.keystone, "cpu": self.cpu,
+                "ratio_ours_keystone": None if r is None else round(r, 4)}
+
+
+def format_ratio(r: Optional[float]) -> str:
+    return "-" if r is None else f"{r:.2f}x"
 
 
 @dataclass
@@ -110,18 +231,76 @@ class BenchReport:
     linux: List[LinuxRun] = field(default_factory=list)
     icount_shift: int = ICOUNT_SHIFT
     wall_s: float = 0.0
+    #: ``--phases``: the per-phase breakdown on our SM (None: not asked).
+    phases: Optional[List[Breakdown]] = None
+    phases_error: Optional[str] = None
 
     @property
     def ok(self) -> bool:
         runs: List[Any] = [*self.payload, *self.linux]
-        return all(r.error is None and r.exit_status == 0 for r in runs)
+        return (all(r.error is None and r.exit_status == 0 for r in runs)
+                and self.phases_error is None)
+
+    def payload_runs(self, cpu: Optional[str] = None) -> Dict[str, PayloadRun]:
+        """The payload runs on ``-cpu cpu`` (None: the default CPU) by firmware."""
+        return {r.firmware: r for r in self.payload if r.cpu == cpu}
+
+    def payload_names(self) -> List[str]:
+        """Payload measurements with an ``instret``, in display order."""
+        names = list(PAYLOAD_LABELS)
+        for r in self.payload:
+            names += [n for n in r.measurements if n not in names and not SIZE_SWEEP.match(n)
+                      and "instret" in r.measurements[n]]
+        return names
+
+    def _sweep_value(self, fw: str, name: str, key: str) -> Optional[int]:
+        r = self.payload_runs().get(fw)
+        return r.measurements.get(name, {}).get(key) if r else None
+
+    def comparisons(self) -> List[Comparison]:
+        """Every row the recorded Keystone figures have, with this run's figures."""
+        labels = list(self.firmware)
+        out: List[Comparison] = []
+        default = self.payload_runs()
+        for name in self.payload_names():
+            if name not in reference.KEYSTONE:
+                continue
+            if name == PREEMPTION:
+                # Keystone's is for -cpu rv64,sstc=false only: compare with ours there.
+                runs = self.payload_runs(reference.PREEMPTION_CPU)
+                cpu: Optional[str] = reference.PREEMPTION_CPU
+            else:
+                runs, cpu = default, None
+            values = {fw: runs[fw].measurements.get(name, {}).get("instret")
+                      if fw in runs else None for fw in labels}
+            label = PAYLOAD_LABELS.get(name, name) + (f", -cpu {cpu}" if cpu else "")
+            out.append(Comparison(name, label, values, reference.KEYSTONE[name], cpu))
+        for name, key, label in SWEEP_ROWS:
+            out.append(Comparison(f"{name}.{key}", label,
+                                  {fw: self._sweep_value(fw, name, key) for fw in labels},
+                                  reference.KEYSTONE.get(f"{name}.{key}")))
+        linux = {r.firmware: r for r in self.linux if r.smp == 1}
+        for key, label in LINUX_ROWS:
+            out.append(Comparison(f"linux.{key}", f"Linux -smp 1: {label}",
+                                  {fw: getattr(linux.get(fw), key, None) for fw in labels},
+                                  reference.KEYSTONE.get(f"linux.{key}")))
+        return out
 
     def to_dict(self) -> Dict[str, Any]:
         return {"icount": f"shift={self.icount_shift}",
                 "instructions_per_tick": INSTRUCTIONS_PER_TICK_SHIFT0,
                 "firmware": self.firmware, "ok": self.ok, "wall_s": round(self.wall_s, 3),
                 "payload": [asdict(r) for r in self.payload],
-                "linux": [asdict(r) for r in self.linux]}
+                "linux": [asdict(r) for r in self.linux],
+                "keystone_reference": {"label": reference.LABEL, "source": reference.SOURCE,
+                                       "preemption_cpu": reference.PREEMPTION_CPU,
+                                       "figures": dict(reference.KEYSTONE),
+                                       "notes": list(reference.NOTES)},
+                "comparison": [c.to_dict() for c in self.comparisons()],
+                "phases": None if self.phases is None else [
+                    {"name": b.name, "total": b.total, "sm_total": b.sm_total(),
+                     "phases": dict(b.phases)} for b in self.phases],
+                "phases_error": self.phases_error}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -129,20 +308,21 @@ class BenchReport:
     def size_sweep(self) -> List[tuple]:
         """(EPM bytes, figures) of the CREATE/DESTROY sweep, smallest first."""
         out = []
-        for r in self.payload:
+        for r in self.payload_runs().values():
             for name, m in r.measurements.items():
                 if SIZE_SWEEP.match(name) and "create_per_page" in m:
                     out.append((m["bytes"], m))
         return sorted(out, key=lambda x: x[0])
 
     def plot(self, path: Path) -> Path:
-        """A PNG: CREATE cost per page vs EPM size, and ours vs OpenSBI per operation."""
+        """A PNG: CREATE cost per page vs EPM size, and ours vs OpenSBI vs Keystone's
+        recorded figures per payload operation."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+        fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6))
         sweep = self.size_sweep()
         if sweep:
             sizes = [s / 1024 for s, _ in sweep]
@@ -150,27 +330,39 @@ class BenchReport:
                                ("sha3_per_page", "SHA3-512 of the same bytes"),
                                ("destroy_per_page", "DESTROY (scrub)")):
                 left.plot(sizes, [m[key] for _, m in sweep], marker="o", label=label)
+            for name, key, _label in SWEEP_ROWS:
+                k = reference.KEYSTONE.get(f"{name}.{key}")
+                if k is not None:
+                    left.scatter([(1 << int(name.rsplit("_", 1)[1])) / 1024], [k], marker="x",
+                                 color="black")
+            left.scatter([], [], marker="x", color="black",
+                         label=f"{reference.LABEL}: CREATE, DESTROY")
             left.set_xscale("log", base=2)
             left.set_yscale("log")
             left.set_xlabel("EPM size (KiB)")
             left.set_ylabel("instructions per 4 KiB page")
             left.set_title("Enclave create/destroy cost vs EPM size (-icount)")
-            left.legend()
-        payload = {r.firmware: r for r in self.payload}
-        names = [n for n in PAYLOAD_LABELS
-                 if any("instret" in r.measurements.get(n, {}) for r in self.payload)]
-        width = 0.8 / max(1, len(payload))
-        for i, (fw, r) in enumerate(payload.items()):
-            values = [r.measurements.get(n, {}).get("instret", 0) for n in names]
-            right.bar([x + i * width for x in range(len(names))], values, width, label=fw)
-        right.set_xticks([x + width * (len(payload) - 1) / 2 for x in range(len(names))])
-        right.set_xticklabels([n.replace("enclave_", "").replace("sbi_", "sbi ") for n in names],
+            left.legend(fontsize=8)
+        rows = [c for c in self.comparisons()
+                if not c.key.startswith(("linux.", "create_epm_"))
+                and any(v is not None for v in (*c.values.values(), c.keystone))]
+        series = [(fw, [c.values.get(fw) or 0 for c in rows], None) for fw in self.firmware]
+        series.append((reference.LABEL, [c.keystone or 0 for c in rows], "//"))
+        width = 0.8 / max(1, len(series))
+        for i, (label, values, hatch) in enumerate(series):
+            right.bar([x + i * width for x in range(len(rows))], values, width, label=label,
+                      hatch=hatch, edgecolor="black" if hatch else None,
+                      color="white" if hatch else None)
+        right.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(rows))])
+        right.set_xticklabels([c.key.replace("enclave_", "").replace("sbi_", "sbi ")
+                               + (f"\n(-cpu {c.cpu})" if c.cpu else "") for c in rows],
                               rotation=35, ha="right", fontsize=8)
         right.set_yscale("log")
         right.set_ylabel("instructions (instret, -icount shift=0)")
-        right.set_title("Per operation: ours vs OpenSBI")
-        right.legend()
-        fig.tight_layout()
+        right.set_title("Per operation: ours vs OpenSBI vs Keystone (recorded)")
+        right.legend(fontsize=8)
+        fig.text(0.01, 0.01, f"{reference.LABEL}: {reference.SOURCE}", fontsize=7)
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
         path = Path(path)
         fig.savefig(path, dpi=110)
         plt.close(fig)
@@ -178,24 +370,46 @@ class BenchReport:
 
     def format_table(self) -> str:
         labels = list(self.firmware)
-        rows: List[List[str]] = [["", *labels]]
-        payload = {r.firmware: r for r in self.payload}
-        names = list(PAYLOAD_LABELS)
-        for r in self.payload:
-            names += [n for n in r.measurements if n not in names and not SIZE_SWEEP.match(n)
-                      and "instret" in r.measurements[n]]
+        header = ["", *labels, reference.LABEL, "ours/Keystone"]
+        rows: List[List[str]] = [header]
+        compared = {c.key: c for c in self.comparisons()}
+
+        def figure_cells(values: Dict[str, Optional[int]], failed: Dict[str, bool],
+                         keystone: Optional[int]) -> List[str]:
+            cells = [str(values[fw]) if values.get(fw) is not None
+                     else ("FAILED" if failed.get(fw) else "-") for fw in labels]
+            ours = values.get("ours")
+            return [*cells, str(keystone) if keystone is not None else "-",
+                    format_ratio(reference.ratio(ours, keystone))]
+
         if self.payload:
+            payload = self.payload_runs()
+            failed = {fw: r.error is not None for fw, r in payload.items()}
             rows.append(["payload on 1 hart, instructions per call (instret)"])
-            for name in names:
-                cells = []
-                for fw in labels:
-                    r = payload.get(fw)
-                    v = r.measurements.get(name, {}).get("instret") if r else None
-                    cells.append(str(v) if v is not None else ("FAILED" if r and r.error
-                                                               else "-"))
-                rows.append([f"  {PAYLOAD_LABELS.get(name, name)}", *cells])
+            for name in self.payload_names():
+                values = {fw: payload[fw].measurements.get(name, {}).get("instret")
+                          if fw in payload else None for fw in labels}
+                label = PAYLOAD_LABELS.get(name, name)
+                if name == PREEMPTION:
+                    # QEMU's default CPU has Sstc: Keystone has no figure there.
+                    rows.append([f"  {label}, default CPU (Sstc)",
+                                 *figure_cells(values, failed, None)])
+                    c = compared.get(name)
+                    sstc = self.payload_runs(reference.PREEMPTION_CPU)
+                    if c is not None and (sstc or c.keystone is not None):
+                        rows.append([f"  {label}, -cpu {c.cpu}", *figure_cells(
+                            c.values, {fw: r.error is not None for fw, r in sstc.items()},
+                            c.keystone)])
+                    continue
+                rows.append([f"  {label}", *figure_cells(values, failed,
+                                                         reference.KEYSTONE.get(name))])
             rows.append(["  wall time of the payload run",
-                         *[_wall(payload.get(fw)) for fw in labels]])
+                         *[_wall(payload.get(fw)) for fw in labels], "", ""])
+            for r in self.payload:
+                if r.cpu is not None:
+                    rows.append([f"  wall time of the payload run, -cpu {r.cpu} ({r.firmware})",
+                                 *[_wall(r) if fw == r.firmware else "-" for fw in labels],
+                                 "", ""])
         sweep = self.size_sweep()
         if sweep:
             rows.append(["enclave CREATE / DESTROY per 4 KiB page by EPM size (ours), "
@@ -205,6 +419,10 @@ class BenchReport:
                 rows.append([f"  {size >> 10:>6} KiB: create {m['create_per_page']}, destroy "
                              f"{m['destroy_per_page']}, sha3 {m['sha3_per_page']}, "
                              f"create/sha3 {ratio:.3f}"])
+            for name, key, label in SWEEP_ROWS:
+                c = compared[f"{name}.{key}"]
+                if any(v is not None for v in c.values.values()):
+                    rows.append([f"  {label}", *figure_cells(c.values, {}, c.keystone)])
         smps = sorted({r.smp for r in self.linux})
         linux = {(r.firmware, r.smp): r for r in self.linux}
         for smp in smps:
@@ -217,24 +435,37 @@ class BenchReport:
                     approx.append("-")
                 elif r.marker_ticks is not None:
                     cells.append(f"{r.marker_ticks}")
-                    approx.append(f"{r.marker_instructions / 1e6:.1f} M")
+                    approx.append(f"{r.marker_instructions / 1e6:.1f} M"
+                                  if r.marker_instructions is not None else "-")
                 else:
                     cells.append("unreadable" if r.cpus is not None else "FAILED")
                     approx.append("-")
                 mwall.append(f"{r.marker_wall_s:.2f} s" if r and r.marker_wall_s else "-")
                 wall.append(_wall(r))
-            rows.append(["  boot to /init marker, time CSR ticks (10 MHz)", *cells])
-            rows.append(["  boot to /init marker, ~instructions (100/tick)", *approx])
-            rows.append(["  wall time to the marker", *mwall])
+            keystone_boot = reference.KEYSTONE.get("linux.marker_instructions") if smp == 1 \
+                else None
+            ours_boot = getattr(linux.get(("ours", smp)), "marker_instructions", None)
+            rows.append(["  boot to /init marker, time CSR ticks (10 MHz)", *cells, "-", "-"])
+            rows.append(["  boot to /init marker, ~instructions (100/tick)", *approx,
+                         f"{keystone_boot / 1e6:.1f} M" if keystone_boot else "-",
+                         format_ratio(reference.ratio(ours_boot, keystone_boot))])
+            rows.append(["  wall time to the marker", *mwall, "", ""])
             for key, label in (("ocall_round_trip", "ocall round trip eapp -> host -> eapp"),
                                ("hello_create_run_destroy", "hello create + run + destroy")):
-                vals = [getattr(linux.get((fw, smp)), key, None) for fw in labels]
-                if any(v is not None for v in vals):
+                vals = {fw: getattr(linux.get((fw, smp)), key, None) for fw in labels}
+                if any(v is not None for v in vals.values()):
+                    keystone = reference.KEYSTONE.get(f"linux.{key}") if smp == 1 else None
                     rows.append([f"  {label}, instructions",
-                                 *[str(v) if v is not None else "-" for v in vals]])
-            rows.append(["  wall time of the whole run (to power-off)", *wall])
+                                 *figure_cells(vals, {}, keystone)])
+            rows.append(["  wall time of the whole run (to power-off)", *wall, "", ""])
+            for fw in labels:
+                r = linux.get((fw, smp))
+                if r is not None and r.switchless:
+                    rows.append([f"  switchless ocalls (ks-demo bench on {fw}, as printed):"])
+                    rows.extend([f"    {topic}: {e['text']}"] for topic, e in
+                                r.switchless.items())
         cells = [r for r in rows if len(r) > 1]
-        widths = [max(len(r[i]) for r in cells if len(r) > i) for i in range(len(labels) + 1)]
+        widths = [max(len(r[i]) for r in cells if len(r) > i) for i in range(len(header))]
         lines = []
         for r in rows:
             if len(r) == 1:
@@ -242,8 +473,16 @@ class BenchReport:
                 continue
             lines.append(r[0].ljust(widths[0]) + "".join(
                 "  " + c.rjust(widths[i + 1]) for i, c in enumerate(r[1:])))
-        errors = [f"{kind} on {r.firmware}: {r.error}" for kind, runs in
+        if self.phases is not None:
+            lines.append(format_breakdowns(self.phases))
+        errors = [f"{kind} on {r.firmware}{f' (-cpu {r.cpu})' if getattr(r, 'cpu', None) else ''}"
+                  f": {r.error}" for kind, runs in
                   (("payload", self.payload), ("linux", self.linux)) for r in runs if r.error]
+        if self.phases_error:
+            errors.append(f"phases on ours: {self.phases_error}")
+        lines.append(f"{reference.LABEL}: not measured by this run; {reference.SOURCE}. "
+                     "ours/Keystone: our figure over Keystone's (below 1: ours is cheaper).")
+        lines.extend(reference.NOTES)
         lines.append(f"QEMU -icount shift={self.icount_shift},sleep=off: instructions and ticks "
                      "repeat exactly run after run; wall times are this machine's "
                      f"(total {self.wall_s:.1f} s).")
@@ -274,13 +513,17 @@ def _run_error(res: BatchResult, wanted: str) -> Optional[str]:
 
 
 def bench_payload(artifacts: Artifacts, firmware: str, log_dir: Path,
-                  toolchain: Toolchain, timeout: float = 120.0) -> PayloadRun:
-    """Boots the conformance payload with ``-append bench`` on 1 hart."""
-    run = PayloadRun(firmware=firmware_label(firmware), log_dir=str(log_dir))
+                  toolchain: Toolchain, timeout: float = 120.0,
+                  cpu: Optional[str] = None) -> PayloadRun:
+    """Boots the conformance payload with ``-append bench`` on 1 hart
+    (``-cpu cpu`` when given, else QEMU's default CPU)."""
+    run = PayloadRun(firmware=firmware_label(firmware), log_dir=str(log_dir), cpu=cpu)
+    suffix = "" if cpu is None else "-" + re.sub(r"[^A-Za-z0-9_-]", "_", cpu)
     m = Machine(firmware=resolve_firmware(firmware, artifacts, toolchain),
                 kernel=artifacts.require("payload_bin"), append="bench", smp=1,
-                icount=ICOUNT_SHIFT, log_dir=log_dir, name=f"bench-payload-{run.firmware}",
-                qemu=toolchain.qemu, fail_patterns=(SM_PANIC,))
+                icount=ICOUNT_SHIFT, log_dir=log_dir,
+                name=f"bench-payload-{run.firmware}{suffix}", qemu=toolchain.qemu,
+                fail_patterns=(SM_PANIC,), extra_args=["-cpu", cpu] if cpu else [])
     res = m.run_to_exit(timeout=timeout, marks=[BENCH_DONE])
     run.wall_s = round(res.wall_s, 3)
     run.exit_status = res.status
@@ -310,6 +553,7 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     hello = HELLO_LINE.findall(res.text)
     run.ocall_round_trip = int(ocall.group(1)) if ocall else None
     run.hello_create_run_destroy = int(hello[-1]) if hello else None
+    run.switchless = parse_switchless(res.text)
     ready = parse_ready(res.text)
     if ready is not None:
         run.marker_wall_s = round(res.marks.get(INIT_READY, res.wall_s), 3)
@@ -326,8 +570,13 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
 def run_bench(artifacts: Artifacts, firmwares: Sequence[str] = CHOICES,
               linux_smp: Sequence[int] = (1,), payload: bool = True,
               log_root: Optional[Path] = None, toolchain: Optional[Toolchain] = None,
-              timeout: float = 600.0) -> BenchReport:
-    """Every run, one after the other (so wall times do not disturb each other)."""
+              timeout: float = 600.0, phases: bool = False,
+              preemption_cpu: Optional[str] = reference.PREEMPTION_CPU) -> BenchReport:
+    """Every run, one after the other (so wall times do not disturb each other).
+
+    On our SM the payload runs a second time on ``-cpu preemption_cpu`` (the
+    CPU of Keystone's recorded preemption figure; None skips it), and
+    ``phases`` adds the traced per-phase breakdown."""
     tc = toolchain or Toolchain()
     if log_root is None:
         log_root = logs_dir() / time.strftime("bench-%Y%m%d-%H%M%S")
@@ -340,6 +589,19 @@ def run_bench(artifacts: Artifacts, firmwares: Sequence[str] = CHOICES,
             r = bench_payload(artifacts, fw, log_root / f"payload-{firmware_label(fw)}", tc,
                               timeout=min(timeout, 120.0))
             report.payload.append(r)
+            if preemption_cpu and firmware_label(fw) == "ours":
+                log.info("bench: payload on ours, -cpu %s", preemption_cpu)
+                safe = re.sub(r"[^A-Za-z0-9_-]", "_", preemption_cpu)
+                r = bench_payload(artifacts, fw, log_root / f"payload-ours-cpu-{safe}", tc,
+                                  timeout=min(timeout, 120.0), cpu=preemption_cpu)
+                report.payload.append(r)
+    if phases and any(firmware_label(f) == "ours" for f in firmwares):
+        log.info("bench: per-phase trace on ours")
+        try:
+            report.phases = trace_phases(artifacts, log_root / "phases-ours", tc,
+                                         timeout=timeout)
+        except KeystoneError as exc:
+            report.phases, report.phases_error = [], str(exc)
     for smp in linux_smp:
         for fw in firmwares:
             log.info("bench: Linux on %s, -smp %d", firmware_label(fw), smp)
