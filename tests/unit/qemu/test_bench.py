@@ -16,8 +16,6 @@ from keystone_py.qemu.bench import (
 )
 from keystone_py.qemu.phases import HOST, Breakdown
 
-pytestmark = pytest.mark.unit
-
 BENCH_OUT = """payload: SBI conformance on hart 0 (bootargs "bench")\r
 bench: sbi_null_call instret=151 ticks=1531 rounds=1000\r
 bench: sbi_set_timer instret=173 ticks=1750 rounds=1000
