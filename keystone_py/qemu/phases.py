@@ -11,7 +11,7 @@ two marks are then attributed:
 * pcs in the SM image: by source file, from the SM ELF's DWARF line table
   (``addr2line -i``: the innermost frame that is not a plain CSR accessor or
   a core-library helper names the phase), the trap vector split at
-  ``sm_trap_return`` into its save and its restore halves;
+  ``sm_trap_resume`` into its save and its restore halves;
 * pcs in the payload image: "host (payload S-mode)";
 * everything else (the EPM): "enclave".
 
@@ -43,7 +43,7 @@ log = logging.getLogger("keystone_py.phases")
 
 SM_IMAGE = (0x8000_0000, 0x8020_0000)
 MARK_SYMBOL = "bench_phase_mark"
-RETURN_SYMBOL = "sm_trap_return"
+RETURN_SYMBOL = "sm_trap_resume"
 TRAP_SYMBOL = "sm_trap_vector"
 PHASE_LINE = "bench-phase: "
 ADDR2LINE = "riscv64-unknown-elf-addr2line"

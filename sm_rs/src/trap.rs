@@ -2,14 +2,23 @@
 
 use crate::arch::bits::*;
 use crate::arch::csr;
-use crate::arch::entry::TrapFrame;
+use crate::arch::entry::{self, TrapFrame};
 use crate::{enclave, sbi, timer};
 
 /// Entered from `sm_trap_vector` with the interrupted world's GPRs saved in
-/// `frame`; returns the frame the vector resumes (another world's after a
-/// world switch).
+/// `frame`; leaves through the frame to resume (another world's after a
+/// world switch). It never returns, so it saves no callee-saved registers:
+/// the vector has every GPR in the frame already.
 #[unsafe(no_mangle)]
-extern "C" fn sm_trap_handler(frame: *mut TrapFrame) -> *mut TrapFrame {
+extern "C" fn sm_trap_handler(frame: *mut TrapFrame, from_lower: usize, base: usize) -> ! {
+    let resume = handle(frame);
+    // SAFETY: `handle` returns the frame it was given or the frame of the
+    // world it switched the hart to, with that world's CSRs in place.
+    unsafe { entry::resume(resume, from_lower, base) }
+}
+
+#[inline(always)]
+fn handle(frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: the vector passes the frame it just filled: the running
     // world's (this hart's alone while it runs) or one on this M stack.
     let regs = unsafe { &mut *frame };

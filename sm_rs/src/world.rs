@@ -30,17 +30,19 @@ const HOST: AtomicUsize = AtomicUsize::new(0);
 /// eid + 1 of the enclave each hart runs, 0 when it runs the host.
 static CURRENT: [AtomicUsize; MAX_HARTS] = [HOST; MAX_HARTS];
 
-/// The enclave hart `hartid` is running, if any.
+/// The enclave hart `hartid` is running, if any. Only a hart itself reads
+/// and writes its own entry, so program order is all the ordering needed.
+#[inline(always)]
 pub fn current(hartid: usize) -> Option<usize> {
-    CURRENT[hartid].load(Ordering::Acquire).checked_sub(1)
+    CURRENT[hartid].load(Ordering::Relaxed).checked_sub(1)
 }
 
 /// The world switch put enclave `eid` on this hart.
 pub fn set_enclave(hartid: usize, eid: usize) {
-    CURRENT[hartid].store(eid + 1, Ordering::Release);
+    CURRENT[hartid].store(eid + 1, Ordering::Relaxed);
 }
 
 /// The world switch gave this hart back to the host.
 pub fn set_host(hartid: usize) {
-    CURRENT[hartid].store(0, Ordering::Release);
+    CURRENT[hartid].store(0, Ordering::Relaxed);
 }

@@ -128,7 +128,8 @@ __stack_top:
 // taken in M-mode keeps its own stack.
 //
 // x9 (s1), saved first, then says where the trap came from (1: S/U-mode,
-// 0: M-mode): the handler preserves it, so the return path needs no CSR read.
+// 0: M-mode); the handler gets it and the stack base in a1/a2 and leaves
+// through `sm_trap_resume`, so the return path needs no CSR read.
 //
 // A trap from S/U-mode saves the GPRs straight into the frame of the world
 // that runs on the hart (the word at top - 16, see `set_world_frame`), and
@@ -206,12 +207,17 @@ sm_trap_vector:
     sd      x30, 30*8(x1)
     sd      x31, 31*8(x1)
     mv      a0, x1
+    mv      a1, x9
+    mv      a2, sp
     call    sm_trap_handler
-    .globl sm_trap_return
-sm_trap_return:
-    beqz    x9, 5f
-    sd      a0, {reserved}-16(sp)
-    ld      t0, {reserved}-24(sp)
+
+    // sm_trap_resume(frame, from_lower, base): the handler's way out (it
+    // never returns, so it saves no callee-saved registers of its own).
+    .globl sm_trap_resume
+sm_trap_resume:
+    beqz    a1, 5f
+    sd      a0, {reserved}-16(a2)
+    ld      t0, {reserved}-24(a2)
     csrw    mscratch, t0
 5:  mv      x1, a0
     ld      x3, 3*8(x1)
@@ -284,6 +290,7 @@ sm_park_on_fresh_stack:
 );
 
 unsafe extern "C" {
+    fn sm_trap_resume(frame: *mut TrapFrame, from_lower: usize, base: usize) -> !;
     fn sm_enter_supervisor(hartid: usize, arg: usize, entry: usize, stack_top: usize) -> !;
     fn sm_park_on_fresh_stack(hartid: usize, stack_top: usize) -> !;
     static __stack_top: u8;
@@ -305,6 +312,17 @@ const _: () = assert!(STACK_SIZE.is_multiple_of(4096));
 pub fn stack_top(hartid: usize) -> usize {
     let top = core::ptr::addr_of!(__stack_top) as usize;
     top - hartid * STACK_SIZE
+}
+
+/// Leaves the trap handler: restores `frame`'s GPRs and returns to its
+/// world. `from_lower` and `base` are the values the trap vector passed to
+/// the handler (where the trap came from, and the stack base it used).
+/// # Safety
+/// `frame` is the frame the vector filled or, after a world switch, the
+/// frame of the world now on the hart, whose CSRs (mepc, mstatus...) are set.
+pub unsafe fn resume(frame: *mut TrapFrame, from_lower: usize, base: usize) -> ! {
+    // SAFETY: forwarded to the caller.
+    unsafe { sm_trap_resume(frame, from_lower, base) }
 }
 
 /// Bytes at the top of each hart's stack that are not stack: the trap
