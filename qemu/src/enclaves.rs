@@ -429,7 +429,12 @@ fn fp_state_is_per_world() {
     set_f5_keep();
     let host_after = f5();
     check!(ret.error == err::EDGE_CALL_HOST && host_after == 0x3333, "the host's FP registers survive enclave runs made with FS = Off"; "f5 = {:#x}", host_after);
-    check_ret!(ret2, 0, secret, "the enclave's FP registers survive a host that runs with FS = Off");
+    check_ret!(
+        ret2,
+        0,
+        secret,
+        "the enclave's FP registers survive a host that runs with FS = Off"
+    );
     ks(fid::DESTROY_ENCLAVE, eid);
 }
 

@@ -47,6 +47,7 @@ mod scrub;
 mod timer;
 #[cfg(target_os = "none")]
 mod trap;
+mod umem;
 #[cfg(target_os = "none")]
 mod world;
 

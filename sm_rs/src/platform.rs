@@ -2,9 +2,9 @@
 //!
 //! Read once by the boot hart; nothing here is a compile-time constant of QEMU.
 
+use core::sync::atomic::{AtomicBool, Ordering};
 use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
 use sm_core::pmp::Range;
-use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Once;
 
 /// Most DRAM banks the SM tracks.

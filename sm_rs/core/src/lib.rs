@@ -15,4 +15,5 @@ pub mod pmp_alloc;
 pub mod pmp_sync;
 pub mod pmp_view;
 pub mod scrub_registry;
+pub mod umem;
 pub mod world_csrs;

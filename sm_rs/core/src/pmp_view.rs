@@ -109,7 +109,9 @@ mod tests {
             &[e(4, 5, 0x1f), e(4, 6, 0x00)],
         ];
         for entries in cases {
-            for old in [[0usize; 2], [usize::MAX; 2], [0x1f1f_0000_8080_1f00, 0x0f00_1800_0000_ff1f]] {
+            for old in
+                [[0usize; 2], [usize::MAX; 2], [0x1f1f_0000_8080_1f00, 0x0f00_1800_0000_ff1f]]
+            {
                 let v = PmpView::new(entries.iter().copied()).unwrap();
                 let (cfg, mut addrs) = one_by_one(entries, old);
                 assert_eq!([v.cfg(0, old[0]), v.cfg(1, old[1])], cfg);
@@ -131,7 +133,10 @@ mod tests {
         let whole = PmpView::new(enclave).unwrap();
         for old in [[0usize; 2], [usize::MAX; 2]] {
             let (cfg, _) = one_by_one(&host, old);
-            assert_eq!([enter.cfg(0, cfg[0]), enter.cfg(1, cfg[1])], [whole.cfg(0, cfg[0]), whole.cfg(1, cfg[1])]);
+            assert_eq!(
+                [enter.cfg(0, cfg[0]), enter.cfg(1, cfg[1])],
+                [whole.cfg(0, cfg[0]), whole.cfg(1, cfg[1])]
+            );
         }
         let leave = PmpView::transition(&enclave, host).unwrap();
         assert_eq!(&leave.addrs[..leave.len], &[(15, usize::MAX)]);

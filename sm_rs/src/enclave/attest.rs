@@ -1,7 +1,7 @@
 //! ATTEST_ENCLAVE and GET_SEALING_KEY (KEYSTONE_ABI.md §5).
 
-use crate::arch::mprv;
 use crate::keys;
+use crate::umem::USlice;
 use keystone_abi::sm::report::*;
 use sm_core::crypto;
 use sm_core::error::SmError;
@@ -34,18 +34,13 @@ pub fn attest(
     data_va: usize,
     size: usize,
 ) -> Result<(), SmError> {
-    if size > DATA_MAX {
-        return Err(SmError::IllegalArgument("attest/sealing buffer"));
-    }
+    const BAD: SmError = SmError::IllegalArgument("attest/sealing buffer");
+    let data_in = USlice::<u8>::new(data_va, size, DATA_MAX).map_err(|_| BAD)?;
+    let report_out = USlice::<u8>::new(report_va, REPORT, REPORT).map_err(|_| BAD)?;
     let mut data = [0u8; DATA_MAX];
-    if mprv::copy_from_caller(data_va, &mut data[..size]).is_err() {
-        return Err(SmError::IllegalArgument("attest/sealing buffer"));
-    }
+    data_in.read_into(&mut data).map_err(|_| BAD)?;
     let report = build_report(hash, &data[..size]);
-    match mprv::copy_to_caller(report_va, &report) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(SmError::IllegalArgument("attest/sealing buffer")),
-    }
+    report_out.write_from(&report).map_err(|_| BAD)
 }
 
 /// GET_SEALING_KEY: key struct and identifier are physical addresses that

@@ -11,7 +11,7 @@ mod context;
 mod random;
 
 use crate::arch::entry::{FrameCell, TrapFrame};
-use crate::arch::{bits, csr, mprv};
+use crate::arch::{bits, csr};
 use crate::{ipi, platform, pmp_global};
 use context::{Context, Features};
 use keystone_abi::sm::{err, fid, stop_reason, CreateArgs, ENCLAVES_MAX, MDSIZE};
@@ -113,10 +113,9 @@ pub fn host_call(hartid: usize, fid: usize, frame: &mut TrapFrame, mepc: usize) 
 fn copy_create_args(va: usize) -> Result<CreateArgs, SmError> {
     const UNREADABLE: SmError = SmError::IllegalArgument("create arguments not readable");
     let mut words = [0u64; 8];
-    for (i, w) in words.iter_mut().enumerate() {
-        let addr = va.checked_add(i * 8).ok_or(UNREADABLE)?;
-        *w = mprv::load_u64(addr).map_err(|_| UNREADABLE)?;
-    }
+    let args =
+        crate::umem::USlice::<u64>::new(va, words.len(), words.len()).map_err(|_| UNREADABLE)?;
+    args.read_into(&mut words).map_err(|_| UNREADABLE)?;
     let [epm_paddr, epm_size, utm_paddr, utm_size, runtime_paddr, user_paddr, free_paddr, free_requested] =
         words;
     Ok(CreateArgs {
@@ -271,7 +270,12 @@ fn enter(hartid: usize, eid: usize, mepc: usize, first: bool) -> Outcome {
         csr::mie::set(bits::MIE_S_BITS | (1 << bits::IRQ_M_SOFT));
     }
     crate::timer::enter_enclave(hartid, slot.host.stimecmp, slot.timer_request);
-    Outcome::Switched(Switch { frame: FRAMES[eid].get(), mepc: slot.ctx.mepc, ret: None, leaving: None })
+    Outcome::Switched(Switch {
+        frame: FRAMES[eid].get(),
+        mepc: slot.ctx.mepc,
+        ret: None,
+        leaving: None,
+    })
 }
 
 /// Saves the enclave (resuming at `resume_pc`) and gives the hart back to

@@ -4,7 +4,7 @@
 //! it is read through MPRV, so a bad pointer is an error, never a crash.
 
 use super::Call;
-use crate::arch::{bits, csr, mprv};
+use crate::arch::{bits, csr};
 use crate::{console, ipi, reset, timer};
 use sbi_spec::legacy::*;
 
@@ -27,7 +27,12 @@ fn targets(mask_ptr: usize) -> Result<usize, usize> {
     if mask_ptr == 0 {
         return ipi::decode_mask(0, usize::MAX).map_err(|e| e.error);
     }
-    let mask = mprv::load_u64(mask_ptr).map_err(|_| INVALID_ADDRESS)?;
+    let mut mask = [0u64];
+    crate::umem::USlice::<u64>::new(mask_ptr, 1, 1)
+        .map_err(|_| INVALID_ADDRESS)?
+        .read_into(&mut mask)
+        .map_err(|_| INVALID_ADDRESS)?;
+    let [mask] = mask;
     ipi::decode_mask(mask as usize, 0).map_err(|e| e.error)
 }
 

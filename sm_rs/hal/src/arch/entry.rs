@@ -336,7 +336,12 @@ const RESERVED: usize = 32;
 /// # Safety
 /// `frame` is valid for reads and writes and used by no one else while the
 /// world runs on this hart and the SM handles its traps.
-pub unsafe fn enter_supervisor(hartid: usize, arg: usize, entry: usize, frame: *mut TrapFrame) -> ! {
+pub unsafe fn enter_supervisor(
+    hartid: usize,
+    arg: usize,
+    entry: usize,
+    frame: *mut TrapFrame,
+) -> ! {
     let top = stack_top(hartid);
     // SAFETY: the words at top - 16 and top - 24 are reserved (Rust's stack
     // starts below them, see `_start` and `park_on_fresh_stack`); the trap

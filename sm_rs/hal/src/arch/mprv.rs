@@ -3,7 +3,8 @@
 //! The SM never dereferences an S-mode pointer directly: the load runs with
 //! mstatus.MPRV set, so the caller's translation and PMP apply. While it runs,
 //! mtvec points at a tiny handler that records the fault and skips the load,
-//! so a bad pointer comes back as an error instead of an M-mode crash.
+//! so a bad pointer comes back as an error instead of an M-mode crash. The
+//! firmware reaches these only through its typed `umem::USlice`.
 
 /// The lower-privilege address could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,29 +87,4 @@ pub fn load_u8(va: usize) -> Result<u8, Fault> {
 pub fn store_u8(va: usize, value: u8) -> Result<(), Fault> {
     let value = value as usize;
     guarded!("sb", va, value, in)
-}
-
-/// Copies `dst.len()` bytes from the caller's `va`.
-pub fn copy_from_caller(va: usize, dst: &mut [u8]) -> Result<(), Fault> {
-    for (i, b) in dst.iter_mut().enumerate() {
-        *b = load_u8(va.checked_add(i).ok_or(Fault)?)?;
-    }
-    Ok(())
-}
-
-/// Copies `src` to the caller's `va`, checking the whole range first.
-pub fn copy_to_caller(va: usize, src: &[u8]) -> Result<(), Fault> {
-    let last = va.checked_add(src.len().saturating_sub(1)).ok_or(Fault)?;
-    // Probe every page of the buffer (reads only) before writing, so a bad
-    // buffer leaves the caller's memory untouched.
-    let mut page = va & !0xfff;
-    while page <= last {
-        load_u8(page.max(va))?;
-        page += 0x1000;
-    }
-    load_u8(last)?;
-    for (i, &b) in src.iter().enumerate() {
-        store_u8(va + i, b)?;
-    }
-    Ok(())
 }
