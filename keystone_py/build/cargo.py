@@ -36,7 +36,7 @@ RUST_SDK = ("sdk/abi", "sdk/enclave", "sdk/host")
 #: Keystone's test eapps and ours (cargo bins of package eapp-tests, examples/tests).
 EAPPS = ("stack", "loop", "malloc", "long-nop", "fibonacci", "untrusted", "attestation",
          "data-sealing", "edge-checks", "hello", "fault", "illegal", "bad-pointer",
-         "ocall-bench", "attestor", "ocall-seq")
+         "ocall-bench", "attestor", "ocall-seq", "switchless")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ pub mod flags {
     pub const D: u64 = 1 << 7;
     /// The permission bits a caller chooses.
     pub const PERMS: u64 = R | W | X | U;
+    /// Software bit (RSW, ignored by the hardware): a user page shared with
+    /// the host (the switchless ring). System calls refuse it as a buffer
+    /// and it is never freed into the runtime's memory.
+    pub const SHARED: u64 = 1 << 8;
 }
 
 /// `satp` MODE for Sv39.
@@ -94,7 +98,11 @@ pub fn map(
     if *slot & flags::V != 0 {
         return Err(MapError::AlreadyMapped);
     }
-    *slot = ((pa as u64 >> 12) << 10) | (perms & flags::PERMS) | flags::V | flags::A | flags::D;
+    *slot = ((pa as u64 >> 12) << 10)
+        | (perms & (flags::PERMS | flags::SHARED))
+        | flags::V
+        | flags::A
+        | flags::D;
     Ok(())
 }
 

@@ -181,11 +181,12 @@ impl<M: PhysMem> AddressSpace<M> {
         pt::map(&mut self.mem, alloc, self.root, va, pa, perms)
     }
 
-    /// Removes the 4 KiB mapping of `va` if it is a user page; returns the
-    /// page it mapped. Every slice made before is stale afterwards.
+    /// Removes the 4 KiB mapping of `va` if it is a user page (not one
+    /// shared with the host); returns the page it mapped. Every slice made
+    /// before is stale afterwards.
     pub fn unmap_user(&mut self, va: usize) -> Option<usize> {
         match translate(&mut self.mem, self.root, va) {
-            Some((_, f)) if f & flags::U != 0 => {
+            Some((_, f)) if f & flags::U != 0 && f & flags::SHARED == 0 => {
                 self.generation += 1;
                 pt::unmap(&mut self.mem, self.root, va)
             }
@@ -206,7 +207,8 @@ impl<M: PhysMem> AddressSpace<M> {
 }
 
 /// Whether every byte of `[va, va + len)` is below USER_TOP and every page
-/// is mapped with all of `need`.
+/// is mapped with all of `need` and is not shared with the host (the host
+/// may change a shared page at any time, so it is no buffer to check and copy).
 fn check(mem: &mut impl PhysMem, root: usize, va: usize, len: usize, need: u64) -> bool {
     if len == 0 {
         return true;
@@ -218,7 +220,7 @@ fn check(mem: &mut impl PhysMem, root: usize, va: usize, len: usize, need: u64) 
     let mut page = crate::page_down(va);
     while page < end {
         match translate(mem, root, page) {
-            Some((_, f)) if f & need == need => {}
+            Some((_, f)) if f & need == need && f & flags::SHARED == 0 => {}
             _ => return false,
         }
         page += PAGE_SIZE;
@@ -325,5 +327,18 @@ mod tests {
         let mut b = [0u8; 1];
         s.copy_in(&before, &mut b); // no unmap happened: still fresh
         assert!(s.translate(0x20000).is_some());
+    }
+
+    #[test]
+    fn pages_shared_with_the_host_are_no_buffer_and_never_unmapped() {
+        let mut s = setup();
+        let mut alloc = || Some(0xb000_0000);
+        let perms = flags::R | flags::W | flags::U | flags::SHARED;
+        s.map(&mut alloc, 0x40000, 0x8009_0000, perms).unwrap();
+        assert_eq!(s.translate(0x40000).map(|(_, f)| f & flags::SHARED), Some(flags::SHARED));
+        assert!(s.readable(0x40000, 8).is_err(), "shared page as a buffer");
+        assert!(s.writable(0x3fff8, 16).is_err(), "a buffer running into it");
+        assert_eq!(s.unmap_user(0x40000), None);
+        assert!(s.translate(0x40000).is_some());
     }
 }

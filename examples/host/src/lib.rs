@@ -2,6 +2,7 @@
 //! the ocalls of Keystone's `examples/tests` test-runner.
 
 pub mod refusals;
+pub mod switchless;
 
 use keystone_abi::edge::{status, test_ocall};
 use keystone_abi::sm::report;
@@ -68,7 +69,7 @@ pub fn test_ocalls(b: Builder) -> Builder {
         Reply::None
     })
     .ocall(test_ocall::GET_STRING, |_| Reply::Wrapped(HOST_STRING.to_vec()))
-    .ocall(test_ocall::NOP, |_| Reply::None)
+    .ocall_shared(test_ocall::NOP, |_| Reply::None)
     .ocall(test_ocall::BAD_REPLY, |_| Reply::Raw {
         status: status::OK,
         offset: u64::MAX - 4,

@@ -12,6 +12,12 @@ pub mod syscall {
     pub const ATTEST_ENCLAVE: usize = 1003;
     /// get_sealing_key(key_struct, struct_size, ident, ident_len) -> SM error code.
     pub const GET_SEALING_KEY: usize = 1004;
+    /// Ours: map_ring(len) -> the user address of the last `len` bytes of
+    /// the UTM (len = [`crate::switchless::RING_BYTES`]), mapped read-write
+    /// into the eapp; or -EINVAL (bad length, UTM too small) / -EEXIST
+    /// (mapped already). The runtime's own edge calls then use only the UTM
+    /// before it. See [`crate::switchless`].
+    pub const MAP_RING: usize = 1010;
     /// exit(value): ends the enclave, the host's RUN returns the value.
     pub const EXIT: usize = 1101;
     /// Always unknown (`RUNTIME_SYSCALL_UNKNOWN`).
@@ -36,6 +42,7 @@ pub mod linux {
     /// errno values returned negated.
     pub const EBADF: isize = 9;
     pub const ENOMEM: isize = 12;
+    pub const EEXIST: isize = 17;
     pub const EINVAL: isize = 22;
     pub const ENOSYS: isize = 38;
     /// mmap flags and protections.
@@ -68,6 +75,9 @@ pub mod vm {
     pub const USER_STACK_TOP: usize = 0x4000_0000;
     /// ... and is this big (`EYRIE_USER_STACK_SIZE`, 128 KiB).
     pub const USER_STACK_SIZE: usize = 128 * 1024;
+    /// The switchless ring is mapped here for the eapp (between the stack
+    /// and the mmap area, so neither brk, mmap nor munmap reach it).
+    pub const RING_VA: usize = 0x10_0000_0000;
     /// Anonymous mmap hands out addresses from here up.
     pub const MMAP_BASE: usize = 0x20_0000_0000;
     /// Highest address brk may reach (the heap starts after the eapp's ELF).
@@ -76,6 +86,7 @@ pub mod vm {
     /// Kernel stack of the runtime (8 pages, as Eyrie).
     pub const KERNEL_STACK_SIZE: usize = 8 * PAGE_SIZE;
     const _: () = assert!(USER_STACK_TOP < MMAP_BASE && MMAP_BASE < USER_TOP);
+    const _: () = assert!(USER_STACK_TOP <= RING_VA && RING_VA + (1 << 30) <= MMAP_BASE);
 }
 
 /// Exit values with which the runtime ends an enclave itself (a1 of the

@@ -12,3 +12,4 @@ pub mod eyrie;
 pub mod ioctl;
 pub mod layout;
 pub mod sm;
+pub mod switchless;

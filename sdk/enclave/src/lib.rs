@@ -12,6 +12,7 @@
 extern crate alloc;
 
 mod heap;
+pub mod switchless;
 pub mod syscall;
 
 use keystone_abi::edge::EdgeData;

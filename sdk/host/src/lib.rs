@@ -17,6 +17,7 @@
 //! destroys it when the process dies).
 
 mod epm;
+pub mod switchless;
 mod sys;
 
 pub use epm::EpmLoad;
@@ -28,12 +29,17 @@ pub mod raw {
     pub use crate::sys::{ioctl_inaccessible, ioctl_with as ioctl, Mapping};
 }
 
+pub use sys::pin_current_thread;
+
 use keystone_abi::edge::{self, status, DATA_OFFSET, EDGE_CALL_SIZE};
 use keystone_abi::eyrie::linux;
 use keystone_abi::ioctl::{self as kio, CreateEnclave, Ioctl, IoctlArg, RunEnclave};
 use keystone_abi::sm::err;
+use keystone_abi::switchless::RING_BYTES;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -41,6 +47,12 @@ use std::time::{Duration, Instant};
 use sys::Mapping;
 
 pub const PAGE: u64 = 4096;
+
+/// The smallest UTM that holds the switchless ring and a page for ordinary
+/// edge calls.
+pub const fn switchless_min_utm() -> u64 {
+    RING_BYTES as u64 + PAGE
+}
 /// Keystone's defaults (`Params.hpp`): 1 MiB free memory, 8 KiB UTM.
 pub const DEFAULT_FREE_MEM: u64 = 1 << 20;
 pub const DEFAULT_UTM_SIZE: u64 = 8 << 10;
@@ -104,6 +116,7 @@ pub enum Reply {
 }
 
 type Handler = Box<dyn FnMut(&[u8]) -> Reply + Send>;
+type SharedHandler = Box<dyn Fn(&[u8]) -> Reply + Send + Sync>;
 
 /// Counters for diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -114,6 +127,44 @@ pub struct Stats {
     pub ocalls: u64,
     /// Ocalls answered BAD_CALL_ID (no handler).
     pub unknown_ocalls: u64,
+    /// Calls the switchless workers answered through the ring.
+    pub switchless: u64,
+}
+
+/// One handler: called by one thread at a time, or by any number at once.
+enum Entry {
+    Exclusive(Mutex<Handler>),
+    Shared(SharedHandler),
+}
+
+/// The handlers by id, shared by the run loop and the switchless workers.
+#[derive(Default)]
+pub(crate) struct Table {
+    handlers: HashMap<u64, Entry>,
+    unknown: AtomicU64,
+    switchless: AtomicU64,
+}
+
+impl Table {
+    /// The handler's answer to call `id` with arguments `args`: its own,
+    /// the SDK's for an unhandled EDGECALL_SYSCALL, else BAD_CALL_ID.
+    pub(crate) fn dispatch(&self, id: u64, args: &[u8]) -> Reply {
+        match self.handlers.get(&id) {
+            Some(Entry::Shared(h)) => h(args),
+            // A handler that panicked on another thread left the lock
+            // poisoned; its state is the handler's own business.
+            Some(Entry::Exclusive(h)) => h.lock().unwrap_or_else(|p| p.into_inner())(args),
+            None if id == edge::EDGECALL_SYSCALL => proxy_syscall(args),
+            None => {
+                self.unknown.fetch_add(1, Ordering::Relaxed);
+                Reply::Status(status::BAD_CALL_ID)
+            }
+        }
+    }
+
+    pub(crate) fn count_switchless(&self) {
+        self.switchless.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Memory shared with the enclave (the UTM), reached by copies at offsets.
@@ -170,38 +221,56 @@ impl Driver for DeviceFile<'_> {
 /// The ocall handlers of an enclave, by id, and what serving them counted.
 #[derive(Default)]
 pub struct Ocalls {
-    handlers: HashMap<u64, Handler>,
+    table: Arc<Table>,
     stats: Stats,
 }
 
 impl Ocalls {
-    /// Serves ocall `id` with `handler`, replacing any handler it had.
+    fn table_mut(&mut self) -> &mut Table {
+        Arc::get_mut(&mut self.table).expect("handlers are added before any worker starts")
+    }
+
+    /// Serves ocall `id` with `handler`, replacing any handler it had. The
+    /// handler runs on one thread at a time (the run loop's or a worker's).
     pub fn insert(&mut self, id: u64, handler: impl FnMut(&[u8]) -> Reply + Send + 'static) {
-        self.handlers.insert(id, Box::new(handler));
+        self.table_mut().handlers.insert(id, Entry::Exclusive(Mutex::new(Box::new(handler))));
+    }
+
+    /// Serves ocall `id` with `handler`, which switchless workers may run on
+    /// several threads at once.
+    pub fn insert_shared(
+        &mut self,
+        id: u64,
+        handler: impl Fn(&[u8]) -> Reply + Send + Sync + 'static,
+    ) {
+        self.table_mut().handlers.insert(id, Entry::Shared(Box::new(handler)));
     }
 
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats {
+            unknown_ocalls: self.table.unknown.load(Ordering::Relaxed),
+            switchless: self.table.switchless.load(Ordering::Relaxed),
+            ..self.stats
+        }
+    }
+
+    pub(crate) fn table(&self) -> Arc<Table> {
+        self.table.clone()
     }
 
     /// The handler's answer to call `id` with arguments `args`: its own,
     /// the SDK's for an unhandled EDGECALL_SYSCALL, else BAD_CALL_ID.
     pub fn dispatch(&mut self, id: u64, args: &[u8]) -> Reply {
-        match self.handlers.get_mut(&id) {
-            Some(h) => h(args),
-            None if id == edge::EDGECALL_SYSCALL => proxy_syscall(args),
-            None => {
-                self.stats.unknown_ocalls += 1;
-                Reply::Status(status::BAD_CALL_ID)
-            }
-        }
+        self.table.dispatch(id, args)
     }
 
     /// Reads the edge call in `utm`, dispatches it by id and writes the
     /// answer: BAD_OFFSET if its arguments are not inside the UTM, ERROR if
-    /// the reply does not fit.
+    /// the reply does not fit. When the eapp has mapped the switchless ring
+    /// (its magic is at the ring's place), the ring is not part of the UTM
+    /// an edge call may use.
     pub fn serve(&mut self, utm: &mut dyn SharedMem) {
-        let size = utm.len() as u64;
+        let size = switchless::edge_call_room(utm) as u64;
         if size < EDGE_CALL_SIZE as u64 {
             return;
         }
@@ -277,6 +346,7 @@ pub struct Builder {
     utm_size: u64,
     device: PathBuf,
     ocalls: Ocalls,
+    switchless: switchless::Config,
 }
 
 impl Builder {
@@ -320,6 +390,26 @@ impl Builder {
         self
     }
 
+    /// Serves ocall `id` with `handler`, which several switchless workers
+    /// may run at once (ordinary ocalls use it too).
+    pub fn ocall_shared(
+        mut self,
+        id: u64,
+        handler: impl Fn(&[u8]) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        self.ocalls.insert_shared(id, handler);
+        self
+    }
+
+    /// Serves switchless calls with `workers` threads (on `cpus`, in order,
+    /// when given) from creation to destruction. The UTM must hold the ring
+    /// and a page besides ([`switchless_min_utm`]).
+    pub fn switchless(mut self, workers: usize, cpus: &[usize]) -> Self {
+        self.switchless.workers = workers;
+        self.switchless.cpus = cpus.to_vec();
+        self
+    }
+
     /// Creates the enclave: EPM, files copied in, UTM, SM create, UTM mapped.
     pub fn build(self) -> Result<Enclave, Error> {
         let need = |p: &Option<PathBuf>, what: &str| {
@@ -350,6 +440,8 @@ impl Builder {
             file,
             eid: 0,
             utm: None,
+            ring: None,
+            workers: None,
             ocalls: self.ocalls,
             epm: (0, 0),
             created_in: Duration::ZERO,
@@ -379,6 +471,20 @@ impl Builder {
             Mapping::new(&enclave.file, 0, utm_size as usize)
                 .map_err(|source| Error::Driver { op: "mmap of the UTM", source })?,
         );
+        if utm_size >= switchless_min_utm() {
+            let at = utm_size - RING_BYTES as u64;
+            let ring = Mapping::new(&enclave.file, at, RING_BYTES)
+                .map_err(|source| Error::Driver { op: "mmap of the switchless ring", source })?;
+            enclave.ring = Some(switchless::Ring(Arc::new(sys::SharedWords::new(ring))));
+        } else if self.switchless.workers > 0 {
+            return Err(Error::Config(format!(
+                "switchless workers need a UTM of at least {} bytes (have {utm_size})",
+                switchless_min_utm()
+            )));
+        }
+        if self.switchless.workers > 0 {
+            enclave.start_switchless(&self.switchless)?;
+        }
         enclave.created_in = start.elapsed();
         Ok(enclave)
     }
@@ -389,6 +495,8 @@ pub struct Enclave {
     file: File,
     eid: u64,
     utm: Option<Mapping>,
+    ring: Option<switchless::Ring>,
+    workers: Option<switchless::Workers>,
     ocalls: Ocalls,
     epm: (u64, u64),
     created_in: Duration,
@@ -405,6 +513,7 @@ impl Enclave {
             utm_size: DEFAULT_UTM_SIZE,
             device: kio::DEVICE_PATH.into(),
             ocalls: Ocalls::default(),
+            switchless: switchless::Config::default(),
         }
     }
 
@@ -447,6 +556,28 @@ impl Enclave {
         self.ocalls.stats()
     }
 
+    /// The switchless ring (when the UTM is large enough to hold one).
+    pub fn ring(&self) -> Option<&switchless::Ring> {
+        self.ring.as_ref()
+    }
+
+    /// Starts switchless workers (stopping any running first).
+    pub fn start_switchless(&mut self, config: &switchless::Config) -> Result<(), Error> {
+        self.workers = None;
+        let Some(ring) = self.ring.clone() else {
+            return Err(Error::Config("the UTM is too small for the switchless ring".into()));
+        };
+        let w = switchless::Workers::start(ring, self.ocalls.table(), config)
+            .map_err(|source| Error::Driver { op: "start of a switchless worker", source })?;
+        self.workers = Some(w);
+        Ok(())
+    }
+
+    /// Stops the switchless workers (each finishes the call it serves).
+    pub fn stop_switchless(&mut self) {
+        self.workers = None;
+    }
+
     /// Runs the enclave to its end: resumes after each interrupt, serves each
     /// ocall, and returns the eapp's exit value.
     pub fn run(&mut self) -> Result<u64, Error> {
@@ -456,6 +587,8 @@ impl Enclave {
 
     /// Destroys the enclave now (dropping it does the same, ignoring errors).
     pub fn destroy(mut self) -> Result<(), Error> {
+        self.workers = None;
+        self.ring = None;
         self.utm = None;
         let mut args = CreateEnclave { eid: self.eid, ..Default::default() };
         let r = self.ioctl("DESTROY_ENCLAVE", kio::DESTROY_ENCLAVE, &mut args);
@@ -466,6 +599,8 @@ impl Enclave {
 
 impl Drop for Enclave {
     fn drop(&mut self) {
+        self.workers = None;
+        self.ring = None;
         self.utm = None;
         if self.eid != 0 {
             let mut args = CreateEnclave { eid: self.eid, ..Default::default() };
@@ -685,7 +820,7 @@ mod tests {
         let mut u = utm_with_call(4, DATA_OFFSET as u64, b"", 0);
         assert_eq!(o.run_loop(&mut dev, 5, Some(&mut u)).unwrap(), 42);
         assert_eq!(dev.asked, [(false, 5), (true, 5), (true, 5), (true, 5), (true, 5)]);
-        assert_eq!(o.stats(), Stats { interrupts: 2, ocalls: 2, unknown_ocalls: 0 });
+        assert_eq!(o.stats(), Stats { interrupts: 2, ocalls: 2, unknown_ocalls: 0, switchless: 0 });
         assert_eq!(*calls.lock().unwrap(), 2);
         assert_eq!(answer(&u), (status::OK, DATA_OFFSET as u64, 8));
     }

@@ -5,6 +5,7 @@ use keystone_abi::ioctl::{Ioctl, IoctlArg};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::AtomicU64;
 
 const PROT_NONE: i32 = 0;
 const PROT_READ: i32 = 1;
@@ -16,6 +17,7 @@ const MAP_FAILED: *mut u8 = !0usize as *mut u8;
 const PAGE: usize = 4096;
 
 unsafe extern "C" {
+    fn sched_setaffinity(pid: i32, size: usize, mask: *const u64) -> i32;
     fn ioctl(fd: i32, request: u64, ...) -> i32;
     fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut u8;
     fn munmap(addr: *mut u8, len: usize) -> i32;
@@ -137,6 +139,45 @@ impl crate::SharedMem for Mapping {
     fn write(&mut self, offset: usize, src: &[u8]) {
         Mapping::write(self, offset, src)
     }
+}
+
+/// A mapping shared with the enclave and between this process's threads,
+/// reached only through aligned atomic words (the switchless ring).
+pub struct SharedWords(Mapping);
+
+// SAFETY: every access through `&SharedWords` is an atomic operation on a
+// word of the live mapping, which is sound from any number of threads.
+unsafe impl Sync for SharedWords {}
+
+impl SharedWords {
+    pub fn new(mapping: Mapping) -> SharedWords {
+        SharedWords(mapping)
+    }
+
+    /// The 8-byte word at `offset` (8-aligned, inside; panics otherwise).
+    pub fn word(&self, offset: usize) -> &AtomicU64 {
+        assert!(
+            offset.is_multiple_of(8) && offset < self.0.len && self.0.len - offset >= 8,
+            "word outside the mapping"
+        );
+        // SAFETY: inside the live mapping (checked), 8-aligned (the mapping
+        // is page-aligned), and AtomicU64 has u64's layout; the borrow of
+        // `self` keeps the mapping alive. Others (the enclave, other threads)
+        // touch these words too, which is what atomics are for.
+        unsafe { AtomicU64::from_ptr(self.0.ptr.add(offset) as *mut u64) }
+    }
+}
+
+/// Pins the calling thread to CPU `cpu` (< 1024).
+pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    if cpu >= 1024 {
+        return Err(io::Error::from_raw_os_error(22));
+    }
+    let mut mask = [0u64; 16];
+    mask[cpu / 64] = 1 << (cpu % 64);
+    // SAFETY: `mask` is a live 1024-bit cpu_set_t whose size is given.
+    let rc = unsafe { sched_setaffinity(0, std::mem::size_of_val(&mask), mask.as_ptr()) };
+    check(rc)
 }
 
 impl Drop for Mapping {

@@ -10,7 +10,12 @@
 //! ks-demo slots                         how many enclaves can exist at once
 //! ks-demo bad-ioctl                     the driver refuses bad ioctls with errnos
 //!                                       (the checks of `driver-refusals`)
-//! ks-demo bench                         ocall round trip and hello create+run+destroy cost
+//! ks-demo bench                         ocall round trip, switchless calls, hello create+run+destroy
+//! ks-demo bench-switchless [N]          the switchless figures only (N calls of each kind)
+//! ks-demo switchless calls|liar|hostile|slow [N] [WORKERS]
+//!                                       switchless ocalls: served by WORKERS; no worker but
+//!                                       the ring says one (fallback); a host scribbling on
+//!                                       the ring; a call past the eapp's bound
 //! ks-demo all                           every example, then a summary table
 //! ks-demo cycles N [--large-every K]    N create/run/destroy cycles; memory and slots come back
 //! ks-demo soak SECS [PROCS]             PROCS (4) processes, one per hart, ocalls in flight
@@ -27,6 +32,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Keystone's test-runner sizes: the "full size" enclave.
 const FULL_FREE_MEM: u64 = 48 << 20;
 const FULL_UTM: u64 = 2 << 20;
+/// Calls per kind in the switchless latency figures (REFERENCE_FIGURES.md: >= 10,000).
+const SWITCHLESS_CALLS: u64 = 10_000;
 /// Expected exit values of the examples (KEYSTONE_ABI.md §9 and ours).
 const FAULT_LOAD: u64 = 0xFA17_0000 + 13;
 
@@ -361,6 +368,11 @@ fn cmd_bench() -> bool {
             ok = false;
         }
     }
+    // Switchless calls: latency beside the ordinary ocall, own instructions,
+    // throughput (-smp 4). With one hart the worker shares it with the
+    // enclave, so a short run gives the instruction count only its meaning.
+    let multi = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
+    ok &= host_examples::switchless::bench(if multi { SWITCHLESS_CALLS } else { 200 });
     for _ in 0..3 {
         match run_one("hello", keystone_host::DEFAULT_FREE_MEM) {
             Ok(o) => println!(
@@ -722,7 +734,8 @@ fn cmd_all() -> bool {
 fn usage() -> bool {
     eprintln!(
         "usage: ks-demo one EAPP [--free-mem B] | multi N [EAPP] | procs N [EAPP] | \
-               progress [EAPP] | kill | slots | bad-ioctl | bench | all | \
+               progress [EAPP] | kill | slots | bad-ioctl | bench | bench-switchless [N] | \
+               switchless calls|liar|hostile|slow [N] [WORKERS] | all | \
                cycles N [--large-every K] | soak SECS [PROCS]"
     );
     false
@@ -741,6 +754,10 @@ fn main() -> ExitCode {
         Some("slots") => cmd_slots(),
         Some("bad-ioctl") => host_examples::refusals::run("bad-ioctl"),
         Some("bench") => cmd_bench(),
+        Some("bench-switchless") => host_examples::switchless::bench(
+            rest.first().and_then(|s| s.parse().ok()).unwrap_or(SWITCHLESS_CALLS),
+        ),
+        Some("switchless") => host_examples::switchless::cmd(rest),
         Some("all") => cmd_all(),
         Some("cycles") => cmd_cycles(rest),
         Some("soak") => cmd_soak(rest),

@@ -128,6 +128,7 @@ const SSTATUS_SPP: usize = 1 << 8;
 const SSTATUS_SPIE: usize = 1 << 5;
 const SSTATUS_SUM: usize = 1 << 18;
 const SSTATUS_FS_DIRTY: usize = 3 << 13;
+const SCOUNTEREN_CY_TM_IR: usize = 0b111;
 
 /// Sets up the enclave and drops to the eapp; never returns.
 #[unsafe(no_mangle)]
@@ -141,8 +142,8 @@ extern "C" fn rt_main(
     utm_pa: usize,
     utm_size: usize,
 ) -> ! {
-    let _ = utm_pa;
-    let init = mem::with_state(|s| s.init(dram_base, dram_size, user_pa, free_pa, utm_size));
+    let init =
+        mem::with_state(|s| s.init(dram_base, dram_size, user_pa, free_pa, utm_pa, utm_size));
     let (entry, sp) = match init {
         Ok(v) => v,
         Err(code) => exit_enclave(code),
@@ -159,14 +160,19 @@ extern "C" fn rt_main(
         (*frame).x[2] = sp;
     }
     // SAFETY: prepares the sret to U-mode: SPP = U, no SUM, FPU on and
-    // zeroed, then restores the fresh frame; rt_return_to_user never returns.
+    // zeroed, U-mode counters readable (scounteren only gates reads), then
+    // restores the fresh frame; rt_return_to_user never returns.
     unsafe {
         core::arch::asm!(
             "csrc sstatus, {clear}",
             "csrs sstatus, {set}",
+            // The eapp may read cycle, time and instret (its own counters:
+            // scounteren is part of the state the SM swaps at each switch).
+            "csrw scounteren, {counters}",
             "fscsr zero",
             clear = in(reg) SSTATUS_SPP | SSTATUS_SUM | SSTATUS_SPIE,
             set = in(reg) SSTATUS_FS_DIRTY,
+            counters = in(reg) SCOUNTEREN_CY_TM_IR,
         );
         zero_fp_registers();
         core::arch::asm!(

@@ -10,6 +10,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 use keystone_abi::eyrie::vm::*;
 use keystone_abi::eyrie::{exit_code, linux};
+use keystone_abi::switchless::RING_BYTES;
 use runtime::arch::{self, SbiRet};
 use runtime::epm::{Epm, WindowPages};
 use runtime::freemem::FreeMem;
@@ -30,6 +31,8 @@ pub struct State {
     pub utm: Utm,
     /// Two pages the SM reads and writes by address (attest, sealing).
     pub copy: CopyPages,
+    /// Whether the switchless ring is mapped for the eapp.
+    pub ring_mapped: bool,
 }
 
 /// The physical addresses of the runtime's two copy pages (free memory).
@@ -56,8 +59,9 @@ static STATE: Global = Global {
         brk_start: 0,
         brk: 0,
         mmap_next: MMAP_BASE,
-        utm: Utm { size: 0 },
+        utm: Utm { size: 0, pa: 0 },
         copy: CopyPages { a: 0, b: 0 },
+        ring_mapped: false,
     }),
 };
 
@@ -128,7 +132,9 @@ impl PhysMem for Window {
 
 /// The UTM, mapped at UTM_VA. There is one, in the state.
 pub struct Utm {
+    /// Bytes the runtime's edge calls use (the ring, once mapped, is after them).
     size: usize,
+    pa: usize,
 }
 
 impl Utm {
@@ -136,8 +142,8 @@ impl Utm {
     ///
     /// The loader mapped `size` bytes of UTM read-write at UTM_VA, and no
     /// other `Utm` is in use.
-    unsafe fn new(size: usize) -> Utm {
-        Utm { size }
+    unsafe fn new(size: usize, pa: usize) -> Utm {
+        Utm { size, pa }
     }
 
     pub fn size(&self) -> usize {
@@ -201,6 +207,36 @@ impl State {
         let bytes = &mut bounce[..dst.len()];
         bytes.copy_from_slice(&self.space.mem().page(pa)[..dst.len()]);
         self.space.copy_out(dst, bytes);
+    }
+
+    /// map_ring(len): maps the last `len` (= RING_BYTES) bytes of the UTM
+    /// read-write for the eapp at RING_VA, marked shared (no system call
+    /// takes them as a buffer, munmap cannot free them), and keeps its own
+    /// edge calls to the UTM before them. The address, or -errno.
+    pub fn map_ring(&mut self, len: usize) -> isize {
+        if self.ring_mapped {
+            return -linux::EEXIST;
+        }
+        // At least a page stays for the ordinary edge calls.
+        if len != RING_BYTES || self.utm.size < len + PAGE_SIZE {
+            return -linux::EINVAL;
+        }
+        let pa = self.utm.pa + self.utm.size - len;
+        let perms = flags::R | flags::W | flags::U | flags::SHARED;
+        let free = &mut self.free;
+        let mut off = 0;
+        while off < len {
+            if self.space.map(&mut || free.alloc(), RING_VA + off, pa + off, perms).is_err() {
+                // Only page-table pages were taken; the mapped ring pages
+                // stay (marked shared, never freed) but unused.
+                return -linux::ENOMEM;
+            }
+            off += PAGE_SIZE;
+        }
+        arch::sfence_vma();
+        self.utm.size -= len;
+        self.ring_mapped = true;
+        RING_VA as isize
     }
 
     /// brk(2): moves the end of the heap; returns the (possibly unchanged) end.
@@ -281,6 +317,7 @@ impl State {
         dram_size: usize,
         user_pa: usize,
         free_pa: usize,
+        utm_pa: usize,
         utm_size: usize,
     ) -> Result<(usize, usize), usize> {
         let epm = Epm::new(dram_base, dram_size).ok_or(exit_code::BAD_ELF)?;
@@ -297,7 +334,7 @@ impl State {
         self.space = AddressSpace::new(unsafe { Window::new(window) }, root);
         // SAFETY: the loader mapped utm_size bytes of UTM RW at UTM_VA (it
         // refused larger ones); `init` runs once, so this is the only Utm.
-        self.utm = unsafe { Utm::new(utm_size) };
+        self.utm = unsafe { Utm::new(utm_size, utm_pa) };
         self.free.init(free_pa, epm.end());
         self.copy = CopyPages {
             a: self.zeroed_page().ok_or(exit_code::OUT_OF_MEMORY)?,

@@ -38,6 +38,7 @@ pub fn dispatch(n: usize, a: [usize; 6]) -> usize {
         ks::SHAREDCOPY => copy_from_shared(s, a[0], a[1] as u64, a[2] as u64),
         ks::ATTEST_ENCLAVE => attest(s, a[0], a[1], a[2]),
         ks::GET_SEALING_KEY => sealing_key(s, a[0], a[1], a[2], a[3]),
+        ks::MAP_RING => s.map_ring(a[0]) as usize,
         linux::WRITE => write(s, a[0], a[1], a[2]),
         linux::BRK => s.set_brk(a[0]),
         linux::MMAP => s.mmap(a[1], a[2], a[3], a[4] as isize) as usize,

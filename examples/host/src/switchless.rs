@@ -1,0 +1,278 @@
+//! `ks-demo switchless ...` and the switchless figures of `ks-demo bench`:
+//! the host side of the `switchless` eapp (examples/tests).
+
+use crate::{builder, test_ocalls};
+use keystone_abi::edge::status;
+use keystone_abi::switchless::{header, mode, slot, slot_offset, test_ocall, RING_BYTES, SLOTS};
+use keystone_host::{Error, Reply};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The UTM of the switchless runs: the ring and a page for ordinary calls.
+const UTM: u64 = keystone_host::switchless_min_utm();
+/// `time` CSR ticks per second.
+const TICKS_PER_S: u64 = keystone_abi::eyrie::TIMEBASE_HZ;
+
+/// What one run of the switchless eapp gave.
+pub struct Outcome {
+    pub value: u64,
+    /// The eapp's REPORT, if it sent one.
+    pub report: Vec<u64>,
+    /// INC calls the host served on a switchless worker / on the run loop.
+    pub by_workers: u64,
+    pub by_run_loop: u64,
+    pub switchless: u64,
+    pub ocalls: u64,
+    pub ran: Duration,
+}
+
+/// How the host behaves besides serving.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// Workers (count, first CPU) serve the ring.
+    Workers(usize, usize),
+    /// No worker, but the ring's header says one runs.
+    Liar,
+    /// One worker, and a thread that writes garbage all over the ring.
+    Hostile,
+}
+
+fn on_worker() -> bool {
+    std::thread::current().name().is_some_and(|n| n.starts_with("ks-switchless"))
+}
+
+/// Runs the switchless eapp in `what` mode with `n`; the enclave on CPU `cpu`.
+pub fn run(what: u64, n: u64, host: Host, cpu: Option<usize>) -> Result<Outcome, Error> {
+    if let Some(c) = cpu {
+        let _ = keystone_host::pin_current_thread(c);
+    }
+    let report = Arc::new(Mutex::new(Vec::new()));
+    let (by_workers, by_run_loop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (w, r, rep) = (by_workers.clone(), by_run_loop.clone(), report.clone());
+    let mut b = test_ocalls(builder("switchless"))
+        .utm_size(UTM)
+        .ocall(test_ocall::MODE, move |_| {
+            Reply::Data([what, n, 0].iter().flat_map(|v| v.to_le_bytes()).collect())
+        })
+        .ocall(test_ocall::REPORT, move |args| {
+            *rep.lock().unwrap() =
+                args.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+            Reply::None
+        })
+        .ocall_shared(test_ocall::INC, move |args| {
+            let Some(v) = args.get(..8) else { return Reply::Status(status::BAD_PTR) };
+            let counter = if on_worker() { &w } else { &r };
+            counter.fetch_add(1, Ordering::Relaxed);
+            Reply::Data((u64::from_le_bytes(v.try_into().unwrap()) + 1).to_le_bytes().to_vec())
+        })
+        .ocall_shared(test_ocall::SLEEP_US, |args| {
+            let us = args.get(..8).map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()));
+            std::thread::sleep(Duration::from_micros(us.min(10_000_000)));
+            Reply::None
+        });
+    match host {
+        Host::Workers(k, first) => {
+            let cpus: Vec<usize> = (first..first + k).collect();
+            b = b.switchless(k, &cpus);
+        }
+        Host::Hostile => b = b.switchless(1, &[]),
+        Host::Liar => {}
+    }
+    let mut e = b.build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let scribbler = match (host, e.ring()) {
+        (Host::Liar, Some(ring)) => {
+            ring.store(header::WORKERS, 1);
+            None
+        }
+        (Host::Hostile, Some(ring)) => {
+            let (ring, stop) = (ring.clone(), stop.clone());
+            Some(std::thread::spawn(move || scribble(&ring, &stop)))
+        }
+        _ => None,
+    };
+    let t = Instant::now();
+    let value = e.run();
+    let ran = t.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    if let Some(s) = scribbler {
+        let _ = s.join();
+    }
+    let stats = e.stats();
+    e.destroy()?;
+    let report = report.lock().unwrap().clone();
+    Ok(Outcome {
+        value: value?,
+        report,
+        by_workers: by_workers.load(Ordering::Relaxed),
+        by_run_loop: by_run_loop.load(Ordering::Relaxed),
+        switchless: stats.switchless,
+        ocalls: stats.ocalls,
+        ran,
+    })
+}
+
+/// Writes garbage over the ring until told to stop: slot states the
+/// protocol does not have, answers to other requests, lengths past the
+/// slot, a lying worker count, random payload.
+fn scribble(ring: &keystone_host::switchless::Ring, stop: &AtomicBool) {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let i = (next() % SLOTS as u64) as usize;
+        let base = slot_offset(i);
+        match next() % 6 {
+            0 => ring.store(base + slot::STATE, next() % 8),
+            1 => ring.store(base + slot::RET_LEN, next()),
+            2 => ring.store(base + slot::RET_SEQ, next() % 4),
+            3 => ring.store(base + slot::STATE, 3),
+            4 => ring.store(header::WORKERS, next() % 3),
+            _ => ring.store((next() as usize % (RING_BYTES / 8)) * 8, next()),
+        }
+        for _ in 0..200 {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `ks-demo switchless calls|liar|hostile|slow [N] [WORKERS]`.
+pub fn cmd(args: &[String]) -> bool {
+    let kind = args.first().map(String::as_str).unwrap_or("calls");
+    let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let workers: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let first_cpu = usize::from(cpus() > 1);
+    let (what, host) = match kind {
+        "calls" => (mode::CALLS, Host::Workers(workers, first_cpu)),
+        "liar" => (mode::CALLS, Host::Liar),
+        "hostile" => (mode::HOSTILE, Host::Hostile),
+        "slow" => (mode::SLOW, Host::Workers(1, first_cpu)),
+        _ => {
+            eprintln!("usage: ks-demo switchless calls|liar|hostile|slow [N] [WORKERS]");
+            return false;
+        }
+    };
+    let o = match run(what, n, host, None) {
+        Ok(o) => o,
+        Err(e) => {
+            println!("switchless: {kind}: {e}");
+            return false;
+        }
+    };
+    let r = |i: usize| o.report.get(i).copied().unwrap_or(u64::MAX);
+    let value_ok = o.value == 0;
+    if what == mode::SLOW {
+        println!(
+            "switchless: slow: exit {:#x}, timed out after {} ticks ({} ms), next call path {} \
+             ({}), ran {} ms",
+            o.value,
+            r(0),
+            r(0) / (TICKS_PER_S / 1000),
+            r(1),
+            match r(1) {
+                1 => "switchless",
+                2 => "ordinary",
+                _ => "none",
+            },
+            o.ran.as_millis()
+        );
+        return value_ok && o.report.len() == 2;
+    }
+    println!(
+        "switchless: {kind}: exit {:#x}; eapp: switchless {} ordinary {} unclaimed {} timeouts \
+         {} protocol {} wrong {} status {}; host: workers served {} run loop served {} \
+         (switchless {}, ordinary stops {}), ran {} ms",
+        o.value,
+        r(0),
+        r(1),
+        r(2),
+        r(3),
+        r(4),
+        r(5),
+        r(6),
+        o.by_workers,
+        o.by_run_loop,
+        o.switchless,
+        o.ocalls,
+        o.ran.as_millis()
+    );
+    value_ok && o.report.len() == 7
+}
+
+/// The switchless figures: latency beside the ordinary ocall (both in guest
+/// time), the enclave hart's own instructions per call, and throughput with
+/// 1 and 3 workers when there are 4 harts.
+pub fn bench(n: u64) -> bool {
+    let c = cpus();
+    let mut ok = true;
+    let ns = |ticks: u64| ticks * (1_000_000_000 / TICKS_PER_S);
+    match run(mode::LATENCY, n, Host::Workers(1, usize::from(c > 1)), Some(0)) {
+        Ok(o) if o.value == 0 && o.report.len() == 10 => {
+            let r = &o.report;
+            let (sw, ord) = (r[4], r[1]);
+            let ratio = if ord == 0 { f64::NAN } else { sw as f64 / ord as f64 };
+            println!(
+                "bench: switchless round trip: median {sw} ticks = {} ns (p10 {}, p90 {} ticks) \
+                 over {} calls; ordinary ocall median {ord} ticks = {} ns (p10 {}, p90 {} ticks) \
+                 over {n} calls; ratio {ratio:.3} (-smp {c}, 1 worker)",
+                ns(sw),
+                r[3],
+                r[5],
+                r[8],
+                ns(ord),
+                r[0],
+                r[2],
+            );
+            println!(
+                "bench: switchless own instructions: median {} per call (min {}; instret of the \
+                 enclave's hart, spin excluded; {} calls fell back)",
+                r[6], r[7], r[9]
+            );
+        }
+        Ok(o) => {
+            println!("bench: switchless latency failed: exit {:#x} report {:?}", o.value, o.report);
+            ok = false;
+        }
+        Err(e) => {
+            println!("bench: switchless latency: {e}");
+            ok = false;
+        }
+    }
+    if c < 4 {
+        println!("bench: switchless throughput: skipped (needs 4 harts, have {c})");
+        return ok;
+    }
+    for workers in [1usize, 3] {
+        match run(mode::THROUGHPUT, TICKS_PER_S, Host::Workers(workers, 1), Some(0)) {
+            Ok(o) if o.value == 0 && o.report.len() == 3 => {
+                let (done, ticks, failed) = (o.report[0], o.report[1], o.report[2]);
+                println!(
+                    "bench: switchless throughput: {workers} workers: {done} calls in {ticks} \
+                     ticks = {} calls/s of guest time ({failed} failed, -smp {c})",
+                    done * TICKS_PER_S / ticks.max(1)
+                );
+            }
+            Ok(o) => {
+                println!(
+                    "bench: switchless throughput failed: exit {:#x} report {:?}",
+                    o.value, o.report
+                );
+                ok = false;
+            }
+            Err(e) => {
+                println!("bench: switchless throughput: {e}");
+                ok = false;
+            }
+        }
+    }
+    ok
+}
