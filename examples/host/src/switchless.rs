@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 /// The UTM of the switchless runs: the ring and a page for ordinary calls.
 const UTM: u64 = keystone_host::switchless_min_utm();
+/// What the eapp returns when its ring cannot be mapped (FAILED | 3).
+pub const NO_RING: u64 = (0xBAD0 << 48) | 3;
 /// `time` CSR ticks per second.
 const TICKS_PER_S: u64 = keystone_abi::eyrie::TIMEBASE_HZ;
 
@@ -44,6 +46,16 @@ fn on_worker() -> bool {
 
 /// Runs the switchless eapp in `what` mode with `n`; the enclave on CPU `cpu`.
 pub fn run(what: u64, n: u64, host: Host, cpu: Option<usize>) -> Result<Outcome, Error> {
+    run_with_utm(what, n, host, cpu, UTM)
+}
+
+fn run_with_utm(
+    what: u64,
+    n: u64,
+    host: Host,
+    cpu: Option<usize>,
+    utm: u64,
+) -> Result<Outcome, Error> {
     if let Some(c) = cpu {
         let _ = keystone_host::pin_current_thread(c);
     }
@@ -51,7 +63,7 @@ pub fn run(what: u64, n: u64, host: Host, cpu: Option<usize>) -> Result<Outcome,
     let (by_workers, by_run_loop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let (w, r, rep) = (by_workers.clone(), by_run_loop.clone(), report.clone());
     let mut b = test_ocalls(builder("switchless"))
-        .utm_size(UTM)
+        .utm_size(utm)
         .ocall(test_ocall::MODE, move |_| {
             Reply::Data([what, n, 0].iter().flat_map(|v| v.to_le_bytes()).collect())
         })
@@ -148,6 +160,9 @@ fn cpus() -> usize {
 /// `ks-demo switchless calls|liar|hostile|slow [N] [WORKERS]`.
 pub fn cmd(args: &[String]) -> bool {
     let kind = args.first().map(String::as_str).unwrap_or("calls");
+    if kind == "small-utm" {
+        return small_utm();
+    }
     let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
     let workers: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let first_cpu = usize::from(cpus() > 1);
@@ -157,7 +172,7 @@ pub fn cmd(args: &[String]) -> bool {
         "hostile" => (mode::HOSTILE, Host::Hostile),
         "slow" => (mode::SLOW, Host::Workers(1, first_cpu)),
         _ => {
-            eprintln!("usage: ks-demo switchless calls|liar|hostile|slow [N] [WORKERS]");
+            eprintln!("usage: ks-demo switchless calls|liar|hostile|slow|small-utm [N] [WORKERS]");
             return false;
         }
     };
@@ -208,6 +223,28 @@ pub fn cmd(args: &[String]) -> bool {
     value_ok && o.report.len() == 7
 }
 
+/// A UTM with no room for the ring besides a page: the eapp cannot map it,
+/// and the host SDK refuses workers for it.
+fn small_utm() -> bool {
+    let small = UTM - RING_BYTES as u64;
+    let eapp = run_with_utm(mode::CALLS, 10, Host::Workers(0, 0), None, small);
+    let workers = test_ocalls(builder("switchless")).utm_size(small).switchless(1, &[]).build();
+    let refused = match &workers {
+        Err(e @ Error::Config(_)) => e.to_string(),
+        Err(e) => format!("other error: {e}"),
+        Ok(_) => "built".into(),
+    };
+    let value = eapp.as_ref().map(|o| o.value);
+    println!(
+        "switchless: small-utm: eapp exit {}; workers: {refused}",
+        match &value {
+            Ok(v) => format!("{v:#x}"),
+            Err(e) => e.to_string(),
+        }
+    );
+    value.is_ok_and(|v| v == NO_RING) && matches!(workers, Err(Error::Config(_)))
+}
+
 /// The switchless figures: latency beside the ordinary ocall (both in guest
 /// time), the enclave hart's own instructions per call, and throughput with
 /// 1 and 3 workers when there are 4 harts.
@@ -220,18 +257,24 @@ pub fn bench(n: u64) -> bool {
             let r = &o.report;
             let (sw, ord) = (r[4], r[1]);
             let ratio = if ord == 0 { f64::NAN } else { sw as f64 / ord as f64 };
-            println!(
-                "bench: switchless round trip: median {sw} ticks = {} ns (p10 {}, p90 {} ticks) \
-                 over {} calls; ordinary ocall median {ord} ticks = {} ns (p10 {}, p90 {} ticks) \
-                 over {n} calls; ratio {ratio:.3} (-smp {c}, 1 worker)",
-                ns(sw),
-                r[3],
-                r[5],
-                r[8],
-                ns(ord),
-                r[0],
-                r[2],
-            );
+            if c > 1 {
+                println!(
+                    "bench: switchless round trip: median {sw} ticks = {} ns (p10 {}, p90 {} \
+                     ticks) over {} calls; ordinary ocall median {ord} ticks = {} ns (p10 {}, \
+                     p90 {} ticks) over {n} calls; ratio {ratio:.3} (-smp {c}, 1 worker)",
+                    ns(sw),
+                    r[3],
+                    r[5],
+                    r[8],
+                    ns(ord),
+                    r[0],
+                    r[2],
+                );
+            } else {
+                // On one hart the worker runs only when the enclave is
+                // stopped: that measures the scheduler, not the ring.
+                println!("bench: switchless round trip: skipped (needs 2 harts, have 1)");
+            }
             println!(
                 "bench: switchless own instructions: median {} per call (min {}; instret of the \
                  enclave's hart, spin excluded; {} calls fell back)",

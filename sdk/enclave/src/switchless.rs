@@ -25,8 +25,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use keystone_abi::edge::status;
 use keystone_abi::eyrie::syscall::MAP_RING;
 use keystone_abi::switchless::{
-    header, slot, slot_offset, state, MAGIC, PAYLOAD_BYTES, PAYLOAD_OFFSET, RING_BYTES,
-    SLOTS, SLOT_BYTES,
+    header, slot, slot_offset, state, MAGIC, PAYLOAD_BYTES, PAYLOAD_OFFSET, RING_BYTES, SLOTS,
+    SLOT_BYTES,
 };
 
 /// How a successful call went.
@@ -302,7 +302,12 @@ impl Switchless {
     /// Calls host function `id` through the ring when a worker runs and the
     /// request fits, else (or when no worker takes it in time) as an
     /// ordinary ocall.
-    pub fn call(&mut self, id: u64, request: &[u8], response: &mut [u8]) -> Result<Path, CallError> {
+    pub fn call(
+        &mut self,
+        id: u64,
+        request: &[u8],
+        response: &mut [u8],
+    ) -> Result<Path, CallError> {
         match self.post(id, request) {
             Ok(t) => match self.wait(t, response) {
                 Ok(len) => return Ok(Path::Switchless(len)),

@@ -65,7 +65,12 @@ impl Ring {
         let st = word(slot::STATE);
         if st.load(Ordering::Relaxed) != state::POSTED
             || st
-                .compare_exchange(state::POSTED, state::CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(
+                    state::POSTED,
+                    state::CLAIMED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
                 .is_err()
         {
             return false;
@@ -79,7 +84,9 @@ impl Ring {
         } else {
             let mut args = Vec::with_capacity(arg_len as usize + 8);
             for k in 0..(arg_len as usize).div_ceil(8) {
-                args.extend_from_slice(&self.0.word(payload + 8 * k).load(Ordering::Relaxed).to_le_bytes());
+                args.extend_from_slice(
+                    &self.0.word(payload + 8 * k).load(Ordering::Relaxed).to_le_bytes(),
+                );
             }
             args.truncate(arg_len as usize);
             table.dispatch(id, &args)
@@ -136,14 +143,14 @@ impl Workers {
         for n in 0..config.workers {
             let (ring, table, stop) = (ring.clone(), table.clone(), stop.clone());
             let cpu = config.cpus.get(n).copied();
-            let t = std::thread::Builder::new()
-                .name(format!("ks-switchless-{n}"))
-                .spawn(move || {
+            let t = std::thread::Builder::new().name(format!("ks-switchless-{n}")).spawn(
+                move || {
                     if let Some(cpu) = cpu {
                         let _ = pin_current_thread(cpu);
                     }
                     work(&ring, &table, &stop, n, idle_spin)
-                })?;
+                },
+            )?;
             w.threads.push(t);
         }
         ring.store(header::WORKERS, config.workers as u64);

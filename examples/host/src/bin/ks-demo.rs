@@ -372,7 +372,7 @@ fn cmd_bench() -> bool {
     // throughput (-smp 4). With one hart the worker shares it with the
     // enclave, so a short run gives the instruction count only its meaning.
     let multi = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
-    ok &= host_examples::switchless::bench(if multi { SWITCHLESS_CALLS } else { 200 });
+    ok &= host_examples::switchless::bench(if multi { SWITCHLESS_CALLS } else { 100 });
     for _ in 0..3 {
         match run_one("hello", keystone_host::DEFAULT_FREE_MEM) {
             Ok(o) => println!(

@@ -13,6 +13,8 @@
 //!   reports [calls completed, ticks taken, calls that failed or fell back].
 //! - HOSTILE n: n INC calls while the host scribbles on the ring; reports the
 //!   CALLS counters. The eapp must neither crash nor hang.
+//! - Any mode: the ring must map (FAILED | 3 if the UTM is too small) and
+//!   only once (FAILED | 16 if a second attach is not refused).
 //! - SLOW: a SLEEP_US call longer than its 100 ms bound must time out within
 //!   the bound, and the next call must still work; reports [elapsed ticks,
 //!   follow-up path: 1 switchless, 2 ordinary].
@@ -24,8 +26,8 @@ extern crate alloc;
 use alloc::vec::Vec;
 use keystone_abi::edge::test_ocall::NOP;
 use keystone_abi::switchless::{mode, test_ocall::*, SLOTS};
-use keystone_enclave::ocall;
 use keystone_enclave::switchless::{rdinstret, CallError, Path, PostError, Switchless, Ticket};
+use keystone_enclave::{ocall, Error};
 
 keystone_enclave::entry!(main);
 
@@ -54,6 +56,10 @@ fn main() -> usize {
     let word = |i: usize| u64::from_le_bytes(m[i * 8..i * 8 + 8].try_into().unwrap());
     let (what, n) = (word(0), word(1));
     let Ok(mut ring) = Switchless::attach() else { return FAILED | 3 };
+    // The ring is mapped once: a second attach is refused (-EEXIST).
+    if !matches!(Switchless::attach(), Err(Error(e)) if e as isize == -17) {
+        return FAILED | 16;
+    }
     match what {
         mode::CALLS => calls(&mut ring, n, false),
         mode::HOSTILE => calls(&mut ring, n, true),

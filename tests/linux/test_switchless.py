@@ -1,0 +1,143 @@
+"""Switchless ocalls on Linux, on our SM with two harts: the `switchless`
+eapp places requests in the ring at the end of its UTM and host worker
+threads (sdk/host) serve them while the enclave keeps running.
+
+Each run's figures come from both ends: the eapp's REPORT (what it saw:
+calls answered through the ring, sent the ordinary way, taken back
+unclaimed, timed out, protocol violations, wrong answers) and the host's
+own counts (INC calls its handler served on a worker thread or on the run
+loop, the SDK's switchless and EDGE_CALL_HOST counters)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from keystone_py.qemu.guest import LinuxGuest, linux_machine
+
+BOOT_TIMEOUT = 180
+CALLS = re.compile(
+    r"^switchless: (?P<kind>\S+): exit (?P<exit>0x[0-9a-f]+); eapp: switchless (?P<sw>\d+) "
+    r"ordinary (?P<ord>\d+) unclaimed (?P<unclaimed>\d+) timeouts (?P<timeouts>\d+) protocol "
+    r"(?P<protocol>\d+) wrong (?P<wrong>\d+) status (?P<status>\d+); host: workers served "
+    r"(?P<by_workers>\d+) run loop served (?P<by_loop>\d+) \(switchless (?P<host_sw>\d+), "
+    r"ordinary stops (?P<stops>\d+)\), ran (?P<ms>\d+) ms$", re.M)
+SLOW = re.compile(r"^switchless: slow: exit (?P<exit>0x[0-9a-f]+), timed out after "
+                  r"(?P<ticks>\d+) ticks \(\d+ ms\), next call path (?P<next>\d) ", re.M)
+SMALL = re.compile(r"^switchless: small-utm: eapp exit (?P<exit>\S+); workers: (?P<why>.*)$",
+                   re.M)
+#: `time` CSR ticks per millisecond.
+TICKS_PER_MS = 10_000
+#: The eapp's bounds (sdk/enclave switchless: claim 10 ms; SLOW sets answer 100 ms).
+CLAIM_MS = 10
+SLOW_BOUND_TICKS = 100 * TICKS_PER_MS
+NO_RING = (0xBAD0 << 48) | 3
+
+
+@pytest.fixture(scope="module")
+def guest(ks_paths, ks_linux):
+    """One Linux guest with two harts for the module."""
+    log_dir = ks_paths.build_dir / "test-logs" / "linux_switchless"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with linux_machine(ks_linux, firmware="ours", smp=2, memory="512M",
+                       toolchain=ks_paths.toolchain, name="switchless-smp2",
+                       log_dir=Path(log_dir)) as m:
+        g = LinuxGuest(m)
+        ready = g.wait_ready(timeout=BOOT_TIMEOUT)
+        assert ready.cpus == 2
+        g.wait_prompt()
+        yield g
+        assert g.poweroff() == 0
+
+
+def switchless(guest: LinuxGuest, args: str, timeout: float = 240) -> dict:
+    run = guest.run(f"/bin/ks-demo switchless {args}", timeout=timeout)
+    print(run.output)
+    assert run.status == 0, str(run)
+    m = CALLS.search(run.output)
+    assert m, str(run)
+    got = {k: (v if k == "kind" else int(v, 0)) for k, v in m.groupdict().items()}
+    assert got["exit"] == 0, got
+    return got
+
+
+def test_a_worker_answers_every_call_through_the_ring(guest):
+    n = 2000
+    got = switchless(guest, f"calls {n} 1")
+    # Every answer was checked by the eapp (request + 1) ...
+    assert got["wrong"] == got["status"] == got["protocol"] == got["timeouts"] == 0, got
+    assert got["sw"] + got["ord"] == n, got
+    # ... and both ends agree on which way each call went: the worker thread
+    # served exactly the calls the eapp saw answered through the ring.
+    assert got["by_workers"] == got["sw"] == got["host_sw"], got
+    assert got["by_loop"] == got["ord"], got
+    # A call goes the ordinary way only when no worker took it in time
+    # (the guest's hart was busy elsewhere): rare, not the rule.
+    assert got["ord"] == got["unclaimed"], got
+    assert got["sw"] >= n * 9 // 10, got
+    # MODE and REPORT are ordinary ocalls; so are the fallbacks.
+    assert got["stops"] == got["ord"] + 2, got
+
+
+def test_with_no_worker_every_call_is_an_ordinary_ocall_at_once(guest):
+    n = 300
+    got = switchless(guest, f"calls {n} 0")
+    assert got["sw"] == got["by_workers"] == got["host_sw"] == 0, got
+    assert got["ord"] == got["by_loop"] == n, got
+    # The header said no worker: nothing was posted and waited for.
+    assert got["unclaimed"] == 0 and got["wrong"] == 0, got
+    assert got["stops"] == n + 2, got
+
+
+def test_a_ring_nobody_serves_costs_a_bounded_wait_then_falls_back(guest):
+    """The host's header claims a worker but none runs: each call is taken
+    back after the eapp's claim bound and goes as an ordinary ocall."""
+    n = 20
+    got = switchless(guest, f"liar {n}")
+    assert got["sw"] == got["by_workers"] == 0, got
+    assert got["ord"] == got["unclaimed"] == got["by_loop"] == n, got
+    assert got["wrong"] == 0, got
+    # Bounded: each call waited about CLAIM_MS, not forever (generous slack
+    # for enclave creation and a loaded machine).
+    assert got["ms"] < n * CLAIM_MS * 20 + 5000, got
+
+
+def test_a_host_scribbling_on_the_ring_gets_errors_not_a_crash_or_hang(guest):
+    n = 2000
+    got = switchless(guest, f"hostile {n}", timeout=300)
+    # The eapp ran to its end and reported (exit 0, checked above) ...
+    handled = got["sw"] + got["ord"] + got["protocol"] + got["timeouts"] + got["status"]
+    assert handled == n, got
+    # ... and noticed the garbage: protocol violations (states the protocol
+    # does not have, answers to other requests, lengths past the slot).
+    assert got["protocol"] > 0, got
+    # Garbage the worker itself read (ids, lengths) was answered, not fatal.
+    assert got["by_workers"] > 0, got
+
+
+def test_a_call_past_the_eapps_bound_times_out_and_the_next_one_works(guest):
+    run = guest.run("/bin/ks-demo switchless slow", timeout=120)
+    print(run.output)
+    assert run.status == 0, str(run)
+    m = SLOW.search(run.output)
+    assert m, str(run)
+    assert int(m.group("exit"), 16) == 0
+    ticks = int(m.group("ticks"))
+    # The host sleeps 2 s; the eapp gave up at its 100 ms bound (plus one
+    # check period), not when the host answered.
+    assert SLOW_BOUND_TICKS <= ticks < SLOW_BOUND_TICKS + 50 * TICKS_PER_MS, ticks
+    # The only worker is still asleep: the next call went the ordinary way
+    # (after the claim bound) and was answered right.
+    assert m.group("next") in ("1", "2"), m.group(0)
+
+
+def test_a_utm_without_room_for_the_ring_is_refused_at_both_ends(guest):
+    run = guest.run("/bin/ks-demo switchless small-utm", timeout=120)
+    print(run.output)
+    assert run.status == 0, str(run)
+    m = SMALL.search(run.output)
+    assert m, str(run)
+    assert int(m.group("exit"), 16) == NO_RING, m.group(0)
+    assert "switchless workers need a UTM of at least 8192 bytes" in m.group("why"), m.group(0)
