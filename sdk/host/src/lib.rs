@@ -39,6 +39,7 @@ use keystone_abi::switchless::RING_BYTES;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::{File, OpenOptions};
+use std::hash::BuildHasherDefault;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -137,10 +138,32 @@ enum Entry {
     Shared(SharedHandler),
 }
 
+/// Hashes an ocall id with one multiplication: ids are small integers the
+/// host chose, so SipHash's protection buys nothing on the ocall path.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        // Fibonacci hashing: spreads small ids over the table's tag bits.
+        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// The handlers by id, shared by the run loop and the switchless workers.
 #[derive(Default)]
 pub(crate) struct Table {
-    handlers: HashMap<u64, Entry>,
+    handlers: HashMap<u64, Entry, BuildHasherDefault<IdHasher>>,
     unknown: AtomicU64,
     switchless: AtomicU64,
 }

@@ -195,3 +195,110 @@ fn work(ring: &Ring, table: &Table, stop: &AtomicBool, n: usize, idle_spin: Dura
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::Mapping;
+    use std::fs::OpenOptions;
+
+    /// A ring in shared anonymous memory (a shared mapping of /dev/zero).
+    fn ring() -> Ring {
+        let zero = OpenOptions::new().read(true).write(true).open("/dev/zero").unwrap();
+        Ring(Arc::new(SharedWords::new(Mapping::new(&zero, 0, RING_BYTES).unwrap())))
+    }
+
+    fn table() -> Arc<Table> {
+        let mut o = crate::Ocalls::default();
+        o.insert_shared(9, |a| {
+            Reply::Data((u64::from_le_bytes(a[..8].try_into().unwrap()) + 1).to_le_bytes().into())
+        });
+        o.insert_shared(4, |_| Reply::Data(vec![1; PAYLOAD_BYTES + 1]));
+        o.table
+    }
+
+    fn post(r: &Ring, i: usize, seq: u64, id: u64, arg: &[u8]) {
+        let b = slot_offset(i);
+        for (k, c) in arg.chunks(8).enumerate() {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            r.store(b + PAYLOAD_OFFSET + 8 * k, u64::from_le_bytes(w));
+        }
+        r.store(b + slot::SEQ, seq);
+        r.store(b + slot::ID, id);
+        r.store(b + slot::ARG_LEN, arg.len() as u64);
+        r.store(b + slot::STATE, state::POSTED);
+    }
+
+    /// (state, status, ret_len, ret_seq, first payload word)
+    fn answer(r: &Ring, i: usize) -> (u64, u64, u64, u64, u64) {
+        let b = slot_offset(i);
+        (
+            r.load(b + slot::STATE),
+            r.load(b + slot::STATUS),
+            r.load(b + slot::RET_LEN),
+            r.load(b + slot::RET_SEQ),
+            r.load(b + PAYLOAD_OFFSET),
+        )
+    }
+
+    #[test]
+    fn a_posted_request_is_served_once_and_answered_in_place() {
+        let (r, t) = (ring(), table());
+        post(&r, 3, 77, 9, &41u64.to_le_bytes());
+        assert!(r.serve(3, &t));
+        assert_eq!(answer(&r, 3), (state::DONE, status::OK, 8, 77, 42));
+        assert!(!r.serve(3, &t), "DONE is not served again");
+        assert_eq!(t.switchless.load(Ordering::Relaxed), 1);
+        assert!(!r.serve(4, &t), "a FREE slot is not served");
+    }
+
+    #[test]
+    fn bad_requests_get_an_edge_status() {
+        let (r, t) = (ring(), table());
+        post(&r, 0, 1, 9, &[]);
+        r.store(slot_offset(0) + slot::ARG_LEN, PAYLOAD_BYTES as u64 + 1);
+        assert!(r.serve(0, &t));
+        assert_eq!(answer(&r, 0).1, status::BAD_OFFSET, "arguments past the slot");
+        post(&r, 1, 2, 123, &[]);
+        assert!(r.serve(1, &t));
+        assert_eq!(answer(&r, 1).1, status::BAD_CALL_ID);
+        assert_eq!(t.unknown.load(Ordering::Relaxed), 1);
+        post(&r, 2, 3, 4, &[]);
+        assert!(r.serve(2, &t));
+        assert_eq!(answer(&r, 2).1..=answer(&r, 2).2, status::ERROR..=0, "answer too large");
+    }
+
+    #[test]
+    fn workers_serve_every_slot_and_say_when_they_stop() {
+        let r = ring();
+        let t = table();
+        let config = Config { workers: 2, cpus: vec![], idle_spin: None };
+        let w = Workers::start(r.clone(), t.clone(), &config).unwrap();
+        assert_eq!(r.load(header::WORKERS), 2);
+        for i in 0..SLOTS {
+            post(&r, i, 100 + i as u64, 9, &(i as u64).to_le_bytes());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while (0..SLOTS).any(|i| answer(&r, i).0 != state::DONE) && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        for i in 0..SLOTS {
+            assert_eq!(answer(&r, i), (state::DONE, status::OK, 8, 100 + i as u64, i as u64 + 1));
+        }
+        assert_eq!(t.switchless.load(Ordering::Relaxed), SLOTS as u64, "each served once");
+        drop(w);
+        assert_eq!(r.load(header::WORKERS), 0);
+    }
+
+    #[test]
+    fn the_ring_is_no_edge_call_room_once_the_eapp_marked_it() {
+        let mut utm = vec![0u8; 8192];
+        assert_eq!(edge_call_room(&utm), 8192);
+        utm.write_u64(4096, MAGIC);
+        assert_eq!(edge_call_room(&utm), 4096);
+        let mut small = vec![0u8; 4096];
+        small.write_u64(0, MAGIC);
+        assert_eq!(edge_call_room(&small), 4096, "no page would be left");
+    }
+}

@@ -132,6 +132,13 @@ impl crate::SharedMem for Mapping {
         self.len
     }
 
+    // No allocation for the header words the run loop reads on every ocall.
+    fn read_u64(&self, offset: usize) -> u64 {
+        assert!(offset <= self.len && self.len - offset >= 8, "read outside the mapping");
+        // SAFETY: 8 bytes in bounds (checked above) of a live mapping.
+        u64::from_le(unsafe { core::ptr::read_unaligned(self.ptr.add(offset) as *const u64) })
+    }
+
     fn read(&self, offset: usize, len: usize) -> Vec<u8> {
         Mapping::read(self, offset, len)
     }

@@ -1,0 +1,158 @@
+"""Where the instructions of a Linux ocall round trip go, world by world.
+
+Boots Linux on our SM under ``-icount shift=0`` with QEMU's ``-singlestep``
+(one instruction per translation block), runs ``ks-demo one ocall-bench``
+once to warm up, then again with QEMU's ``exec,nochain`` log switched on
+through the monitor. Every logged block is one executed instruction, with
+its pc and the TB flags (whose low bits are the privilege level the
+instruction ran at). Between the ocall-bench eapp's first and last
+instruction the enclave makes only its 1000 NOP ocalls, so each world's share
+of that window, divided by the number of calls, is its cost per round trip:
+
+- ``SM``: M-mode (the security monitor),
+- ``runtime``: S-mode at the runtime's addresses (``RUNTIME_VA`` and up),
+- ``eapp``: U-mode after the runtime,
+- ``linux``: S-mode elsewhere (syscall entry/exit, the ioctl, the driver,
+  timer interrupts), split into ``driver`` (the module area below the
+  kernel image) and the rest,
+- ``host``: U-mode after Linux (the host app and sdk/host).
+
+``python -m keystone_py.qemu.ocall_trace [--top N]`` prints the table and
+the most executed host and kernel symbols.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import collections
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from ..build.targets import build_targets
+from .guest import LinuxGuest, linux_machine
+
+RUNTIME_VA = 0xFFFF_FFFF_C000_0000
+KERNEL_IMAGE = 0xFFFF_FFFF_8000_0000
+MODULES = 0xFFFF_FFFF_0000_0000
+SM_END = 0x8020_0000
+CALLS = 1000
+TRACE = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/([0-9a-f]+)/[0-9a-f]+\]")
+
+
+class Symbols:
+    """pc -> symbol name from ``nm`` of a non-relocated ELF."""
+
+    def __init__(self, elf: Optional[Path]):
+        self.addrs: List[int] = []
+        self.names: List[str] = []
+        if elf is None or not elf.exists():
+            return
+        out = subprocess.run(["nm", "-n", "--defined-only", str(elf)], capture_output=True,
+                             text=True, check=False).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in "tTwW":
+                self.addrs.append(int(parts[0], 16))
+                self.names.append(parts[2])
+
+    def name(self, pc: int) -> str:
+        i = bisect.bisect_right(self.addrs, pc) - 1
+        return self.names[i] if i >= 0 else f"{pc:#x}"
+
+
+def classify(log: Path) -> Tuple[Dict[str, int], Dict[str, collections.Counter]]:
+    """Counts of instructions per world inside the eapp's window, and pcs per world."""
+    seq: List[Tuple[str, int]] = []
+    world_s = "linux"  # the last S-mode world
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = TRACE.match(line)
+            if not m:
+                continue
+            pc, flags = int(m.group(1), 16), int(m.group(2), 16)
+            priv = flags & 3
+            if pc < SM_END and pc >= 0x8000_0000 and priv == 3:
+                w = "SM"
+            elif priv == 1:
+                if pc >= RUNTIME_VA:
+                    world_s = w = "runtime"
+                else:
+                    world_s = "linux"
+                    w = "driver" if MODULES <= pc < KERNEL_IMAGE else "linux"
+            elif priv == 0:
+                w = "eapp" if world_s == "runtime" else "host"
+            else:
+                w = "SM"
+            seq.append((w, pc))
+    eapp = [i for i, (w, _) in enumerate(seq) if w == "eapp"]
+    counts: Dict[str, int] = collections.Counter()
+    pcs: Dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    if not eapp:
+        return counts, pcs
+    for w, pc in seq[eapp[0]:eapp[-1] + 1]:
+        counts[w] += 1
+        pcs[w][pc] += 1
+    return counts, pcs
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m keystone_py.qemu.ocall_trace",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--top", type=int, default=12, help="symbols to list per world")
+    p.add_argument("--keep", action="store_true", help="keep the (large) trace log")
+    args = p.parse_args(argv)
+    artifacts = build_targets(["sm", "linux"])
+    root = Path(artifacts.require("linux_image")).parents[1]
+    log_dir = root / "logs" / f"ocall-trace-{time.strftime('%Y%m%d-%H%M%S')}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    trace = log_dir / "exec.log"
+    m = linux_machine(artifacts, icount=0, append_extra="quiet", name="ocall-trace",
+                      memory="512M", log_dir=log_dir,
+                      extra_args=["-singlestep", "-D", str(trace)])
+    with m:
+        g = LinuxGuest(m)
+        g.wait_ready(timeout=600)
+        g.wait_prompt()
+        warm = g.run("/bin/ks-demo one ocall-bench", timeout=600)
+        m.qmp.execute("human-monitor-command", **{"command-line": "log exec,nochain"})
+        run = g.run("/bin/ks-demo one ocall-bench", timeout=1200)
+        m.qmp.execute("human-monitor-command", **{"command-line": "log none"})
+        g.poweroff()
+    print(warm.output.splitlines()[-1] if warm.output else warm)
+    print(run.output.splitlines()[-1] if run.output else run)
+    counts, pcs = classify(trace)
+    if not counts:
+        print("no eapp instruction in the trace", file=sys.stderr)
+        return 1
+    total = sum(counts.values())
+    print(f"\nper ocall round trip ({CALLS} NOP ocalls of ocall-bench, -icount shift=0, "
+          f"-singlestep):")
+    for w in ("eapp", "runtime", "SM", "linux", "driver", "host"):
+        print(f"  {w:<8} {counts.get(w, 0) / CALLS:>8.0f}")
+    print(f"  {'total':<8} {total / CALLS:>8.0f}")
+    syms = {
+        "linux": Symbols(root / "linux" / "vmlinux"),
+        "host": Symbols(root / "target" / "riscv64gc-unknown-linux-gnu" / "release" / "ks-demo"),
+        "runtime": Symbols(root / "eyrie-rt.elf") if (root / "eyrie-rt.elf").exists()
+        else Symbols(None),
+    }
+    for w in ("host", "linux", "driver"):
+        by_sym: collections.Counter = collections.Counter()
+        table = syms.get(w)
+        for pc, n in pcs[w].items():
+            by_sym[table.name(pc) if table else f"{pc & ~0xfff:#x}"] += n
+        print(f"\n{w}: top symbols (instructions per round trip)")
+        for name, n in by_sym.most_common(args.top):
+            print(f"  {n / CALLS:>8.1f}  {name}")
+    if not args.keep:
+        trace.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
