@@ -138,10 +138,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     syms = {
         "linux": Symbols(root / "linux" / "vmlinux"),
         "host": Symbols(root / "target" / "riscv64gc-unknown-linux-gnu" / "release" / "ks-demo"),
-        "runtime": Symbols(root / "eyrie-rt.elf") if (root / "eyrie-rt.elf").exists()
-        else Symbols(None),
+        "runtime": Symbols(root / "eyrie-rt.elf"),
+        "SM": Symbols(root / "sm_rs.elf"),
     }
-    for w in ("host", "linux", "driver"):
+    for w in ("host", "linux", "driver", "runtime", "SM"):
         by_sym: collections.Counter = collections.Counter()
         table = syms.get(w)
         for pc, n in pcs[w].items():

@@ -220,6 +220,30 @@ static int ks_run(struct keystone_enclave *encl, struct keystone_ioctl_run_encla
 	}
 }
 
+/*
+ * RUN and RESUME come once per ocall round trip: only the id is read and
+ * only the two results are written, one get_user/put_user each (copying
+ * the whole struct in and out costs a byte loop each way on riscv for a
+ * struct this small). A pointer that cannot be read or written is EFAULT,
+ * as for every other command.
+ */
+static long ks_run_ioctl(struct keystone_enclave *encl,
+			 struct keystone_ioctl_run_enclave __user *argp, bool resume)
+{
+	struct keystone_ioctl_run_enclave a = {};
+	int ret;
+
+	if (get_user(a.eid, &argp->eid))
+		return -EFAULT;
+	if (mutex_lock_interruptible(&encl->lock))
+		return -EINTR;
+	ret = encl->ueid && a.eid == encl->ueid ? ks_run(encl, &a, resume) : -ENOENT;
+	mutex_unlock(&encl->lock);
+	if (!ret && (put_user(a.error, &argp->error) || put_user(a.value, &argp->value)))
+		ret = -EFAULT;
+	return ret;
+}
+
 /* Copy in exactly sizeof(*a), check the id, run the handler, copy out on success. */
 #define KS_DISPATCH(type, handler, ...)                                          \
 	({                                                                        \
@@ -256,9 +280,9 @@ long keystone_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case KEYSTONE_IOC_DESTROY_ENCLAVE:
 		return KS_DISPATCH(struct keystone_ioctl_create_enclave, ks_destroy);
 	case KEYSTONE_IOC_RUN_ENCLAVE:
-		return KS_DISPATCH(struct keystone_ioctl_run_enclave, ks_run, false);
+		return ks_run_ioctl(encl, argp, false);
 	case KEYSTONE_IOC_RESUME_ENCLAVE:
-		return KS_DISPATCH(struct keystone_ioctl_run_enclave, ks_run, true);
+		return ks_run_ioctl(encl, argp, true);
 	default:
 		return -ENOTTY;
 	}

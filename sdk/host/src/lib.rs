@@ -160,9 +160,13 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
+/// Ids below this are looked up by index (Keystone's ids are below 16).
+const SMALL_IDS: usize = 16;
+
 /// The handlers by id, shared by the run loop and the switchless workers.
 #[derive(Default)]
 pub(crate) struct Table {
+    small: [Option<Entry>; SMALL_IDS],
     handlers: HashMap<u64, Entry, BuildHasherDefault<IdHasher>>,
     unknown: AtomicU64,
     switchless: AtomicU64,
@@ -172,7 +176,11 @@ impl Table {
     /// The handler's answer to call `id` with arguments `args`: its own,
     /// the SDK's for an unhandled EDGECALL_SYSCALL, else BAD_CALL_ID.
     pub(crate) fn dispatch(&self, id: u64, args: &[u8]) -> Reply {
-        match self.handlers.get(&id) {
+        let entry = match usize::try_from(id) {
+            Ok(i) if i < SMALL_IDS => self.small[i].as_ref(),
+            _ => self.handlers.get(&id),
+        };
+        match entry {
             Some(Entry::Shared(h)) => h(args),
             // A handler that panicked on another thread left the lock
             // poisoned; its state is the handler's own business.
@@ -181,6 +189,15 @@ impl Table {
             None => {
                 self.unknown.fetch_add(1, Ordering::Relaxed);
                 Reply::Status(status::BAD_CALL_ID)
+            }
+        }
+    }
+
+    fn insert(&mut self, id: u64, entry: Entry) {
+        match usize::try_from(id) {
+            Ok(i) if i < SMALL_IDS => self.small[i] = Some(entry),
+            _ => {
+                self.handlers.insert(id, entry);
             }
         }
     }
@@ -256,7 +273,7 @@ impl Ocalls {
     /// Serves ocall `id` with `handler`, replacing any handler it had. The
     /// handler runs on one thread at a time (the run loop's or a worker's).
     pub fn insert(&mut self, id: u64, handler: impl FnMut(&[u8]) -> Reply + Send + 'static) {
-        self.table_mut().handlers.insert(id, Entry::Exclusive(Mutex::new(Box::new(handler))));
+        self.table_mut().insert(id, Entry::Exclusive(Mutex::new(Box::new(handler))));
     }
 
     /// Serves ocall `id` with `handler`, which switchless workers may run on
@@ -266,7 +283,7 @@ impl Ocalls {
         id: u64,
         handler: impl Fn(&[u8]) -> Reply + Send + Sync + 'static,
     ) {
-        self.table_mut().handlers.insert(id, Entry::Shared(Box::new(handler)));
+        self.table_mut().insert(id, Entry::Shared(Box::new(handler)));
     }
 
     pub fn stats(&self) -> Stats {
@@ -304,7 +321,7 @@ impl Ocalls {
         let reply = if !in_utm {
             Reply::Status(status::BAD_OFFSET)
         } else {
-            let args = utm.read(off as usize, len as usize);
+            let args = if len == 0 { Vec::new() } else { utm.read(off as usize, len as usize) };
             self.dispatch(id, &args)
         };
         let room = size.saturating_sub(DATA_OFFSET as u64);
@@ -700,6 +717,13 @@ mod tests {
         assert_eq!(&u[DATA_OFFSET..DATA_OFFSET + 4], b"pong");
         assert_eq!(*seen.lock().unwrap(), vec![b"ping".to_vec()]);
         assert_eq!(ocalls.stats().unknown_ocalls, 0);
+        // Ids past the small table, and a handler replaced.
+        ocalls.insert(1 << 40, |_| Reply::Status(status::ERROR));
+        ocalls.insert_shared(1 << 40, |_| Reply::Data(b"big".to_vec()));
+        assert_eq!(ocalls.dispatch(1 << 40, b""), Reply::Data(b"big".to_vec()));
+        assert_eq!(ocalls.dispatch((1 << 40) + 1, b""), Reply::Status(status::BAD_CALL_ID));
+        ocalls.insert_shared(7, |_| Reply::None);
+        assert_eq!(ocalls.dispatch(7, b""), Reply::None);
     }
 
     #[test]

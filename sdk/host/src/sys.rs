@@ -135,8 +135,32 @@ impl crate::SharedMem for Mapping {
     // No allocation for the header words the run loop reads on every ocall.
     fn read_u64(&self, offset: usize) -> u64 {
         assert!(offset <= self.len && self.len - offset >= 8, "read outside the mapping");
-        // SAFETY: 8 bytes in bounds (checked above) of a live mapping.
-        u64::from_le(unsafe { core::ptr::read_unaligned(self.ptr.add(offset) as *const u64) })
+        // SAFETY: 8 bytes in bounds (checked above) of a live mapping; the
+        // aligned read only where the address is 8-aligned.
+        let v = unsafe {
+            let p = self.ptr.add(offset) as *const u64;
+            if p.is_aligned() {
+                p.read()
+            } else {
+                p.read_unaligned()
+            }
+        };
+        u64::from_le(v)
+    }
+
+    fn write_u64(&mut self, offset: usize, v: u64) {
+        assert!(offset <= self.len && self.len - offset >= 8, "write outside the mapping");
+        // SAFETY: 8 bytes in bounds (checked above) of a live mapping that no
+        // Rust reference aliases; the aligned write only where the address
+        // is 8-aligned.
+        unsafe {
+            let p = self.ptr.add(offset) as *mut u64;
+            if p.is_aligned() {
+                p.write(v.to_le())
+            } else {
+                p.write_unaligned(v.to_le())
+            }
+        }
     }
 
     fn read(&self, offset: usize, len: usize) -> Vec<u8> {
