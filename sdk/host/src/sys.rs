@@ -139,8 +139,10 @@ impl crate::SharedMem for Mapping {
         // aligned read only where the address is 8-aligned.
         let v = unsafe {
             let p = self.ptr.add(offset) as *const u64;
+            // Volatile: one 8-byte load (a plain read here compiles to the
+            // byte loads of the unaligned one); the enclave owns this memory too.
             if p.is_aligned() {
-                p.read()
+                p.read_volatile()
             } else {
                 p.read_unaligned()
             }
@@ -156,7 +158,7 @@ impl crate::SharedMem for Mapping {
         unsafe {
             let p = self.ptr.add(offset) as *mut u64;
             if p.is_aligned() {
-                p.write(v.to_le())
+                p.write_volatile(v.to_le())
             } else {
                 p.write_unaligned(v.to_le())
             }

@@ -88,7 +88,9 @@ fn ocall(s: &mut State, id: u64, data: usize, len: usize, ret: usize, ret_len: u
     }
     let args = or_bad_pointer(s.space.readable(data, len));
     let ret = or_bad_pointer(s.space.writable(ret, ret_len));
-    s.space.copy_in(&args, &mut s.utm.bytes()[DATA_OFFSET..DATA_OFFSET + len]);
+    if len > 0 {
+        s.space.copy_in(&args, &mut s.utm.bytes()[DATA_OFFSET..DATA_OFFSET + len]);
+    }
     let Ok(answer) = call_host(&mut s.utm, id, len) else { return FAILED };
     if answer.return_data.call_status != keystone_abi::edge::status::OK {
         return FAILED;
