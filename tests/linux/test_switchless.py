@@ -23,7 +23,8 @@ CALLS = re.compile(
     r"ordinary (?P<ord>\d+) unclaimed (?P<unclaimed>\d+) timeouts (?P<timeouts>\d+) protocol "
     r"(?P<protocol>\d+) wrong (?P<wrong>\d+) status (?P<status>\d+); host: workers served "
     r"(?P<by_workers>\d+) run loop served (?P<by_loop>\d+) \(switchless (?P<host_sw>\d+), "
-    r"ordinary stops (?P<stops>\d+)\), ran (?P<ms>\d+) ms$", re.M)
+    r"ordinary stops (?P<stops>\d+)\), ran (?P<ms>\d+) ms, lost (?P<lost>\d+) duplicated "
+    r"(?P<dup>\d+)$", re.M)
 SLOW = re.compile(r"^switchless: slow: exit (?P<exit>0x[0-9a-f]+), timed out after "
                   r"(?P<ticks>\d+) ticks \(\d+ ms\), next call path (?P<next>\d) ", re.M)
 SMALL = re.compile(r"^switchless: small-utm: eapp exit (?P<exit>\S+); workers: (?P<why>.*)$",
@@ -79,6 +80,8 @@ def test_a_worker_answers_every_call_through_the_ring(guest):
     assert got["sw"] >= n * 9 // 10, got
     # MODE and REPORT are ordinary ocalls; so are the fallbacks.
     assert got["stops"] == got["ord"] + 2, got
+    # The host's handler saw each request 0..n exactly once.
+    assert got["lost"] == got["dup"] == 0, got
 
 
 def test_with_no_worker_every_call_is_an_ordinary_ocall_at_once(guest):
@@ -89,6 +92,7 @@ def test_with_no_worker_every_call_is_an_ordinary_ocall_at_once(guest):
     # The header said no worker: nothing was posted and waited for.
     assert got["unclaimed"] == 0 and got["wrong"] == 0, got
     assert got["stops"] == n + 2, got
+    assert got["lost"] == got["dup"] == 0, got
 
 
 def test_a_ring_nobody_serves_costs_a_bounded_wait_then_falls_back(guest):
@@ -141,3 +145,47 @@ def test_a_utm_without_room_for_the_ring_is_refused_at_both_ends(guest):
     assert m, str(run)
     assert int(m.group("exit"), 16) == NO_RING, m.group(0)
     assert "switchless workers need a UTM of at least 8192 bytes" in m.group("why"), m.group(0)
+
+
+SOAK = re.compile(r"^switchless-soak\[(?P<i>\d)\]: (?P<verdict>ok|FAIL) (?P<line>.*)$", re.M)
+
+
+@pytest.fixture(scope="module")
+def guest4(ks_paths, ks_linux):
+    """A Linux guest with four harts (booted when a test asks for it)."""
+    log_dir = ks_paths.build_dir / "test-logs" / "linux_switchless_smp4"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with linux_machine(ks_linux, firmware="ours", smp=4, memory="512M",
+                       toolchain=ks_paths.toolchain, name="switchless-smp4",
+                       log_dir=Path(log_dir)) as m:
+        g = LinuxGuest(m)
+        assert g.wait_ready(timeout=BOOT_TIMEOUT).cpus == 4
+        g.wait_prompt()
+        yield g
+        assert g.poweroff() == 0
+
+
+def test_four_enclaves_on_four_harts_lose_and_duplicate_no_switchless_call(guest4):
+    """Four processes, each an enclave pinned to its own hart with its worker
+    on the next one, under the kernel's 1 kHz timer (CONFIG_HZ_1000): every
+    request is answered right (the eapp checks) and the host saw each one
+    exactly once."""
+    n = 20_000
+    run = guest4.run(f"/bin/ks-demo switchless-soak {n} 4", timeout=600)
+    print(run.output)
+    assert run.status == 0, str(run)
+    procs = [m.groupdict() for m in SOAK.finditer(run.output)]
+    assert len(procs) == 4, str(run)
+    total_sw = 0
+    for p in procs:
+        assert p["verdict"] == "ok", p
+        m = CALLS.search(p["line"])
+        assert m, p
+        got = {k: (v if k == "kind" else int(v, 0)) for k, v in m.groupdict().items()}
+        assert got["exit"] == 0 and got["lost"] == got["dup"] == 0, got
+        assert got["sw"] + got["ord"] == n and got["wrong"] == got["protocol"] == 0, got
+        assert got["by_workers"] == got["sw"] and got["by_loop"] == got["ord"], got
+        total_sw += got["sw"]
+    # Most calls went through the rings, not the fallback.
+    assert total_sw >= 4 * n // 2, procs
+    assert "switchless-soak: 4 of 4 enclaves made" in run.output, str(run)

@@ -24,6 +24,9 @@ pub struct Outcome {
     /// INC calls the host served on a switchless worker / on the run loop.
     pub by_workers: u64,
     pub by_run_loop: u64,
+    /// CALLS mode: requests 0..n the INC handler never saw / saw twice or more.
+    pub lost: u64,
+    pub duplicated: u64,
     pub switchless: u64,
     pub ocalls: u64,
     pub ran: Duration,
@@ -62,6 +65,11 @@ fn run_with_utm(
     let report = Arc::new(Mutex::new(Vec::new()));
     let (by_workers, by_run_loop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let (w, r, rep) = (by_workers.clone(), by_run_loop.clone(), report.clone());
+    // How often the INC handler saw each request 0..n (CALLS mode only: the
+    // hostile host's garbage is no request of the eapp's).
+    let track = what == mode::CALLS && n <= 1 << 24;
+    let seen = Arc::new(Mutex::new(vec![0u8; if track { n as usize } else { 0 }]));
+    let s = seen.clone();
     let mut b = test_ocalls(builder("switchless"))
         .utm_size(utm)
         .ocall(test_ocall::MODE, move |_| {
@@ -76,7 +84,13 @@ fn run_with_utm(
             let Some(v) = args.get(..8) else { return Reply::Status(status::BAD_PTR) };
             let counter = if on_worker() { &w } else { &r };
             counter.fetch_add(1, Ordering::Relaxed);
-            Reply::Data((u64::from_le_bytes(v.try_into().unwrap()) + 1).to_le_bytes().to_vec())
+            let v = u64::from_le_bytes(v.try_into().unwrap());
+            if let Ok(i) = usize::try_from(v) {
+                if let Some(c) = s.lock().unwrap().get_mut(i) {
+                    *c = c.saturating_add(1);
+                }
+            }
+            Reply::Data((v + 1).to_le_bytes().to_vec())
         })
         .ocall_shared(test_ocall::SLEEP_US, |args| {
             let us = args.get(..8).map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()));
@@ -114,11 +128,16 @@ fn run_with_utm(
     let stats = e.stats();
     e.destroy()?;
     let report = report.lock().unwrap().clone();
+    let seen = seen.lock().unwrap();
+    let lost = seen.iter().filter(|&&c| c == 0).count() as u64;
+    let duplicated = seen.iter().filter(|&&c| c > 1).count() as u64;
     Ok(Outcome {
         value: value?,
         report,
         by_workers: by_workers.load(Ordering::Relaxed),
         by_run_loop: by_run_loop.load(Ordering::Relaxed),
+        lost,
+        duplicated,
         switchless: stats.switchless,
         ocalls: stats.ocalls,
         ran,
@@ -165,7 +184,15 @@ pub fn cmd(args: &[String]) -> bool {
     }
     let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
     let workers: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
-    let first_cpu = usize::from(cpus() > 1);
+    // --cpu C: the enclave on CPU C, its worker(s) on the CPUs after it.
+    let pin: Option<usize> = match args.get(3..5) {
+        Some([flag, c]) if flag == "--cpu" => c.parse().ok(),
+        _ => None,
+    };
+    let first_cpu = match pin {
+        Some(c) => (c + 1) % cpus(),
+        None => usize::from(cpus() > 1),
+    };
     let (what, host) = match kind {
         "calls" => (mode::CALLS, Host::Workers(workers, first_cpu)),
         "liar" => (mode::CALLS, Host::Liar),
@@ -176,7 +203,7 @@ pub fn cmd(args: &[String]) -> bool {
             return false;
         }
     };
-    let o = match run(what, n, host, None) {
+    let o = match run(what, n, host, pin) {
         Ok(o) => o,
         Err(e) => {
             println!("switchless: {kind}: {e}");
@@ -205,7 +232,7 @@ pub fn cmd(args: &[String]) -> bool {
     println!(
         "switchless: {kind}: exit {:#x}; eapp: switchless {} ordinary {} unclaimed {} timeouts \
          {} protocol {} wrong {} status {}; host: workers served {} run loop served {} \
-         (switchless {}, ordinary stops {}), ran {} ms",
+         (switchless {}, ordinary stops {}), ran {} ms, lost {} duplicated {}",
         o.value,
         r(0),
         r(1),
@@ -218,9 +245,11 @@ pub fn cmd(args: &[String]) -> bool {
         o.by_run_loop,
         o.switchless,
         o.ocalls,
-        o.ran.as_millis()
+        o.ran.as_millis(),
+        o.lost,
+        o.duplicated
     );
-    value_ok && o.report.len() == 7
+    value_ok && o.report.len() == 7 && o.lost == 0 && o.duplicated == 0
 }
 
 /// A UTM with no room for the ring besides a page: the eapp cannot map it,
@@ -318,4 +347,43 @@ pub fn bench(n: u64) -> bool {
         }
     }
     ok
+}
+
+/// `ks-demo switchless-soak N [PROCS]`: PROCS (4) processes at once, each an
+/// enclave pinned to its own hart making N sequence-numbered switchless
+/// calls served by a worker on the next hart, under the kernel's 1 kHz
+/// timer; none may be lost or duplicated, each answer checked by the eapp.
+pub fn soak(args: &[String]) -> bool {
+    let n: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let procs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
+    let exe = std::env::current_exe().map_or("/bin/ks-demo".into(), |p| p.display().to_string());
+    let children: Vec<_> = (0..procs)
+        .map(|i| {
+            std::process::Command::new(&exe)
+                .args(["switchless", "calls", &n.to_string(), "1", "--cpu", &i.to_string()])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+        })
+        .collect();
+    let mut good = 0;
+    for (i, child) in children.into_iter().enumerate() {
+        let out = match child.and_then(|c| c.wait_with_output()) {
+            Ok(o) => o,
+            Err(e) => {
+                println!("switchless-soak[{i}]: {e}");
+                continue;
+            }
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.starts_with("switchless: ")).unwrap_or("no report");
+        let ok = out.status.success();
+        good += usize::from(ok);
+        println!("switchless-soak[{i}]: {} {line}", if ok { "ok" } else { "FAIL" });
+    }
+    println!(
+        "switchless-soak: {good} of {procs} enclaves made {n} calls each, none lost or \
+         duplicated: {}",
+        if good == procs { "ok" } else { "FAILED" }
+    );
+    good == procs
 }

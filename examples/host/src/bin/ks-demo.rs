@@ -16,6 +16,8 @@
 //!                                       switchless ocalls: served by WORKERS; no worker but
 //!                                       the ring says one (fallback); a host scribbling on
 //!                                       the ring; a call past the eapp's bound
+//! ks-demo switchless-soak N [PROCS]     PROCS (4) enclaves, one per hart, N switchless calls
+//!                                       each; none lost or duplicated
 //! ks-demo all                           every example, then a summary table
 //! ks-demo cycles N [--large-every K]    N create/run/destroy cycles; memory and slots come back
 //! ks-demo soak SECS [PROCS]             PROCS (4) processes, one per hart, ocalls in flight
@@ -735,7 +737,8 @@ fn usage() -> bool {
     eprintln!(
         "usage: ks-demo one EAPP [--free-mem B] | multi N [EAPP] | procs N [EAPP] | \
                progress [EAPP] | kill | slots | bad-ioctl | bench | bench-switchless [N] | \
-               switchless calls|liar|hostile|slow [N] [WORKERS] | all | \
+               switchless calls|liar|hostile|slow [N] [WORKERS] | switchless-soak N [PROCS] | \
+               all | \
                cycles N [--large-every K] | soak SECS [PROCS]"
     );
     false
@@ -758,6 +761,7 @@ fn main() -> ExitCode {
             rest.first().and_then(|s| s.parse().ok()).unwrap_or(SWITCHLESS_CALLS),
         ),
         Some("switchless") => host_examples::switchless::cmd(rest),
+        Some("switchless-soak") => host_examples::switchless::soak(rest),
         Some("all") => cmd_all(),
         Some("cycles") => cmd_cycles(rest),
         Some("soak") => cmd_soak(rest),
