@@ -306,7 +306,8 @@ pub fn bench(n: u64) -> bool {
             }
             println!(
                 "bench: switchless own instructions: median {} per call (min {}; instret of the \
-                 enclave's hart, spin excluded; {} calls fell back)",
+                 enclave's hart, spin excluded; {} calls fell back; exact under -icount only, \
+                 without it QEMU's instret follows the host's clock)",
                 r[6], r[7], r[9]
             );
         }
