@@ -221,25 +221,26 @@ static int ks_run(struct keystone_enclave *encl, struct keystone_ioctl_run_encla
 }
 
 /*
- * RUN and RESUME come once per ocall round trip: only the id is read and
- * only the two results are written, one get_user/put_user each (copying
- * the whole struct in and out costs a byte loop each way on riscv for a
- * struct this small). A pointer that cannot be read or written is EFAULT,
- * as for every other command.
+ * RUN and RESUME come once per ocall round trip: the struct's range is
+ * checked once, then only the id is read and only the two results are
+ * written, one __get_user/__put_user each (copying the whole struct in and
+ * out costs a byte loop each way on riscv for a struct this small). A
+ * pointer that cannot be read or written is EFAULT, as for every other
+ * command.
  */
 static long ks_run_ioctl(struct keystone_enclave *encl,
 			 struct keystone_ioctl_run_enclave __user *argp, bool resume)
 {
-	struct keystone_ioctl_run_enclave a = {};
+	struct keystone_ioctl_run_enclave a;
 	int ret;
 
-	if (get_user(a.eid, &argp->eid))
+	if (!access_ok(argp, sizeof(*argp)) || __get_user(a.eid, &argp->eid))
 		return -EFAULT;
 	if (mutex_lock_interruptible(&encl->lock))
 		return -EINTR;
 	ret = encl->ueid && a.eid == encl->ueid ? ks_run(encl, &a, resume) : -ENOENT;
 	mutex_unlock(&encl->lock);
-	if (!ret && (put_user(a.error, &argp->error) || put_user(a.value, &argp->value)))
+	if (!ret && (__put_user(a.error, &argp->error) || __put_user(a.value, &argp->value)))
 		ret = -EFAULT;
 	return ret;
 }
@@ -269,6 +270,9 @@ long keystone_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	void __user *argp = (void __user *)arg;
 	bool check_eid = true;
 
+	/* The ocall round trip's command first, before the switch. */
+	if (cmd == KEYSTONE_IOC_RESUME_ENCLAVE)
+		return ks_run_ioctl(encl, argp, true);
 	switch (cmd) {
 	case KEYSTONE_IOC_CREATE_ENCLAVE:
 		check_eid = false;
@@ -281,8 +285,6 @@ long keystone_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return KS_DISPATCH(struct keystone_ioctl_create_enclave, ks_destroy);
 	case KEYSTONE_IOC_RUN_ENCLAVE:
 		return ks_run_ioctl(encl, argp, false);
-	case KEYSTONE_IOC_RESUME_ENCLAVE:
-		return ks_run_ioctl(encl, argp, true);
 	default:
 		return -ENOTTY;
 	}

@@ -254,7 +254,7 @@ struct DeviceFile<'a>(&'a File);
 impl Driver for DeviceFile<'_> {
     fn run(&mut self, resume: bool, r: &mut RunEnclave) -> io::Result<()> {
         let cmd = if resume { kio::RESUME_ENCLAVE } else { kio::RUN_ENCLAVE };
-        sys::ioctl_with(self.0, cmd, r)
+        sys::ioctl_hot(self.0, cmd, r)
     }
 }
 

@@ -40,6 +40,32 @@ pub fn ioctl_with<T: IoctlArg>(file: &File, cmd: Ioctl<T>, arg: &mut T) -> io::R
     check(unsafe { ioctl(file.as_raw_fd(), u64::from(cmd.cmd()), arg as *mut T) })
 }
 
+/// [`ioctl_with`] for the run loop's RUN/RESUME, once per ocall round trip:
+/// on riscv64 Linux the system call itself (`ecall`, a7 = 29), without
+/// libc's variadic wrapper and errno.
+pub fn ioctl_hot<T: IoctlArg>(file: &File, cmd: Ioctl<T>, arg: &mut T) -> io::Result<()> {
+    #[cfg(all(target_arch = "riscv64", target_os = "linux"))]
+    {
+        const SYS_IOCTL: usize = 29;
+        let ret: isize;
+        // SAFETY: as in `ioctl_with`: `arg` is a live, exclusive T and the
+        // driver touches at most `cmd.size()` <= size_of::<T>() bytes of
+        // it; the ecall clobbers only a0 (the kernel preserves the rest).
+        unsafe {
+            core::arch::asm!("ecall",
+                inlateout("a0") file.as_raw_fd() as isize => ret,
+                in("a1") u64::from(cmd.cmd()), in("a2") arg as *mut T, in("a7") SYS_IOCTL,
+                options(nostack));
+        }
+        if ret < 0 {
+            return Err(io::Error::from_raw_os_error(-ret as i32));
+        }
+        Ok(())
+    }
+    #[cfg(not(all(target_arch = "riscv64", target_os = "linux")))]
+    ioctl_with(file, cmd, arg)
+}
+
 /// `ioctl(fd, cmd, p)` with `p` a page this process cannot access (mapped
 /// PROT_NONE for the call): for tests that check the driver answers EFAULT
 /// to an argument pointer it cannot read or write. Nothing of ours is there.
