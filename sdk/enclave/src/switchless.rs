@@ -161,6 +161,7 @@ impl Switchless {
 
     /// The ring word at byte `offset` (< RING_BYTES, 8-aligned: every caller
     /// passes a constant field offset plus a slot offset below SLOTS).
+    #[inline(always)]
     fn word(&self, offset: usize) -> &AtomicU64 {
         assert!(offset < RING_BYTES && offset.is_multiple_of(8), "outside the ring");
         // SAFETY: the runtime mapped RING_BYTES read-write at `base` (page
@@ -188,11 +189,12 @@ impl Switchless {
         if self.workers() == 0 {
             return Err(PostError::NoWorkers);
         }
-        let i = (0..SLOTS)
-            .map(|k| (self.next + k) % SLOTS)
-            .find(|&i| self.slots[i] == Use::Free)
-            .ok_or(PostError::Full)?;
-        self.next = (i + 1) % SLOTS;
+        // The slot after the last one used is nearly always free.
+        let i = match self.slots.get(self.next) {
+            Some(Use::Free) => self.next,
+            _ => self.find_free().ok_or(PostError::Full)?,
+        };
+        self.next = if i + 1 == SLOTS { 0 } else { i + 1 };
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let payload = slot_offset(i) + PAYLOAD_OFFSET;
@@ -208,6 +210,12 @@ impl Switchless {
         self.field(i, slot::STATE).store(state::POSTED, Ordering::Release);
         self.slots[i] = Use::Busy(seq);
         Ok(Ticket { slot: i, seq })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn find_free(&self) -> Option<usize> {
+        (0..SLOTS).map(|k| (self.next + k) % SLOTS).find(|&i| self.slots[i] == Use::Free)
     }
 
     /// Whether the answer to `t` is in (or the host did something that ends
