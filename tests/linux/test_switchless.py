@@ -109,16 +109,22 @@ def test_a_ring_nobody_serves_costs_a_bounded_wait_then_falls_back(guest):
 
 
 def test_a_host_scribbling_on_the_ring_gets_errors_not_a_crash_or_hang(guest):
+    """A lying worker (of every four requests it takes: one answered right,
+    one answered as another request, one with a length past the slot, one
+    left in a state the protocol does not have) while another thread writes
+    garbage anywhere in the ring."""
     n = 2000
     got = switchless(guest, f"hostile {n}", timeout=300)
-    # The eapp ran to its end and reported (exit 0, checked above) ...
+    # The eapp ran to its end and reported (exit 0, checked above): every
+    # call ended, answered or failed, none hung ...
     handled = got["sw"] + got["ord"] + got["protocol"] + got["timeouts"] + got["status"]
     assert handled == n, got
-    # ... and noticed the garbage: protocol violations (states the protocol
-    # does not have, answers to other requests, lengths past the slot).
+    assert got["by_workers"] > 3, got  # the liar took requests
+    # ... it noticed the lies (never read past the slot, never took another
+    # request's answer) ...
     assert got["protocol"] > 0, got
-    # Garbage the worker itself read (ids, lengths) was answered, not fatal.
-    assert got["by_workers"] > 0, got
+    # ... and took the honest answers.
+    assert got["sw"] > 0, got
 
 
 def test_a_call_past_the_eapps_bound_times_out_and_the_next_one_works(guest):

@@ -3,7 +3,9 @@
 
 use crate::{builder, test_ocalls};
 use keystone_abi::edge::status;
-use keystone_abi::switchless::{header, mode, slot, slot_offset, test_ocall, RING_BYTES, SLOTS};
+use keystone_abi::switchless::{
+    header, mode, slot, slot_offset, state, test_ocall, PAYLOAD_OFFSET, RING_BYTES, SLOTS,
+};
 use keystone_host::{Error, Reply};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,7 +41,9 @@ pub enum Host {
     Workers(usize, usize),
     /// No worker, but the ring's header says one runs.
     Liar,
-    /// One worker, and a thread that writes garbage all over the ring.
+    /// A lying worker (of every four answers: one right, one to another
+    /// request, one with a length past the slot, one leaving a state the
+    /// protocol does not have) and a thread writing garbage all over the ring.
     Hostile,
 }
 
@@ -102,8 +106,7 @@ fn run_with_utm(
             let cpus: Vec<usize> = (first..first + k).collect();
             b = b.switchless(k, &cpus);
         }
-        Host::Hostile => b = b.switchless(1, &[]),
-        Host::Liar => {}
+        Host::Hostile | Host::Liar => {}
     }
     let mut e = b.build()?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -113,8 +116,12 @@ fn run_with_utm(
             None
         }
         (Host::Hostile, Some(ring)) => {
-            let (ring, stop) = (ring.clone(), stop.clone());
-            Some(std::thread::spawn(move || scribble(&ring, &stop)))
+            let (r1, s1) = (ring.clone(), stop.clone());
+            let (r2, s2) = (ring.clone(), stop.clone());
+            Some((
+                std::thread::spawn(move || lying_worker(&r1, &s1)),
+                std::thread::spawn(move || scribble(&r2, &s2)),
+            ))
         }
         _ => None,
     };
@@ -122,7 +129,9 @@ fn run_with_utm(
     let value = e.run();
     let ran = t.elapsed();
     stop.store(true, Ordering::Relaxed);
-    if let Some(s) = scribbler {
+    let mut lied = None;
+    if let Some((liar, s)) = scribbler {
+        lied = liar.join().ok();
         let _ = s.join();
     }
     let stats = e.stats();
@@ -134,7 +143,8 @@ fn run_with_utm(
     Ok(Outcome {
         value: value?,
         report,
-        by_workers: by_workers.load(Ordering::Relaxed),
+        // The lying worker answers by itself, without the handler table.
+        by_workers: lied.unwrap_or_else(|| by_workers.load(Ordering::Relaxed)),
         by_run_loop: by_run_loop.load(Ordering::Relaxed),
         lost,
         duplicated,
@@ -142,6 +152,43 @@ fn run_with_utm(
         ocalls: stats.ocalls,
         ran,
     })
+}
+
+/// A worker that lies: it takes each posted request and answers it in turn
+/// right, for another request (wrong sequence number), with a length past
+/// the slot, or not at all (leaving a state the protocol does not have).
+/// Returns how many requests it took.
+fn lying_worker(ring: &keystone_host::switchless::Ring, stop: &AtomicBool) -> u64 {
+    ring.store(header::WORKERS, 1);
+    let mut k = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        for i in 0..SLOTS {
+            let b = slot_offset(i);
+            if ring.load(b + slot::STATE) != state::POSTED {
+                continue;
+            }
+            ring.store(b + slot::STATE, state::CLAIMED);
+            let seq = ring.load(b + slot::SEQ);
+            let v = ring.load(b + PAYLOAD_OFFSET);
+            ring.store(b + PAYLOAD_OFFSET, v.wrapping_add(1));
+            ring.store(b + slot::STATUS, status::OK);
+            ring.store(b + slot::RET_LEN, 8);
+            ring.store(b + slot::RET_SEQ, seq);
+            k += 1;
+            match k % 4 {
+                1 => {}
+                2 => ring.store(b + slot::RET_SEQ, seq ^ 1),
+                3 => ring.store(b + slot::RET_LEN, u64::MAX - 7),
+                _ => {
+                    ring.store(b + slot::STATE, 0xdead);
+                    continue;
+                }
+            }
+            ring.store(b + slot::STATE, state::DONE);
+        }
+        std::hint::spin_loop();
+    }
+    k
 }
 
 /// Writes garbage over the ring until told to stop: slot states the
