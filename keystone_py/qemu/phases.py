@@ -10,7 +10,8 @@ two marks are then attributed:
 
 * pcs in the SM image: by source file, from the SM ELF's DWARF line table
   (``addr2line -i``: the innermost frame that is not a plain CSR accessor or
-  a core-library helper names the phase), the trap vector split at
+  a core-library helper names the phase); assembly without line information
+  by the nearest symbol (``sm_fp_swap``: FP registers); the trap vector split at
   ``sm_trap_resume`` into its save and its restore halves;
 * pcs in the payload image: "host (payload S-mode)";
 * everything else (the EPM): "enclave".
@@ -22,6 +23,7 @@ instructions above the bench's loop-corrected figure.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import shutil
@@ -53,7 +55,7 @@ ADDR2LINE = "riscv64-unknown-elf-addr2line"
 PHASE_BY_FILE: Tuple[Tuple[str, str], ...] = (
     ("arch/fpu.rs", "FP registers"),
     ("arch/hext.rs", "H/VS CSRs"),
-    ("enclave/context.rs", "S-mode CSRs and GPRs of the worlds"),
+    ("enclave/context.rs", "S-mode CSRs, mstatus, mie"),
     ("arch/pmp.rs", "PMP registers"),
     ("pmp_global.rs", "PMP policy"),
     ("core/src/pmp", "PMP policy"),
@@ -133,19 +135,50 @@ def phase_of(files: Sequence[str]) -> str:
     return "other"
 
 
+#: Hand-written assembly has no DWARF lines: its pcs are named by the
+#: nearest symbol before them instead (prefix, phase).
+PHASE_BY_SYMBOL: Tuple[Tuple[str, str], ...] = (
+    ("sm_fp_", "FP registers"),
+    ("sm_mprv_", "caller memory (MPRV guard)"),
+)
+
+
+def _symbols(elf: Path) -> List[Tuple[int, str]]:
+    """(address, name) of the ELF's named code symbols, sorted by address."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(elf, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        syms = [(int(s["st_value"]), s.name) for s in symtab.iter_symbols()
+                if s.name and s["st_info"]["type"] in ("STT_FUNC", "STT_NOTYPE")]
+    return sorted(syms)
+
+
+def phase_of_symbol(symbols: Sequence[Tuple[int, str]], pc: int) -> Optional[str]:
+    """The phase of an assembly pc, from the nearest symbol at or before it."""
+    i = bisect.bisect_right(symbols, (pc, "\uffff")) - 1
+    if i < 0:
+        return None
+    name = symbols[i][1]
+    return next((phase for prefix, phase in PHASE_BY_SYMBOL if name.startswith(prefix)), None)
+
+
 def attribute(counts: Counter, sm_elf: Path, payload_range: Tuple[int, int],
               trap_vector: int, trap_return: int, trap_end: int) -> Dict[str, int]:
     """Sums per-pc counts into phases."""
     phases: Counter = Counter()
     sm_pcs = sorted(pc for pc in counts if SM_IMAGE[0] <= pc < SM_IMAGE[1])
     files = _frames(sm_elf, sm_pcs) if sm_pcs else {}
+    symbols = _symbols(sm_elf) if any(not files.get(pc) for pc in sm_pcs) else []
     for pc, n in counts.items():
         if trap_vector <= pc < trap_return:
             phases["trap vector: GPR save"] += n
         elif trap_return <= pc < trap_end:
             phases["trap vector: GPR restore, mret"] += n
         elif SM_IMAGE[0] <= pc < SM_IMAGE[1]:
-            phases[phase_of(files.get(pc, []))] += n
+            chain = files.get(pc, [])
+            asm = None if chain else phase_of_symbol(symbols, pc)
+            phases[asm or phase_of(chain)] += n
         elif payload_range[0] <= pc < payload_range[1]:
             phases[HOST] += n
         else:
