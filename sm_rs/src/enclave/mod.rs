@@ -201,6 +201,12 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
         let slot = table.get_mut(eid).and_then(Option::as_mut).ok_or(SmError::InvalidId)?;
         slot.life.destroy()?;
         slot.pmp = None;
+        // Nothing of the enclave's registers stays in SM memory either: its
+        // GPRs, CSRs and FP registers are wiped with the slot.
+        slot.ctx = Context::ZERO;
+        // SAFETY: the table lock is held and the slot is DESTROYING (not
+        // RUNNING), so no hart uses this frame.
+        unsafe { *FRAMES[eid].get() = TrapFrame::ZERO };
         (slot.layout, slot.regions.take())
     };
     // SAFETY: the EPM is this enclave's and closed to S/U; the scrub leaves
