@@ -16,14 +16,12 @@ fn our_version() -> usize {
     )
 }
 
-// Off the world-switch path: kept out of line so the trap handler stays lean.
-#[inline(never)]
-pub fn handle(call: &Call) -> SbiRet {
-    match call.fid {
+pub fn handle(call: &Call<'_>) -> SbiRet {
+    match call.fid() {
         GET_SBI_SPEC_VERSION => SbiRet::success(2 << 24),
         GET_SBI_IMPL_ID => SbiRet::success(SBI_IMPL_ID),
         GET_SBI_IMPL_VERSION => SbiRet::success(our_version()),
-        PROBE_EXTENSION => SbiRet::success(super::implemented(call.args[0]) as usize),
+        PROBE_EXTENSION => SbiRet::success(super::implemented(call.arg(0)) as usize),
         GET_MVENDORID => SbiRet::success(csr::mvendorid::read()),
         GET_MARCHID => SbiRet::success(csr::marchid::read()),
         GET_MIMPID => SbiRet::success(csr::mimpid::read()),

@@ -26,9 +26,9 @@ fn buffer(len: usize, lo: usize, hi: usize) -> Result<Option<Range>, SbiRet> {
 
 // Off the world-switch path: kept out of line so the trap handler stays lean.
 #[inline(never)]
-pub fn handle(call: &Call) -> SbiRet {
-    let [a0, a1, a2, ..] = call.args;
-    match call.fid {
+pub fn handle(call: &Call<'_>) -> SbiRet {
+    let [a0, a1, a2, ..] = call.args();
+    match call.fid() {
         CONSOLE_WRITE => match buffer(a0, a1, a2) {
             Err(err) => err,
             Ok(None) => SbiRet::success(0),

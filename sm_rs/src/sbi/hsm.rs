@@ -7,9 +7,9 @@ use sbi_spec::hsm::{HART_GET_STATUS, HART_START, HART_STOP, HART_SUSPEND};
 
 // Off the world-switch path: kept out of line so the trap handler stays lean.
 #[inline(never)]
-pub fn handle(hartid: usize, call: &Call) -> SbiRet {
-    let [a0, a1, a2, ..] = call.args;
-    match call.fid {
+pub fn handle(hartid: usize, call: &Call<'_>) -> SbiRet {
+    let [a0, a1, a2, ..] = call.args();
+    match call.fid() {
         HART_START => hsm::hart_start(a0, a1, a2),
         HART_STOP => hsm::hart_stop(hartid),
         HART_GET_STATUS => hsm::hart_get_status(a0),

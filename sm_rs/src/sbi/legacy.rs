@@ -48,9 +48,9 @@ fn send(hartid: usize, mask_ptr: usize, event: usize) -> usize {
 
 // Off the world-switch path: kept out of line so the trap handler stays lean.
 #[inline(never)]
-pub fn handle(hartid: usize, call: &Call) -> usize {
-    let a0 = call.args[0];
-    match call.eid {
+pub fn handle(hartid: usize, call: &Call<'_>) -> usize {
+    let a0 = call.arg(0);
+    match call.eid() {
         LEGACY_SET_TIMER => {
             timer::set_timer(hartid, a0 as u64);
             0

@@ -45,11 +45,30 @@ pub fn switched(s: Switch) -> *mut TrapFrame {
     s.frame
 }
 
-/// The arguments of one call: a0..a5, function id (a6), extension id (a7).
-pub struct Call {
-    pub args: [usize; 6],
-    pub fid: usize,
-    pub eid: usize,
+/// One call's registers, read where they are: a0..a5, function id (a6),
+/// extension id (a7) of the caller's frame.
+pub struct Call<'a>(&'a TrapFrame);
+
+impl Call<'_> {
+    /// Argument a`i` (i < 6).
+    #[inline(always)]
+    pub fn arg(&self, i: usize) -> usize {
+        self.0.a(i)
+    }
+    /// a0..a5, for handlers that take them all.
+    pub fn args(&self) -> [usize; 6] {
+        core::array::from_fn(|i| self.0.a(i))
+    }
+    /// The function id (a6).
+    #[inline(always)]
+    pub fn fid(&self) -> usize {
+        self.0.a(6)
+    }
+    /// The extension id (a7).
+    #[inline(always)]
+    pub fn eid(&self) -> usize {
+        self.0.a(7)
+    }
 }
 
 /// Handles the S-mode ecall saved in `frame` (`regs`) on hart `hartid`;
@@ -87,19 +106,18 @@ fn answer(hartid: usize, enclave: Option<usize>, frame: &mut TrapFrame, mepc: us
     if frame.a(7) == keystone_abi::sm::KEYSTONE_EID {
         return keystone::handle(hartid, enclave, frame.a(6), frame, mepc);
     }
-    let call =
-        Call { args: core::array::from_fn(|i| frame.a(i)), fid: frame.a(6), eid: frame.a(7) };
+    let call = Call(frame);
     if enclave.is_some() && !allowed_in_enclave(&call) {
-        return if legacy::owns(call.eid) {
+        return if legacy::owns(call.eid()) {
             Reply::Legacy(legacy::NOT_SUPPORTED)
         } else {
             Reply::Ret(SbiRet::not_supported())
         };
     }
-    if legacy::owns(call.eid) {
+    if legacy::owns(call.eid()) {
         return Reply::Legacy(legacy::handle(hartid, &call));
     }
-    Reply::Ret(match call.eid {
+    Reply::Ret(match call.eid() {
         sbi_spec::base::EID_BASE => base::handle(&call),
         sbi_spec::time::EID_TIME => time::handle(hartid, &call),
         sbi_spec::hsm::EID_HSM => hsm::handle(hartid, &call),
@@ -114,10 +132,10 @@ fn answer(hartid: usize, enclave: Option<usize>, frame: &mut TrapFrame, mepc: us
 /// What an enclave may ask of the firmware besides Keystone's calls: the
 /// console, its timer and the BASE queries. Nothing that touches other harts,
 /// the host's memory or the machine's power.
-fn allowed_in_enclave(call: &Call) -> bool {
+fn allowed_in_enclave(call: &Call<'_>) -> bool {
     use sbi_spec::legacy::*;
     matches!(
-        call.eid,
+        call.eid(),
         sbi_spec::base::EID_BASE
             | sbi_spec::time::EID_TIME
             | LEGACY_SET_TIMER

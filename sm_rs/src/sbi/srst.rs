@@ -7,11 +7,11 @@ use sbi_spec::srst::*;
 
 // Off the world-switch path: kept out of line so the trap handler stays lean.
 #[inline(never)]
-pub fn handle(call: &Call) -> SbiRet {
-    if call.fid != SYSTEM_RESET {
+pub fn handle(call: &Call<'_>) -> SbiRet {
+    if call.fid() != SYSTEM_RESET {
         return SbiRet::not_supported();
     }
-    let (Ok(kind), Ok(reason)) = (u32::try_from(call.args[0]), u32::try_from(call.args[1])) else {
+    let (Ok(kind), Ok(reason)) = (u32::try_from(call.arg(0)), u32::try_from(call.arg(1))) else {
         return SbiRet::invalid_param();
     };
     let reason_ok = matches!(reason, RESET_REASON_NO_REASON | RESET_REASON_SYSTEM_FAILURE)

@@ -5,10 +5,10 @@ use crate::timer;
 use sbi_spec::binary::SbiRet;
 use sbi_spec::time::SET_TIMER;
 
-pub fn handle(hartid: usize, call: &Call) -> SbiRet {
-    match call.fid {
+pub fn handle(hartid: usize, call: &Call<'_>) -> SbiRet {
+    match call.fid() {
         SET_TIMER => {
-            timer::set_timer(hartid, call.args[0] as u64);
+            timer::set_timer(hartid, call.arg(0) as u64);
             SbiRet::success(0)
         }
         _ => SbiRet::not_supported(),
