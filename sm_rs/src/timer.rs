@@ -76,6 +76,7 @@ pub fn set_timer(hartid: usize, when: u64) {
     }
 }
 
+#[inline(always)]
 fn arm_guard(hartid: usize) {
     let guard = HOST[hartid].load(Ordering::Relaxed).min(ENCLAVE[hartid].load(Ordering::Relaxed));
     clint::set_timecmp(hartid, guard);
@@ -85,6 +86,7 @@ fn arm_guard(hartid: usize) {
 
 /// An enclave goes onto this hart: arm the guard at the earlier of the host's
 /// deadline (`host_stimecmp` with Sstc) and the enclave's pending request.
+#[inline(always)]
 pub fn enter_enclave(hartid: usize, host_stimecmp: usize, request: u64) {
     if sstc() {
         HOST[hartid].store(host_stimecmp as u64, Ordering::Relaxed);
@@ -95,6 +97,7 @@ pub fn enter_enclave(hartid: usize, host_stimecmp: usize, request: u64) {
 
 /// The enclave leaves this hart: give the host its own timer back and
 /// return the enclave's request, consumed (NEVER) if it has come due.
+#[inline(always)]
 pub fn leave_enclave(hartid: usize) -> u64 {
     let request = ENCLAVE[hartid].swap(NEVER, Ordering::Relaxed);
     let request = if request != NEVER && request <= now() { NEVER } else { request };

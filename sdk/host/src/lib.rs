@@ -225,6 +225,18 @@ pub trait SharedMem {
     fn write_u64(&mut self, offset: usize, v: u64) {
         self.write(offset, &v.to_le_bytes());
     }
+
+    /// Three consecutive u64s at `offset` (an edge-call header's words).
+    fn read_u64x3(&self, offset: usize) -> [u64; 3] {
+        [self.read_u64(offset), self.read_u64(offset + 8), self.read_u64(offset + 16)]
+    }
+
+    /// Writes three consecutive u64s at `offset`.
+    fn write_u64x3(&mut self, offset: usize, v: [u64; 3]) {
+        for (i, w) in v.into_iter().enumerate() {
+            self.write_u64(offset + 8 * i, w);
+        }
+    }
 }
 
 /// A buffer in this process standing in for the UTM (tests, simulations).
@@ -314,8 +326,7 @@ impl Ocalls {
         if size < EDGE_CALL_SIZE as u64 {
             return;
         }
-        let id = utm.read_u64(0);
-        let (off, len) = (utm.read_u64(8), utm.read_u64(16));
+        let [id, off, len] = utm.read_u64x3(0);
         let in_utm =
             off >= EDGE_CALL_SIZE as u64 && off.checked_add(len).is_some_and(|e| e <= size);
         let reply = if !in_utm {
@@ -342,9 +353,7 @@ impl Ocalls {
             }
             Reply::Data(_) | Reply::Wrapped(_) => (status::ERROR, 0, 0),
         };
-        utm.write_u64(24, st);
-        utm.write_u64(32, off);
-        utm.write_u64(40, len);
+        utm.write_u64x3(24, [st, off, len]);
     }
 
     /// Runs enclave `eid` to its end through `dev`: RUN, then RESUME after

@@ -320,6 +320,7 @@ pub fn stack_top(hartid: usize) -> usize {
 /// # Safety
 /// `frame` is the frame the vector filled or, after a world switch, the
 /// frame of the world now on the hart, whose CSRs (mepc, mstatus...) are set.
+#[inline(always)]
 pub unsafe fn resume(frame: *mut TrapFrame, from_lower: usize, base: usize) -> ! {
     // SAFETY: forwarded to the caller.
     unsafe { sm_trap_resume(frame, from_lower, base) }
