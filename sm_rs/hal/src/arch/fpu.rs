@@ -18,88 +18,6 @@ core::arch::global_asm!(
     r#"
     .option arch, +m, +a, +f, +d, +c
     .section .text
-    .globl sm_fp_save
-sm_fp_save:
-    fsd f0, 0*8(a0)
-    fsd f1, 1*8(a0)
-    fsd f2, 2*8(a0)
-    fsd f3, 3*8(a0)
-    fsd f4, 4*8(a0)
-    fsd f5, 5*8(a0)
-    fsd f6, 6*8(a0)
-    fsd f7, 7*8(a0)
-    fsd f8, 8*8(a0)
-    fsd f9, 9*8(a0)
-    fsd f10, 10*8(a0)
-    fsd f11, 11*8(a0)
-    fsd f12, 12*8(a0)
-    fsd f13, 13*8(a0)
-    fsd f14, 14*8(a0)
-    fsd f15, 15*8(a0)
-    fsd f16, 16*8(a0)
-    fsd f17, 17*8(a0)
-    fsd f18, 18*8(a0)
-    fsd f19, 19*8(a0)
-    fsd f20, 20*8(a0)
-    fsd f21, 21*8(a0)
-    fsd f22, 22*8(a0)
-    fsd f23, 23*8(a0)
-    fsd f24, 24*8(a0)
-    fsd f25, 25*8(a0)
-    fsd f26, 26*8(a0)
-    fsd f27, 27*8(a0)
-    fsd f28, 28*8(a0)
-    fsd f29, 29*8(a0)
-    fsd f30, 30*8(a0)
-    fsd f31, 31*8(a0)
-    frcsr t0
-    sd t0, 32*8(a0)
-    ret
-
-    .globl sm_fp_restore
-sm_fp_restore:
-    fld f0, 0*8(a0)
-    fld f1, 1*8(a0)
-    fld f2, 2*8(a0)
-    fld f3, 3*8(a0)
-    fld f4, 4*8(a0)
-    fld f5, 5*8(a0)
-    fld f6, 6*8(a0)
-    fld f7, 7*8(a0)
-    fld f8, 8*8(a0)
-    fld f9, 9*8(a0)
-    fld f10, 10*8(a0)
-    fld f11, 11*8(a0)
-    fld f12, 12*8(a0)
-    fld f13, 13*8(a0)
-    fld f14, 14*8(a0)
-    fld f15, 15*8(a0)
-    fld f16, 16*8(a0)
-    fld f17, 17*8(a0)
-    fld f18, 18*8(a0)
-    fld f19, 19*8(a0)
-    fld f20, 20*8(a0)
-    fld f21, 21*8(a0)
-    fld f22, 22*8(a0)
-    fld f23, 23*8(a0)
-    fld f24, 24*8(a0)
-    fld f25, 25*8(a0)
-    fld f26, 26*8(a0)
-    fld f27, 27*8(a0)
-    fld f28, 28*8(a0)
-    fld f29, 29*8(a0)
-    fld f30, 30*8(a0)
-    fld f31, 31*8(a0)
-    ld t0, 32*8(a0)
-    fscsr t0
-    ret
-"#
-);
-
-core::arch::global_asm!(
-    r#"
-    .option arch, +m, +a, +f, +d, +c
-    .section .text
     .globl sm_fp_swap
 sm_fp_swap:
     fsd f0, 0*8(a0)
@@ -176,24 +94,6 @@ sm_fp_swap:
 
 unsafe extern "C" {
     fn sm_fp_swap(out: *mut FpState, into: *const FpState);
-    fn sm_fp_save(state: *mut FpState);
-    fn sm_fp_restore(state: *const FpState);
-}
-
-/// Copies the hart's FP registers into `state`.
-pub fn save(state: &mut FpState) {
-    with_fpu(|| {
-        // SAFETY: FS is on inside `with_fpu`; `state` is a valid, exclusive buffer.
-        unsafe { sm_fp_save(state) }
-    });
-}
-
-/// Loads the hart's FP registers from `state`.
-pub fn restore(state: &FpState) {
-    with_fpu(|| {
-        // SAFETY: FS is on inside `with_fpu`; `state` is a valid buffer.
-        unsafe { sm_fp_restore(state) }
-    });
 }
 
 /// Copies the hart's FP registers into `out` and loads `into`'s, in one
@@ -207,18 +107,4 @@ pub fn swap_leaving_fs_on(out: &mut FpState, into: &FpState) {
     // SAFETY: FS is on; `out` is exclusive, `into` valid, and they are
     // different objects (one is borrowed mutably).
     unsafe { sm_fp_swap(out, into) }
-}
-
-/// Runs `f` with mstatus.FS enabled, then puts FS back as it was.
-fn with_fpu(f: impl FnOnce()) {
-    use super::{bits::MSTATUS_FS, csr::mstatus};
-    let saved = mstatus::read() & MSTATUS_FS;
-    // SAFETY: FS only gates FP instructions; restored below.
-    unsafe { mstatus::set(MSTATUS_FS) };
-    f();
-    // SAFETY: restores the caller's FS field exactly.
-    unsafe {
-        mstatus::clear(MSTATUS_FS);
-        mstatus::set(saved);
-    }
 }

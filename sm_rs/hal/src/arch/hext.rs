@@ -17,43 +17,18 @@ macro_rules! define_h_state {
             /// translation (the table's `run` values).
             pub const FIRST_RUN: Self = Self { $($name: first_run_value($num) as usize,)* };
 
-            /// Reads every swapped H/VS CSR of the world on the hart.
-            #[inline(always)]
-            pub fn save(&mut self) {
-                $(
-                    // SAFETY: reading an H CSR in M-mode has no side effect;
-                    // the caller checked that the hart implements H.
-                    unsafe {
-                        core::arch::asm!(concat!("csrr {0}, ", stringify!($num)), out(reg) self.$name)
-                    };
-                )*
-            }
-
             /// Puts `into`'s H/VS CSRs on the hart and keeps the leaving
             /// world's in `self`, one `csrrw` per CSR.
             /// # Safety
-            /// As for `restore`, for `into`.
+            /// The hart implements H and runs in M-mode with mstatus.MPV
+            /// being set for the same world; `into`'s values are that
+            /// world's own (or FIRST_RUN).
             #[inline(always)]
             pub unsafe fn swap(&mut self, into: &Self) {
                 $(
                     // SAFETY: forwarded to the caller.
                     unsafe {
                         core::arch::asm!(concat!("csrrw {0}, ", stringify!($num), ", {1}"), out(reg) self.$name, in(reg) into.$name)
-                    };
-                )*
-            }
-
-            /// Puts this world's H/VS CSRs on the hart.
-            /// # Safety
-            /// The hart implements H and runs in M-mode with mstatus.MPV
-            /// being set for the same world; the values are that world's own
-            /// (or FIRST_RUN).
-            #[inline(always)]
-            pub unsafe fn restore(&self) {
-                $(
-                    // SAFETY: forwarded to the caller.
-                    unsafe {
-                        core::arch::asm!(concat!("csrw ", stringify!($num), ", {0}"), in(reg) self.$name)
                     };
                 )*
             }
