@@ -105,6 +105,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--top", type=int, default=12, help="symbols to list per world")
     p.add_argument("--keep", action="store_true", help="keep the (large) trace log")
+    p.add_argument("--pcs", action="store_true",
+                   help="also write each world's executed pcs and counts per round trip "
+                        "(pcs-WORLD.txt in the log directory), to annotate a disassembly")
     args = p.parse_args(argv)
     artifacts = build_targets(["sm", "linux"])
     root = Path(artifacts.require("linux_image")).parents[1]
@@ -149,6 +152,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"\n{w}: top symbols (instructions per round trip)")
         for name, n in by_sym.most_common(args.top):
             print(f"  {n / CALLS:>8.1f}  {name}")
+    if args.pcs:
+        for w, counter in pcs.items():
+            with open(log_dir / f"pcs-{w}.txt", "w") as f:
+                for pc, n in sorted(counter.items()):
+                    f.write(f"{pc:#x} {n / CALLS:.2f}\n")
+        print(f"\nper-pc counts: {log_dir}/pcs-*.txt")
     if not args.keep:
         trace.unlink()
     return 0

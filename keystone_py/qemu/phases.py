@@ -11,7 +11,7 @@ two marks are then attributed:
 * pcs in the SM image: by source file, from the SM ELF's DWARF line table
   (``addr2line -i``: the innermost frame that is not a plain CSR accessor or
   a core-library helper names the phase); assembly without line information
-  by the nearest symbol (``sm_fp_swap``: FP registers); the trap vector split at
+  by the nearest symbol (``sm_fp_switch``: FP registers); the trap vector split at
   ``sm_trap_resume`` into its save and its restore halves;
 * pcs in the payload image: "host (payload S-mode)";
 * everything else (the EPM): "enclave".

@@ -247,17 +247,21 @@ pub fn h_reset() {
 }
 
 fn h_plant_host() {
-    // With Sstc, vstimecmp = 0 (its reset value) means VSTIP is due: QEMU
-    // only evaluates it when vstimecmp is written, which the world switch
-    // does when it gives the host its own value back. A host that does not
-    // time a guest keeps it at the far future, so hvip reads back unchanged.
+    vstimecmp_far();
+    for (c, host, _) in PLANT {
+        csr_write(c, host);
+    }
+}
+
+/// With Sstc, vstimecmp = 0 (its reset value) means VSTIP is due: QEMU only
+/// evaluates it when vstimecmp is written, which the world switch does when
+/// it gives the host its own value back. A host that does not time a guest
+/// keeps it at the far future, so hvip reads back unchanged.
+fn vstimecmp_far() {
     let _ = traps::catch(|| {
         // SAFETY: vstimecmp only times VS-mode, which the host never enters here.
         unsafe { core::arch::asm!("csrw 0x24d, {0}", in(reg) usize::MAX) };
     });
-    for (c, host, _) in PLANT {
-        csr_write(c, host);
-    }
 }
 
 /// senvcfg, if the hart has it (priv 1.12).
@@ -481,6 +485,8 @@ pub fn run(fdt: &fdt::Fdt, me: usize, bootargs: &str) {
         h_first_sret(&hw);
         h_hijack(&hw);
         h_swap(&hw);
+        h_one_csr(&hw);
+        h_idle_host(&hw);
         mpv(&hw);
     } else {
         for name in [
@@ -491,6 +497,10 @@ pub fn run(fdt: &fdt::Fdt, me: usize, bootargs: &str) {
             "h-state: the enclave's H/VS CSRs do not reach the host after STOP",
             "h-state: the host gets its own H/VS CSRs back after STOP",
             "h-state: at RESUME the enclave does not see the host's H/VS CSRs",
+            "h-state: any one H/VS CSR the host alone sets does not reach a fresh enclave",
+            "h-state: the host gets back any one H/VS CSR it alone set",
+            "h-state: a host that leaves H alone reads its own idle H/VS CSRs after the enclave's STOP",
+            "h-state: with a host that leaves H alone, the enclave gets its own H/VS CSRs back at RESUME",
             "mpv: an enclave interrupted in VS-mode hands the host back with V=0",
         ] {
             skip!("{name}"; "no H extension on this hart");
@@ -820,6 +830,89 @@ fn h_swap(hw: &Hw) {
     );
     destroy(eid);
 }
+
+/// The switch skips saving and loading H/VS CSRs when both worlds leave them
+/// at their first-run values (checked CSR by CSR at each switch): a host
+/// that sets just one of them, whichever, must still have it switched out
+/// of the fresh enclave and back to itself.
+fn h_one_csr(hw: &Hw) {
+    let (mut leaked, mut lost, mut bad_runs) = (Text::new(), Text::new(), Text::new());
+    for (i, (c, host, _)) in PLANT.into_iter().enumerate() {
+        let Ok(eid) = make(0) else { return };
+        command(0, 13, 1, 0);
+        h_reset();
+        vstimecmp_far();
+        csr_write(c, host);
+        let before = csr_read(c).unwrap_or(usize::MAX);
+        let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
+        let after = csr_read(c).unwrap_or(usize::MAX);
+        h_reset();
+        let seen = utm_get(0, 0x100 + 8 * i) as usize;
+        let name = csr_name(c);
+        if before != 0 && seen == before {
+            let _ = write!(leaked, "{name}={seen:#x} ");
+        }
+        if after != before {
+            let _ = write!(lost, "{name} {before:#x}->{after:#x} ");
+        }
+        if run.ret.error != 0 || run.virt != 0 {
+            let _ = write!(bad_runs, "{name}: {run} ");
+        }
+        destroy(eid);
+    }
+    check!(bad_runs.len == 0 && leaked.len == 0,
+        "h-state: any one H/VS CSR the host alone sets does not reach a fresh enclave";
+        "the enclave read the host's {leaked}; runs {bad_runs}");
+    check!(bad_runs.len == 0 && lost.len == 0,
+        "h-state: the host gets back any one H/VS CSR it alone set";
+        "changed: {lost}; runs {bad_runs}");
+}
+
+/// The other half of that shortcut: with a host that leaves H alone, an
+/// enclave's own H/VS CSRs must still go out at STOP (the host reads its own
+/// idle values) and come back at RESUME.
+fn h_idle_host(hw: &Hw) {
+    let Ok(eid) = make(0) else { return };
+    for (i, (_, _, enclave)) in PLANT.into_iter().enumerate() {
+        utm_set(0, 0x100 + 8 * i, enclave as u64);
+    }
+    utm_set(0, 0x1f8, 0);
+    command(0, 14, 0, 0);
+    h_reset();
+    vstimecmp_far();
+    let idle = h_read_all();
+    let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
+    let after = h_read_all();
+    let run2 = guarded(hw.me, eid, false, GUARD, MAX_GUARDED);
+    h_reset();
+    let (mut e2h, mut changed) = (Text::new(), Text::new());
+    for (i, c) in h_list().into_iter().enumerate() {
+        let held = utm_get(0, 0x200 + 8 * i) as usize;
+        let at_resume = utm_get(0, 0x300 + 8 * i) as usize;
+        let name = csr_name(c);
+        if after[i] != idle[i] {
+            let _ = write!(e2h, "{name} {:#x}->{:#x} ", idle[i], after[i]);
+        }
+        // With Sstc, hvip.VSTIP follows vstimecmp, which the switch writes
+        // after the H/VS CSRs: it reads what the enclave's vstimecmp says.
+        let mask = if c == 0x645 && hw.sstc { !HVIP_VSTIP } else { usize::MAX };
+        if at_resume & mask != held & mask {
+            let _ = write!(changed, "{name} {held:#x}->{at_resume:#x} ");
+        }
+    }
+    let stopped = run.ret.error == err::EDGE_CALL_HOST && run.virt == 0;
+    let exited = run2.ret.error == 0 && run2.virt == 0;
+    check!(stopped && e2h.len == 0,
+        "h-state: a host that leaves H alone reads its own idle H/VS CSRs after the enclave's STOP";
+        "the host's CSRs changed: {e2h}; run {run}");
+    check!(stopped && exited && changed.len == 0,
+        "h-state: with a host that leaves H alone, the enclave gets its own H/VS CSRs back at RESUME";
+        "changed: {changed}; resume {run2}");
+    destroy(eid);
+}
+
+/// hvip.VSTIP: the VS-level timer interrupt pending bit.
+const HVIP_VSTIP: usize = 1 << 6;
 
 /// Finding 2: an enclave that entered VS-mode (hstatus.SPV = 1, sret) and is
 /// interrupted must hand the host back with V = 0 (mstatus.MPV is part of the

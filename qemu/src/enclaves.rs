@@ -436,6 +436,41 @@ fn fp_state_is_per_world() {
         "the enclave's FP registers survive a host that runs with FS = Off"
     );
     ks(fid::DESTROY_ENCLAVE, eid);
+
+    // FS = Initial says "nothing to save": the switch takes a world at its
+    // word and gives it zeroed registers back, and a false claim must cost
+    // only the claimant its values, never show them to the other world.
+    let eid = create(0).expect("create");
+    command(0, 19, secret, 0);
+    set_f5(0x4444);
+    let (ret, _) = run_to_stop(eid, no_timer);
+    let host_after = f5();
+    let ret2 = ks(fid::RESUME_ENCLAVE, eid);
+    check!(ret.error == err::EDGE_CALL_HOST && host_after == 0x4444, "an enclave that declares FS = Initial over live FP values hands none of them to the host"; "f5 = {:#x}", host_after);
+    check_ret!(ret2, 0, 0, "an enclave that declares FS = Initial gets zeroed FP registers back");
+    ks(fid::DESTROY_ENCLAVE, eid);
+
+    let eid = create(0).expect("create");
+    command(0, 7, secret, 0);
+    set_f5(0x5555);
+    fs_initial();
+    let (ret, _) = run_to_stop(eid, no_timer);
+    let host_after = f5();
+    let ret2 = ks(fid::RESUME_ENCLAVE, eid);
+    check!(ret.error == err::EDGE_CALL_HOST && host_after == 0, "a host that declares FS = Initial gets zeroed FP registers back, none of the enclave's"; "f5 = {:#x}", host_after);
+    check_ret!(
+        ret2,
+        0,
+        secret,
+        "the enclave's FP registers survive a host that declares FS = Initial"
+    );
+    ks(fid::DESTROY_ENCLAVE, eid);
+}
+
+/// sstatus.FS = Initial over whatever the FP registers hold (a false claim).
+fn fs_initial() {
+    // SAFETY: only FS changes (Dirty 11 -> Initial 01); the registers keep their values.
+    unsafe { core::arch::asm!("csrc sstatus, {0}", in(reg) 0x4000usize) };
 }
 
 /// sstatus.FS = Off, the FP registers untouched (what Linux's trap entry does).

@@ -23,6 +23,7 @@
 //! | 16    | sscratch = 0x5c5c, sret to S-mode (no trap before it), store sscratch to UTM+0x68, ebreak, UTM+0x70 = 1 | 0x600d |
 //! | 17    | set_timer(time + UTM+16, or u64::MAX if 0), UTM+0x50 = 1, count to UTM+8 | the count |
 //! | 18    | STOP with reason UTM+8; after it returns UTM+0x58 = 0x5709 | STOP's a0 |
+//! | 19    | f5 = UTM+8, then sstatus.FS = Initial (a false claim), edge call, then | f5 |
 //! | else  |                                          | 0xbad                 |
 //!
 //! Where a CSR is missing the enclave's own trap handler skips the access
@@ -103,6 +104,8 @@ test_enclave_start:
     beq     t0, t1, 170f
     li      t1, 18
     beq     t0, t1, 180f
+    li      t1, 19
+    beq     t0, t1, 190f
     li      a0, 0xbad
     j       99f
 10: ld      a0, 8(s0)
@@ -322,6 +325,18 @@ test_enclave_start:
     ecall
     li      t0, 0x5709
     sd      t0, 0x58(s0)
+    j       99f
+190: li     t0, 0x2000
+    csrs    sstatus, t0
+    ld      t0, 8(s0)
+    fmv.d.x f5, t0
+    li      t0, 0x4000
+    csrc    sstatus, t0
+    li      a0, 1
+    li      a6, 3004
+    li      a7, {eid}
+    ecall
+    fmv.x.d a0, f5
     j       99f
 99: li      a6, 3006
     li      a7, {eid}

@@ -126,6 +126,10 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
     crate::clint::init(clint);
     HAS_SSTC.store(sstc, Ordering::Relaxed);
     HAS_H.store(h, Ordering::Relaxed);
+    if h {
+        // SAFETY: the hart has H, and nothing has run in V-mode yet.
+        unsafe { crate::arch::hext::record_first_run_readback() };
+    }
     Ok(PLATFORM.call_once(|| Platform {
         dtb,
         harts,

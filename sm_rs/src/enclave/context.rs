@@ -9,6 +9,39 @@ use crate::arch::fpu::{self, FpState};
 use crate::arch::hext::{self, HState};
 use sm_core::world_csrs::first_run_value;
 
+/// The H/VS part of the switch. A world that is no hypervisor leaves every
+/// H/VS CSR at its FIRST_RUN value: then checking that (one read each) is
+/// all the switch does when the entering world is in the same case, and the
+/// full swap runs only for a world that uses H.
+/// # Safety
+/// The hart implements H (the rest as `HState::swap`).
+#[inline(always)]
+unsafe fn switch_h(out: &mut Context, into: &Context) {
+    // SAFETY: forwarded to the caller.
+    let idle = unsafe { HState::hart_at_first_run() };
+    out.h_first_run = idle;
+    if !(idle && into.h_first_run) {
+        // SAFETY: forwarded to the caller.
+        unsafe { switch_h_in_use(&mut out.h, idle, into) };
+    }
+}
+
+/// `switch_h` for a world that uses H, leaving or entering.
+/// # Safety
+/// As `switch_h`.
+#[inline(never)]
+unsafe fn switch_h_in_use(out: &mut HState, idle: bool, into: &Context) {
+    let values = if into.h_first_run { &HState::FIRST_RUN } else { &into.h };
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        if idle {
+            HState::load(values);
+        } else {
+            out.swap(values);
+        }
+    }
+}
+
 /// Which optional state the hart has (from misa and the device tree).
 #[derive(Clone, Copy)]
 pub struct Features {
@@ -41,6 +74,9 @@ pub struct Context {
     pub stimecmp: usize,
     pub vstimecmp: usize,
     pub h: HState,
+    /// The world left every H/VS CSR at its FIRST_RUN value, so `h` was not
+    /// written (it is stale): what the world gets back is FIRST_RUN.
+    pub h_first_run: bool,
     pub fp: FpState,
 }
 
@@ -61,6 +97,7 @@ impl Context {
         stimecmp: first_run_value(0x14d) as usize,
         vstimecmp: first_run_value(0x24d) as usize,
         h: HState::FIRST_RUN,
+        h_first_run: true,
         fp: FpState::ZERO,
     };
 
@@ -73,10 +110,10 @@ impl Context {
         out.mepc = mepc;
         let mstatus = csr::mstatus::read();
         out.mstatus = mstatus & WORLD_MSTATUS;
-        // Always, whatever FS says: an OS runs its kernel with FS = Off while
-        // the registers still hold its user task's live values (Linux does),
-        // and an enclave's runtime may do the same for its eapp.
-        fpu::swap_leaving_fs_on(&mut out.fp, &into.fp);
+        // Whatever FS says but Initial: an OS runs its kernel with FS = Off
+        // while the registers still hold its user task's live values (Linux
+        // does), and an enclave's runtime may do the same for its eapp.
+        fpu::switch_leaving_fs_on(&mut out.fp, mstatus, &into.fp, into.mstatus);
         // SAFETY: installs a complete, previously saved (or freshly built)
         // world, including the privilege (MPP) the mret returns to.
         unsafe {
@@ -99,7 +136,7 @@ impl Context {
                 out.stimecmp = csr::stimecmp::swap(into.stimecmp);
             }
             if f.h {
-                out.h.swap(&into.h);
+                switch_h(out, into);
                 if f.sstc {
                     out.vstimecmp = hext::vstimecmp::swap(into.vstimecmp);
                 }

@@ -6,7 +6,7 @@ from keystone_py.qemu.phases import phase_of, phase_of_symbol
 
 pytestmark = pytest.mark.unit
 
-SYMBOLS = [(0x8000_1000, "sm_trap_vector"), (0x8000_2000, "sm_fp_swap"),
+SYMBOLS = [(0x8000_1000, "sm_trap_vector"), (0x8000_2000, "sm_fp_switch"),
            (0x8000_2200, "sm_fp_save"), (0x8000_3000, "sm_park")]
 
 

@@ -1,12 +1,19 @@
 //! Entry, trap vector and the drop to U-mode. While the eapp runs, sscratch
 //! holds the top of the kernel stack; while the runtime runs it holds 0, so a
 //! trap taken by the runtime itself is told apart and ends the enclave.
+//!
+//! The vector saves only what the Rust code it calls may change: the
+//! caller-saved registers, sp and sepc. The callee-saved ones (s0..s11) are
+//! preserved by the calling convention, and gp/tp are never allocated by the
+//! compiler, so they reach the eapp again untouched; the first drop to the
+//! eapp zeroes them instead.
 
 use crate::{mem, slice, syscall};
 use keystone_abi::eyrie::{cause, exit_code};
 use runtime::arch::exit_enclave;
 
-/// The eapp's registers at a trap: x1..x31 (x[2] = user sp) and sepc.
+/// The eapp's registers at a trap, by number (x[2] = user sp; only the
+/// caller-saved ones and sp are stored), and sepc.
 #[repr(C)]
 pub struct TrapFrame {
     pub x: [usize; 32],
@@ -36,13 +43,9 @@ rt_trap_vector:
     beqz    sp, 2f
     addi    sp, sp, -{frame}
     sd x1, 8(sp)
-    sd x3, 24(sp)
-    sd x4, 32(sp)
     sd x5, 40(sp)
     sd x6, 48(sp)
     sd x7, 56(sp)
-    sd x8, 64(sp)
-    sd x9, 72(sp)
     sd x10, 80(sp)
     sd x11, 88(sp)
     sd x12, 96(sp)
@@ -51,16 +54,6 @@ rt_trap_vector:
     sd x15, 120(sp)
     sd x16, 128(sp)
     sd x17, 136(sp)
-    sd x18, 144(sp)
-    sd x19, 152(sp)
-    sd x20, 160(sp)
-    sd x21, 168(sp)
-    sd x22, 176(sp)
-    sd x23, 184(sp)
-    sd x24, 192(sp)
-    sd x25, 200(sp)
-    sd x26, 208(sp)
-    sd x27, 216(sp)
     sd x28, 224(sp)
     sd x29, 232(sp)
     sd x30, 240(sp)
@@ -80,13 +73,9 @@ rt_return_to_user:
     addi    t0, sp, {frame}
     csrw    sscratch, t0
     ld x1, 8(sp)
-    ld x3, 24(sp)
-    ld x4, 32(sp)
     ld x5, 40(sp)
     ld x6, 48(sp)
     ld x7, 56(sp)
-    ld x8, 64(sp)
-    ld x9, 72(sp)
     ld x10, 80(sp)
     ld x11, 88(sp)
     ld x12, 96(sp)
@@ -95,22 +84,33 @@ rt_return_to_user:
     ld x15, 120(sp)
     ld x16, 128(sp)
     ld x17, 136(sp)
-    ld x18, 144(sp)
-    ld x19, 152(sp)
-    ld x20, 160(sp)
-    ld x21, 168(sp)
-    ld x22, 176(sp)
-    ld x23, 184(sp)
-    ld x24, 192(sp)
-    ld x25, 200(sp)
-    ld x26, 208(sp)
-    ld x27, 216(sp)
     ld x28, 224(sp)
     ld x29, 232(sp)
     ld x30, 240(sp)
     ld x31, 248(sp)
     ld x2, 16(sp)
     sret
+
+    // The first drop to the eapp: no register of the runtime's may reach it,
+    // so the ones the return below leaves alone are zeroed here.
+    .globl rt_first_return
+rt_first_return:
+    li x3, 0
+    li x4, 0
+    li x8, 0
+    li x9, 0
+    li x18, 0
+    li x19, 0
+    li x20, 0
+    li x21, 0
+    li x22, 0
+    li x23, 0
+    li x24, 0
+    li x25, 0
+    li x26, 0
+    li x27, 0
+
+    j       rt_return_to_user
 
 2:  csrrw   sp, sscratch, sp
     call    rt_kernel_trap
@@ -120,7 +120,7 @@ rt_return_to_user:
 );
 
 unsafe extern "C" {
-    fn rt_return_to_user() -> !;
+    fn rt_first_return() -> !;
     static __kstack_top: u8;
 }
 
@@ -128,6 +128,7 @@ const SSTATUS_SPP: usize = 1 << 8;
 const SSTATUS_SPIE: usize = 1 << 5;
 const SSTATUS_SUM: usize = 1 << 18;
 const SSTATUS_FS_DIRTY: usize = 3 << 13;
+const SSTATUS_FS_INITIAL: usize = 1 << 13;
 const SCOUNTEREN_CY_TM_IR: usize = 0b111;
 
 /// Sets up the enclave and drops to the eapp; never returns.
@@ -159,9 +160,9 @@ extern "C" fn rt_main(
         frame.write(TrapFrame { x: [0; 32], sepc: entry, _pad: 0 });
         (*frame).x[2] = sp;
     }
-    // SAFETY: prepares the sret to U-mode: SPP = U, no SUM, FPU on and
-    // zeroed, U-mode counters readable (scounteren only gates reads), then
-    // restores the fresh frame; rt_return_to_user never returns.
+    // SAFETY: prepares the sret to U-mode: SPP = U, no SUM, FPU on, zeroed
+    // and Initial, U-mode counters readable (scounteren only gates reads), then
+    // restores the fresh frame; rt_first_return never returns.
     unsafe {
         core::arch::asm!(
             "csrc sstatus, {clear}",
@@ -176,10 +177,15 @@ extern "C" fn rt_main(
         );
         zero_fp_registers();
         core::arch::asm!(
+            // FS = Initial, which the zeroed registers now are: until the
+            // eapp's first FP write makes it Dirty, a world switch has no FP
+            // state of the enclave's to save.
+            "csrc sstatus, {dirty_only}",
             "mv sp, {0}",
             "j {ret}",
             in(reg) frame,
-            ret = sym rt_return_to_user,
+            dirty_only = in(reg) SSTATUS_FS_DIRTY & !SSTATUS_FS_INITIAL,
+            ret = sym rt_first_return,
             options(noreturn),
         );
     }
@@ -231,27 +237,18 @@ fn zero_fp_registers() {
 /// for it (see `slice`).
 #[unsafe(no_mangle)]
 extern "C" fn rt_user_trap(frame: &mut TrapFrame) {
-    user_trap(frame);
-    slice::rearm();
-}
-
-fn user_trap(frame: &mut TrapFrame) {
     let scause: usize;
     // SAFETY: reading scause has no side effect.
     unsafe { core::arch::asm!("csrr {0}, scause", out(reg) scause) };
-    if (scause as isize) < 0 {
-        // Interrupts trap to the SM while an enclave runs; one that reaches
-        // us anyway is ignored.
-        return;
-    }
     if scause == cause::USER_ECALL {
         frame.sepc += 4;
-        let x = &frame.x;
-        let ret = syscall::dispatch(x[17], [x[10], x[11], x[12], x[13], x[14], x[15]]);
-        frame.x[10] = ret;
-        return;
+        frame.x[10] = syscall::dispatch(&frame.x);
+    } else if (scause as isize) >= 0 {
+        exit_enclave(exit_code::fault(scause))
     }
-    exit_enclave(exit_code::fault(scause))
+    // Interrupts trap to the SM while an enclave runs; one that reaches us
+    // anyway is ignored.
+    slice::rearm();
 }
 
 /// A trap taken by the runtime itself: a runtime bug; end the enclave.

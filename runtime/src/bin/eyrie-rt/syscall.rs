@@ -13,6 +13,9 @@ use runtime::edge;
 use runtime::pt::PhysMem;
 use runtime::user::{BadPointer, UserSlice, Write};
 
+/// Where the host's status word sits in the edge-call header.
+const STATUS_OFFSET: usize = core::mem::offset_of!(EdgeCall, return_data.call_status);
+
 /// Returned by Keystone's calls when they fail (as Eyrie: 1).
 const FAILED: usize = 1;
 
@@ -30,11 +33,29 @@ fn or_bad_pointer<A: runtime::user::Access>(r: Result<UserSlice<A>, BadPointer>)
     r.unwrap_or_else(|BadPointer| bad_pointer())
 }
 
-/// Answers system call `n` with arguments `a`; the value goes to a0.
-pub fn dispatch(n: usize, a: [usize; 6]) -> usize {
+/// Answers the system call in the eapp's registers `x` (number in a7,
+/// arguments in a0..a5); the value goes to a0. The ocall, the call an eapp
+/// makes most, is decoded first, and each path is its own function so the
+/// trap path saves only the registers the call it makes needs.
+#[inline(always)]
+pub fn dispatch(x: &[usize; 32]) -> usize {
+    if x[17] == ks::OCALL {
+        return ocall_call(x);
+    }
+    dispatch_other(x[17], [x[10], x[11], x[12], x[13], x[14], x[15]])
+}
+
+/// The ocall: arguments from a0..a4.
+#[inline(never)]
+fn ocall_call(x: &[usize; 32]) -> usize {
+    with_state(|s| ocall(s, x[10] as u64, x[11], x[12], x[13], x[14]))
+}
+
+/// Every system call but the ocall.
+#[inline(never)]
+fn dispatch_other(n: usize, a: [usize; 6]) -> usize {
     with_state(|s| match n {
         ks::EXIT | linux::EXIT | linux::EXIT_GROUP => exit_enclave(a[0]),
-        ks::OCALL => ocall(s, a[0] as u64, a[1], a[2], a[3], a[4]),
         ks::SHAREDCOPY => copy_from_shared(s, a[0], a[1] as u64, a[2] as u64),
         ks::ATTEST_ENCLAVE => attest(s, a[0], a[1], a[2]),
         ks::GET_SEALING_KEY => sealing_key(s, a[0], a[1], a[2], a[3]),
@@ -51,14 +72,27 @@ pub fn dispatch(n: usize, a: [usize; 6]) -> usize {
     })
 }
 
-/// Writes the edge-call header, stops for the host, and reads its answer.
-fn call_host(utm: &mut Utm, id: u64, len: usize) -> Result<EdgeCall, ()> {
+/// Writes the edge-call header and stops for the host; Err if the SM refused.
+fn post(utm: &mut Utm, id: u64, len: usize) -> Result<(), ()> {
     let call = edge::request(utm.size(), id, len).map_err(|_| ())?;
     write_header(utm, &call);
     if utm.stop_for_host().error != 0 {
         return Err(());
     }
+    Ok(())
+}
+
+/// Writes the edge-call header, stops for the host, and reads its answer.
+fn call_host(utm: &mut Utm, id: u64, len: usize) -> Result<EdgeCall, ()> {
+    post(utm, id, len)?;
     Ok(read_header(utm))
+}
+
+/// The status word of the host's answer (the UTM holds a header: `post` checked).
+fn answer_status(utm: &mut Utm) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&utm.bytes()[STATUS_OFFSET..STATUS_OFFSET + 8]);
+    u64::from_le_bytes(b)
 }
 
 fn write_header(utm: &mut Utm, call: &EdgeCall) {
@@ -82,22 +116,47 @@ fn read_header(utm: &mut Utm) -> EdgeCall {
 }
 
 /// ocall(id, data, len, ret_buf, ret_len): 0, or 1 if the host failed it.
+/// The checks and copies of non-empty buffers are out of line, so a call
+/// without them (a notification, or a call answered in the UTM) runs only
+/// the header write, the switch and the status check.
 fn ocall(s: &mut State, id: u64, data: usize, len: usize, ret: usize, ret_len: usize) -> usize {
     if len > edge::data_capacity(s.utm.size()) {
         return FAILED;
     }
-    let args = or_bad_pointer(s.space.readable(data, len));
-    let ret = or_bad_pointer(s.space.writable(ret, ret_len));
+    let ret = if ret_len > 0 { Some(checked_reply_buffer(s, ret, ret_len)) } else { None };
     if len > 0 {
-        s.space.copy_in(&args, &mut s.utm.bytes()[DATA_OFFSET..DATA_OFFSET + len]);
+        copy_args(s, data, len);
     }
-    let Ok(answer) = call_host(&mut s.utm, id, len) else { return FAILED };
-    if answer.return_data.call_status != keystone_abi::edge::status::OK {
+    if post(&mut s.utm, id, len).is_err()
+        || answer_status(&mut s.utm) != keystone_abi::edge::status::OK
+    {
         return FAILED;
     }
-    if ret_len == 0 {
-        return 0;
+    match ret {
+        Some(ret) => copy_reply(s, &ret),
+        None => 0,
     }
+}
+
+/// The eapp's buffer for the answer, checked before the host is called
+/// (the enclave ends with BAD_POINTER if it is not the eapp's to write).
+#[inline(never)]
+fn checked_reply_buffer(s: &mut State, ret: usize, ret_len: usize) -> UserSlice<Write> {
+    or_bad_pointer(s.space.writable(ret, ret_len))
+}
+
+/// Copies the eapp's `len` argument bytes at `data` into the UTM's data area.
+#[inline(never)]
+fn copy_args(s: &mut State, data: usize, len: usize) {
+    let args = or_bad_pointer(s.space.readable(data, len));
+    s.space.copy_in(&args, &mut s.utm.bytes()[DATA_OFFSET..DATA_OFFSET + len]);
+}
+
+/// Copies the host's answer, once its range is checked, into the eapp's
+/// buffer. The header is read once: the checked copy is the one used.
+#[inline(never)]
+fn copy_reply(s: &mut State, ret: &UserSlice<Write>) -> usize {
+    let answer = read_header(&mut s.utm);
     let Ok(range) = edge::reply(s.utm.size(), &answer) else { return FAILED };
     let ret = ret.prefix(range.len());
     s.space.copy_out(&ret, &s.utm.bytes()[range.start..range.start + ret.len()]);

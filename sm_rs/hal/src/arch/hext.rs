@@ -2,7 +2,48 @@
 //! `sm_core::world_csrs::TABLE` marks `Swap`, generated from `sm_core::h_world_csrs!`
 //! so the switch and the table cannot disagree.
 
+use core::sync::atomic::{AtomicUsize, Ordering};
 use sm_core::world_csrs::first_run_value;
+
+/// What hstatus and vsstatus read once their FIRST_RUN values are written:
+/// their XLEN fields are WARL (QEMU's RV64 harts read VSXL, and in vsstatus
+/// UXL and SXL, as 2 whatever is written). Measured at boot; until then
+/// (and on a hart that reads otherwise) `hart_at_first_run` is just false.
+static IDLE_READ: [AtomicUsize; 2] = [AtomicUsize::new(usize::MAX), AtomicUsize::new(usize::MAX)];
+
+/// Records what this hart reads from hstatus and vsstatus at FIRST_RUN.
+/// # Safety
+/// The hart implements H, and nothing runs in its V-mode yet (boot).
+pub unsafe fn record_first_run_readback() {
+    let (hs, vs): (usize, usize);
+    // SAFETY: forwarded to the caller; these are the values every world
+    // starts with.
+    unsafe {
+        core::arch::asm!(
+            "csrw hstatus, {h}",
+            "csrr {hs}, hstatus",
+            "csrw vsstatus, {v}",
+            "csrr {vs}, vsstatus",
+            h = in(reg) first_run_value(0x600) as usize,
+            v = in(reg) first_run_value(0x200) as usize,
+            hs = out(reg) hs,
+            vs = out(reg) vs,
+        )
+    };
+    IDLE_READ[0].store(hs, Ordering::Relaxed);
+    IDLE_READ[1].store(vs, Ordering::Relaxed);
+}
+
+/// The value CSR `num` reads at FIRST_RUN (`first_run` for all but the two
+/// with WARL XLEN fields).
+#[inline(always)]
+fn first_run_read(num: u16, first_run: usize) -> usize {
+    match num {
+        0x600 => IDLE_READ[0].load(Ordering::Relaxed),
+        0x200 => IDLE_READ[1].load(Ordering::Relaxed),
+        _ => first_run,
+    }
+}
 
 macro_rules! define_h_state {
     ($($name:ident $num:literal),*) => {
@@ -29,6 +70,39 @@ macro_rules! define_h_state {
                     // SAFETY: forwarded to the caller.
                     unsafe {
                         core::arch::asm!(concat!("csrrw {0}, ", stringify!($num), ", {1}"), out(reg) self.$name, in(reg) into.$name)
+                    };
+                )*
+            }
+
+            /// True when every one of these CSRs on the hart reads what it
+            /// reads once its FIRST_RUN value is written: the world on the
+            /// hart left H alone (or put it back), so there is nothing of
+            /// its own to save. One `csrr` each, no store.
+            /// # Safety
+            /// The hart implements H.
+            #[inline(always)]
+            pub unsafe fn hart_at_first_run() -> bool {
+                let mut differs = 0usize;
+                $(
+                    let v: usize;
+                    // SAFETY: reading an H/VS CSR has no side effect (the
+                    // caller checked H).
+                    unsafe { core::arch::asm!(concat!("csrr {0}, ", stringify!($num)), out(reg) v, options(nomem, nostack)) };
+                    differs |= v ^ first_run_read($num, Self::FIRST_RUN.$name);
+                )*
+                differs == 0
+            }
+
+            /// Puts `into`'s CSRs on the hart (the leaving world's need no
+            /// saving: `hart_at_first_run`).
+            /// # Safety
+            /// As `swap`.
+            #[inline(always)]
+            pub unsafe fn load(into: &Self) {
+                $(
+                    // SAFETY: forwarded to the caller.
+                    unsafe {
+                        core::arch::asm!(concat!("csrw ", stringify!($num), ", {0}"), in(reg) into.$name)
                     };
                 )*
             }
