@@ -321,7 +321,9 @@ impl Ocalls {
     /// the reply does not fit. When the eapp has mapped the switchless ring
     /// (its magic is at the ring's place), the ring is not part of the UTM
     /// an edge call may use.
-    pub fn serve(&mut self, utm: &mut dyn SharedMem) {
+    /// Generic so the run loop's UTM accessors are inlined (a `dyn
+    /// SharedMem` works too).
+    pub fn serve<U: SharedMem + ?Sized>(&mut self, utm: &mut U) {
         let size = switchless::edge_call_room(utm) as u64;
         if size < EDGE_CALL_SIZE as u64 {
             return;
@@ -363,7 +365,17 @@ impl Ocalls {
         &mut self,
         dev: &mut dyn Driver,
         eid: u64,
-        mut utm: Option<&mut dyn SharedMem>,
+        utm: Option<&mut dyn SharedMem>,
+    ) -> Result<u64, Error> {
+        self.run_loop_on(dev, eid, utm)
+    }
+
+    /// `run_loop` for one kind of UTM: the ocall path with no indirect call.
+    fn run_loop_on<U: SharedMem + ?Sized>(
+        &mut self,
+        dev: &mut dyn Driver,
+        eid: u64,
+        mut utm: Option<&mut U>,
     ) -> Result<u64, Error> {
         let mut resume = false;
         loop {
@@ -630,8 +642,7 @@ impl Enclave {
     /// Runs the enclave to its end: resumes after each interrupt, serves each
     /// ocall, and returns the eapp's exit value.
     pub fn run(&mut self) -> Result<u64, Error> {
-        let utm = self.utm.as_mut().map(|m| m as &mut dyn SharedMem);
-        self.ocalls.run_loop(&mut DeviceFile(&self.file), self.eid, utm)
+        self.ocalls.run_loop_on(&mut DeviceFile(&self.file), self.eid, self.utm.as_mut())
     }
 
     /// Destroys the enclave now (dropping it does the same, ignoring errors).

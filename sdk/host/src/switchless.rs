@@ -29,7 +29,7 @@ const IDLE_SLEEP: Duration = Duration::from_micros(100);
 
 /// Bytes of `utm` an ordinary edge call may use: all of it, or all but the
 /// ring when the eapp has mapped it (its magic is where the ring starts).
-pub fn edge_call_room(utm: &dyn SharedMem) -> usize {
+pub fn edge_call_room<U: SharedMem + ?Sized>(utm: &U) -> usize {
     let len = utm.len();
     match len.checked_sub(RING_BYTES) {
         Some(at) if at >= 4096 && utm.read_u64(at) == MAGIC => at,
