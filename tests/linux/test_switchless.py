@@ -23,7 +23,8 @@ CALLS = re.compile(
     r"ordinary (?P<ord>\d+) unclaimed (?P<unclaimed>\d+) timeouts (?P<timeouts>\d+) protocol "
     r"(?P<protocol>\d+) wrong (?P<wrong>\d+) status (?P<status>\d+); host: workers served "
     r"(?P<by_workers>\d+) run loop served (?P<by_loop>\d+) \(switchless (?P<host_sw>\d+), "
-    r"ordinary stops (?P<stops>\d+)\), ran (?P<ms>\d+) ms, lost (?P<lost>\d+) duplicated "
+    r"ordinary stops (?P<stops>\d+), interrupts (?P<irq>\d+)\), ran (?P<ms>\d+) ms, lost "
+    r"(?P<lost>\d+) duplicated "
     r"(?P<dup>\d+)$", re.M)
 SLOW = re.compile(r"^switchless: slow: exit (?P<exit>0x[0-9a-f]+), timed out after "
                   r"(?P<ticks>\d+) ticks \(\d+ ms\), next call path (?P<next>\d) ", re.M)

@@ -31,6 +31,8 @@ pub struct Outcome {
     pub duplicated: u64,
     pub switchless: u64,
     pub ocalls: u64,
+    /// Times the SM stopped the enclave for an interrupt (INTERRUPTED).
+    pub interrupts: u64,
     pub ran: Duration,
 }
 
@@ -150,6 +152,7 @@ fn run_with_utm(
         duplicated,
         switchless: stats.switchless,
         ocalls: stats.ocalls,
+        interrupts: stats.interrupts,
         ran,
     })
 }
@@ -279,7 +282,7 @@ pub fn cmd(args: &[String]) -> bool {
     println!(
         "switchless: {kind}: exit {:#x}; eapp: switchless {} ordinary {} unclaimed {} timeouts \
          {} protocol {} wrong {} status {}; host: workers served {} run loop served {} \
-         (switchless {}, ordinary stops {}), ran {} ms, lost {} duplicated {}",
+         (switchless {}, ordinary stops {}, interrupts {}), ran {} ms, lost {} duplicated {}",
         o.value,
         r(0),
         r(1),
@@ -292,6 +295,7 @@ pub fn cmd(args: &[String]) -> bool {
         o.by_run_loop,
         o.switchless,
         o.ocalls,
+        o.interrupts,
         o.ran.as_millis(),
         o.lost,
         o.duplicated
