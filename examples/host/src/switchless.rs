@@ -34,6 +34,8 @@ pub struct Outcome {
     /// Times the SM stopped the enclave for an interrupt (INTERRUPTED).
     pub interrupts: u64,
     pub ran: Duration,
+    /// When the run began, in ns since the epoch (to see runs overlap).
+    pub started_ns: u128,
 }
 
 /// How the host behaves besides serving.
@@ -127,6 +129,7 @@ fn run_with_utm(
         }
         _ => None,
     };
+    let started_ns = now_ns();
     let t = Instant::now();
     let value = e.run();
     let ran = t.elapsed();
@@ -154,6 +157,7 @@ fn run_with_utm(
         ocalls: stats.ocalls,
         interrupts: stats.interrupts,
         ran,
+        started_ns,
     })
 }
 
@@ -220,6 +224,10 @@ fn scribble(ring: &keystone_host::switchless::Ring, stop: &AtomicBool) {
             std::hint::spin_loop();
         }
     }
+}
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 fn cpus() -> usize {
@@ -299,6 +307,11 @@ pub fn cmd(args: &[String]) -> bool {
         o.ran.as_millis(),
         o.lost,
         o.duplicated
+    );
+    println!(
+        "switchless: {kind}: ran from {} to {} ns",
+        o.started_ns,
+        o.started_ns + o.ran.as_nanos()
     );
     value_ok && o.report.len() == 7 && o.lost == 0 && o.duplicated == 0
 }
@@ -401,14 +414,112 @@ pub fn bench(n: u64) -> bool {
     ok
 }
 
-/// `ks-demo switchless-soak N [PROCS]`: PROCS (4) processes at once, each an
-/// enclave pinned to its own hart making N sequence-numbered switchless
-/// calls served by a worker on the next hart, under the kernel's 1 kHz
-/// timer; none may be lost or duplicated, each answer checked by the eapp.
+/// The soak's default storm period (µs): 20 timers per tick of the kernel's 1 kHz.
+const STORM_US: u64 = 50;
+
+unsafe extern "C" {
+    fn prctl(option: i32, ...) -> i32;
+    fn sched_setscheduler(pid: i32, policy: i32, param: *const i32) -> i32;
+}
+
+/// `prctl` option: this thread's timer slack in ns (its sleeps may end that late).
+const PR_SET_TIMERSLACK: i32 = 29;
+/// The real-time policy whose threads run as soon as they wake.
+const SCHED_FIFO: i32 = 1;
+
+/// What one storm thread did.
+struct StormCount {
+    cpu: usize,
+    pinned: bool,
+    fifo: bool,
+    sleeps: u64,
+    ran: Duration,
+}
+
+/// A timer storm: a real-time thread pinned to each CPU sleeps `period` over
+/// and over with no timer slack, so the kernel arms that hart's timer every
+/// time it goes back to sleep; each expiry while an enclave runs there stops
+/// it (INTERRUPTED).
+struct Storm {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<StormCount>>,
+}
+
+impl Storm {
+    fn start(period: Duration, cpus: usize) -> Storm {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..cpus)
+            .map(|cpu| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let pinned = keystone_host::pin_current_thread(cpu).is_ok();
+                    // SAFETY: PR_SET_TIMERSLACK takes one unsigned long and
+                    // changes only this thread's timer slack.
+                    unsafe { prctl(PR_SET_TIMERSLACK, 1u64) };
+                    // Real time, so that each expiry runs the thread at once
+                    // and it re-arms: a waking CFS thread may wait a slice.
+                    let priority = 1i32;
+                    // SAFETY: `priority` is a live struct sched_param (one
+                    // int); pid 0 is this thread.
+                    let fifo = unsafe { sched_setscheduler(0, SCHED_FIFO, &priority) } == 0;
+                    let (t, mut sleeps) = (Instant::now(), 0u64);
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(period);
+                        sleeps += 1;
+                    }
+                    StormCount { cpu, pinned, fifo, sleeps, ran: t.elapsed() }
+                })
+            })
+            .collect();
+        Storm { stop, threads }
+    }
+
+    /// Ends the storm; what each thread did.
+    fn stop(self) -> Vec<StormCount> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads.into_iter().filter_map(|t| t.join().ok()).collect()
+    }
+}
+
+/// Timer interrupts each CPU has taken so far (the `riscv-timer` line of
+/// /proc/interrupts), so the soak shows what the storm did to every hart.
+fn timer_interrupts() -> Vec<u64> {
+    let text = std::fs::read_to_string("/proc/interrupts").unwrap_or_default();
+    let Some(line) = text.lines().find(|l| l.trim_end().ends_with("riscv-timer")) else {
+        return Vec::new();
+    };
+    line.split_whitespace().skip(1).map_while(|w| w.parse().ok()).collect()
+}
+
+/// `ks-demo switchless-soak N [PROCS] [--storm US]`: PROCS (4) processes at
+/// once, each an enclave pinned to its own hart making N sequence-numbered
+/// switchless calls served by a worker on the next hart, under a timer storm
+/// (on every hart a real-time thread sleeping US µs over and over, default
+/// 50; 0: the kernel's 1 kHz tick only) that stops the enclaves far more
+/// often than the tick; none may be lost or duplicated, each answer checked
+/// by the eapp. Prints each hart's timer interrupts, the storm's sleeps and
+/// each enclave's stops.
 pub fn soak(args: &[String]) -> bool {
+    let storm_at = args.iter().position(|a| a == "--storm");
+    let storm_us: u64 = match storm_at.map(|i| args.get(i + 1).and_then(|s| s.parse().ok())) {
+        None => STORM_US,
+        Some(Some(us)) => us,
+        Some(None) => {
+            eprintln!("usage: ks-demo switchless-soak N [PROCS] [--storm US]");
+            return false;
+        }
+    };
+    let args: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| storm_at.is_none_or(|s| i != s && i != s + 1))
+        .map(|(_, a)| a)
+        .collect();
     let n: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let procs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
     let exe = std::env::current_exe().map_or("/bin/ks-demo".into(), |p| p.display().to_string());
+    let (timer_before, t0) = (timer_interrupts(), Instant::now());
+    let storm = (storm_us > 0).then(|| Storm::start(Duration::from_micros(storm_us), cpus()));
     let children: Vec<_> = (0..procs)
         .map(|i| {
             std::process::Command::new(&exe)
@@ -417,24 +528,82 @@ pub fn soak(args: &[String]) -> bool {
                 .spawn()
         })
         .collect();
-    let mut good = 0;
+    let (mut good, mut lines, mut spans, mut stops) = (0, Vec::new(), Vec::new(), Vec::new());
+    let per_ms = |k: u64, ms: u128| k as f64 / ms.max(1) as f64;
+    // A number after `key` in a report line.
+    let field = |l: &str, key: &str| -> Option<u64> {
+        l.split_once(key)?.1.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    };
     for (i, child) in children.into_iter().enumerate() {
         let out = match child.and_then(|c| c.wait_with_output()) {
             Ok(o) => o,
             Err(e) => {
-                println!("switchless-soak[{i}]: {e}");
+                lines.push(format!("switchless-soak[{i}]: {e}"));
                 continue;
             }
         };
         let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().find(|l| l.starts_with("switchless: ")).unwrap_or("no report");
+        let line =
+            text.lines().find(|l| l.starts_with("switchless: calls: ")).unwrap_or("no report");
+        let span = text.lines().find_map(|l| {
+            let (from, to) =
+                l.split_once(" ran from ")?.1.strip_suffix(" ns")?.split_once(" to ")?;
+            Some((from.parse::<u128>().ok()?, to.parse::<u128>().ok()?))
+        });
+        spans.extend(span);
+        stops.push(match (field(line, " interrupts "), field(line, " ran ")) {
+            (Some(k), Some(ms)) => format!("{k} ({:.2} per ms)", per_ms(k, ms.into())),
+            _ => "?".into(),
+        });
         let ok = out.status.success();
         good += usize::from(ok);
-        println!("switchless-soak[{i}]: {} {line}", if ok { "ok" } else { "FAIL" });
+        lines.push(format!("switchless-soak[{i}]: {} {line}", if ok { "ok" } else { "FAIL" }));
+        if !ok {
+            lines.push(format!("switchless-soak[{i}]: output: {}", text.trim()));
+        }
     }
+    // The storm ends when the last enclave has.
+    let counts = storm.map(Storm::stop).unwrap_or_default();
+    let (timer_after, soak_ms) = (timer_interrupts(), t0.elapsed().as_millis());
+    for (cpu, (a, b)) in timer_after.iter().zip(&timer_before).enumerate() {
+        let k = a.saturating_sub(*b);
+        println!(
+            "switchless-soak: cpu {cpu}: {k} timer interrupts in {soak_ms} ms = {:.2} per ms",
+            per_ms(k, soak_ms)
+        );
+    }
+    for c in &counts {
+        let ms = c.ran.as_millis();
+        println!(
+            "switchless-soak: storm: cpu {} (pinned {}, fifo {}): {} sleeps of {storm_us} us \
+             in {ms} ms = {:.2} per ms",
+            c.cpu,
+            if c.pinned { "yes" } else { "no" },
+            if c.fifo { "yes" } else { "no" },
+            c.sleeps,
+            per_ms(c.sleeps, ms)
+        );
+    }
+    for l in &lines {
+        println!("{l}");
+    }
+    println!("switchless-soak: enclaves interrupted: {}", stops.join(", "));
+    // How long all the enclaves ran at once (the storm is on every hart).
+    let latest_start = spans.iter().map(|s| s.0).max().unwrap_or(0);
+    let first_end = spans.iter().map(|s| s.1).min().unwrap_or(0);
     println!(
-        "switchless-soak: {good} of {procs} enclaves made {n} calls each, none lost or \
+        "switchless-soak: {} enclaves ran at the same time for {} ms",
+        spans.len(),
+        first_end.saturating_sub(latest_start) / 1_000_000
+    );
+    println!(
+        "switchless-soak: {good} of {procs} enclaves made {n} calls each under {}, none lost or \
          duplicated: {}",
+        if storm_us > 0 {
+            format!("a timer storm ({storm_us} us sleeps on {} harts)", counts.len())
+        } else {
+            "the 1 kHz tick only".into()
+        },
         if good == procs { "ok" } else { "FAILED" }
     );
     good == procs

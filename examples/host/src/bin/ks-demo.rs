@@ -16,8 +16,10 @@
 //!                                       switchless ocalls: served by WORKERS; no worker but
 //!                                       the ring says one (fallback); a host scribbling on
 //!                                       the ring; a call past the eapp's bound
-//! ks-demo switchless-soak N [PROCS]     PROCS (4) enclaves, one per hart, N switchless calls
-//!                                       each; none lost or duplicated
+//! ks-demo switchless-soak N [PROCS] [--storm US]
+//!                                       PROCS (4) enclaves, one per hart, N switchless calls
+//!                                       each under a timer storm (a timer every US µs, 50;
+//!                                       0: the 1 kHz tick only); none lost or duplicated
 //! ks-demo all                           every example, then a summary table
 //! ks-demo cycles N [--large-every K]    N create/run/destroy cycles; memory and slots come back
 //! ks-demo soak SECS [PROCS]             PROCS (4) processes, one per hart, ocalls in flight
@@ -737,8 +739,8 @@ fn usage() -> bool {
     eprintln!(
         "usage: ks-demo one EAPP [--free-mem B] | multi N [EAPP] | procs N [EAPP] | \
                progress [EAPP] | kill | slots | bad-ioctl | bench | bench-switchless [N] | \
-               switchless calls|liar|hostile|slow [N] [WORKERS] | switchless-soak N [PROCS] | \
-               all | \
+               switchless calls|liar|hostile|slow [N] [WORKERS] | \
+               switchless-soak N [PROCS] [--storm US] | all | \
                cycles N [--large-every K] | soak SECS [PROCS]"
     );
     false
