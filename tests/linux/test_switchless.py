@@ -173,11 +173,13 @@ STORM_US = 50
 #: hart 0.40-0.60 timer interrupts per ms; each enclave stopped 102-3,707
 #: times, 0.11-0.35 per ms of its run (the long runs are the slow ones).
 #: Storm, 12 runs: harts 1.46-2.03 per ms; enclaves 3,737-9,502 times,
-#: 0.42-0.78 per ms. Every tick-only run misses one of the two enclave bounds
-#: below by 2.6x or more (too few stops, or too low a rate).
+#: 0.42-0.78 per ms. The storm shows in each hart's own count: every storm
+#: run took 1.46 per ms or more, no tick-only run more than 0.60. The enclave
+#: bound only asks for a run preempted thousands of times (storm runs: 3,737
+#: and up); a rate bound on enclaves would separate the two sets too thinly
+#: (0.35 vs 0.42 per ms) to hold on a busier host.
 MIN_HART_TIMER_PER_MS = 1.0
-MIN_ENCLAVE_STOPS = 2000
-MIN_ENCLAVE_STOPS_PER_MS = 0.3
+MIN_ENCLAVE_STOPS = 1000
 
 
 @pytest.fixture(scope="module")
@@ -200,11 +202,10 @@ def test_four_enclaves_on_four_harts_under_a_timer_storm_lose_and_duplicate_noth
     on the next one, under a timer storm: a real-time thread on every hart
     sleeps STORM_US over and over, so each hart takes timer interrupts far
     more often than the kernel's 1 kHz tick alone gives it, and the SM stops
-    each enclave (INTERRUPTED; the host SDK resumes it) thousands of times at
-    a rate no tick-only run reached with that many stops (bounds measured,
-    see above). Every
-    request is answered right (the eapp checks each answer against its
-    sequence number) and the host's handler saw each one exactly once."""
+    each enclave (INTERRUPTED; the host SDK resumes it) thousands of times
+    (bounds measured, see above). Every request is answered right (the eapp
+    checks each answer against its sequence number) and the host's handler
+    saw each one exactly once."""
     n = 20_000
     run = guest4.run(f"/bin/ks-demo switchless-soak {n} 4 --storm {STORM_US}", timeout=600)
     print(run.output)
@@ -234,10 +235,8 @@ def test_four_enclaves_on_four_harts_under_a_timer_storm_lose_and_duplicate_noth
         assert got["exit"] == 0 and got["lost"] == got["dup"] == 0, got
         assert got["sw"] + got["ord"] == n and got["wrong"] == got["protocol"] == 0, got
         assert got["by_workers"] == got["sw"] and got["by_loop"] == got["ord"], got
-        # Stopped thousands of times, at a rate no tick-only run reached over
-        # that many stops.
+        # Preempted by the SM (INTERRUPTED, then resumed) a thousand times or more.
         assert got["irq"] >= MIN_ENCLAVE_STOPS, got
-        assert got["irq"] >= MIN_ENCLAVE_STOPS_PER_MS * got["ms"], got
         total_sw += got["sw"]
     # Most calls went through the rings, not the fallback.
     assert total_sw >= 4 * n // 2, procs
