@@ -783,24 +783,43 @@ fn h_hijack(hw: &Hw) {
     destroy(eid);
 }
 
-/// Finding 1 both ways, with the enclave as author: its H/VS CSRs must not
-/// reach the host at STOP, the host must get its own back, and at RESUME the
-/// enclave must not see the host's.
-fn h_swap(hw: &Hw) {
-    let Ok(eid) = make(0) else { return };
+/// One STOP/RESUME of an enclave that uses H (command 14: it writes PLANT's
+/// enclave column into its H/VS CSRs and reads them back around an edge-call
+/// STOP), with `host` setting the host's own H state before RUN and, as a
+/// kernel would, again before RESUME.
+struct HRound {
+    /// The host's H/VS CSRs just before RUN.
+    host: [usize; N_H],
+    /// RUN, to the enclave's STOP.
+    run: Run,
+    /// The host's H/VS CSRs right after that STOP.
+    after: [usize; N_H],
+    /// RESUME, to the enclave's exit.
+    run2: Run,
+}
+
+fn h_round(hw: &Hw, eid: usize, host: impl Fn()) -> HRound {
     for (i, (_, _, enclave)) in PLANT.into_iter().enumerate() {
         utm_set(0, 0x100 + 8 * i, enclave as u64);
     }
     utm_set(0, 0x1f8, 0);
     command(0, 14, 0, 0);
-    h_plant_host();
-    let host = h_read_all();
+    host();
+    let before = h_read_all();
     let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
     let after = h_read_all();
-    // As a kernel would: the host's own values, then RESUME.
-    h_plant_host();
+    host();
     let run2 = guarded(hw.me, eid, false, GUARD, MAX_GUARDED);
     h_reset();
+    HRound { host: before, run, after, run2 }
+}
+
+/// Finding 1 both ways, with the enclave as author: its H/VS CSRs must not
+/// reach the host at STOP, the host must get its own back, and at RESUME the
+/// enclave must not see the host's.
+fn h_swap(hw: &Hw) {
+    let Ok(eid) = make(0) else { return };
+    let HRound { host, run, after, run2 } = h_round(hw, eid, h_plant_host);
     let (mut e2h, mut lost, mut h2e, mut kept) = (Text::new(), Text::new(), Text::new(), 0);
     for (i, c) in h_list().into_iter().enumerate() {
         let held = utm_get(0, 0x200 + 8 * i) as usize;
@@ -873,18 +892,10 @@ fn h_one_csr(hw: &Hw) {
 /// idle values) and come back at RESUME.
 fn h_idle_host(hw: &Hw) {
     let Ok(eid) = make(0) else { return };
-    for (i, (_, _, enclave)) in PLANT.into_iter().enumerate() {
-        utm_set(0, 0x100 + 8 * i, enclave as u64);
-    }
-    utm_set(0, 0x1f8, 0);
-    command(0, 14, 0, 0);
-    h_reset();
-    vstimecmp_far();
-    let idle = h_read_all();
-    let run = guarded(hw.me, eid, true, GUARD, MAX_GUARDED);
-    let after = h_read_all();
-    let run2 = guarded(hw.me, eid, false, GUARD, MAX_GUARDED);
-    h_reset();
+    let HRound { host: idle, run, after, run2 } = h_round(hw, eid, || {
+        h_reset();
+        vstimecmp_far();
+    });
     let (mut e2h, mut changed) = (Text::new(), Text::new());
     for (i, c) in h_list().into_iter().enumerate() {
         let held = utm_get(0, 0x200 + 8 * i) as usize;

@@ -149,10 +149,12 @@ test_enclave_start:
     bnez    a0, 99f
     sd      a1, 32(s0)
     j       99f
-70: li      t0, 0x2000
+70: li      t2, 0
+71: li      t0, 0x2000
     csrs    sstatus, t0
     ld      t0, 8(s0)
     fmv.d.x f5, t0
+    csrc    sstatus, t2
     li      a0, 1
     li      a6, 3004
     li      a7, {eid}
@@ -326,18 +328,9 @@ test_enclave_start:
     li      t0, 0x5709
     sd      t0, 0x58(s0)
     j       99f
-190: li     t0, 0x2000
-    csrs    sstatus, t0
-    ld      t0, 8(s0)
-    fmv.d.x f5, t0
-    li      t0, 0x4000
-    csrc    sstatus, t0
-    li      a0, 1
-    li      a6, 3004
-    li      a7, {eid}
-    ecall
-    fmv.x.d a0, f5
-    j       99f
+    // 7 with FS then cleared from Dirty to Initial.
+190: li     t2, 0x4000
+    j       71b
 99: li      a6, 3006
     li      a7, {eid}
     ecall
