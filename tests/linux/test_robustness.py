@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 
-from keystone_py.qemu.guest import LinuxGuest, linux_machine
+from .guests import module_guest
 
 LONG = os.environ.get("KS_LONG") == "1"
-BOOT_TIMEOUT = 180
 #: ks-demo's allowance for /proc/meminfo drift with nothing leaked (kB).
 MEM_TOLERANCE_KB = 256
 CYCLES = re.compile(r"^cycles: (?P<n>\d+) done, failures (?P<failures>\d+), MemFree before "
@@ -33,17 +31,8 @@ SOAK_TOTAL = re.compile(r"^soak: 4 of 4 processes ok over (\d+) s: ocalls (\d+) 
 @pytest.fixture(scope="module")
 def guest(ks_paths, ks_linux):
     """One Linux guest with four harts for the module."""
-    log_dir = ks_paths.build_dir / "test-logs" / "linux_robustness"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with linux_machine(ks_linux, firmware="ours", smp=4, memory="512M",
-                       toolchain=ks_paths.toolchain, name="robustness-smp4",
-                       log_dir=Path(log_dir)) as m:
-        g = LinuxGuest(m)
-        ready = g.wait_ready(timeout=BOOT_TIMEOUT)
-        assert ready.cpus == 4
-        g.wait_prompt()
-        yield g
-        assert g.poweroff() == 0
+    yield from module_guest(ks_paths, ks_linux, smp=4, logs="linux_robustness",
+                            name="robustness-smp4")
 
 
 def test_create_destroy_cycles_give_back_memory_and_slots(guest):

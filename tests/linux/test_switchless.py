@@ -11,13 +11,13 @@ loop, the SDK's switchless and EDGE_CALL_HOST counters)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from keystone_py.qemu.guest import LinuxGuest, linux_machine
+from keystone_py.qemu.guest import LinuxGuest
 
-BOOT_TIMEOUT = 180
+from .guests import module_guest
+
 CALLS = re.compile(
     r"^switchless: (?P<kind>\S+): exit (?P<exit>0x[0-9a-f]+); eapp: switchless (?P<sw>\d+) "
     r"ordinary (?P<ord>\d+) unclaimed (?P<unclaimed>\d+) timeouts (?P<timeouts>\d+) protocol "
@@ -41,17 +41,8 @@ NO_RING = (0xBAD0 << 48) | 3
 @pytest.fixture(scope="module")
 def guest(ks_paths, ks_linux):
     """One Linux guest with two harts for the module."""
-    log_dir = ks_paths.build_dir / "test-logs" / "linux_switchless"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with linux_machine(ks_linux, firmware="ours", smp=2, memory="512M",
-                       toolchain=ks_paths.toolchain, name="switchless-smp2",
-                       log_dir=Path(log_dir)) as m:
-        g = LinuxGuest(m)
-        ready = g.wait_ready(timeout=BOOT_TIMEOUT)
-        assert ready.cpus == 2
-        g.wait_prompt()
-        yield g
-        assert g.poweroff() == 0
+    yield from module_guest(ks_paths, ks_linux, smp=2, logs="linux_switchless",
+                            name="switchless-smp2")
 
 
 def switchless(guest: LinuxGuest, args: str, timeout: float = 240) -> dict:
@@ -185,16 +176,8 @@ MIN_ENCLAVE_STOPS = 1000
 @pytest.fixture(scope="module")
 def guest4(ks_paths, ks_linux):
     """A Linux guest with four harts (booted when a test asks for it)."""
-    log_dir = ks_paths.build_dir / "test-logs" / "linux_switchless_smp4"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with linux_machine(ks_linux, firmware="ours", smp=4, memory="512M",
-                       toolchain=ks_paths.toolchain, name="switchless-smp4",
-                       log_dir=Path(log_dir)) as m:
-        g = LinuxGuest(m)
-        assert g.wait_ready(timeout=BOOT_TIMEOUT).cpus == 4
-        g.wait_prompt()
-        yield g
-        assert g.poweroff() == 0
+    yield from module_guest(ks_paths, ks_linux, smp=4, logs="linux_switchless_smp4",
+                            name="switchless-smp4")
 
 
 def test_four_enclaves_on_four_harts_under_a_timer_storm_lose_and_duplicate_nothing(guest4):

@@ -58,6 +58,21 @@ def dump_abi(ks_paths, *args: str) -> str:
         cwd=ks_paths.root, env=env, capture_output=True, text=True, check=True).stdout
 
 
+def run_c_dump(ks_paths, tmp_path: Path, name: str, body: list[str]) -> str:
+    """Compiles `body` (statements) as main() with the two C headers
+    included, runs it, and returns what it printed."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    assert gcc, "a host C compiler is needed (Debian package gcc)"
+    lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
+             '#include "keystone_user.h"', "int main(void) {", *body, "    return 0;", "}"]
+    src = tmp_path / f"{name}.c"
+    src.write_text("\n".join(lines) + "\n")
+    exe = tmp_path / name
+    subprocess.run([gcc, "-Wall", "-Werror", "-I", str(ks_paths.root / "sdk/abi/include"),
+                    "-o", str(exe), str(src)], check=True, capture_output=True, text=True)
+    return subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+
+
 @pytest.fixture(scope="module")
 def rust_abi(ks_paths) -> dict[str, int]:
     values = {}
@@ -87,21 +102,9 @@ def test_the_generated_files_say_how_to_regenerate_them(ks_paths):
 
 
 def test_c_header_matches_the_rust_crate(rust_abi, ks_paths, tmp_path: Path):
-    gcc = shutil.which("gcc") or shutil.which("cc")
-    assert gcc, "a host C compiler is needed (Debian package gcc)"
-    lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
-             '#include "keystone_user.h"',
-             "int main(void) {"]
-    for name in rust_abi:
-        expr = OFFSETS.get(name, name)
-        lines.append(f'    printf("{name} %lld\\n", (long long)({expr}));')
-    lines += ["    return 0;", "}"]
-    src = tmp_path / "dump.c"
-    src.write_text("\n".join(lines) + "\n")
-    exe = tmp_path / "dump"
-    subprocess.run([gcc, "-Wall", "-Werror", "-I", str(ks_paths.root / "sdk/abi/include"),
-                    "-o", str(exe), str(src)], check=True, capture_output=True, text=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    out = run_c_dump(ks_paths, tmp_path, "dump", [
+        f'    printf("{name} %lld\\n", (long long)({OFFSETS.get(name, name)}));'
+        for name in rust_abi])
     c_values = {n: int(v) for n, v in (line.split() for line in out.splitlines())}
     assert c_values == rust_abi
 
@@ -109,15 +112,12 @@ def test_c_header_matches_the_rust_crate(rust_abi, ks_paths, tmp_path: Path):
 def test_every_c_struct_field_has_the_rust_offset_and_size(ks_paths, tmp_path: Path):
     """Beyond the named rows above: every field of every struct in the headers,
     offset and size as the C compiler lays it out, equals the Rust struct's."""
-    gcc = shutil.which("gcc") or shutil.which("cc")
-    assert gcc, "a host C compiler is needed (Debian package gcc)"
     rust = {}
     for line in dump_abi(ks_paths, "--layouts").splitlines():
         struct, field, offset, size = line.split()
         rust[(struct, field)] = (int(offset), int(size))
     assert len({struct for struct, _ in rust}) >= 6
-    lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
-             '#include "keystone_user.h"', "int main(void) {"]
+    lines = []
     for struct, field in rust:
         if field == "-":
             offset, size = "0", f"sizeof(struct {struct})"
@@ -126,13 +126,7 @@ def test_every_c_struct_field_has_the_rust_offset_and_size(ks_paths, tmp_path: P
             size = f"sizeof(((struct {struct} *)0)->{field})"
         lines.append(f'    printf("{struct} {field} %zu %zu\\n", (size_t)({offset}), '
                      f"(size_t)({size}));")
-    lines += ["    return 0;", "}"]
-    src = tmp_path / "layouts.c"
-    src.write_text("\n".join(lines) + "\n")
-    exe = tmp_path / "layouts"
-    subprocess.run([gcc, "-Wall", "-Werror", "-I", str(ks_paths.root / "sdk/abi/include"),
-                    "-o", str(exe), str(src)], check=True, capture_output=True, text=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    out = run_c_dump(ks_paths, tmp_path, "layouts", lines)
     c = {}
     for line in out.splitlines():
         struct, field, offset, size = line.split()

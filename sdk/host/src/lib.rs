@@ -321,6 +321,7 @@ impl Ocalls {
     /// the reply does not fit. When the eapp has mapped the switchless ring
     /// (its magic is at the ring's place), the ring is not part of the UTM
     /// an edge call may use.
+    ///
     /// Generic so the run loop's UTM accessors are inlined (a `dyn
     /// SharedMem` works too).
     pub fn serve<U: SharedMem + ?Sized>(&mut self, utm: &mut U) {
