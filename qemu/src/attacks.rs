@@ -521,6 +521,7 @@ const JOB_RACE: usize = 1;
 const JOB_PROBE: usize = 2;
 pub const JOB_HSMFUZZ: usize = 3;
 const JOB_NOTIMER: usize = 4;
+const JOB_SEALER: usize = 5;
 
 pub fn secondary(me: usize, job: usize) {
     match job {
@@ -528,6 +529,7 @@ pub fn secondary(me: usize, job: usize) {
         JOB_PROBE => probe_job(me),
         JOB_HSMFUZZ => hsm_fuzz_job(me),
         JOB_NOTIMER => notimer_job(me),
+        JOB_SEALER => sealer_job(me),
         _ => {}
     }
 }
@@ -1452,6 +1454,217 @@ pub fn reset(kind: &str) {
     }
     ks(fid::RESUME_ENCLAVE, eid);
     destroy(eid);
+}
+
+// -------------------------------------------------------------- reset race
+
+/// Host DRAM the race keeps across its reboots: magic, round, bad rounds,
+/// key words seen after the reboots, then the 16 words of the key.
+const RACE_MARKER: usize = 0x8ff1_0000;
+const RACE_MAGIC: u64 = 0x4b53_5241_4345_5231; // "KSRACER1"
+const RACE_SLOT: usize = 7;
+const KEY_WORDS: usize = 16;
+/// Where the enclave's command 20 has GET_SEALING_KEY write the key.
+const KEY_OFF: usize = 0x2000;
+static RACE_EID: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+fn race_word(i: usize) -> u64 {
+    // SAFETY: host DRAM the payload reserves for the race's marker.
+    unsafe { ((RACE_MARKER + 8 * i) as *const u64).read_volatile() }
+}
+
+fn set_race_word(i: usize, w: u64) {
+    // SAFETY: as in `race_word`.
+    unsafe { ((RACE_MARKER + 8 * i) as *mut u64).write_volatile(w) };
+}
+
+/// Runs the sealing enclave on another hart until the machine resets.
+fn sealer_job(_me: usize) {
+    let eid = RACE_EID.load(SeqCst);
+    let mut ret = ks(fid::RUN_ENCLAVE, eid);
+    while ret.error == err::INTERRUPTED {
+        ret = ks(fid::RESUME_ENCLAVE, eid);
+    }
+    crate::println!("# reset-race: the sealing enclave stopped ({})", ret.error as isize);
+}
+
+/// Bootarg `attack=reset-race rounds=N`: finding 1 of the reboot attack.
+/// Each round: an enclave on the last hart rewrites its sealing key into its
+/// EPM as fast as it can while this hart calls SRST cold reboot (other harts
+/// spin in S-mode). After each reboot (same QEMU: RAM survives) the EPM must
+/// not hold a word of the key. The tally survives the reboots in host DRAM.
+pub fn reset_race(fdt: &fdt::Fdt, me: usize, rounds: u64) {
+    let hw = Hw::from_fdt(fdt, me);
+    let Some(victim) = hw.others().last() else {
+        skip!("reset: SRST while an enclave rewrites its sealing key on another hart leaves no key word in DRAM"; "one hart");
+        return;
+    };
+    let epm = args(RACE_SLOT).epm_paddr as usize;
+    let mut round = 0;
+    if race_word(0) == RACE_MAGIC {
+        let key = |i| race_word(4 + i);
+        let survived = (0..KEY_WORDS)
+            .filter(|&i| {
+                // SAFETY: no enclave is alive at boot: plain host DRAM.
+                unsafe { ((epm + KEY_OFF + 8 * i) as *const u64).read_volatile() == key(i) }
+            })
+            .count();
+        round = race_word(1) + 1;
+        set_race_word(2, race_word(2) + u64::from(survived != 0));
+        set_race_word(3, race_word(3) + survived as u64);
+        crate::println!(
+            "# reset-race: round {round}: {survived} of {KEY_WORDS} key words survived the reboot"
+        );
+        // SAFETY: host DRAM again; leave nothing for the next round.
+        unsafe { core::ptr::write_bytes((epm + KEY_OFF) as *mut u64, 0, KEY_WORDS) };
+        if round >= rounds {
+            let (bad, words) = (race_word(2), race_word(3));
+            set_race_word(0, 0);
+            check!(bad == 0, "reset: SRST while an enclave rewrites its sealing key on another hart leaves no key word in DRAM # rounds {rounds}";
+                "the key survived {bad} of {rounds} reboots ({words} words in all)");
+            return;
+        }
+    } else {
+        for i in 1..4 {
+            set_race_word(i, 0);
+        }
+    }
+    let a = args(RACE_SLOT);
+    load_image(&a);
+    let ret = create_raw(&a);
+    if ret.error != 0 {
+        set_race_word(0, 0);
+        check!(false, "reset: the race's sealing enclave is created"; "create error {}", ret.error as isize);
+        return;
+    }
+    RACE_EID.store(ret.value, SeqCst);
+    command(RACE_SLOT, 20, 0, 0);
+    harts::HOLD.store(true, SeqCst);
+    for h in hw.others().filter(|&h| h != victim) {
+        call(hsm::EID_HSM, hsm::HART_START, [h, crate::rt::secondary_entry(), harts::TAG_STOP]);
+    }
+    start_job(victim, JOB_SEALER);
+    // A few keys written, then a little more for every round: the reboot
+    // lands at a different point of the enclave's loop each time.
+    let started = wait_for(30 * SECOND, || utm_word(RACE_SLOT, 1) >= 3);
+    let key: [u64; KEY_WORDS] = core::array::from_fn(|i| utm_word(RACE_SLOT, 0x40 + i));
+    if !started || key.iter().all(|&w| w == 0) {
+        set_race_word(0, 0);
+        check!(false, "reset: the race's enclave writes its sealing key"; "{} keys written", utm_word(RACE_SLOT, 1));
+        return;
+    }
+    for (i, w) in key.iter().enumerate() {
+        set_race_word(4 + i, *w);
+    }
+    set_race_word(1, round);
+    set_race_word(0, RACE_MAGIC);
+    // SAFETY: orders the marker before the reset.
+    unsafe { core::arch::asm!("fence rw, rw") };
+    let spin = (round as usize * 7919) % 20_000;
+    for _ in 0..spin {
+        core::hint::spin_loop();
+    }
+    use sbi_spec::srst::*;
+    let r = call(
+        EID_SRST,
+        SYSTEM_RESET,
+        [RESET_TYPE_COLD_REBOOT as usize, RESET_REASON_NO_REASON as usize, 0],
+    );
+    set_race_word(0, 0);
+    check!(false, "reset: SRST cold reboot with an enclave running on another hart resets the machine";
+        "it returned error {}", r.error as isize);
+}
+
+// ------------------------------------------------------------- reset claim
+
+const CLAIM_MARKER: usize = 0x8ff2_0000;
+const CLAIM_MAGIC: u64 = 0x4b53_434c_4149_4d31; // "KSCLAIM1"
+
+/// An enclave slot at `epm` (64 KiB, NAPOT), its UTM from slot `utm_slot`.
+fn args_at(epm: usize, utm_slot: usize) -> CreateArgs {
+    let u = args(utm_slot);
+    CreateArgs {
+        epm_paddr: epm as u64,
+        runtime_paddr: epm as u64 + 0x1000,
+        user_paddr: epm as u64 + 0x2000,
+        free_paddr: epm as u64 + 0x3000,
+        ..u
+    }
+}
+
+/// Bootarg `attack=reset-claim`: finding 2. The kernel's Image header (this
+/// payload's, or a copy with a larger image_size) claims a footprint; stage
+/// 1 asks for an EPM at 0x81000000 (inside a claim of more than 14 MiB) and a
+/// control EPM above the claim, both holding a secret and alive, then waits
+/// for a reset from outside (QEMU's system_reset). Stage 2: neither EPM the
+/// SM accepted holds its secret.
+pub fn reset_claim() {
+    // SAFETY: the payload's own Image header at its load address.
+    let claim =
+        unsafe { ((keystone_abi::layout::PAYLOAD_BASE + 16) as *const u64).read_volatile() };
+    let end = keystone_abi::layout::PAYLOAD_BASE as u64 + claim;
+    let inside = args(0).epm_paddr as usize;
+    let control = (end as usize).next_multiple_of(0x10_0000) + 0x10_0000;
+    // SAFETY: host DRAM the payload reserves for the marker.
+    let marker = |i: usize| unsafe { ((CLAIM_MARKER + 8 * i) as *mut u64).read_volatile() };
+    let set = |i: usize, w: u64| unsafe { ((CLAIM_MARKER + 8 * i) as *mut u64).write_volatile(w) };
+    crate::println!("# reset-claim: the kernel header claims {claim:#x} bytes (to {end:#x}); control EPM {control:#x}");
+    if marker(0) == CLAIM_MAGIC {
+        set(0, 0);
+        for (i, name) in [(1, "inside the claim"), (2, "above the claim")] {
+            let epm = marker(i) as usize;
+            if epm == 0 {
+                continue;
+            }
+            let present = reset_secret_present(epm);
+            check!(present == 0, "reset-external: after a reset the SM did not see, the EPM {name} ({epm:#x}) holds none of its secret";
+                "{present} of {RESET_SECRET_WORDS} secret words survived");
+            // SAFETY: host DRAM again; leave no secret for the next run.
+            unsafe {
+                core::ptr::write_bytes((epm + SECRET_OFF) as *mut u64, 0, RESET_SECRET_WORDS)
+            };
+        }
+        return;
+    }
+    let mut alive = [0u64; 2];
+    for (n, (epm, utm_slot)) in [(inside, 0), (control, 1)].into_iter().enumerate() {
+        let a = args_at(epm, utm_slot);
+        load_image(&a);
+        for i in 0..RESET_SECRET_WORDS {
+            // SAFETY: payload memory until CREATE.
+            unsafe { ((epm + SECRET_OFF + 8 * i) as *mut u64).write_volatile(secret_word(epm, i)) };
+        }
+        let ret = create_raw(&a);
+        let in_claim = (epm as u64) < end;
+        if in_claim {
+            check!(ret.error == err::REGION_OVERLAPS, "reset: CREATE refuses an EPM inside the kernel's claimed image ({epm:#x} < {end:#x})";
+                "CREATE returned ({}, {})", ret.error as isize, ret.value);
+        } else {
+            check!(ret.error == 0, "reset: CREATE accepts an EPM above the kernel's claimed image ({epm:#x} >= {end:#x})";
+                "CREATE returned ({}, {})", ret.error as isize, ret.value);
+        }
+        if ret.error != 0 {
+            // SAFETY: still host memory: no secret left behind by the test itself.
+            unsafe {
+                core::ptr::write_bytes((epm + SECRET_OFF) as *mut u64, 0, RESET_SECRET_WORDS)
+            };
+            continue;
+        }
+        command(utm_slot, 2, 0, 0);
+        let stop = ks(fid::RUN_ENCLAVE, ret.value);
+        check!(stop.error == err::EDGE_CALL_HOST, "reset: the enclave at {epm:#x} is alive (stopped in an edge call)";
+            "RUN returned ({}, {:#x})", stop.error as isize, stop.value);
+        alive[n] = epm as u64;
+    }
+    set(1, alive[0]);
+    set(2, alive[1]);
+    set(0, CLAIM_MAGIC);
+    // SAFETY: orders the marker before the reset.
+    unsafe { core::arch::asm!("fence rw, rw") };
+    crate::println!("# reset: stage 1 done, waiting for an external reset");
+    loop {
+        core::hint::spin_loop();
+    }
 }
 
 // --------------------------------------------------- vsstatus -> mstatus

@@ -52,6 +52,14 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         crate::attacks::vs_mprv(&fdt, hartid);
         sbi::shutdown(crate::tap::finish());
     }
+    if args.split_whitespace().any(|a| a == "attack=reset-race") {
+        crate::attacks::reset_race(&fdt, hartid, arg_value(args, "rounds=").unwrap_or(100));
+        sbi::shutdown(crate::tap::finish());
+    }
+    if args.split_whitespace().any(|a| a == "attack=reset-claim") {
+        crate::attacks::reset_claim();
+        sbi::shutdown(crate::tap::finish());
+    }
     if let Some(kind) = args.split_whitespace().find_map(|a| a.strip_prefix("attack=")) {
         crate::attacks::reset(kind);
         sbi::shutdown(crate::tap::finish());

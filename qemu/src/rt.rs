@@ -10,7 +10,21 @@ core::arch::global_asm!(
     .section .text.entry, "ax"
     .globl _start
 _start:
-    la      t0, __bss_start
+    // A RISC-V Linux Image header (v0.2): the SM computes this kernel's
+    // footprint from image_size (file, .bss and stacks) and refuses any EPM
+    // inside it (tests patch a larger claim into a copy of the image).
+    j       5f
+    .balign 8
+    .dword  0
+    .dword  __payload_image_end - _start
+    .dword  0
+    .word   2
+    .word   0
+    .dword  0
+    .ascii  "RISCV\0\0\0"
+    .ascii  "RSC\x05"
+    .word   0
+5:  la      t0, __bss_start
     la      t1, __bss_end
 1:  bgeu    t0, t1, 2f
     sd      zero, 0(t0)

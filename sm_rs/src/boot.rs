@@ -36,15 +36,24 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
         crate::csr_probe::run();
     }
     let before = crate::arch::csr::minstret::read();
-    let (ranges, bytes) = crate::scrub::at_boot(platform);
+    let scrub = crate::scrub::at_boot(platform);
     println!(
-        "SM: reset scrub: {ranges} live enclave range(s) from before the reset, {bytes} bytes zeroed, {} instructions",
+        "SM: reset scrub: {} live enclave range(s) from before the reset, {} bytes zeroed, {} instructions",
+        scrub.ranges,
+        scrub.bytes,
         crate::arch::csr::minstret::read() - before
     );
+    if scrub.hit_images {
+        // The scrub may have zeroed bytes of this boot's kernel, initrd or
+        // tree: with the registry now empty, have the loader place them again.
+        println!("SM: reset scrub overlapped a loaded image; resetting once more");
+        crate::reset::reboot()
+    }
     crate::dtb::reserve_sm_region(platform);
     hsm::init(hartid);
     crate::pmp_global::init(platform.test_device);
     crate::ipi::on_pmp_sync(crate::pmp_global::apply_host);
+    crate::quiesce::init();
     hart::init(hartid);
     PLATFORM_READY.store(true, Ordering::Release);
     hart::prepare_for_supervisor(hartid);

@@ -17,23 +17,33 @@ pub const EV_FENCE_I: usize = 1 << 1;
 pub const EV_SFENCE_VMA: usize = 1 << 2;
 /// Re-apply the machine-wide PMP policy (an enclave was created or destroyed).
 pub const EV_PMP_SYNC: usize = 1 << 3;
+/// Hold in M-mode for a system-wide action (`quiesce`); taken only at a
+/// safe point, kept pending elsewhere.
+pub const EV_HALT: usize = 1 << 4;
 /// Events the sender waits for.
 const SYNCHRONOUS: usize = EV_FENCE_I | EV_SFENCE_VMA | EV_PMP_SYNC;
 
 /// Handlers other modules register for an event, as OpenSBI's
 /// `sbi_ipi_event_create` does: the IPI code knows no policy itself.
 static PMP_SYNC_HANDLER: spin::Once<fn()> = spin::Once::new();
+static HALT_HANDLER: spin::Once<fn(usize)> = spin::Once::new();
 
 /// Registers what EV_PMP_SYNC does on a hart (boot hart, before others start).
 pub fn on_pmp_sync(handler: fn()) {
     PMP_SYNC_HANDLER.call_once(|| handler);
 }
 
+/// Registers what EV_HALT does on a hart (boot hart, before others start).
+pub fn on_halt(handler: fn(usize)) {
+    HALT_HANDLER.call_once(|| handler);
+}
+
 #[allow(clippy::declare_interior_mutable_const)]
 const NONE: AtomicUsize = AtomicUsize::new(0);
 static PENDING: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
 
-/// Runs the work queued for `hart`; called from its software interrupt.
+/// Runs the work queued for `hart` at a safe point: M-mode entered from a
+/// trap (an interrupted enclave already switched out) or the parked loop.
 ///
 /// A PMP re-sync cannot be applied while the hart is inside an enclave (it
 /// would reopen host memory to it): it stays pending, and the software
@@ -41,8 +51,22 @@ static PENDING: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
 // Off the world-switch path: kept out of line so the trap handler stays lean.
 #[inline(never)]
 pub fn process(hart: usize) {
+    run(hart, true);
+}
+
+/// The events a hart must leave pending where it is now.
+#[inline(always)]
+fn kept(hart: usize, at_safe_point: bool) -> usize {
+    let mut keep = if crate::world::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
+    if !sm_core::quiesce::halt_allowed(at_safe_point) {
+        keep |= EV_HALT;
+    }
+    keep
+}
+
+fn run(hart: usize, at_safe_point: bool) {
     clint::clear_ipi(hart);
-    let keep = if crate::world::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
+    let keep = kept(hart, at_safe_point);
     let events = PENDING[hart].fetch_and(keep, Ordering::AcqRel) & !keep;
     if PENDING[hart].load(Ordering::Acquire) & keep != 0 {
         clint::send_ipi(hart);
@@ -63,21 +87,29 @@ pub fn process(hart: usize) {
         // SAFETY: flushing this hart's TLB is always safe.
         unsafe { core::arch::asm!("sfence.vma") };
     }
-}
-
-/// Serves queued work while this hart spins on a lock or waits for others.
-pub fn poll(hart: usize) {
-    let keep = if crate::world::current(hart).is_some() { EV_PMP_SYNC } else { 0 };
-    if PENDING[hart].load(Ordering::Acquire) & !keep != 0 {
-        process(hart);
+    if events & EV_HALT != 0 {
+        // Last: the other work is done before the hart waits.
+        if let Some(handler) = HALT_HANDLER.get() {
+            handler(hart);
+        }
     }
 }
 
-/// `poll` for a hart known to run the host (nothing is kept for later).
+/// Serves queued work while this hart spins on a lock or waits for others
+/// (not a safe point: a HALT stays pending until the hart leaves the SM).
+pub fn poll(hart: usize) {
+    if PENDING[hart].load(Ordering::Acquire) & !kept(hart, false) != 0 {
+        run(hart, false);
+    }
+}
+
+/// `poll` for a hart known to run the host on its way to S-mode (a HALT is
+/// kept pending with the software interrupt raised again, so the hart takes
+/// it as soon as it reaches S-mode).
 #[inline(always)]
 pub fn poll_host(hart: usize) {
     if PENDING[hart].load(Ordering::Acquire) != 0 {
-        process(hart);
+        run(hart, false);
     }
 }
 
@@ -110,7 +142,11 @@ pub fn decode_mask(mask: usize, base: usize) -> Result<usize, SbiRet> {
 pub fn send(me: usize, targets: usize, events: usize) {
     // A PMP sync waits for every hart on its way into or out of S-mode too
     // (harts::sync_mask); other work only concerns harts running S-mode code.
-    let live = if events == EV_PMP_SYNC {
+    // A HALT goes to every hart, whatever its HSM state (a stopped hart
+    // serves it in the parked loop).
+    let live = if events == EV_HALT {
+        targets
+    } else if events == EV_PMP_SYNC {
         crate::harts::sync_mask()
     } else {
         crate::harts::started_mask()
@@ -125,7 +161,7 @@ pub fn send(me: usize, targets: usize, events: usize) {
     }
     if targets & (1 << me) != 0 {
         PENDING[me].fetch_or(events, Ordering::AcqRel);
-        process(me);
+        run(me, false);
     }
     if events & SYNCHRONOUS == 0 {
         return;

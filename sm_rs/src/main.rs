@@ -38,6 +38,8 @@ mod platform;
 #[cfg(target_os = "none")]
 mod pmp_global;
 #[cfg(target_os = "none")]
+mod quiesce;
+#[cfg(target_os = "none")]
 mod reset;
 #[cfg(target_os = "none")]
 mod sbi;

@@ -18,5 +18,15 @@ fn panic(info: &PanicInfo) -> ! {
             info.message()
         )),
     }
+    // Nothing of an enclave outlives the SM: hold the other harts first (a
+    // hart still in an enclave could write after the scrub); the registry
+    // stays valid when that fails, and the next boot scrubs.
+    if crate::platform::try_get().is_some() && crate::quiesce::hold_others_on_panic(hart) {
+        if let Some(bytes) = crate::scrub::scrub_live_on_panic() {
+            crate::console::print_emergency(format_args!(
+                "SM: scrubbed {bytes} bytes of live enclave memory\n"
+            ));
+        }
+    }
     crate::reset::shutdown(false, 1)
 }

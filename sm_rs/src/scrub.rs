@@ -1,15 +1,18 @@
 //! Every reset path scrubs: the firmware side of `sm_core::scrub_registry`.
 //!
 //! CREATE records the EPM before the enclave first runs, DESTROY forgets it
-//! after the scrub. SBI SRST (reboot or shutdown) scrubs every live EPM
-//! before the machine goes down; any other reset (watchdog, panic) is caught
-//! at the next boot, which scrubs what the registry still lists before any
-//! hart leaves M-mode.
+//! after the scrub. SBI SRST (reboot or shutdown) holds every other hart in
+//! M-mode (`quiesce`), then scrubs every live EPM before the machine goes
+//! down; the registry stays valid until that scrub is done. Any other reset
+//! (watchdog, panic, reset button) is caught at the next boot, which scrubs
+//! what the registry still lists before any hart leaves M-mode, keeping
+//! nothing (`sm_core::boot_images`).
 
 use crate::platform::Platform;
 use keystone_abi::layout::{PAYLOAD_BASE, SM_BASE, SM_SIZE};
+use sm_core::boot_images::{kernel_footprint, BootImages};
 use sm_core::pmp::Range;
-use sm_core::scrub_registry::{outside, Registry};
+use sm_core::scrub_registry::Registry;
 use spin::Mutex;
 
 /// The registry's page: inside the SM's PMP-closed region, above the image,
@@ -57,21 +60,36 @@ pub fn unregister(epm: Range) {
     }
 }
 
-/// SRST: zero every live EPM now, before the machine resets or powers off.
+/// SRST, with every other hart held: zero every live EPM now, before the
+/// machine resets or powers off. The registry is emptied only after the
+/// scrub, so a reset that cuts it short is still caught at the next boot.
 pub fn scrub_live() -> usize {
     let _g = LOCK.lock();
+    scrub_registered().1
+}
+
+/// A panic with every other hart held: the SRST scrub, unless the panic
+/// came from inside the registry's lock (the next boot scrubs then).
+pub fn scrub_live_on_panic() -> Option<usize> {
+    let _g = LOCK.try_lock()?;
+    Some(scrub_registered().1)
+}
+
+/// Zeroes every range the registry lists, then empties it; (ranges, bytes).
+fn scrub_registered() -> (usize, usize) {
     let r = read();
-    let mut bytes = 0;
+    let (mut ranges, mut bytes) = (0, 0);
     if r.is_valid() {
         for (base, size) in r.live() {
             if allowed(base, size) {
                 zero(base, size);
+                ranges += 1;
                 bytes += size as usize;
             }
         }
     }
     write(&Registry::empty());
-    bytes
+    (ranges, bytes)
 }
 
 /// Only DRAM outside the SM is ever scrubbed, whatever the page says.
@@ -81,41 +99,56 @@ fn allowed(base: u64, size: u64) -> bool {
         && !range.overlaps(&Range { base: SM_BASE, size: SM_SIZE })
 }
 
-/// The images QEMU loads again on every reset: the S-mode kernel (its
-/// header's image size when it is a RISC-V Linux Image, else nothing), the
-/// initrd and the device tree.
-fn reloaded_images(p: &Platform) -> [(u64, u64); 3] {
+/// The images the loader placed for this boot, computed once before S-mode runs.
+static IMAGES: spin::Once<BootImages> = spin::Once::new();
+
+/// The kernel's Image header claim, the initrd and the device tree of this boot.
+fn boot_images(p: &Platform) -> BootImages {
     // SAFETY: PAYLOAD_BASE is DRAM; the Image header is 64 bytes.
-    let header = unsafe { core::slice::from_raw_parts(PAYLOAD_BASE as *const u8, 64) };
-    let kernel = if &header[0x38..0x3c] == b"RSC\x05" {
-        let size = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
-        (PAYLOAD_BASE as u64, size)
-    } else {
-        (0, 0)
-    };
+    let header = unsafe { (PAYLOAD_BASE as *const [u8; 64]).read_volatile() };
     // SAFETY: bytes 4..8 of a valid tree (the platform parsed it) hold its size.
-    let dtb_size = u32::from_be(unsafe { ((p.dtb + 4) as *const u32).read_volatile() }) as u64;
-    [kernel, p.initrd.map_or((0, 0), |r| (r.base as u64, r.size as u64)), (p.dtb as u64, dtb_size)]
+    let dtb_size = u32::from_be(unsafe { ((p.dtb + 4) as *const u32).read_volatile() }) as usize;
+    BootImages {
+        kernel_base: PAYLOAD_BASE,
+        kernel: kernel_footprint(PAYLOAD_BASE, &header),
+        initrd: p.initrd,
+        dtb: Range { base: p.dtb, size: dtb_size },
+    }
 }
 
-/// Boot: scrub whatever a reset the SM did not see left live. Returns
-/// (ranges, bytes zeroed). Runs on the boot hart before any hart leaves M-mode.
-pub fn at_boot(p: &Platform) -> (usize, usize) {
+/// The most a device tree handed to S-mode can take (the SM's patch buffer).
+const DTB_MAX: usize = 64 * 1024;
+
+/// True when CREATE must refuse `epm`: it overlaps this boot's kernel
+/// footprint or device tree (`BootImages::refuses_epm`). The tree is taken
+/// at the size it has now (the SM's patch grew it), at most `DTB_MAX`.
+pub fn refuses_epm(epm: &Range) -> bool {
+    let Some(mut images) = IMAGES.get().copied() else { return false };
+    // SAFETY: the tree's header lies in DRAM outside the SM (checked at boot);
+    // any value read is only a size, bounded below.
+    let now = u32::from_be(unsafe { ((images.dtb.base + 4) as *const u32).read_volatile() });
+    images.dtb.size = images.dtb.size.max((now as usize).min(DTB_MAX));
+    images.refuses_epm(epm)
+}
+
+/// What the boot scrub did.
+pub struct BootScrub {
+    pub ranges: usize,
+    pub bytes: usize,
+    /// A zeroed range may overlap an image the loader placed for this boot:
+    /// the machine must be reset once more so the loader places it again.
+    pub hit_images: bool,
+}
+
+/// Boot: scrub whatever a reset the SM did not see left live, keeping
+/// nothing. Runs on the boot hart before any hart leaves M-mode.
+pub fn at_boot(p: &Platform) -> BootScrub {
+    let images = *IMAGES.call_once(|| boot_images(p));
     let r = read();
-    let (mut ranges, mut bytes) = (0, 0);
-    if r.is_valid() {
-        let keep = reloaded_images(p);
-        for (base, size) in r.live() {
-            if !allowed(base, size) {
-                continue;
-            }
-            ranges += 1;
-            for (b, s) in outside(base, size, &keep).into_iter().filter(|piece| piece.1 != 0) {
-                zero(b, s);
-                bytes += s as usize;
-            }
-        }
-    }
-    write(&Registry::empty());
-    (ranges, bytes)
+    let hit_images = r.is_valid()
+        && r.live().any(|(b, s)| {
+            allowed(b, s) && images.scrub_hits(&Range { base: b as usize, size: s as usize })
+        });
+    let (ranges, bytes) = scrub_registered();
+    BootScrub { ranges, bytes, hit_images }
 }

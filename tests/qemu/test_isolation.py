@@ -112,6 +112,81 @@ def test_a_reset_the_sm_does_not_see_is_scrubbed_at_the_next_boot(machine_factor
     assert status == 0
 
 
+#: SRST reboots per race run (each one a reboot of the same QEMU).
+RACE_ROUNDS = 100
+
+
+@pytest.mark.parametrize("smp", [2, 4])
+def test_srst_holds_every_hart_so_no_sealing_key_survives_a_reboot(machine_factory, cpu, smp):
+    """Finding 1: hart 0 calls SRST cold reboot while the last hart runs an
+    enclave that rewrites its sealing key into its EPM in a loop (the other
+    harts spin in S-mode). Before scrubbing, the SM must hold every other
+    hart in M-mode, out of the enclave; after each of the reboots the EPM
+    holds no word of the key. The payload keeps the tally in host DRAM,
+    which survives the reboots of one QEMU."""
+    with machine_factory(smp=smp, name=f"reset-race-{cpu}-smp{smp}", extra_args=cpu.args,
+                         append=f"attack=reset-race rounds={RACE_ROUNDS}") as m:
+        m.expect(SM_BANNER, timeout=20)
+        m.expect(PAYLOAD_DONE, timeout=900)
+        status = m.wait_exit(timeout=30)
+    text = m.console_text
+    held = re.findall(r"SM: reset: (\d+) other hart\(s\) held in M-mode", text)
+    rounds = re.findall(r"# reset-race: round (\d+): (\d+) of 16 key words survived", text)
+    survived = sum(int(n) for _, n in rounds)
+    print(f"[{cpu} smp{smp}] {len(rounds)} SRST reboots racing the sealing enclave, "
+          f"{sum(int(n) > 0 for _, n in rounds)} with key words left, {survived} words in all")
+    # Every reboot (and the final shutdown) held every other hart first.
+    assert text.count("SM: reboot requested") == RACE_ROUNDS
+    assert len(held) == RACE_ROUNDS + 1 and set(held) == {str(smp - 1)}, held[:3]
+    assert len(rounds) == RACE_ROUNDS and survived == 0, rounds
+    report = _report(text[text.rfind("# reset-race: round"):], f"reset-race {cpu} smp{smp}")
+    assert report.complete and not report.failed, report.summary()
+    assert status == 0
+
+
+def _claiming_payload(ks_paths, tmp_path: Path, claim: int) -> Path:
+    """A copy of the payload whose RISC-V Image header claims ``claim`` bytes."""
+    src = Path(ks_paths.payload_bin)
+    data = bytearray(src.read_bytes())
+    assert data[0x38:0x3c] == b"RSC\x05", "the payload has a RISC-V Image header"
+    data[16:24] = claim.to_bytes(8, "little")
+    out = tmp_path / f"payload-claims-{claim:#x}.bin"
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("claim", ["honest", "256MiB"])
+def test_a_kernel_header_claim_keeps_no_epm_through_a_reset(machine_factory, ks_paths,
+                                                            tmp_path, claim):
+    """Finding 2: the boot scrub after a reset the SM never sees (QEMU's
+    system_reset) keeps nothing a kernel header claims. A kernel that claims
+    256 MiB gets no EPM inside its claim (CREATE refuses it); the EPMs the SM
+    accepted, inside the honest claim's neighbourhood or above the huge one,
+    hold none of their secrets after the reset."""
+    kw = {}
+    if claim != "honest":
+        kw["kernel"] = _claiming_payload(ks_paths, tmp_path, 256 << 20)
+    with machine_factory(smp=1, name=f"reset-claim-{claim}", memory="512M",
+                         append="attack=reset-claim", **kw) as m:
+        m.expect(SM_BANNER, timeout=20)
+        m.expect("# reset: stage 1 done, waiting for an external reset", timeout=60)
+        stage1 = m.console_text
+        m.qmp.execute("system_reset")
+        scrub = m.expect(r"SM: reset scrub: (\d+) live enclave range\(s\) from before the reset",
+                         timeout=60)
+        m.expect(PAYLOAD_DONE, timeout=60)
+        status = m.wait_exit(timeout=30)
+    first = _report(stage1, f"reset-claim {claim} stage 1")
+    assert not first.failed, first.summary()
+    expect_refused = claim != "honest"
+    assert ("CREATE refuses an EPM inside the kernel's claimed image" in stage1) == expect_refused
+    assert int(scrub.group(1)) == (1 if expect_refused else 2), scrub.group(0)
+    text = m.console_text
+    report = _report(text[text.rfind("# reset-claim: the kernel header"):], f"reset-claim {claim}")
+    assert report.complete and not report.failed and len(report.passed) >= 1, report.summary()
+    assert status == 0
+
+
 def test_host_vsstatus_cannot_set_mprv_for_the_sm(machine_factory, cpu):
     """QEMU 7.2 ORs all of vsstatus into mstatus when V becomes 1: a host that
     puts MPRV there and makes an SBI call from VS-mode enters the SM with
@@ -133,4 +208,4 @@ def test_attack_tap_names_carry_their_class():
     names = re.findall(r'(?:check|skip)!\([^"]*"([a-z-]+):', src)
     assert names and set(names) <= {"timer", "stop", "h-state", "s-state", "h-ctl", "mpv",
                                     "hsm-race", "reset", "reset-srst", "reset-testdev",
-                                    "reset-external"}, set(names)
+                                    "reset-external", "reset-race"}, set(names)

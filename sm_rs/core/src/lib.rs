@@ -4,6 +4,7 @@
 //! `sm-hal`. Dependency direction: firmware -> {core, hal}, hal -> core.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+pub mod boot_images;
 pub mod create_args;
 pub mod crypto;
 pub mod enclave_state;
@@ -14,6 +15,7 @@ pub mod pmp;
 pub mod pmp_alloc;
 pub mod pmp_sync;
 pub mod pmp_view;
+pub mod quiesce;
 pub mod scrub_registry;
 pub mod umem;
 pub mod world_csrs;

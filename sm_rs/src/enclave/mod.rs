@@ -149,6 +149,11 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
         banks += 1;
     }
     let layout = create_args::validate(&args, &dram[..banks], platform::sm_region())?;
+    // An EPM where this boot's kernel or device tree lies would have to be
+    // kept, or the images clobbered, by the scrub after a reset.
+    if crate::scrub::refuses_epm(&layout.epm) {
+        return Err(SmError::RegionOverlaps);
+    }
 
     let eid = {
         let mut table = lock(hartid);

@@ -5,7 +5,7 @@
 
 use super::Call;
 use crate::arch::{bits, csr};
-use crate::{console, ipi, reset, timer};
+use crate::{console, ipi, timer};
 use sbi_spec::legacy::*;
 
 /// Legacy calls answer in a0 with the same error numbers as SBI v0.2+.
@@ -75,7 +75,8 @@ pub fn handle(hartid: usize, call: &Call<'_>) -> usize {
         }
         LEGACY_SHUTDOWN => {
             println!("SM: legacy shutdown requested");
-            reset::shutdown(true, 0)
+            // Returns only when refused (a hart did not stop in time).
+            super::srst::take_down(hartid, false, true).error
         }
         _ => NOT_SUPPORTED,
     }

@@ -121,7 +121,7 @@ fn answer(hartid: usize, enclave: Option<usize>, frame: &mut TrapFrame, mepc: us
         sbi_spec::base::EID_BASE => base::handle(&call),
         sbi_spec::time::EID_TIME => time::handle(hartid, &call),
         sbi_spec::hsm::EID_HSM => hsm::handle(hartid, &call),
-        sbi_spec::srst::EID_SRST => srst::handle(&call),
+        sbi_spec::srst::EID_SRST => srst::handle(hartid, &call),
         sbi_spec::dbcn::EID_DBCN => dbcn::handle(&call),
         sbi_spec::spi::EID_SPI => spi::handle(hartid, &call),
         sbi_spec::rfnc::EID_RFNC => rfnc::handle(hartid, &call),

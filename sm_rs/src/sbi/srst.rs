@@ -1,13 +1,13 @@
 //! SRST extension: shutdown and reboot, mapped to QEMU's exit status.
 
 use super::Call;
-use crate::reset;
+use crate::{quiesce, reset};
 use sbi_spec::binary::SbiRet;
 use sbi_spec::srst::*;
 
 // Off the world-switch path: kept out of line so the trap handler stays lean.
 #[inline(never)]
-pub fn handle(call: &Call<'_>) -> SbiRet {
+pub fn handle(hartid: usize, call: &Call<'_>) -> SbiRet {
     if call.fid() != SYSTEM_RESET {
         return SbiRet::not_supported();
     }
@@ -20,24 +20,38 @@ pub fn handle(call: &Call<'_>) -> SbiRet {
         return SbiRet::invalid_param();
     }
     let success = reason != RESET_REASON_SYSTEM_FAILURE;
-    if matches!(kind, RESET_TYPE_SHUTDOWN | RESET_TYPE_COLD_REBOOT | RESET_TYPE_WARM_REBOOT) {
-        // Enclave memory never outlives the machine's power or reset.
-        let bytes = crate::scrub::scrub_live();
-        println!("SM: scrubbed {bytes} bytes of live enclave memory");
+    if !matches!(kind, RESET_TYPE_SHUTDOWN | RESET_TYPE_COLD_REBOOT | RESET_TYPE_WARM_REBOOT) {
+        return match kind {
+            0xF000_0000..=0xFFFF_FFFF => SbiRet::not_supported(),
+            _ => SbiRet::invalid_param(),
+        };
     }
-    match kind {
-        RESET_TYPE_SHUTDOWN => {
-            println!(
-                "SM: shutdown requested ({})",
-                if success { "no reason" } else { "system failure" }
-            );
-            reset::shutdown(success, 1)
+    take_down(hartid, kind != RESET_TYPE_SHUTDOWN, success)
+}
+
+/// Reboot or power off with every other hart held and every live EPM
+/// scrubbed (SRST and the legacy shutdown); returns only when refused.
+pub fn take_down(hartid: usize, reboot: bool, success: bool) -> SbiRet {
+    // Every other hart in M-mode and out of every enclave before the scrub:
+    // a hart still running one could write its secrets back afterwards.
+    match quiesce::hold_others(hartid) {
+        Ok(held) => println!("SM: reset: {held} other hart(s) held in M-mode"),
+        Err(quiesce::Refused::Busy) => return SbiRet::failed(),
+        Err(quiesce::Refused::NoAnswer(missing)) => {
+            println!("SM: reset refused: hart mask {missing:#x} did not stop in time");
+            return SbiRet::failed();
         }
-        RESET_TYPE_COLD_REBOOT | RESET_TYPE_WARM_REBOOT => {
-            println!("SM: reboot requested");
-            reset::reboot()
-        }
-        0xF000_0000..=0xFFFF_FFFF => SbiRet::not_supported(),
-        _ => SbiRet::invalid_param(),
     }
+    // Enclave memory never outlives the machine's power or reset.
+    let bytes = crate::scrub::scrub_live();
+    println!("SM: scrubbed {bytes} bytes of live enclave memory");
+    if !reboot {
+        println!(
+            "SM: shutdown requested ({})",
+            if success { "no reason" } else { "system failure" }
+        );
+        reset::shutdown(success, 1)
+    }
+    println!("SM: reboot requested");
+    reset::reboot()
 }
