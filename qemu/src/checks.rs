@@ -56,6 +56,10 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         crate::attacks::reset_race(&fdt, hartid, arg_value(args, "rounds=").unwrap_or(100));
         sbi::shutdown(crate::tap::finish());
     }
+    if args.split_whitespace().any(|a| a == "attack=reset-initrd") {
+        crate::attacks::reset_initrd(&fdt);
+        sbi::shutdown(crate::tap::finish());
+    }
     if args.split_whitespace().any(|a| a == "attack=reset-claim") {
         crate::attacks::reset_claim();
         sbi::shutdown(crate::tap::finish());

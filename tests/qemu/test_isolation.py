@@ -187,6 +187,33 @@ def test_a_kernel_header_claim_keeps_no_epm_through_a_reset(machine_factory, ks_
     assert status == 0
 
 
+def test_a_boot_scrub_over_the_initrd_resets_once_more(machine_factory, tmp_path):
+    """An EPM over the initrd (CREATE accepts it: Linux frees and reuses the
+    initrd's pages) is alive at a reset the SM does not see. The next boot
+    scrubs all of it, initrd bytes included, so it must reset once more for
+    the loader to place the initrd again: the boot that reaches S-mode finds
+    the secret gone and the initrd whole."""
+    initrd = tmp_path / "initrd.bin"
+    initrd.write_bytes(bytes((i * 7 + 3) % 256 for i in range(4096)))
+    with machine_factory(smp=1, name="reset-initrd", memory="512M",
+                         extra_args=["-initrd", str(initrd)], append="attack=reset-initrd") as m:
+        m.expect(SM_BANNER, timeout=20)
+        m.expect("# reset: stage 1 done, waiting for an external reset", timeout=60)
+        stage1 = m.console_text
+        m.qmp.execute("system_reset")
+        m.expect("SM: reset scrub overlapped a loaded image; resetting once more", timeout=60)
+        scrub = m.expect(r"SM: reset scrub: (\d+) live enclave range", timeout=60)
+        m.expect(PAYLOAD_DONE, timeout=60)
+        status = m.wait_exit(timeout=30)
+    first = _report(stage1, "reset-initrd stage 1")
+    assert not first.failed, first.summary()
+    assert scrub.group(1) == "0", "the extra reset's boot finds the registry empty"
+    text = m.console_text
+    report = _report(text[text.rfind("# reset-initrd: initrd"):], "reset-initrd")
+    assert report.complete and not report.failed and len(report.passed) == 2, report.summary()
+    assert status == 0
+
+
 def test_host_vsstatus_cannot_set_mprv_for_the_sm(machine_factory, cpu):
     """QEMU 7.2 ORs all of vsstatus into mstatus when V becomes 1: a host that
     puts MPRV there and makes an SBI call from VS-mode enters the SM with

@@ -5,7 +5,8 @@
 //! only the image on reset, and keeps DRAM). Whatever reset the machine
 //! (SBI SRST, a watchdog, a panic, a reset device S-mode should not reach),
 //! the next boot of the SM finds the registry, scrubs every range in it
-//! before any hart leaves M-mode, and clears it. S-mode can neither read nor
+//! before any hart leaves M-mode, keeping nothing (`boot_images`), and
+//! clears it. S-mode can neither read nor
 //! forge the page (PMP closes the SM's region). The registry is checked with
 //! a magic and a checksum, so the random contents of DRAM at a true power-on
 //! are ignored. Pure: the layout and its check are host-tested.
@@ -110,57 +111,9 @@ impl Registry {
     }
 }
 
-/// The parts of `[base, base + size)` outside every `keep` range, in order:
-/// what a boot-time scrub may zero without touching the images QEMU has just
-/// loaded again (kernel, initrd, device tree), which already overwrote the
-/// old contents there. At most `keep.len() + 1` pieces.
-pub fn outside(base: u64, size: u64, keep: &[(u64, u64)]) -> [(u64, u64); 4] {
-    let mut out = [(0u64, 0u64); 4];
-    let mut n = 0;
-    let end = base.saturating_add(size);
-    let mut cursor = base;
-    let mut cuts = [(0u64, 0u64); 3];
-    let k = keep.len().min(3);
-    cuts[..k].copy_from_slice(&keep[..k]);
-    cuts[..k].sort_unstable();
-    for &(kb, ks) in &cuts[..k] {
-        let ke = kb.saturating_add(ks);
-        if ks == 0 || ke <= cursor || kb >= end {
-            continue;
-        }
-        if kb > cursor && n < out.len() {
-            out[n] = (cursor, kb - cursor);
-            n += 1;
-        }
-        cursor = cursor.max(ke);
-    }
-    if cursor < end && n < out.len() {
-        out[n] = (cursor, end - cursor);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pieces(base: u64, size: u64, keep: &[(u64, u64)]) -> Vec<(u64, u64)> {
-        outside(base, size, keep).into_iter().filter(|p| p.1 != 0).collect()
-    }
-
-    #[test]
-    fn outside_cuts_the_kept_images_out() {
-        assert_eq!(pieces(100, 100, &[]), vec![(100, 100)]);
-        assert_eq!(pieces(100, 100, &[(0, 50)]), vec![(100, 100)]);
-        assert_eq!(pieces(100, 100, &[(90, 20)]), vec![(110, 90)]);
-        assert_eq!(pieces(100, 100, &[(150, 10)]), vec![(100, 50), (160, 40)]);
-        assert_eq!(pieces(100, 100, &[(190, 100)]), vec![(100, 90)]);
-        assert_eq!(pieces(100, 100, &[(0, 1000)]), vec![]);
-        assert_eq!(
-            pieces(100, 100, &[(180, 5), (120, 10), (150, 10)]),
-            vec![(100, 20), (130, 20), (160, 20), (185, 15)]
-        );
-    }
 
     #[test]
     fn empty_is_valid_and_holds_nothing() {
