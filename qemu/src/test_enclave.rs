@@ -24,6 +24,7 @@
 //! | 17    | set_timer(time + UTM+16, or u64::MAX if 0), UTM+0x50 = 1, count to UTM+8 | the count |
 //! | 18    | STOP with reason UTM+8; after it returns UTM+0x58 = 0x5709 | STOP's a0 |
 //! | 19    | f5 = UTM+8, then sstatus.FS = Initial (a false claim), edge call, then | f5 |
+//! | 20    | store UTM+24 to address UTM+8, 4 bytes if UTM+16 = 4, else 8 | 0, or 0xfa00_0000 + scause |
 //! | else  |                                          | 0xbad                 |
 //!
 //! Where a CSR is missing the enclave's own trap handler skips the access
@@ -106,6 +107,8 @@ test_enclave_start:
     beq     t0, t1, 180f
     li      t1, 19
     beq     t0, t1, 190f
+    li      t1, 20
+    beq     t0, t1, 200f
     li      a0, 0xbad
     j       99f
 10: ld      a0, 8(s0)
@@ -331,6 +334,19 @@ test_enclave_start:
     // 7 with FS then cleared from Dirty to Initial.
 190: li     t2, 0x4000
     j       71b
+200: ld     t0, 8(s0)
+    ld      t1, 24(s0)
+    ld      t2, 16(s0)
+    li      t3, 4
+    beq     t2, t3, 201f
+    sd      t1, 0(t0)
+    j       202f
+201: sw     t1, 0(t0)
+202: li     a0, 0
+    beqz    t6, 99f
+    li      a0, 0xfa000000
+    add     a0, a0, t6
+    j       99f
 99: li      a6, 3006
     li      a7, {eid}
     ecall
