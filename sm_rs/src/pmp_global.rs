@@ -3,8 +3,8 @@
 //!
 //! Outside enclaves every hart runs the same "host" configuration: the SM
 //! closed (entry 0), the SM's devices (reset device, CLINT) and every
-//! enclave's EPM closed, all other memory open (entry N-1). A hart running an enclave opens that EPM and narrows entry
-//! N-1 to the enclave's UTM.
+//! enclave's EPM closed, all other memory open (entry N-1). A hart running
+//! an enclave opens that EPM and narrows entry N-1 to the enclave's UTM.
 //!
 //! Every hart agrees before it runs: each policy change bumps `GEN` under
 //! the allocator lock; each hart records the generation it applied, and
