@@ -82,8 +82,8 @@ def _boot_linux(args: argparse.Namespace) -> int:
                       extra_args=args.qemu_arg, gdb=args.gdb, name="linux")
     if args.interactive:
         argv = m.config.argv(Console.stdio())
-        log.info("+ %s\n(/init prompt `ks> `: cpus, time, peek ADDR, run PROG, echo TEXT, "
-                 "poweroff; Ctrl-A X quits QEMU)", shlex.join(argv))
+        log.info("+ %s\n(/init prompt `ks> `: cpus, time, peek ADDR, run PROG, sleep MS, "
+                 "echo TEXT, poweroff; Ctrl-A X quits QEMU)", shlex.join(argv))
         return subprocess.run(argv, check=False).returncode
     _stream_console()
     with m:

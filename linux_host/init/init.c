@@ -8,6 +8,9 @@
  *   peek ADDR          map physical ADDR through /dev/mem in a child and read
  *                      8 bytes: "peek ADDR: value 0x..." or "peek ADDR: fault (signal N)"
  *   run PROG [ARGS...] run a program: "exit status N" or "killed by signal N"
+ *   sleep MS           on each online CPU in turn, sleep MS ms: "sleep cpu N:
+ *                      MS ms, time +T, monotonic +M ns" (time CSR ticks and
+ *                      CLOCK_MONOTONIC across the sleep)
  *   echo TEXT          print TEXT
  *   poweroff           power the machine off through the SBI
  *
@@ -23,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -37,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROMPT "ks> "
@@ -219,6 +224,53 @@ static void peek(const char *arg)
 		printf("peek %s: fault (signal %d)\n", arg, WTERMSIG(status));
 }
 
+/* sleep MS: the kernel's timers and clock on every CPU, counted against the
+ * time CSR (the CLINT's mtime, which only M-mode touches). The readings nest
+ * (time, monotonic, sleep, monotonic, time), so the monotonic delta can only
+ * exceed T ticks' worth if the kernel's clock ran ahead of mtime. */
+static void sleep_each_cpu(const char *arg)
+{
+	char *end;
+	long ms = strtol(arg, &end, 0);
+	cpu_set_t all, one;
+
+	if (*arg == '\0' || *end != '\0' || ms <= 0 || ms > 10000) {
+		printf("sleep: bad duration '%s' (use e.g. sleep 100, at most 10000 ms)\n", arg);
+		return;
+	}
+	if (sched_getaffinity(0, sizeof(all), &all) != 0) {
+		printf("sleep: sched_getaffinity: %s\n", strerror(errno));
+		return;
+	}
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		struct timespec m0, m1, left = { ms / 1000, (ms % 1000) * 1000000L };
+		unsigned long long t0, t1;
+		long long ns;
+
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) != 0) {
+			printf("sleep cpu %d: cannot pin: %s\n", cpu, strerror(errno));
+			continue;
+		}
+		if (!rdtime(&t0)) {
+			printf("sleep: time unreadable (rdtime trapped: SIGILL)\n");
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &m0);
+		while (nanosleep(&left, &left) != 0 && errno == EINTR)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &m1);
+		rdtime(&t1);
+		ns = (m1.tv_sec - m0.tv_sec) * 1000000000LL + (m1.tv_nsec - m0.tv_nsec);
+		printf("sleep cpu %d: %ld ms, time +%llu, monotonic +%lld ns\n", sched_getcpu(), ms,
+		       t1 - t0, ns);
+	}
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
 static void run(char *line)
 {
 	char *argv[32];
@@ -266,6 +318,8 @@ static void command(char *line)
 		peek(line + 5);
 	else if (strncmp(line, "run ", 4) == 0)
 		run(line + 4);
+	else if (strncmp(line, "sleep ", 6) == 0)
+		sleep_each_cpu(line + 6);
 	else if (strncmp(line, "echo ", 5) == 0)
 		printf("%s\n", line + 5);
 	else if (strcmp(line, "poweroff") == 0) {
@@ -275,7 +329,7 @@ static void command(char *line)
 		reboot(RB_POWER_OFF);
 		printf("init: poweroff failed: %s\n", strerror(errno));
 	} else
-		printf("init: unknown command '%s' (cpus, time, peek ADDR, run PROG, echo TEXT, poweroff)\n",
+		printf("init: unknown command '%s' (cpus, time, peek ADDR, run PROG, sleep MS, echo TEXT, poweroff)\n",
 		       line);
 	fflush(stdout);
 }

@@ -1464,7 +1464,7 @@ const RACE_MARKER: usize = 0x8ff1_0000;
 const RACE_MAGIC: u64 = 0x4b53_5241_4345_5231; // "KSRACER1"
 const RACE_SLOT: usize = 7;
 const KEY_WORDS: usize = 16;
-/// Where the enclave's command 20 has GET_SEALING_KEY write the key.
+/// Where the enclave's command 21 has GET_SEALING_KEY write the key.
 const KEY_OFF: usize = 0x2000;
 static RACE_EID: AtomicUsize = AtomicUsize::new(usize::MAX);
 
@@ -1538,7 +1538,7 @@ pub fn reset_race(fdt: &fdt::Fdt, me: usize, rounds: u64) {
         return;
     }
     RACE_EID.store(ret.value, SeqCst);
-    command(RACE_SLOT, 20, 0, 0);
+    command(RACE_SLOT, 21, 0, 0);
     harts::HOLD.store(true, SeqCst);
     for h in hw.others().filter(|&h| h != victim) {
         call(hsm::EID_HSM, hsm::HART_START, [h, crate::rt::secondary_entry(), harts::TAG_STOP]);

@@ -48,6 +48,10 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         crate::runtime_host::run(args);
         sbi::shutdown(crate::tap::finish());
     }
+    if args.split_whitespace().any(|a| a == "clint") {
+        crate::clint_attack::run(&fdt, hartid);
+        sbi::shutdown(crate::tap::finish());
+    }
     if args.split_whitespace().any(|a| a == "attack=vs-mprv") {
         crate::attacks::vs_mprv(&fdt, hartid);
         sbi::shutdown(crate::tap::finish());

@@ -24,7 +24,8 @@
 //! | 17    | set_timer(time + UTM+16, or u64::MAX if 0), UTM+0x50 = 1, count to UTM+8 | the count |
 //! | 18    | STOP with reason UTM+8; after it returns UTM+0x58 = 0x5709 | STOP's a0 |
 //! | 19    | f5 = UTM+8, then sstatus.FS = Initial (a false claim), edge call, then | f5 |
-//! | 20    | forever: GET_SEALING_KEY (key at EPM+0x2000), copy the key's 128 bytes to UTM+0x200, UTM+8 += 1 | never exits (or the SBI error) |
+//! | 20    | store UTM+24 to address UTM+8, 4 bytes if UTM+16 = 4, else 8 | 0, or 0xfa00_0000 + scause |
+//! | 21    | forever: GET_SEALING_KEY (key at EPM+0x2000), copy the key's 128 bytes to UTM+0x200, UTM+8 += 1 | never exits (or the SBI error) |
 //! | else  |                                          | 0xbad                 |
 //!
 //! Where a CSR is missing the enclave's own trap handler skips the access
@@ -109,6 +110,8 @@ test_enclave_start:
     beq     t0, t1, 190f
     li      t1, 20
     beq     t0, t1, 200f
+    li      t1, 21
+    beq     t0, t1, 210f
     li      a0, 0xbad
     j       99f
 10: ld      a0, 8(s0)
@@ -334,7 +337,20 @@ test_enclave_start:
     // 7 with FS then cleared from Dirty to Initial.
 190: li     t2, 0x4000
     j       71b
-200: li    t4, 0x2000
+200: ld     t0, 8(s0)
+    ld      t1, 24(s0)
+    ld      t2, 16(s0)
+    li      t3, 4
+    beq     t2, t3, 201f
+    sd      t1, 0(t0)
+    j       202f
+201: sw     t1, 0(t0)
+202: li     a0, 0
+    beqz    t6, 99f
+    li      a0, 0xfa000000
+    add     a0, a0, t6
+    j       99f
+210: li    t4, 0x2000
     add     a0, s1, t4
     li      t4, 0x2800
     add     a1, s1, t4
@@ -347,17 +363,17 @@ test_enclave_start:
     add     t3, s1, t4
     addi    t4, s0, 0x200
     li      t5, 128
-201: beqz   t5, 202f
+211: beqz   t5, 212f
     lbu     t6, 0(t3)
     sb      t6, 0(t4)
     addi    t3, t3, 1
     addi    t4, t4, 1
     addi    t5, t5, -1
-    j       201b
-202: ld     t0, 8(s0)
+    j       211b
+212: ld     t0, 8(s0)
     addi    t0, t0, 1
     sd      t0, 8(s0)
-    j       200b
+    j       210b
 99: li      a6, 3006
     li      a7, {eid}
     ecall

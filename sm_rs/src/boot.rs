@@ -51,7 +51,7 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
     }
     crate::dtb::reserve_sm_region(platform);
     hsm::init(hartid);
-    crate::pmp_global::init(platform.test_device);
+    crate::pmp_global::init(platform.test_device, platform.clint_region());
     crate::ipi::on_pmp_sync(crate::pmp_global::apply_host);
     crate::quiesce::init();
     hart::init(hartid);
@@ -82,6 +82,8 @@ fn banner(p: &platform::Platform) {
         if p.test_device.is_some() { "sifive,test" } else { "none" },
     );
     println!("SM: own region {:#x}..{:#x} closed to S/U-mode by PMP", SM_BASE, SM_BASE + SM_SIZE);
+    let clint = p.clint_region();
+    println!("SM: CLINT {:#x}..{:#x} closed to S/U-mode by PMP", clint.base, clint.end());
     let keys = crate::keys::get();
     println!(
         "SM: hash {}.. public key {}.. device key {}..",

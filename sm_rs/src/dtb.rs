@@ -1,4 +1,5 @@
-//! Hands the next stage a device tree that reserves the SM's memory.
+//! Hands the next stage a device tree that reserves the SM's memory and
+//! disables the devices the SM owns (reset device, CLINT).
 
 use crate::platform::Platform;
 use keystone_abi::layout::{SM_BASE, SM_SIZE};
@@ -10,7 +11,8 @@ const SCRATCH: usize = 64 * 1024;
 static SCRATCH_BUF: Mutex<[u8; SCRATCH]> = Mutex::new([0; SCRATCH]);
 
 /// Rewrites the tree at `p.dtb` in place with a no-map reserved-memory node
-/// for the SM, so the kernel never maps or allocates the SM's region.
+/// for the SM, so the kernel never maps or allocates the SM's region, and
+/// with the SM's devices `status = "disabled"`, so it never maps those.
 pub fn reserve_sm_region(p: &Platform) {
     // SAFETY: a valid tree (the platform parsed it) starts with its header;
     // bytes 4..8 hold its total size.
@@ -33,7 +35,7 @@ pub fn reserve_sm_region(p: &Platform) {
     unsafe { core::ptr::copy_nonoverlapping(scratch.as_ptr(), p.dtb as *mut u8, len) };
     drop(scratch);
     println!(
-        "SM: device tree at {:#x}: reserved {:#x}..{:#x} (no-map)",
+        "SM: device tree at {:#x}: reserved {:#x}..{:#x} (no-map), reset device and CLINT disabled",
         p.dtb,
         SM_BASE,
         SM_BASE + SM_SIZE

@@ -5,10 +5,13 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
 use sm_core::pmp::Range;
+use sm_core::pmp_alloc::PAGE_SIZE;
 use spin::Once;
 
 /// Most DRAM banks the SM tracks.
 const MAX_DRAM: usize = 4;
+/// The CLINT's extent when its node gives no size.
+const CLINT_SIZE: usize = 0x1_0000;
 
 /// What the SM learnt from the device tree.
 pub struct Platform {
@@ -19,8 +22,10 @@ pub struct Platform {
     pub uart: usize,
     pub uart_shift: usize,
     pub clint: usize,
+    /// The CLINT's extent (page-rounded), which PMP closes to S/U-mode.
+    pub clint_size: usize,
     pub test_device: Option<usize>,
-    /// The initrd QEMU loaded (from /chosen), which a boot-time scrub keeps.
+    /// The initrd QEMU loaded (from /chosen); see `sm_core::boot_images`.
     pub initrd: Option<Range>,
     /// The kernel command line asks for the CSR probe (`sm.csr-probe`).
     pub csr_probe: bool,
@@ -72,10 +77,12 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
     let uart_node = fdt.find_compatible(&["ns16550a", "ns16550"]).ok_or(PlatformError::NoUart)?;
     let uart = first_reg(uart_node).ok_or(PlatformError::NoUart)?;
     let uart_shift = uart_node.property("reg-shift").and_then(|p| p.as_usize()).unwrap_or(0);
-    let clint = fdt
-        .find_compatible(&["riscv,clint0", "sifive,clint0"])
-        .and_then(first_reg)
-        .ok_or(PlatformError::NoClint)?;
+    let clint_node =
+        fdt.find_compatible(&["riscv,clint0", "sifive,clint0"]).ok_or(PlatformError::NoClint)?;
+    let clint_reg = clint_node.reg().and_then(|mut r| r.next()).ok_or(PlatformError::NoClint)?;
+    let clint = clint_reg.starting_address as usize;
+    // Without a size, the CLINT's classic 64 KiB (msip, mtimecmp, mtime at +0xbff8).
+    let clint_size = clint_reg.size.unwrap_or(CLINT_SIZE).next_multiple_of(PAGE_SIZE);
     let test_device = fdt.find_compatible(&["sifive,test1", "sifive,test0"]).and_then(first_reg);
 
     let mut harts = [false; MAX_HARTS];
@@ -138,6 +145,7 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
         uart,
         uart_shift,
         clint,
+        clint_size,
         test_device,
         initrd,
         csr_probe,
@@ -163,6 +171,11 @@ pub fn sm_region() -> Range {
 }
 
 impl Platform {
+    /// The CLINT's range, which the PMP policy closes to S/U-mode.
+    pub fn clint_region(&self) -> Range {
+        Range { base: self.clint, size: self.clint_size }
+    }
+
     /// True when `hartid` names a hart the device tree lists.
     pub fn hart_exists(&self, hartid: usize) -> bool {
         hartid < MAX_HARTS && self.harts[hartid]

@@ -2,9 +2,9 @@
 //! per-hart register writes that apply it.
 //!
 //! Outside enclaves every hart runs the same "host" configuration: the SM
-//! closed (entry 0), every enclave's EPM closed, all other memory open
-//! (entry N-1). A hart running an enclave opens that EPM and narrows entry
-//! N-1 to the enclave's UTM.
+//! closed (entry 0), the SM's devices (reset device, CLINT) and every
+//! enclave's EPM closed, all other memory open (entry N-1). A hart running
+//! an enclave opens that EPM and narrows entry N-1 to the enclave's UTM.
 //!
 //! Every hart agrees before it runs: each policy change bumps `GEN` under
 //! the allocator lock; each hart records the generation it applied, and
@@ -39,8 +39,8 @@ static OS_REGION: Once<RegionId> = Once::new();
 static ENCLAVE_REGIONS: Mutex<[Option<(RegionId, RegionId)>; ENCLAVES_MAX]> =
     Mutex::new([None; ENCLAVES_MAX]);
 
-/// Defines the SM, reset-device and OS regions; boot hart only, before others start.
-pub fn init(reset_device: Option<usize>) {
+/// Defines the SM, reset-device, CLINT and OS regions; boot hart only, before others start.
+pub fn init(reset_device: Option<usize>, clint: Range) {
     let mut alloc = ALLOC.lock();
     alloc.define(SM_BASE, SM_SIZE, Priority::Top, false).expect("SM region must fit register 0");
     if let Some(base) = reset_device {
@@ -51,6 +51,14 @@ pub fn init(reset_device: Option<usize>) {
             .define(base, 0x1000, Priority::Any, false)
             .expect("reset device region must fit a PMP register");
     }
+    // The CLINT is the SM's too: its mtime is the only clock an enclave has,
+    // mtimecmp bounds every enclave run, and msip carries the SM's own IPIs.
+    // S-mode keeps time through the time CSR, Sstc and SBI TIME/IPI. Like the
+    // reset device, it sits above the bottom register, so it stays closed
+    // while an enclave runs (the switch rewrites only EPM and bottom).
+    alloc
+        .define(clint.base, clint.size, Priority::Any, false)
+        .expect("CLINT region must fit PMP registers");
     let os = alloc
         .define(0, usize::MAX, Priority::Bottom, true)
         .expect("OS region must fit the last register");

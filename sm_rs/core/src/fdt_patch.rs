@@ -1,10 +1,12 @@
 //! Adds a `reserved-memory` child for the SM's region to a flattened device
 //! tree, so the kernel the SM boots never maps or allocates the SM's memory.
 //!
-//! It also marks the machine's power/reset devices (`sifive,test0`,
-//! `syscon-poweroff`, `syscon-reboot`) `status = "disabled"`: the SM owns
-//! them (PMP closes them to S-mode), so the kernel powers off and resets
-//! through SBI SRST, which scrubs enclave memory first.
+//! It also marks the devices the SM owns `status = "disabled"` (PMP closes
+//! them to S-mode): the power/reset devices (`sifive,test0`,
+//! `syscon-poweroff`, `syscon-reboot`), so the kernel powers off and resets
+//! through SBI SRST, which scrubs enclave memory first; and the CLINT
+//! (`riscv,clint0`), so the kernel keeps time and sends IPIs through the
+//! time CSR, Sstc and SBI TIME/IPI. A status the node had is dropped.
 //!
 //! The `fdt` crate only reads trees; this module writes the one edit the SM
 //! needs by copying the structure block token by token (devicetree spec v0.4,
@@ -80,16 +82,47 @@ struct Names {
     ranges: u32,
     reg: u32,
     no_map: u32,
-    compatible: u32,
     status: u32,
 }
 
-/// Compatible strings of the devices that power off or reset the machine.
-const RESET_DEVICES: [&[u8]; 3] = [b"sifive,test0", b"syscon-poweroff", b"syscon-reboot"];
+/// Compatible strings of the devices the SM owns: those that power off or
+/// reset the machine, and the CLINT (M-mode timer and software interrupts).
+const SM_DEVICES: [&[u8]; 5] =
+    [b"sifive,test0", b"syscon-poweroff", b"syscon-reboot", b"riscv,clint0", b"sifive,clint0"];
 
-/// True when a `compatible` value (NUL-separated strings) names a reset device.
-fn is_reset_device(compatible: &[u8]) -> bool {
-    compatible.split(|&b| b == 0).any(|c| RESET_DEVICES.contains(&c))
+/// True when a `compatible` value (NUL-separated strings) names a device the SM owns.
+fn is_sm_device(compatible: &[u8]) -> bool {
+    compatible.split(|&b| b == 0).any(|c| SM_DEVICES.contains(&c))
+}
+
+/// The NUL-terminated property name at `off` in the strings block (a name
+/// may share its bytes with the tail of a longer one, so compare names,
+/// not offsets).
+fn name_at(strings: &[u8], off: u32) -> Result<&[u8], FdtPatchError> {
+    let tail = strings.get(off as usize..).ok_or(FdtPatchError::Malformed)?;
+    let len = tail.iter().position(|&b| b == 0).ok_or(FdtPatchError::Malformed)?;
+    Ok(&tail[..len])
+}
+
+/// True when the node whose properties start at `pos` has a `compatible`
+/// naming a device the SM owns (properties come before any child node).
+fn owned_node(structure: &[u8], strings: &[u8], mut pos: usize) -> Result<bool, FdtPatchError> {
+    loop {
+        match be32(structure, pos)? {
+            PROP => {
+                let len = be32(structure, pos + 4)? as usize;
+                let name = name_at(strings, be32(structure, pos + 8)?)?;
+                let value =
+                    structure.get(pos + 12..pos + 12 + len).ok_or(FdtPatchError::Malformed)?;
+                if name == b"compatible" && is_sm_device(value) {
+                    return Ok(true);
+                }
+                pos = align4(pos + 12 + len);
+            }
+            NOP => pos += 4,
+            _ => return Ok(false),
+        }
+    }
 }
 
 /// Offset of `name` in the strings block, or where it will be appended.
@@ -200,7 +233,6 @@ pub fn reserve_memory(
         ranges: name("ranges"),
         reg: name("reg"),
         no_map: name("no-map"),
-        compatible: name("compatible"),
         status: name("status"),
     };
 
@@ -223,6 +255,8 @@ pub fn reserve_memory(
     let mut depth = 0usize;
     let mut in_resv = false;
     let mut inserted = false;
+    // Depth of the SM-owned node being copied (its own properties sit there).
+    let mut owned: Option<usize> = None;
     let mut pos = 0;
     loop {
         let token = be32(structure, pos)?;
@@ -246,6 +280,10 @@ pub fn reserve_memory(
                 if depth == 2 && (node_name == b"reserved-memory") {
                     in_resv = true;
                 }
+                if owned_node(structure, strings, next)? {
+                    out.prop(names.status, b"disabled\0")?;
+                    owned = Some(depth);
+                }
                 pos = next;
             }
             END_NODE => {
@@ -265,27 +303,30 @@ pub fn reserve_memory(
                 if depth == 2 {
                     in_resv = false;
                 }
+                if owned == Some(depth) {
+                    owned = None;
+                }
                 out.u32(END_NODE)?;
                 depth = depth.checked_sub(1).ok_or(FdtPatchError::Malformed)?;
                 pos += 4;
             }
             PROP => {
                 let len = be32(structure, pos + 4)? as usize;
-                let nameoff = be32(structure, pos + 8)?;
+                let name = name_at(strings, be32(structure, pos + 8)?)?;
                 let next = align4(pos + 12 + len);
                 let value =
                     structure.get(pos + 12..pos + 12 + len).ok_or(FdtPatchError::Malformed)?;
                 if depth == 1 && len == 4 {
                     let v = u32::from_be_bytes([value[0], value[1], value[2], value[3]]);
-                    if nameoff == names.address_cells {
+                    if name == b"#address-cells" {
                         acells = v;
-                    } else if nameoff == names.size_cells {
+                    } else if name == b"#size-cells" {
                         scells = v;
                     }
                 }
-                out.bytes(structure.get(pos..next).ok_or(FdtPatchError::Malformed)?)?;
-                if nameoff == names.compatible && is_reset_device(value) {
-                    out.prop(names.status, b"disabled\0")?;
+                // An SM-owned node got its status = "disabled" first; drop its own.
+                if !(owned == Some(depth) && name == b"status") {
+                    out.bytes(structure.get(pos..next).ok_or(FdtPatchError::Malformed)?)?;
                 }
                 pos = next;
             }

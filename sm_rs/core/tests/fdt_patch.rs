@@ -36,7 +36,7 @@ fn patch_keeps_every_original_node_and_property() {
     for (a, b) in before.all_nodes().zip(after.all_nodes()) {
         assert_eq!(a.name, b.name);
         let pa: Vec<_> = a.properties().map(|p| (p.name, p.value)).collect();
-        // The one addition: status = "disabled" right after a reset device's compatible.
+        // The one addition: status = "disabled" in a node the SM owns.
         let pb: Vec<_> = b
             .properties()
             .filter(|p| !(p.name == "status" && p.value == b"disabled\0"))
@@ -82,7 +82,7 @@ fn garbage_input_is_rejected() {
 }
 
 #[test]
-fn reset_devices_are_disabled_and_nothing_else_is() {
+fn sm_devices_are_disabled_and_nothing_else_is() {
     let blob = patched();
     let fdt = fdt::Fdt::new(&blob).unwrap();
     let mut disabled = Vec::new();
@@ -92,9 +92,40 @@ fn reset_devices_are_disabled_and_nothing_else_is() {
         }
     }
     disabled.sort();
-    assert_eq!(disabled, vec!["sifive,test1", "syscon-poweroff", "syscon-reboot"]);
+    assert_eq!(disabled, vec!["sifive,clint0", "sifive,test1", "syscon-poweroff", "syscon-reboot"]);
     let before = fdt::Fdt::new(VIRT_DTB).unwrap();
     assert!(before
         .all_nodes()
         .all(|n| n.property("status").and_then(|p| p.as_str()) != Some("disabled")));
+}
+
+#[test]
+fn the_clint_node_is_disabled_and_keeps_its_reg() {
+    let blob = patched();
+    let fdt = fdt::Fdt::new(&blob).unwrap();
+    let clint = fdt.find_compatible(&["riscv,clint0"]).expect("the CLINT node is still there");
+    assert_eq!(clint.property("status").and_then(|p| p.as_str()), Some("disabled"));
+    let reg = clint.reg().unwrap().next().unwrap();
+    assert_eq!((reg.starting_address as usize, reg.size), (0x200_0000, Some(0x1_0000)));
+}
+
+#[test]
+fn a_status_the_node_had_is_replaced_not_duplicated() {
+    // The first patch gave every SM device a status; patching its output
+    // again must leave exactly one per node (the old one dropped).
+    let once = patched();
+    let mut twice = vec![0u8; once.len() + 512];
+    let len = reserve_memory(&once, &mut twice, 0x8800_0000, 0x1000).unwrap();
+    let fdt = fdt::Fdt::new(&twice[..len]).unwrap();
+    let mut owned = 0;
+    for node in fdt.all_nodes() {
+        let statuses: Vec<_> = node.properties().filter(|p| p.name == "status").collect();
+        assert!(statuses.len() <= 1, "node {} has {} status properties", node.name, statuses.len());
+        if statuses.first().is_some_and(|p| p.value == b"disabled\0") {
+            owned += 1;
+        }
+    }
+    assert_eq!(owned, 4);
+    // Nodes the SM does not own keep theirs (QEMU's CPU nodes say "okay").
+    assert!(fdt.cpus().all(|c| c.property("status").and_then(|p| p.as_str()) == Some("okay")));
 }

@@ -295,3 +295,32 @@ fn tor_with_a_base_may_use_registers_0_and_1_as_a_pair() {
         ]
     );
 }
+
+/// The firmware's boot layout (pmp_global::init): SM, SiFive test device,
+/// CLINT, OS; then (EPM, UTM) per enclave. Six enclaves fit whether their
+/// EPMs take one register (NAPOT) or two (TOR); a seventh runs out of slots.
+#[test]
+fn the_boot_regions_leave_room_for_six_enclaves_with_napot_or_tor_epms() {
+    for tor in [false, true] {
+        let mut a = PmpAllocator::new();
+        a.define(SM_BASE, SM_SIZE, Priority::Top, false).unwrap();
+        let test = a.define(0x10_0000, 0x1000, Priority::Any, false).unwrap();
+        let clint = a.define(0x200_0000, 0x1_0000, Priority::Any, false).unwrap();
+        a.define(0, usize::MAX, Priority::Bottom, true).unwrap();
+        assert_eq!((a.region(test).unwrap().reg_idx, a.region(clint).unwrap().reg_idx), (1, 2));
+        let epm_size = if tor { 0x3000 } else { 0x4000 };
+        let enclave = |a: &mut PmpAllocator, i: usize| {
+            a.define(0x8100_0000 + i * 0x1_0000, epm_size, Priority::Any, false)
+                .and_then(|_| a.define(0x8200_0000 + i * 0x1000, 0x1000, Priority::Bottom, false))
+        };
+        for i in 0..6 {
+            enclave(&mut a, i).unwrap_or_else(|e| panic!("enclave {i} (TOR {tor}): {e:?}"));
+        }
+        assert_eq!(enclave(&mut a, 6), Err(PmpError::MaxReached));
+        // The CLINT's register is closed (no permission) below the OS's.
+        assert_eq!(
+            a.entries(clint, 0).unwrap(),
+            [Some(Entry { index: 2, addr: (0x200_0000 >> 2) | 0x1fff, cfg: A_NAPOT }), None]
+        );
+    }
+}
