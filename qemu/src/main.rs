@@ -10,7 +10,8 @@
 //! `bench-phases` runs one of each hot-path operation between trace marks,
 //! `runtime` hosts the enclave runtime and its eapps (see `runtime_host`),
 //! `attacks` runs the adversarial suite and `attack=reset-srst|reset-testdev`
-//! the two-stage reset attack (see `attacks`).
+//! the two-stage reset attack (see `attacks`), `csr-sweep` the per-field
+//! world-state sweep (see `csr_sweep`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
@@ -22,6 +23,8 @@ mod attacks;
 mod bench;
 #[cfg(target_os = "none")]
 mod checks;
+#[cfg(target_os = "none")]
+mod csr_sweep;
 #[cfg(target_os = "none")]
 mod enclaves;
 #[cfg(target_os = "none")]
