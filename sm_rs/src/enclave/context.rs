@@ -49,16 +49,17 @@ pub struct Features {
     pub h: bool,
 }
 
-/// The mstatus bits swapped with a world: its S-mode bits and MPP.
-const WORLD_MSTATUS: usize = MSTATUS_S_WORLD | MSTATUS_MPP_MASK;
+/// The mstatus bits swapped with a world: its S-mode bits (UXL included)
+/// and MPP.
+const WORLD_MSTATUS: usize = MSTATUS_WORLD;
 
 /// A world's CSRs and FP registers while it is not on the hart (its GPRs
 /// live in its frame, which the trap vector saves and restores).
 #[derive(Clone, Copy)]
 pub struct Context {
     pub mepc: usize,
-    /// The world's bits of mstatus (SIE, SPIE, SPP, FS, SUM, MXR) and MPP,
-    /// the privilege it trapped from (an enclave interrupted in its U-mode
+    /// The world's bits of mstatus (SIE, SPIE, SPP, FS, SUM, MXR, UXL) and
+    /// MPP, the privilege it trapped from (an enclave interrupted in its U-mode
     /// eapp must resume in U-mode, and its host in S-mode).
     pub mstatus: usize,
     /// The S-level interrupt enables (sie).
@@ -84,7 +85,7 @@ impl Context {
     /// Nothing at all: the state a new slot starts from.
     pub const ZERO: Self = Self {
         mepc: 0,
-        mstatus: 0,
+        mstatus: first_run_value(0x300) as usize,
         mie: 0,
         stvec: 0,
         sscratch: 0,
@@ -118,8 +119,9 @@ impl Context {
         // world, including the privilege (MPP) the mret returns to.
         unsafe {
             // Only the SM's own bits survive from the hart (MIE, MPIE and the
-            // read-only XLEN fields): nothing another world planted (TVM, TW,
-            // TSR, MPRV, endianness, through QEMU's vsstatus copy) carries over.
+            // read-only SXL): nothing another world planted (TVM, TW, TSR,
+            // MPRV, endianness, through QEMU's vsstatus copy) carries over,
+            // and UXL is the arriving world's (2 for a fresh enclave).
             csr::mstatus::write((mstatus & MSTATUS_SM_KEEP) | (into.mstatus & world));
             let mie = csr::mie::read();
             out.mie = mie & MIE_S_BITS;
@@ -138,7 +140,11 @@ impl Context {
             if f.h {
                 switch_h(out, into);
                 if f.sstc {
+                    // The VS timer is part of the world: its deadline, and
+                    // the VSTIP it drives (settled after the deadline).
                     out.vstimecmp = hext::vstimecmp::swap(into.vstimecmp);
+                    let h = if into.h_first_run { &HState::FIRST_RUN } else { &into.h };
+                    hext::settle_vstip(h.hvip, h.henvcfg);
                 }
             }
             // Both the translation (satp) and, just before, the PMP changed.
