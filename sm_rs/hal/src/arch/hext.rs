@@ -115,6 +115,7 @@ sm_core::h_world_csrs!(define_h_state);
 /// vstimecmp (H with Sstc) is CSR 0x24d.
 pub mod vstimecmp {
     /// Reads vstimecmp.
+    #[inline(always)]
     pub fn read() -> usize {
         let value: usize;
         // SAFETY: reading vstimecmp has no side effect (the caller checked H and Sstc).
@@ -124,6 +125,7 @@ pub mod vstimecmp {
     /// Writes vstimecmp and returns its old value.
     /// # Safety
     /// The hart implements H and Sstc.
+    #[inline(always)]
     pub unsafe fn swap(value: usize) -> usize {
         let old: usize;
         // SAFETY: forwarded to the caller.
