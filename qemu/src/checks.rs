@@ -72,6 +72,10 @@ extern "C" fn payload_main(hartid: usize, dtb: usize) -> ! {
         crate::attacks::reset(kind);
         sbi::shutdown(crate::tap::finish());
     }
+    if args.split_whitespace().any(|a| a == "csr-sweep") {
+        crate::csr_sweep::run(&fdt, hartid);
+        sbi::shutdown(crate::tap::finish());
+    }
     if args.split_whitespace().any(|a| a == "attacks") {
         crate::attacks::run(&fdt, hartid, args);
         sbi::shutdown(crate::tap::finish());

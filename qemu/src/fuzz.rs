@@ -7,7 +7,9 @@
 //! the run on purpose (SRST, legacy shutdown, console output) are left out:
 //! they are covered by the conformance checks.
 //!
-//! Where the harts have the H extension, the host also writes random values
+//! The host also sets random values in its sstatus.UXL (its U-mode XLEN, a
+//! field of its world) all along. Where the harts have the H extension, the
+//! host also writes random values
 //! into its H/VS CSRs (and senvcfg) before calls, and every 512 calls runs a
 //! fresh enclave through a trap-free sret and an ebreak (test command 16):
 //! it must exit with its value, unaffected. With two or more harts the other
@@ -152,6 +154,29 @@ fn random_h_write(rng: &mut Rng) {
     });
 }
 
+/// A random sstatus.UXL for the host (QEMU lets S-mode set it; a write of 0
+/// keeps the old value): the world switch must give each world its own, so
+/// the enclaves the fuzzer runs meanwhile must not notice.
+fn random_uxl(rng: &mut Rng) {
+    set_uxl(rng.below(3) as usize);
+}
+
+/// Writes the host's sstatus.UXL (a whole-register write).
+fn set_uxl(uxl: usize) {
+    // SAFETY: only the host's own U-mode XLEN; the payload runs no U-mode code.
+    unsafe {
+        core::arch::asm!(
+            "csrr {s}, sstatus",
+            "and {s}, {s}, {keep}",
+            "or {s}, {s}, {uxl}",
+            "csrw sstatus, {s}",
+            s = out(reg) _,
+            keep = in(reg) !(3usize << 32),
+            uxl = in(reg) uxl << 32,
+        )
+    };
+}
+
 /// A fresh enclave from slot 3 through command 16 (sret with no trap
 /// before it, an ebreak, exit 0x600d), under the host's current H state.
 fn h_probe_enclave(me: usize) -> bool {
@@ -212,6 +237,9 @@ pub fn run(calls: u64, seed: u64, hw: &Hw) {
             // Wakes harts in a retentive suspend.
             crate::sbi::call(sbi_spec::spi::EID_SPI, sbi_spec::spi::SEND_IPI, [mask, 0, 0]);
         }
+        if rng.below(8) == 0 {
+            random_uxl(&mut rng);
+        }
         if hw.has_h {
             if rng.below(4) == 0 {
                 random_h_write(&mut rng);
@@ -252,6 +280,8 @@ pub fn run(calls: u64, seed: u64, hw: &Hw) {
         // Stop any timer a random set_timer armed so the run stays quiet.
         call6(sbi_spec::time::EID_TIME, 0, [usize::MAX, 0, 0, 0, 0, 0]);
     }
+    // The host's U-mode back to 64-bit.
+    set_uxl(2);
     if hw.has_h {
         attacks::h_reset();
         crate::traps::catch(|| {

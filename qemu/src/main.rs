@@ -11,7 +11,8 @@
 //! `runtime` hosts the enclave runtime and its eapps (see `runtime_host`),
 //! `attacks` runs the adversarial suite and `attack=reset-srst|reset-testdev`
 //! the two-stage reset attack (see `attacks`), `clint` the CLINT probes
-//! (see `clint_attack`).
+//! (see `clint_attack`), `csr-sweep` the per-field world-state sweep (see
+//! `csr_sweep`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
@@ -25,6 +26,8 @@ mod bench;
 mod checks;
 #[cfg(target_os = "none")]
 mod clint_attack;
+#[cfg(target_os = "none")]
+mod csr_sweep;
 #[cfg(target_os = "none")]
 mod enclaves;
 #[cfg(target_os = "none")]

@@ -46,6 +46,11 @@ pub fn reset_hart(hartid: usize) {
         csr::mie::clear(1 << bits::IRQ_M_TIMER);
         if sstc() {
             csr::stimecmp::write(usize::MAX);
+            if platform::h() {
+                // The host's VS timer starts quiet too (QEMU resets
+                // vstimecmp to 0: due at once when the switch writes it).
+                crate::arch::hext::vstimecmp::write(usize::MAX);
+            }
         } else {
             csr::mip::clear(1 << bits::IRQ_S_TIMER);
         }

@@ -9,20 +9,25 @@ use crate::arch::fpu::{self, FpState};
 use crate::arch::hext::{self, HState};
 use sm_core::world_csrs::first_run_value;
 
-/// The H/VS part of the switch. A world that is no hypervisor leaves every
-/// H/VS CSR at its FIRST_RUN value: then checking that (one read each) is
-/// all the switch does when the entering world is in the same case, and the
-/// full swap runs only for a world that uses H.
+/// The first-run vstimecmp: never due.
+const FIRST_VSTIMECMP: usize = first_run_value(0x24d) as usize;
+
+/// The H/VS part of the switch, with the VS timer (vstimecmp and the VSTIP
+/// it drives) where the hart has Sstc. A world that is no hypervisor leaves
+/// every H/VS CSR (and vstimecmp) at its FIRST_RUN value: then checking that
+/// (one read each) is all the switch does when the entering world is in the
+/// same case, and the full swap runs only for a world that uses H.
 /// # Safety
-/// The hart implements H (the rest as `HState::swap`).
+/// The hart implements H, and Sstc if `sstc` (the rest as `HState::swap`).
 #[inline(always)]
-unsafe fn switch_h(out: &mut Context, into: &Context) {
+unsafe fn switch_h(out: &mut Context, into: &Context, sstc: bool) {
     // SAFETY: forwarded to the caller.
-    let idle = unsafe { HState::hart_at_first_run() };
+    let idle = unsafe { HState::hart_at_first_run() }
+        && (!sstc || hext::vstimecmp::read() == FIRST_VSTIMECMP);
     out.h_first_run = idle;
     if !(idle && into.h_first_run) {
         // SAFETY: forwarded to the caller.
-        unsafe { switch_h_in_use(&mut out.h, idle, into) };
+        unsafe { switch_h_in_use(out, idle, into, sstc) };
     }
 }
 
@@ -30,14 +35,27 @@ unsafe fn switch_h(out: &mut Context, into: &Context) {
 /// # Safety
 /// As `switch_h`.
 #[inline(never)]
-unsafe fn switch_h_in_use(out: &mut HState, idle: bool, into: &Context) {
-    let values = if into.h_first_run { &HState::FIRST_RUN } else { &into.h };
+unsafe fn switch_h_in_use(out: &mut Context, idle: bool, into: &Context, sstc: bool) {
+    let (values, vstimecmp) = if into.h_first_run {
+        (&HState::FIRST_RUN, FIRST_VSTIMECMP)
+    } else {
+        (&into.h, into.vstimecmp)
+    };
     // SAFETY: forwarded to the caller.
     unsafe {
         if idle {
             HState::load(values);
         } else {
-            out.swap(values);
+            out.h.swap(values);
+        }
+        if sstc {
+            // The VS timer is part of the world: its deadline, and the
+            // VSTIP it drives (settled once the deadline is written).
+            let old = hext::vstimecmp::swap(vstimecmp);
+            if !idle {
+                out.vstimecmp = old;
+            }
+            hext::settle_vstip(values.hvip, values.henvcfg);
         }
     }
 }
@@ -49,16 +67,17 @@ pub struct Features {
     pub h: bool,
 }
 
-/// The mstatus bits swapped with a world: its S-mode bits and MPP.
-const WORLD_MSTATUS: usize = MSTATUS_S_WORLD | MSTATUS_MPP_MASK;
+/// The mstatus bits swapped with a world: its S-mode bits (UXL included)
+/// and MPP.
+const WORLD_MSTATUS: usize = MSTATUS_WORLD;
 
 /// A world's CSRs and FP registers while it is not on the hart (its GPRs
 /// live in its frame, which the trap vector saves and restores).
 #[derive(Clone, Copy)]
 pub struct Context {
     pub mepc: usize,
-    /// The world's bits of mstatus (SIE, SPIE, SPP, FS, SUM, MXR) and MPP,
-    /// the privilege it trapped from (an enclave interrupted in its U-mode
+    /// The world's bits of mstatus (SIE, SPIE, SPP, FS, SUM, MXR, UXL) and
+    /// MPP, the privilege it trapped from (an enclave interrupted in its U-mode
     /// eapp must resume in U-mode, and its host in S-mode).
     pub mstatus: usize,
     /// The S-level interrupt enables (sie).
@@ -74,17 +93,19 @@ pub struct Context {
     pub stimecmp: usize,
     pub vstimecmp: usize,
     pub h: HState,
-    /// The world left every H/VS CSR at its FIRST_RUN value, so `h` was not
-    /// written (it is stale): what the world gets back is FIRST_RUN.
+    /// The world left every H/VS CSR (and vstimecmp) at its FIRST_RUN value,
+    /// so `h` and `vstimecmp` were not written (they are stale): what the
+    /// world gets back is FIRST_RUN.
     pub h_first_run: bool,
     pub fp: FpState,
 }
 
 impl Context {
-    /// Nothing at all: the state a new slot starts from.
+    /// The state a new slot starts from: nothing, but a fresh enclave's
+    /// mstatus (S-mode, 64-bit U-mode: the table's first-run value).
     pub const ZERO: Self = Self {
         mepc: 0,
-        mstatus: 0,
+        mstatus: first_run_value(0x300) as usize,
         mie: 0,
         stvec: 0,
         sscratch: 0,
@@ -118,8 +139,9 @@ impl Context {
         // world, including the privilege (MPP) the mret returns to.
         unsafe {
             // Only the SM's own bits survive from the hart (MIE, MPIE and the
-            // read-only XLEN fields): nothing another world planted (TVM, TW,
-            // TSR, MPRV, endianness, through QEMU's vsstatus copy) carries over.
+            // read-only SXL): nothing another world planted (TVM, TW, TSR,
+            // MPRV, endianness, through QEMU's vsstatus copy) carries over,
+            // and UXL is the arriving world's (2 for a fresh enclave).
             csr::mstatus::write((mstatus & MSTATUS_SM_KEEP) | (into.mstatus & world));
             let mie = csr::mie::read();
             out.mie = mie & MIE_S_BITS;
@@ -136,10 +158,7 @@ impl Context {
                 out.stimecmp = csr::stimecmp::swap(into.stimecmp);
             }
             if f.h {
-                switch_h(out, into);
-                if f.sstc {
-                    out.vstimecmp = hext::vstimecmp::swap(into.vstimecmp);
-                }
+                switch_h(out, into, f.sstc);
             }
             // Both the translation (satp) and, just before, the PMP changed.
             core::arch::asm!("sfence.vma");

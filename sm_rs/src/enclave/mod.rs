@@ -230,8 +230,8 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
 fn first_context(layout: &EnclaveLayout, ctx: &mut Context, frame: *mut TrapFrame) {
     let p = layout.runtime_params();
     ctx.mepc = layout.epm.base;
-    // The loader starts in S-mode.
-    ctx.mstatus = crate::arch::bits::MSTATUS_MPP_S;
+    // The loader starts in S-mode, with 64-bit U-mode (the table's mstatus).
+    ctx.mstatus = Context::ZERO.mstatus;
     let args = [
         0,
         p.dram_base,

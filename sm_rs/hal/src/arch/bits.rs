@@ -18,10 +18,15 @@ pub const MSTATUS_MPP_M: usize = 3 << 11;
 pub const MSTATUS_MPRV: usize = 1 << 17;
 /// mstatus.MIE: M-mode interrupt enable.
 pub const MSTATUS_MIE: usize = 1 << 3;
+/// mstatus.UXL: U-mode XLEN (WARL; QEMU lets S-mode set 1 = RV32).
+pub const MSTATUS_UXL: usize = 3 << 32;
+/// mstatus.SXL: S-mode XLEN (read-only 2 on supported harts).
+pub const MSTATUS_SXL: usize = 3 << 34;
 /// The mstatus bits a world switch keeps from the hart: MIE, MPIE and the
-/// UXL/SXL fields (bits 32..36, fixed on RV64). Everything else is the
-/// arriving world's (MSTATUS_S_WORLD) or zero.
-pub const MSTATUS_SM_KEEP: usize = MSTATUS_MIE | MSTATUS_MPIE | (0xf << 32);
+/// read-only SXL. Everything else is the arriving world's (MSTATUS_WORLD)
+/// or zero (sm_core::world_csrs::MSTATUS_FIELDS).
+pub const MSTATUS_SM_KEEP: usize = MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_SXL;
+const _: () = assert!(MSTATUS_SM_KEEP as u64 == sm_core::world_csrs::MSTATUS_KEPT);
 /// mstatus.VS field (vector state), two bits at 9.
 pub const MSTATUS_VS: usize = 3 << 9;
 /// mstatus.GVA (H): mtval holds a guest virtual address.
@@ -72,17 +77,21 @@ pub const MSTATUS_FS: usize = 3 << 13;
 pub const MSTATUS_SUM: usize = 1 << 18;
 /// mstatus.MXR: loads from execute-only pages.
 pub const MSTATUS_MXR: usize = 1 << 19;
-/// The mstatus bits that belong to the S-mode world and are swapped with it
-/// (sm_core::world_csrs: mstatus/sstatus rows): its S-mode bits, and with H the
+/// The mstatus bits that belong to a world and are swapped with it
+/// (sm_core::world_csrs::MSTATUS_FIELDS, the `Swap` ones): its S-mode bits
+/// (UXL included), the privilege it trapped from (MPP), and with H the
 /// virtualisation mode it trapped from (MPV) and GVA.
-pub const MSTATUS_S_WORLD: usize = MSTATUS_SIE
+pub const MSTATUS_WORLD: usize = MSTATUS_SIE
     | MSTATUS_SPIE
     | MSTATUS_SPP
     | MSTATUS_FS
     | MSTATUS_VS
     | MSTATUS_SUM
     | MSTATUS_MXR
+    | MSTATUS_UXL
+    | MSTATUS_MPP_MASK
     | MSTATUS_GVA
     | MSTATUS_MPV;
+const _: () = assert!(MSTATUS_WORLD as u64 == sm_core::world_csrs::MSTATUS_WORLD);
 /// The S-level interrupt-enable bits in mie (sie's view when delegated).
 pub const MIE_S_BITS: usize = (1 << IRQ_S_SOFT) | (1 << IRQ_S_TIMER) | (1 << IRQ_S_EXT);

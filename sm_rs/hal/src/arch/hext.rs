@@ -115,6 +115,7 @@ sm_core::h_world_csrs!(define_h_state);
 /// vstimecmp (H with Sstc) is CSR 0x24d.
 pub mod vstimecmp {
     /// Reads vstimecmp.
+    #[inline(always)]
     pub fn read() -> usize {
         let value: usize;
         // SAFETY: reading vstimecmp has no side effect (the caller checked H and Sstc).
@@ -124,6 +125,7 @@ pub mod vstimecmp {
     /// Writes vstimecmp and returns its old value.
     /// # Safety
     /// The hart implements H and Sstc.
+    #[inline(always)]
     pub unsafe fn swap(value: usize) -> usize {
         let old: usize;
         // SAFETY: forwarded to the caller.
@@ -136,5 +138,52 @@ pub mod vstimecmp {
     pub unsafe fn write(value: usize) {
         // SAFETY: forwarded to the caller.
         unsafe { core::arch::asm!("csrw 0x24d, {0}", in(reg) value) };
+    }
+}
+
+/// hvip.VSTIP (also hip/mip bit 6).
+const VSTIP: usize = 1 << 6;
+/// henvcfg.STCE / menvcfg.STCE: vstimecmp (stimecmp) drives the timer bit.
+const STCE: usize = 1 << 63;
+
+/// With Sstc, right after the entering world's vstimecmp is written: makes
+/// VSTIP that world's own, hvip.VSTIP as it left it, or'ed with its
+/// vstimecmp's signal only where its henvcfg.STCE enables that, and nothing
+/// of the other world's. On QEMU 7.2 one bit holds both: M-mode cannot write
+/// it while menvcfg.STCE is set (so the H swap leaves the leaving world's
+/// value there), a vstimecmp write re-evaluates it whatever henvcfg.STCE
+/// says, and while the timer is due a write of VSTIP alone is dropped.
+/// `hvip`/`henvcfg`: the entering world's saved values.
+/// # Safety
+/// The hart implements H and Sstc, runs in M-mode with menvcfg.STCE set
+/// (set again on return), and `hvip`/`henvcfg` are the entering world's.
+#[inline(always)]
+pub unsafe fn settle_vstip(hvip: usize, henvcfg: usize) {
+    let now: usize;
+    // SAFETY: reading hvip has no side effect (the caller checked H).
+    unsafe { core::arch::asm!("csrr {0}, 0x645", out(reg) now, options(nomem, nostack)) };
+    if (now | hvip) & VSTIP != 0 {
+        // SAFETY: forwarded to the caller.
+        unsafe { settle_vstip_slow(now, hvip, henvcfg) };
+    }
+}
+
+/// `settle_vstip` when either world has VSTIP set.
+/// # Safety
+/// As `settle_vstip`.
+#[inline(never)]
+unsafe fn settle_vstip_slow(now: usize, hvip: usize, henvcfg: usize) {
+    let timer = if henvcfg & STCE != 0 { now & VSTIP } else { 0 };
+    let want = (hvip & VSTIP) | timer;
+    if now & VSTIP == want {
+        return;
+    }
+    // A whole-register write (QEMU drops one whose mask is VSTIP alone
+    // while the timer is due), with menvcfg.STCE clear for it.
+    // SAFETY: with menvcfg.STCE clear for these three instructions hvip.VSTIP
+    // is M-writable; nothing runs below M meanwhile, and STCE is set again.
+    unsafe {
+        core::arch::asm!("csrc 0x30a, {s}", "csrw 0x645, {v}", "csrs 0x30a, {s}",
+            s = in(reg) STCE, v = in(reg) (now & !VSTIP) | want, options(nomem, nostack));
     }
 }
