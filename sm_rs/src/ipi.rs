@@ -48,8 +48,7 @@ static PENDING: [AtomicUsize; MAX_HARTS] = [NONE; MAX_HARTS];
 /// A PMP re-sync cannot be applied while the hart is inside an enclave (it
 /// would reopen host memory to it): it stays pending, and the software
 /// interrupt is raised again so that it stops the enclave first.
-// Off the world-switch path: kept out of line so the trap handler stays lean.
-#[inline(never)]
+#[inline(always)]
 pub fn process(hart: usize) {
     run(hart, true);
 }
@@ -64,6 +63,9 @@ fn kept(hart: usize, at_safe_point: bool) -> usize {
     keep
 }
 
+// Off the world-switch path: kept out of line so the trap handler and the
+// gate stay lean.
+#[inline(never)]
 fn run(hart: usize, at_safe_point: bool) {
     clint::clear_ipi(hart);
     let keep = kept(hart, at_safe_point);
