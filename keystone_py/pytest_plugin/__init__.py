@@ -34,13 +34,15 @@ Fixtures::
     ssh_target       a :class:`~keystone_py.remote.SshTarget` for ``--target ssh://user@host:port``
                      (``--target-key``); skips without ``--target``
     tap_run          the run of a test marked with :func:`tap_checks` (see :mod:`.tap`)
+    ks_cpu_load      every CPU of the build machine busy (one busy-loop process per core)
+                     for the test, killed at its end whatever happens (see :mod:`.load`)
 
 Artifacts (``ks_paths.artifacts``, ``ks_linux``, ``ks_enclave``) are
 :class:`~keystone_py.build.Artifacts`: ``ks_enclave.eapp("hello")``,
 ``ks_linux.vmlinux``.
 
 Modules: :mod:`.session` (KsPaths, log folders), :mod:`.fixtures`, :mod:`.hooks`
-(options, reports), :mod:`.tap` (one item per TAP line).
+(options, reports), :mod:`.tap` (one item per TAP line), :mod:`.load` (CPU load).
 """
 
 from .fixtures import (
@@ -56,6 +58,7 @@ from .fixtures import (
     ssh_target,
 )
 from .hooks import pytest_addoption, pytest_configure, pytest_runtest_makereport
+from .load import CpuLoad, ks_cpu_load, saturated_cpus
 from .session import KsPaths, ks_session
 from .tap import (
     TapCheck,
@@ -67,9 +70,10 @@ from .tap import (
 )
 
 __all__ = [
-    "KsPaths", "TapCheck", "TapContext", "TapRun", "ks_enclave", "ks_gdb", "ks_linux",
+    "CpuLoad", "KsPaths", "TapCheck", "TapContext", "TapRun", "ks_cpu_load", "ks_enclave",
+    "ks_gdb", "ks_linux",
     "ks_log_dir", "ks_paths", "ks_run",
     "ks_session", "linux_machine", "machine_factory", "payload_stack", "pytest_addoption",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
-    "ssh_target", "tap_checks", "tap_run",
+    "saturated_cpus", "ssh_target", "tap_checks", "tap_run",
 ]

@@ -4,13 +4,17 @@ threads (sdk/host) serve them while the enclave keeps running.
 
 Each run's figures come from both ends: the eapp's REPORT (what it saw:
 calls answered through the ring, sent the ordinary way, taken back
-unclaimed, timed out, protocol violations, wrong answers) and the host's
-own counts (INC calls its handler served on a worker thread or on the run
-loop, the SDK's switchless and EDGE_CALL_HOST counters)."""
+unclaimed, waited for through the host's run loop, protocol violations,
+wrong answers) and the host's own counts (INC calls its handler served on a
+worker thread or on the run loop, the SDK's switchless, EDGE_CALL_HOST and
+WAIT counters). No assertion here rests on how fast anything ran: the
+machine running QEMU is shared and busy."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 import pytest
 
@@ -20,21 +24,24 @@ from .guests import module_guest
 
 CALLS = re.compile(
     r"^switchless: (?P<kind>\S+): exit (?P<exit>0x[0-9a-f]+); eapp: switchless (?P<sw>\d+) "
-    r"ordinary (?P<ord>\d+) unclaimed (?P<unclaimed>\d+) timeouts (?P<timeouts>\d+) protocol "
-    r"(?P<protocol>\d+) wrong (?P<wrong>\d+) status (?P<status>\d+); host: workers served "
-    r"(?P<by_workers>\d+) run loop served (?P<by_loop>\d+) \(switchless (?P<host_sw>\d+), "
-    r"ordinary stops (?P<stops>\d+), interrupts (?P<irq>\d+)\), ran (?P<ms>\d+) ms, lost "
-    r"(?P<lost>\d+) duplicated "
-    r"(?P<dup>\d+)$", re.M)
-SLOW = re.compile(r"^switchless: slow: exit (?P<exit>0x[0-9a-f]+), timed out after "
-                  r"(?P<ticks>\d+) ticks \(\d+ ms\), next call path (?P<next>\d) ", re.M)
+    r"ordinary (?P<ord>\d+) unclaimed (?P<unclaimed>\d+) waited (?P<waited>\d+) \(asked "
+    r"(?P<asked>\d+)\) protocol (?P<protocol>\d+) wrong (?P<wrong>\d+) status (?P<status>\d+); "
+    r"host: workers served (?P<by_workers>\d+) run loop served (?P<by_loop>\d+) \(switchless "
+    r"(?P<host_sw>\d+), ordinary stops (?P<stops>\d+), waits (?P<host_waits>\d+), interrupts "
+    r"(?P<irq>\d+)\), ran (?P<ms>\d+) ms, lost (?P<lost>\d+) duplicated (?P<dup>\d+)$", re.M)
+SLOW = re.compile(r"^switchless: slow: exit (?P<exit>0x[0-9a-f]+), answered through the ring "
+                  r"after (?P<ticks>\d+) ticks \(\d+ ms\), eapp asked the run loop to wait "
+                  r"(?P<asked>\d+) times, run loop waited (?P<host_waits>\d+) times; sleeps "
+                  r"served by workers (?P<by_workers>\d+) run loop (?P<by_loop>\d+); next call "
+                  r"path (?P<next>\d) ", re.M)
+DELAYED = re.compile(r"^switchless: slow-worker: the worker slept (?P<secs>\d+) s after taking "
+                     r"(?P<delayed>\d+) of the (?P<delays>\d+) calls", re.M)
 SMALL = re.compile(r"^switchless: small-utm: eapp exit (?P<exit>\S+); workers: (?P<why>.*)$",
                    re.M)
 #: `time` CSR ticks per millisecond.
 TICKS_PER_MS = 10_000
-#: The eapp's bounds (sdk/enclave switchless: claim 10 ms; SLOW sets answer 100 ms).
-CLAIM_MS = 10
-SLOW_BOUND_TICKS = 100 * TICKS_PER_MS
+#: How long the SLOW mode's one call sleeps on the host (2 s).
+SLOW_SLEEP_TICKS = 2000 * TICKS_PER_MS
 NO_RING = (0xBAD0 << 48) | 3
 
 
@@ -45,35 +52,51 @@ def guest(ks_paths, ks_linux):
                             name="switchless-smp2")
 
 
+def parse_calls(line: str) -> dict:
+    """The figures of one CALLS report line (asserted to be one)."""
+    m = CALLS.search(line)
+    assert m, line
+    return {k: (v if k == "kind" else int(v, 0)) for k, v in m.groupdict().items()}
+
+
 def switchless(guest: LinuxGuest, args: str, timeout: float = 240) -> dict:
     run = guest.run(f"/bin/ks-demo switchless {args}", timeout=timeout)
     print(run.output)
     assert run.status == 0, str(run)
-    m = CALLS.search(run.output)
-    assert m, str(run)
-    got = {k: (v if k == "kind" else int(v, 0)) for k, v in m.groupdict().items()}
+    got = parse_calls(run.output)
+    got["output"] = run.output
     assert got["exit"] == 0, got
     return got
+
+
+def assert_both_ends_agree(got: dict, n: int) -> None:
+    """An honest host's run of CALLS: each of the n calls answered once,
+    right, by the path both ends say it took, and never failed."""
+    # Every answer was checked by the eapp (request + 1); none failed.
+    assert got["wrong"] == got["status"] == got["protocol"] == 0, got
+    assert got["sw"] + got["ord"] == n, got
+    # The worker threads served exactly the calls the eapp saw answered
+    # through the ring; the run loop exactly those it sent the ordinary way,
+    # each one a request no worker had taken (withdrawn with the CAS).
+    assert got["by_workers"] == got["sw"] == got["host_sw"], got
+    assert got["by_loop"] == got["ord"] == got["unclaimed"], got
+    # The eapp asked the run loop to wait exactly as often as the run loop
+    # served such a request; a waited-for call asked at least once.
+    assert got["asked"] == got["host_waits"] >= got["waited"], got
+    assert got["waited"] <= got["sw"], got
+    # MODE and REPORT are ordinary ocalls; so are the fallbacks and the waits.
+    assert got["stops"] == got["ord"] + got["asked"] + 2, got
+    # The host's handler saw each request 0..n exactly once.
+    assert got["lost"] == got["dup"] == 0, got
 
 
 def test_a_worker_answers_every_call_through_the_ring(guest):
     n = 2000
     got = switchless(guest, f"calls {n} 1")
-    # Every answer was checked by the eapp (request + 1) ...
-    assert got["wrong"] == got["status"] == got["protocol"] == got["timeouts"] == 0, got
-    assert got["sw"] + got["ord"] == n, got
-    # ... and both ends agree on which way each call went: the worker thread
-    # served exactly the calls the eapp saw answered through the ring.
-    assert got["by_workers"] == got["sw"] == got["host_sw"], got
-    assert got["by_loop"] == got["ord"], got
-    # A call goes the ordinary way only when no worker took it in time
-    # (the guest's hart was busy elsewhere): rare, not the rule.
-    assert got["ord"] == got["unclaimed"], got
-    assert got["sw"] >= n * 9 // 10, got
-    # MODE and REPORT are ordinary ocalls; so are the fallbacks.
-    assert got["stops"] == got["ord"] + 2, got
-    # The host's handler saw each request 0..n exactly once.
-    assert got["lost"] == got["dup"] == 0, got
+    assert_both_ends_agree(got, n)
+    # The ring was used (how many calls fell back depends only on how often
+    # the worker's hart was busy elsewhere: not asserted).
+    assert got["sw"] > 0, got
 
 
 def test_with_no_worker_every_call_is_an_ordinary_ocall_at_once(guest):
@@ -82,7 +105,7 @@ def test_with_no_worker_every_call_is_an_ordinary_ocall_at_once(guest):
     assert got["sw"] == got["by_workers"] == got["host_sw"] == 0, got
     assert got["ord"] == got["by_loop"] == n, got
     # The header said no worker: nothing was posted and waited for.
-    assert got["unclaimed"] == 0 and got["wrong"] == 0, got
+    assert got["unclaimed"] == got["asked"] == got["wrong"] == 0, got
     assert got["stops"] == n + 2, got
     assert got["lost"] == got["dup"] == 0, got
 
@@ -95,9 +118,9 @@ def test_a_ring_nobody_serves_costs_a_bounded_wait_then_falls_back(guest):
     assert got["sw"] == got["by_workers"] == 0, got
     assert got["ord"] == got["unclaimed"] == got["by_loop"] == n, got
     assert got["wrong"] == 0, got
-    # Bounded: each call waited about CLAIM_MS, not forever (generous slack
-    # for enclave creation and a loaded machine).
-    assert got["ms"] < n * CLAIM_MS * 20 + 5000, got
+    # The eapp ran to its end (exit 0): no call hung. An unclaimed request is
+    # withdrawn, never waited for through the run loop.
+    assert got["asked"] == got["host_waits"] == 0 and got["stops"] == n + 2, got
 
 
 def test_a_host_scribbling_on_the_ring_gets_errors_not_a_crash_or_hang(guest):
@@ -109,7 +132,7 @@ def test_a_host_scribbling_on_the_ring_gets_errors_not_a_crash_or_hang(guest):
     got = switchless(guest, f"hostile {n}", timeout=300)
     # The eapp ran to its end and reported (exit 0, checked above): every
     # call ended, answered or failed, none hung ...
-    handled = got["sw"] + got["ord"] + got["protocol"] + got["timeouts"] + got["status"]
+    handled = got["sw"] + got["ord"] + got["protocol"] + got["status"]
     assert handled == n, got
     assert got["by_workers"] > 3, got  # the liar took requests
     # ... it noticed the lies (never read past the slot, never took another
@@ -119,20 +142,41 @@ def test_a_host_scribbling_on_the_ring_gets_errors_not_a_crash_or_hang(guest):
     assert got["sw"] > 0, got
 
 
-def test_a_call_past_the_eapps_bound_times_out_and_the_next_one_works(guest):
+def test_a_call_far_past_the_eapps_spin_bound_is_answered_through_the_ring(guest):
+    """One SLEEP_US call: the worker takes it and sleeps 2 s, twenty times
+    the eapp's 100 ms spin bound. The eapp stops spinning and asks the host's
+    run loop to wait; the call is answered through the ring, carried out
+    once, and the next call works."""
     run = guest.run("/bin/ks-demo switchless slow", timeout=120)
     print(run.output)
     assert run.status == 0, str(run)
     m = SLOW.search(run.output)
     assert m, str(run)
-    assert int(m.group("exit"), 16) == 0
-    ticks = int(m.group("ticks"))
-    # The host sleeps 2 s; the eapp gave up at its 100 ms bound (plus one
-    # check period), not when the host answered.
-    assert SLOW_BOUND_TICKS <= ticks < SLOW_BOUND_TICKS + 50 * TICKS_PER_MS, ticks
-    # The only worker is still asleep: the next call went the ordinary way
-    # (after the claim bound) and was answered right.
-    assert m.group("next") in ("1", "2"), m.group(0)
+    got = {k: int(v, 0) for k, v in m.groupdict().items()}
+    assert got["exit"] == 0, got
+    # A worker carried it out, once; the run loop never did.
+    assert got["by_workers"] == 1 and got["by_loop"] == 0, got
+    # The eapp waited through the run loop, which saw every ask.
+    assert got["asked"] == got["host_waits"] >= 1, got
+    # Its answer came after the host's sleep ended, not before.
+    assert got["ticks"] >= SLOW_SLEEP_TICKS, got
+    assert got["next"] in (1, 2), got
+
+
+def test_a_worker_slow_after_taking_calls_loses_and_fails_none(guest):
+    """The worker sleeps 3 s after taking each of the first three calls it
+    serves (a host thread descheduled mid-call on a busy machine): each of
+    those calls is waited for and answered through the ring, none fails,
+    and the host carried out every request exactly once."""
+    n = 300
+    got = switchless(guest, f"slow-worker {n} 3 3", timeout=300)
+    delayed = DELAYED.search(got["output"])
+    assert delayed, got["output"]
+    assert int(delayed["delayed"]) == int(delayed["delays"]) == 3, delayed.group(0)
+    assert_both_ends_agree(got, n)
+    # The three held calls went through the ring after the eapp asked the
+    # run loop to wait for them (each held 3 s, far past the 2 ms spin).
+    assert got["waited"] >= 3 and got["sw"] >= 3, got
 
 
 def test_a_utm_without_room_for_the_ring_is_refused_at_both_ends(guest):
@@ -155,22 +199,16 @@ TOGETHER = re.compile(r"^switchless-soak: (?P<k>\d) enclaves ran at the same tim
                       r"(?P<ms>\d+) ms$", re.M)
 #: The soak's timer storm: on every hart a real-time thread sleeping this
 #: long (µs) over and over, each sleep arming the hart's timer (high-resolution
-#: timers): nominally 20 kHz beside the 1 kHz tick; under QEMU the cost of
-#: each wakeup holds it to about 2 per ms.
+#: timers): nominally 20 kHz beside the 1 kHz tick (under QEMU on an idle host
+#: about 2 timer interrupts per ms per hart instead of the tick's 0.5; how many
+#: depends on how busy the machine running QEMU is, so no test asserts a rate:
+#: each asserts counts the programs keep).
 STORM_US = 50
-#: Measured with `ks-demo switchless-soak 20000 4 [--storm 0]` (-smp 4, QEMU on
-#: a busy 2-core host: it runs the guest in real time, so a hart that waits
-#: for a host core takes the ticks it missed as one). Tick alone, 11 runs: each
-#: hart 0.40-0.60 timer interrupts per ms; each enclave stopped 102-3,707
-#: times, 0.11-0.35 per ms of its run (the long runs are the slow ones).
-#: Storm, 12 runs: harts 1.46-2.03 per ms; enclaves 3,737-9,502 times,
-#: 0.42-0.78 per ms. The storm shows in each hart's own count: every storm
-#: run took 1.46 per ms or more, no tick-only run more than 0.60. The enclave
-#: bound only asks for a run preempted thousands of times (storm runs: 3,737
-#: and up); a rate bound on enclaves would separate the two sets too thinly
-#: (0.35 vs 0.42 per ms) to hold on a busier host.
-MIN_HART_TIMER_PER_MS = 1.0
-MIN_ENCLAVE_STOPS = 1000
+#: Calls per enclave in the soak.
+SOAK_CALLS = 20_000
+#: Soaks in a row under saturation (KS_SOAK_REPEAT; 10 in a row were run once
+#: by hand, see the commit that added this).
+SOAK_REPEAT = int(os.environ.get("KS_SOAK_REPEAT", "1"))
 
 
 @pytest.fixture(scope="module")
@@ -180,47 +218,64 @@ def guest4(ks_paths, ks_linux):
                             name="switchless-smp4")
 
 
-def test_four_enclaves_on_four_harts_under_a_timer_storm_lose_and_duplicate_nothing(guest4):
+def soak(guest: LinuxGuest, n: int = SOAK_CALLS) -> list:
     """Four processes, each an enclave pinned to its own hart with its worker
     on the next one, under a timer storm: a real-time thread on every hart
     sleeps STORM_US over and over, so each hart takes timer interrupts far
     more often than the kernel's 1 kHz tick alone gives it, and the SM stops
-    each enclave (INTERRUPTED; the host SDK resumes it) thousands of times
-    (bounds measured, see above). Every request is answered right (the eapp
-    checks each answer against its sequence number) and the host's handler
-    saw each one exactly once."""
-    n = 20_000
-    run = guest4.run(f"/bin/ks-demo switchless-soak {n} 4 --storm {STORM_US}", timeout=600)
+    each enclave (INTERRUPTED; the host SDK resumes it) again and again.
+    Checks that every request was answered right (the eapp checks each answer
+    against its request) and that the host's handler saw each one exactly
+    once; returns each enclave's figures."""
+    run = guest.run(f"/bin/ks-demo switchless-soak {n} 4 --storm {STORM_US}", timeout=1800)
     print(run.output)
     assert run.status == 0, str(run)
-    # The storm ran on every hart, pinned there ...
+    # The storm ran on every hart, pinned there, and kept sleeping ...
     storm = [m.groupdict() for m in STORM.finditer(run.output)]
     assert sorted(int(t["cpu"]) for t in storm) == [0, 1, 2, 3], str(run)
-    assert all(t["pinned"] == t["fifo"] == "yes" and int(t["us"]) == STORM_US
-               for t in storm), storm
-    # ... and every hart took timer interrupts far more often than the tick
-    # alone ever gave it (the kernel's own count, /proc/interrupts).
+    for t in storm:
+        assert t["pinned"] == t["fifo"] == "yes" and int(t["us"]) == STORM_US, t
+        assert int(t["sleeps"]) > 0, t
+    # ... and every hart took timer interrupts (the kernel's own count,
+    # /proc/interrupts) during the soak.
     harts = [m.groupdict() for m in HART_TIMER.finditer(run.output)]
-    assert len(harts) == 4, str(run)
-    for h in harts:
-        assert int(h["n"]) >= MIN_HART_TIMER_PER_MS * int(h["ms"]), h
+    assert len(harts) == 4 and all(int(h["n"]) > 0 for h in harts), harts
     # The four enclaves ran at the same time, each under the storm.
     together = TOGETHER.search(run.output)
     assert together and int(together["k"]) == 4 and int(together["ms"]) > 0, str(run)
     procs = [m.groupdict() for m in SOAK.finditer(run.output)]
     assert len(procs) == 4, str(run)
-    total_sw = 0
+    figures = []
     for p in procs:
         assert p["verdict"] == "ok", p
-        m = CALLS.search(p["line"])
-        assert m, p
-        got = {k: (v if k == "kind" else int(v, 0)) for k, v in m.groupdict().items()}
-        assert got["exit"] == 0 and got["lost"] == got["dup"] == 0, got
-        assert got["sw"] + got["ord"] == n and got["wrong"] == got["protocol"] == 0, got
-        assert got["by_workers"] == got["sw"] and got["by_loop"] == got["ord"], got
-        # Preempted by the SM (INTERRUPTED, then resumed) a thousand times or more.
-        assert got["irq"] >= MIN_ENCLAVE_STOPS, got
-        total_sw += got["sw"]
-    # Most calls went through the rings, not the fallback.
-    assert total_sw >= 4 * n // 2, procs
+        got = parse_calls(p["line"])
+        assert got["exit"] == 0, got
+        assert_both_ends_agree(got, n)
+        # The ring served calls, and the SM stopped the enclave for
+        # interrupts (INTERRUPTED, then resumed by the host SDK).
+        assert got["sw"] > 0 and got["irq"] > 0, got
+        figures.append(got)
     assert "switchless-soak: 4 of 4 enclaves made" in run.output, str(run)
+    return figures
+
+
+def test_four_enclaves_on_four_harts_under_a_timer_storm_lose_and_duplicate_nothing(guest4):
+    soak(guest4)
+
+
+def test_the_soak_holds_with_every_cpu_of_the_build_machine_busy(guest4, ks_cpu_load):
+    """The same soak with a busy loop on every CPU of the machine running
+    QEMU, so the guest's harts (and with them the workers and the storm)
+    are descheduled at random, for a second or more at a time: calls a
+    worker holds that long are waited for, never failed, and still none is
+    lost or duplicated. KS_SOAK_REPEAT runs it that many times in a row."""
+    assert ks_cpu_load.running() == os.cpu_count()
+    for k in range(SOAK_REPEAT):
+        t0 = time.monotonic()
+        figures = soak(guest4)
+        # The machine stayed saturated for the whole soak.
+        assert ks_cpu_load.running() == os.cpu_count()
+        totals = {key: sum(f[key] for f in figures)
+                  for key in ("sw", "ord", "unclaimed", "waited", "asked", "irq")}
+        print(f"soak {k + 1} of {SOAK_REPEAT} under load ({os.cpu_count()} spinners): "
+              f"{time.monotonic() - t0:.0f} s; {totals}")

@@ -33,6 +33,12 @@ pub struct Outcome {
     pub ocalls: u64,
     /// Times the SM stopped the enclave for an interrupt (INTERRUPTED).
     pub interrupts: u64,
+    /// Calls a slow worker held (slept on after taking them).
+    pub delayed: u64,
+    /// SLEEP_US calls the host served on a worker / on the run loop.
+    pub sleeps: (u64, u64),
+    /// WAIT_OCALLs the run loop served.
+    pub host_waits: u64,
     pub ran: Duration,
     /// When the run began, in ns since the epoch (to see runs overlap).
     pub started_ns: u128,
@@ -45,6 +51,9 @@ pub enum Host {
     Workers(usize, usize),
     /// No worker, but the ring's header says one runs.
     Liar,
+    /// One worker (on this CPU) that sleeps `secs` s after taking each of
+    /// the first `delays` INC calls it serves: a host descheduled mid-call.
+    SlowWorker { cpu: usize, delays: u64, secs: u64 },
     /// A lying worker (of every four answers: one right, one to another
     /// request, one with a length past the slot, one leaving a state the
     /// protocol does not have) and a thread writing garbage all over the ring.
@@ -73,11 +82,20 @@ fn run_with_utm(
     let report = Arc::new(Mutex::new(Vec::new()));
     let (by_workers, by_run_loop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let (w, r, rep) = (by_workers.clone(), by_run_loop.clone(), report.clone());
+    // SLEEP_US calls: served by a worker, by the run loop.
+    let sleeps = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (w2, r2) = (sleeps.0.clone(), sleeps.1.clone());
     // How often the INC handler saw each request 0..n (CALLS mode only: the
     // hostile host's garbage is no request of the eapp's).
     let track = what == mode::CALLS && n <= 1 << 24;
     let seen = Arc::new(Mutex::new(vec![0u8; if track { n as usize } else { 0 }]));
     let s = seen.clone();
+    let delays = match host {
+        Host::SlowWorker { delays, secs, .. } => (delays, Duration::from_secs(secs)),
+        _ => (0, Duration::ZERO),
+    };
+    let delayed = Arc::new(AtomicU64::new(0));
+    let d = delayed.clone();
     let mut b = test_ocalls(builder("switchless"))
         .utm_size(utm)
         .ocall(test_ocall::MODE, move |_| {
@@ -92,6 +110,11 @@ fn run_with_utm(
             let Some(v) = args.get(..8) else { return Reply::Status(status::BAD_PTR) };
             let counter = if on_worker() { &w } else { &r };
             counter.fetch_add(1, Ordering::Relaxed);
+            // The slow worker: the call is taken (CLAIMED) and not answered
+            // until the sleep ends.
+            if on_worker() && d.fetch_add(1, Ordering::Relaxed) < delays.0 {
+                std::thread::sleep(delays.1);
+            }
             let v = u64::from_le_bytes(v.try_into().unwrap());
             if let Ok(i) = usize::try_from(v) {
                 if let Some(c) = s.lock().unwrap().get_mut(i) {
@@ -100,7 +123,9 @@ fn run_with_utm(
             }
             Reply::Data((v + 1).to_le_bytes().to_vec())
         })
-        .ocall_shared(test_ocall::SLEEP_US, |args| {
+        .ocall_shared(test_ocall::SLEEP_US, move |args| {
+            let counter = if on_worker() { &w2 } else { &r2 };
+            counter.fetch_add(1, Ordering::Relaxed);
             let us = args.get(..8).map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()));
             std::thread::sleep(Duration::from_micros(us.min(10_000_000)));
             Reply::None
@@ -110,6 +135,7 @@ fn run_with_utm(
             let cpus: Vec<usize> = (first..first + k).collect();
             b = b.switchless(k, &cpus);
         }
+        Host::SlowWorker { cpu, .. } => b = b.switchless(1, &[cpu]),
         Host::Hostile | Host::Liar => {}
     }
     let mut e = b.build()?;
@@ -156,6 +182,9 @@ fn run_with_utm(
         switchless: stats.switchless,
         ocalls: stats.ocalls,
         interrupts: stats.interrupts,
+        delayed: delayed.load(Ordering::Relaxed).min(delays.0),
+        sleeps: (sleeps.0.load(Ordering::Relaxed), sleeps.1.load(Ordering::Relaxed)),
+        host_waits: stats.switchless_waits,
         ran,
         started_ns,
     })
@@ -234,7 +263,7 @@ fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `ks-demo switchless calls|liar|hostile|slow [N] [WORKERS]`.
+/// `ks-demo switchless calls|liar|hostile|slow|slow-worker|small-utm [N] [WORKERS]`.
 pub fn cmd(args: &[String]) -> bool {
     let kind = args.first().map(String::as_str).unwrap_or("calls");
     if kind == "small-utm" {
@@ -256,8 +285,17 @@ pub fn cmd(args: &[String]) -> bool {
         "liar" => (mode::CALLS, Host::Liar),
         "hostile" => (mode::HOSTILE, Host::Hostile),
         "slow" => (mode::SLOW, Host::Workers(1, first_cpu)),
+        // slow-worker N [DELAYS] [SECS]: 3 delays of 3 s by default.
+        "slow-worker" => {
+            let delays = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3);
+            let secs = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(3);
+            (mode::CALLS, Host::SlowWorker { cpu: first_cpu, delays, secs })
+        }
         _ => {
-            eprintln!("usage: ks-demo switchless calls|liar|hostile|slow|small-utm [N] [WORKERS]");
+            eprintln!(
+                "usage: ks-demo switchless calls|liar|hostile|slow|slow-worker|small-utm [N] \
+                 [WORKERS | DELAYS SECS]"
+            );
             return false;
         }
     };
@@ -272,30 +310,37 @@ pub fn cmd(args: &[String]) -> bool {
     let value_ok = o.value == 0;
     if what == mode::SLOW {
         println!(
-            "switchless: slow: exit {:#x}, timed out after {} ticks ({} ms), next call path {} \
-             ({}), ran {} ms",
+            "switchless: slow: exit {:#x}, answered through the ring after {} ticks ({} ms), \
+             eapp asked the run loop to wait {} times, run loop waited {} times; sleeps served \
+             by workers {} run loop {}; next call path {} ({}), ran {} ms",
             o.value,
             r(0),
             r(0) / (TICKS_PER_S / 1000),
             r(1),
-            match r(1) {
+            o.host_waits,
+            o.sleeps.0,
+            o.sleeps.1,
+            r(2),
+            match r(2) {
                 1 => "switchless",
                 2 => "ordinary",
                 _ => "none",
             },
             o.ran.as_millis()
         );
-        return value_ok && o.report.len() == 2;
+        return value_ok && o.report.len() == 3;
     }
     println!(
-        "switchless: {kind}: exit {:#x}; eapp: switchless {} ordinary {} unclaimed {} timeouts \
-         {} protocol {} wrong {} status {}; host: workers served {} run loop served {} \
-         (switchless {}, ordinary stops {}, interrupts {}), ran {} ms, lost {} duplicated {}",
+        "switchless: {kind}: exit {:#x}; eapp: switchless {} ordinary {} unclaimed {} waited \
+         {} (asked {}) protocol {} wrong {} status {}; host: workers served {} run loop served \
+         {} (switchless {}, ordinary stops {}, waits {}, interrupts {}), ran {} ms, lost {} \
+         duplicated {}",
         o.value,
         r(0),
         r(1),
         r(2),
         r(3),
+        r(7),
         r(4),
         r(5),
         r(6),
@@ -303,17 +348,25 @@ pub fn cmd(args: &[String]) -> bool {
         o.by_run_loop,
         o.switchless,
         o.ocalls,
+        o.host_waits,
         o.interrupts,
         o.ran.as_millis(),
         o.lost,
         o.duplicated
     );
+    if let Host::SlowWorker { delays, secs, .. } = host {
+        println!(
+            "switchless: {kind}: the worker slept {secs} s after taking {} of the {delays} calls \
+             it was to delay",
+            o.delayed
+        );
+    }
     println!(
         "switchless: {kind}: ran from {} to {} ns",
         o.started_ns,
         o.started_ns + o.ran.as_nanos()
     );
-    value_ok && o.report.len() == 7 && o.lost == 0 && o.duplicated == 0
+    value_ok && o.report.len() == 8 && o.lost == 0 && o.duplicated == 0
 }
 
 /// A UTM with no room for the ring besides a page: the eapp cannot map it,

@@ -14,7 +14,8 @@
 //!                   WORKERS (the host's count of running workers, a hint)
 //! offset SLOT_BYTES slot 0 ... slot SLOTS-1, each SLOT_BYTES:
 //!   +0 state   FREE -> POSTED (eapp, release) -> CLAIMED (a worker's CAS)
-//!              -> DONE (worker, release) -> FREE (eapp)
+//!              -> DONE (worker, release) -> FREE (eapp); or POSTED -> FREE
+//!              (the eapp's CAS: withdrawn before any worker took it)
 //!   +8 seq     the eapp's number for this request; the worker echoes it in ret_seq
 //!   +16 id     ocall id (the same table as ordinary ocalls)
 //!   +24 arg_len  request bytes at +PAYLOAD_OFFSET (<= PAYLOAD_BYTES)
@@ -26,7 +27,21 @@
 //!
 //! Everything the host writes is untrusted: the eapp derives every address
 //! from its own slot index, checks every length against [`PAYLOAD_BYTES`]
-//! and every `ret_seq` against the request's, and bounds every wait.
+//! and every `ret_seq` against the request's.
+//!
+//! Time never fails a call. A request still POSTED may be withdrawn by the
+//! eapp, but only by winning the race with the workers' claim (CAS POSTED ->
+//! FREE); it then goes as an ordinary ocall, and no worker ever sees it.
+//! Once a worker has CLAIMED it, the host may be carrying it out, so the
+//! eapp waits for the answer however long it takes: it spins a little, then
+//! sends the ordinary ocall [`WAIT_OCALL`] (slot, seq), which the host's run
+//! loop answers when that slot has left CLAIMED (or after a bounded wait of
+//! its own; the eapp then asks again). The enclave's hart is the host's in
+//! the meantime. A host that never answers stalls the enclave (as it can by
+//! not running it) but never makes it believe a call failed that the host
+//! then performs. [`await_answer`] is the eapp's side of this wait.
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes of the ring (one page, at the end of the UTM).
 pub const RING_BYTES: usize = 4096;
@@ -75,6 +90,83 @@ pub const fn slot_offset(i: usize) -> usize {
     SLOT_BYTES * (i + 1)
 }
 
+/// Ordinary ocall id the eapp sends when a worker holds its request past the
+/// eapp's spin bound: the request is two u64 LE (slot index, seq), the
+/// answer empty. The host's run loop waits (bounded) for that slot to leave
+/// CLAIMED, then answers; the eapp reads the answer from the slot, never
+/// from this call. "KSSWWAIT", far from the small ids hosts choose.
+pub const WAIT_OCALL: u64 = u64::from_le_bytes(*b"KSSWWAIT");
+
+/// How an eapp's wait for a posted request ended ([`await_answer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaited {
+    /// The slot is DONE: the answer is in it (still to be checked).
+    Done,
+    /// No worker had taken it: withdrawn (the slot is FREE and no worker
+    /// will ever serve it); send it another way.
+    Withdrawn,
+    /// The host left a state the protocol does not have.
+    Broken(u64),
+}
+
+/// The eapp's bounds, in ticks of its clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// A request no worker has taken after this long is withdrawn.
+    pub claim: u64,
+    /// A taken request not answered after this long is waited for through
+    /// the host's run loop ([`WAIT_OCALL`]) instead of by spinning.
+    pub spin: u64,
+}
+
+/// Waits for the answer to the request in the slot whose STATE word is
+/// `state`: spins while it is POSTED (withdrawing it with a CAS POSTED ->
+/// FREE once `bounds.claim` has passed, if no worker took it first) or
+/// CLAIMED (calling `ask_host` once `bounds.spin` has passed, and again each
+/// time it returns with the slot still CLAIMED). Never gives up on a claimed
+/// request: the host may be carrying it out. `now` reads the clock; returns
+/// how the wait ended and how many times it called `ask_host`.
+pub fn await_answer(
+    state: &AtomicU64,
+    bounds: Bounds,
+    mut now: impl FnMut() -> u64,
+    mut ask_host: impl FnMut(),
+) -> (Awaited, u64) {
+    let start = now();
+    let mut asked = 0u64;
+    let mut spins = 0u32;
+    loop {
+        // Acquire: the worker's answer is visible once DONE is.
+        let s = state.load(Ordering::Acquire);
+        match s {
+            state::DONE => return (Awaited::Done, asked),
+            state::POSTED | state::CLAIMED => {}
+            other => return (Awaited::Broken(other), asked),
+        }
+        spins = spins.wrapping_add(1);
+        // The clock is read every 16 looks (and at once after an ask).
+        if asked == 0 && !spins.is_multiple_of(16) {
+            core::hint::spin_loop();
+            continue;
+        }
+        let waited = now().wrapping_sub(start);
+        if s == state::POSTED && waited > bounds.claim {
+            // Take it back if no worker has: then no worker ever will. If
+            // the CAS loses, a worker took it and the loop waits for it.
+            if state
+                .compare_exchange(state::POSTED, state::FREE, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return (Awaited::Withdrawn, asked);
+            }
+        } else if s == state::CLAIMED && waited > bounds.spin {
+            ask_host();
+            asked += 1;
+        }
+        core::hint::spin_loop();
+    }
+}
+
 const _: () = assert!(RING_BYTES.is_multiple_of(4096) && SLOT_BYTES.is_multiple_of(64));
 const _: () = assert!(slot_offset(SLOTS - 1) + SLOT_BYTES == RING_BYTES);
 const _: () = assert!(slot::RET_SEQ + 8 <= PAYLOAD_OFFSET && PAYLOAD_BYTES.is_multiple_of(8));
@@ -102,6 +194,122 @@ pub mod mode {
     pub const THROUGHPUT: u64 = 3;
     /// A host that scribbles on the ring: calls until told, counts errors.
     pub const HOSTILE: u64 = 4;
-    /// One SLEEP_US call longer than the eapp's bound: must time out.
+    /// One SLEEP_US call far longer than the eapp's spin bound: must be
+    /// answered through the ring all the same, after asking the host to wait.
     pub const SLOW: u64 = 5;
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use core::cell::Cell;
+    use std::sync::Arc;
+
+    /// A clock that advances `step` ticks each time it is read.
+    fn clock(step: u64) -> impl FnMut() -> u64 {
+        let t = Cell::new(0u64);
+        move || {
+            t.set(t.get() + step);
+            t.get()
+        }
+    }
+
+    const B: Bounds = Bounds { claim: 1000, spin: 100 };
+
+    #[test]
+    fn a_done_slot_ends_the_wait_at_once() {
+        let s = AtomicU64::new(state::DONE);
+        assert_eq!(await_answer(&s, B, clock(1), || panic!("no ask")), (Awaited::Done, 0));
+    }
+
+    #[test]
+    fn an_unclaimed_request_is_withdrawn_after_the_claim_bound() {
+        let s = AtomicU64::new(state::POSTED);
+        let got = await_answer(&s, B, clock(10), || panic!("a POSTED request is not asked for"));
+        assert_eq!(got, (Awaited::Withdrawn, 0));
+        assert_eq!(s.load(Ordering::Relaxed), state::FREE, "no worker can claim it now");
+    }
+
+    #[test]
+    fn a_claimed_request_is_never_given_up_and_the_host_is_asked_until_it_answers() {
+        let s = AtomicU64::new(state::CLAIMED);
+        // The host's run loop returns 50 times with the worker still busy
+        // (far past both bounds), then the worker answers.
+        let mut asks = 0;
+        let got = await_answer(&s, B, clock(1000), || {
+            asks += 1;
+            if asks == 51 {
+                s.store(state::DONE, Ordering::Release);
+            }
+        });
+        assert_eq!(got, (Awaited::Done, 51));
+        assert_eq!(s.load(Ordering::Relaxed), state::DONE, "the eapp reads it next");
+    }
+
+    #[test]
+    fn a_claimed_request_is_spun_for_before_the_host_is_asked() {
+        let s = AtomicU64::new(state::CLAIMED);
+        let (t, asked_at) = (Cell::new(0u64), Cell::new(0u64));
+        let now = || {
+            t.set(t.get() + 1);
+            t.get()
+        };
+        let got = await_answer(&s, B, now, || {
+            asked_at.set(t.get());
+            s.store(state::DONE, Ordering::Release);
+        });
+        assert_eq!(got, (Awaited::Done, 1));
+        assert!(asked_at.get() > B.spin, "asked at {}", asked_at.get());
+    }
+
+    #[test]
+    fn a_state_the_protocol_does_not_have_breaks_the_wait() {
+        for bad in [state::FREE, 4, 0xdead, u64::MAX] {
+            let s = AtomicU64::new(bad);
+            assert_eq!(await_answer(&s, B, clock(1), || {}), (Awaited::Broken(bad), 0));
+        }
+    }
+
+    /// The eapp's withdrawal races a worker's claim: exactly one wins. A
+    /// withdrawn request is never served; a claimed one is always answered.
+    #[test]
+    fn withdrawal_and_claim_race_and_exactly_one_wins() {
+        let s = Arc::new(AtomicU64::new(state::FREE));
+        let served = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let worker = {
+            let (s, served, stop) = (s.clone(), served.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if s.compare_exchange(
+                        state::POSTED,
+                        state::CLAIMED,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                    {
+                        served.fetch_add(1, Ordering::Relaxed);
+                        s.store(state::DONE, Ordering::Release);
+                    }
+                }
+            })
+        };
+        let (mut done, mut withdrawn) = (0u64, 0u64);
+        for _ in 0..20_000 {
+            s.store(state::POSTED, Ordering::Release);
+            // Claim bound 0: withdraw at the first look at the clock.
+            match await_answer(&s, Bounds { claim: 0, spin: 0 }, clock(1), || {}) {
+                (Awaited::Done, _) => done += 1,
+                (Awaited::Withdrawn, _) => withdrawn += 1,
+                other => panic!("{other:?}"),
+            }
+            s.store(state::FREE, Ordering::Release);
+        }
+        stop.store(true, Ordering::Relaxed);
+        worker.join().unwrap();
+        assert_eq!(done + withdrawn, 20_000);
+        assert_eq!(served.load(Ordering::Relaxed), done, "withdrawn requests were never served");
+    }
 }

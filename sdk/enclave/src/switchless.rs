@@ -15,18 +15,21 @@
 //!
 //! The host is untrusted. Every address here comes from this side's own slot
 //! index; every length the host writes is checked against the slot's
-//! payload; the answer must echo the request's sequence number; every wait
-//! is bounded by the `time` CSR. A host that never claims a request gets it
-//! back (it then goes as an ordinary ocall); one that claims and never
-//! answers costs one bounded wait and that slot (never reused after).
+//! payload; the answer must echo the request's sequence number. A request
+//! no worker has taken within the claim bound is withdrawn (a CAS that wins
+//! or loses against the workers' claim) and goes as an ordinary ocall. A
+//! request a worker has taken is never reported failed for being slow (the
+//! host may be carrying it out): past the spin bound the eapp stops
+//! spinning and asks the host's run loop to wait for it
+//! ([`keystone_abi::switchless::WAIT_OCALL`]), as often as it takes.
 
 use crate::syscall::{syscall, Error};
 use core::sync::atomic::{AtomicU64, Ordering};
 use keystone_abi::edge::status;
 use keystone_abi::eyrie::syscall::MAP_RING;
 use keystone_abi::switchless::{
-    header, slot, slot_offset, state, MAGIC, PAYLOAD_BYTES, PAYLOAD_OFFSET, RING_BYTES, SLOTS,
-    SLOT_BYTES,
+    await_answer, header, slot, slot_offset, state, Awaited, Bounds, MAGIC, PAYLOAD_BYTES,
+    PAYLOAD_OFFSET, RING_BYTES, SLOTS, SLOT_BYTES, WAIT_OCALL,
 };
 
 /// How a successful call went.
@@ -36,7 +39,7 @@ pub enum Path {
     /// first `min(len, response.len())` of them were copied).
     Switchless(usize),
     /// It went as an ordinary ocall (no worker, no free slot, too large, or
-    /// no worker took it in time).
+    /// no worker took it in time: withdrawn before any did).
     Ordinary,
 }
 
@@ -48,8 +51,6 @@ pub enum CallError {
     /// The host broke the protocol: an unknown slot state, an answer to
     /// another request, or a length past the slot.
     Protocol,
-    /// A worker took the request but did not answer in time.
-    Timeout,
     /// The ordinary ocall (fallback) failed.
     Ocall(Error),
 }
@@ -79,7 +80,11 @@ pub struct Stats {
     pub ordinary: u64,
     /// Requests a worker never took, taken back (then sent the ordinary way).
     pub unclaimed: u64,
-    pub timeouts: u64,
+    /// Calls a worker held past the spin bound, answered after asking the
+    /// host's run loop to wait for them.
+    pub waited: u64,
+    /// WAIT_OCALLs sent (one call may need several).
+    pub host_waits: u64,
     pub protocol_errors: u64,
 }
 
@@ -87,8 +92,6 @@ pub struct Stats {
 enum Use {
     Free,
     Busy(u64),
-    /// Timed out while a worker held it: never used again.
-    Retired,
 }
 
 /// `time` CSR ticks per millisecond (10 MHz).
@@ -100,8 +103,7 @@ pub struct Switchless {
     slots: [Use; SLOTS],
     next: usize,
     seq: u64,
-    claim_ticks: u64,
-    answer_ticks: u64,
+    bounds: Bounds,
     stats: Stats,
 }
 
@@ -136,8 +138,7 @@ impl Switchless {
             slots: [Use::Free; SLOTS],
             next: 0,
             seq: 0,
-            claim_ticks: 10 * TICKS_PER_MS,
-            answer_ticks: 1000 * TICKS_PER_MS,
+            bounds: Bounds { claim: 10 * TICKS_PER_MS, spin: 2 * TICKS_PER_MS },
             stats: Stats::default(),
         };
         ring.word(header::SLOTS).store(SLOTS as u64, Ordering::Relaxed);
@@ -147,12 +148,15 @@ impl Switchless {
     }
 
     /// How long (ms) a request may wait for a worker to take it before it is
-    /// taken back and sent the ordinary way, and how long a taken request may
-    /// wait for its answer before the call fails with [`CallError::Timeout`].
-    /// Defaults: 10 ms and 1000 ms.
-    pub fn set_timeouts(&mut self, claim_ms: u64, answer_ms: u64) {
-        self.claim_ticks = claim_ms.saturating_mul(TICKS_PER_MS);
-        self.answer_ticks = answer_ms.saturating_mul(TICKS_PER_MS);
+    /// taken back and sent the ordinary way, and how long this side spins for
+    /// the answer to a taken request before it asks the host's run loop to
+    /// wait for it instead (it never gives up on a taken request).
+    /// Defaults: 10 ms and 2 ms.
+    pub fn set_bounds(&mut self, claim_ms: u64, spin_ms: u64) {
+        self.bounds = Bounds {
+            claim: claim_ms.saturating_mul(TICKS_PER_MS),
+            spin: spin_ms.saturating_mul(TICKS_PER_MS),
+        };
     }
 
     pub fn stats(&self) -> Stats {
@@ -225,46 +229,36 @@ impl Switchless {
         s != state::POSTED && s != state::CLAIMED
     }
 
-    /// Waits (bounded) for the answer to `t` and copies it into `response`.
-    /// `Err(None)`: no worker took it in time and it was taken back (send
-    /// it another way); `Err(Some(e))`: the call failed.
+    /// Waits for the answer to `t` and copies it into `response`.
+    /// `Err(None)`: no worker took it within the claim bound and it was
+    /// withdrawn (send it another way); `Err(Some(e))`: the host answered
+    /// with a failure or broke the protocol. Once a worker has taken the
+    /// request this returns only with its answer (see the module doc).
     pub fn wait(&mut self, t: Ticket, response: &mut [u8]) -> Result<usize, Option<CallError>> {
-        let start = rdtime();
-        let mut spins = 0u32;
-        loop {
-            // Acquire: the worker's answer is visible once DONE is.
-            match self.field(t.slot, slot::STATE).load(Ordering::Acquire) {
-                state::DONE => return self.complete(t, response).map_err(Some),
-                state::POSTED | state::CLAIMED => {}
-                _ => return Err(Some(self.broken(t))),
-            }
-            spins = spins.wrapping_add(1);
-            if spins % 16 == 0 {
-                let waited = rdtime().wrapping_sub(start);
-                if waited > self.claim_ticks {
-                    let st = self.field(t.slot, slot::STATE);
-                    // Take it back if no worker has: then no worker ever will.
-                    if st
-                        .compare_exchange(
-                            state::POSTED,
-                            state::FREE,
-                            Ordering::Acquire,
-                            Ordering::Relaxed,
-                        )
-                        .is_ok()
-                    {
-                        self.slots[t.slot] = Use::Free;
-                        self.stats.unclaimed += 1;
-                        return Err(None);
-                    }
+        let mut args = [0u8; 16];
+        args[..8].copy_from_slice(&(t.slot as u64).to_le_bytes());
+        args[8..].copy_from_slice(&t.seq.to_le_bytes());
+        let state = self.field(t.slot, slot::STATE);
+        // The answer is read from the slot, whatever this ocall says: a
+        // failed or refused WAIT only means asking again.
+        let ask_host = || {
+            let _ = crate::ocall(WAIT_OCALL, &args, &mut []);
+        };
+        let (how, asked) = await_answer(state, self.bounds, rdtime, ask_host);
+        self.stats.host_waits += asked;
+        match how {
+            Awaited::Done => {
+                if asked > 0 {
+                    self.stats.waited += 1;
                 }
-                if waited > self.answer_ticks {
-                    self.slots[t.slot] = Use::Retired;
-                    self.stats.timeouts += 1;
-                    return Err(Some(CallError::Timeout));
-                }
+                self.complete(t, response).map_err(Some)
             }
-            core::hint::spin_loop();
+            Awaited::Withdrawn => {
+                self.slots[t.slot] = Use::Free;
+                self.stats.unclaimed += 1;
+                Err(None)
+            }
+            Awaited::Broken(_) => Err(Some(self.broken(t))),
         }
     }
 
@@ -309,7 +303,7 @@ impl Switchless {
 
     /// Calls host function `id` through the ring when a worker runs and the
     /// request fits, else (or when no worker takes it in time) as an
-    /// ordinary ocall.
+    /// ordinary ocall. Never fails because the host is slow.
     pub fn call(
         &mut self,
         id: u64,

@@ -130,6 +130,9 @@ pub struct Stats {
     pub unknown_ocalls: u64,
     /// Calls the switchless workers answered through the ring.
     pub switchless: u64,
+    /// WAIT_OCALLs the run loop served: an eapp waiting for a call a worker
+    /// held past its spin bound (counted in `ocalls` too).
+    pub switchless_waits: u64,
 }
 
 /// One handler: called by one thread at a time, or by any number at once.
@@ -275,6 +278,8 @@ impl Driver for DeviceFile<'_> {
 pub struct Ocalls {
     table: Arc<Table>,
     stats: Stats,
+    /// The switchless ring, for the eapp's WAIT_OCALLs.
+    ring: Option<switchless::Ring>,
 }
 
 impl Ocalls {
@@ -320,7 +325,9 @@ impl Ocalls {
     /// answer: BAD_OFFSET if its arguments are not inside the UTM, ERROR if
     /// the reply does not fit. When the eapp has mapped the switchless ring
     /// (its magic is at the ring's place), the ring is not part of the UTM
-    /// an edge call may use.
+    /// an edge call may use, and the run loop answers the eapp's
+    /// [`WAIT_OCALL`](keystone_abi::switchless::WAIT_OCALL) itself: it waits
+    /// (bounded) for the worker holding that slot's call to finish it.
     ///
     /// Generic so the run loop's UTM accessors are inlined (a `dyn
     /// SharedMem` works too).
@@ -336,7 +343,13 @@ impl Ocalls {
             Reply::Status(status::BAD_OFFSET)
         } else {
             let args = if len == 0 { Vec::new() } else { utm.read(off as usize, len as usize) };
-            self.dispatch(id, &args)
+            match &self.ring {
+                Some(ring) if id == switchless::WAIT_OCALL => {
+                    self.stats.switchless_waits += 1;
+                    ring.serve_wait(&args)
+                }
+                _ => self.dispatch(id, &args),
+            }
         };
         let room = size.saturating_sub(DATA_OFFSET as u64);
         let (st, off, len) = match reply {
@@ -537,7 +550,9 @@ impl Builder {
             let at = utm_size - RING_BYTES as u64;
             let ring = Mapping::new(&enclave.file, at, RING_BYTES)
                 .map_err(|source| Error::Driver { op: "mmap of the switchless ring", source })?;
-            enclave.ring = Some(switchless::Ring(Arc::new(sys::SharedWords::new(ring))));
+            let ring = switchless::Ring(Arc::new(sys::SharedWords::new(ring)));
+            enclave.ocalls.ring = Some(ring.clone());
+            enclave.ring = Some(ring);
         } else if self.switchless.workers > 0 {
             return Err(Error::Config(format!(
                 "switchless workers need a UTM of at least {} bytes (have {utm_size})",
@@ -650,6 +665,7 @@ impl Enclave {
     pub fn destroy(mut self) -> Result<(), Error> {
         self.workers = None;
         self.ring = None;
+        self.ocalls.ring = None;
         self.utm = None;
         let mut args = CreateEnclave { eid: self.eid, ..Default::default() };
         let r = self.ioctl("DESTROY_ENCLAVE", kio::DESTROY_ENCLAVE, &mut args);
@@ -662,6 +678,7 @@ impl Drop for Enclave {
     fn drop(&mut self) {
         self.workers = None;
         self.ring = None;
+        self.ocalls.ring = None;
         self.utm = None;
         if self.eid != 0 {
             let mut args = CreateEnclave { eid: self.eid, ..Default::default() };
@@ -888,7 +905,8 @@ mod tests {
         let mut u = utm_with_call(4, DATA_OFFSET as u64, b"", 0);
         assert_eq!(o.run_loop(&mut dev, 5, Some(&mut u)).unwrap(), 42);
         assert_eq!(dev.asked, [(false, 5), (true, 5), (true, 5), (true, 5), (true, 5)]);
-        assert_eq!(o.stats(), Stats { interrupts: 2, ocalls: 2, unknown_ocalls: 0, switchless: 0 });
+        let want = Stats { interrupts: 2, ocalls: 2, ..Stats::default() };
+        assert_eq!(o.stats(), want);
         assert_eq!(*calls.lock().unwrap(), 2);
         assert_eq!(answer(&u), (status::OK, DATA_OFFSET as u64, 8));
     }

@@ -8,11 +8,18 @@
 //! and marks it DONE. Idle, it spins for `idle_spin`, then polls with short
 //! sleeps, so an enclave that makes no switchless calls costs little. The
 //! eapp reads the header's worker count to decide between the ring and an
-//! ordinary ocall; stopping the workers sets it to 0 first.
+//! ordinary ocall; stopping the workers sets it to 0 first (each worker
+//! finishes the call it holds).
+//!
+//! An eapp whose call a worker holds past its spin bound sends the ordinary
+//! ocall [`WAIT_OCALL`]; the run loop answers it with [`Ring::serve_wait`]
+//! once that slot has left CLAIMED, or after [`WAIT_BOUND`] (the eapp then
+//! asks again: it never gives up on a call a worker holds).
 
 use crate::sys::{pin_current_thread, SharedWords};
 use crate::{Reply, SharedMem, Table};
 use keystone_abi::edge::status;
+pub use keystone_abi::switchless::WAIT_OCALL;
 use keystone_abi::switchless::{
     header, slot, slot_offset, state, MAGIC, PAYLOAD_BYTES, PAYLOAD_OFFSET, RING_BYTES, SLOTS,
 };
@@ -26,6 +33,13 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_IDLE_SPIN: Duration = Duration::from_millis(20);
 /// The sleep between polls of an idle worker.
 const IDLE_SLEEP: Duration = Duration::from_micros(100);
+/// The longest the run loop waits for a slot on one WAIT_OCALL before it
+/// lets the enclave run (and look, and ask) again.
+pub const WAIT_BOUND: Duration = Duration::from_millis(100);
+/// How long the run loop yields between looks at a slot before it sleeps.
+const WAIT_YIELD: Duration = Duration::from_micros(200);
+/// The run loop's sleep between looks at a slot after that.
+const WAIT_SLEEP: Duration = Duration::from_micros(50);
 
 /// Bytes of `utm` an ordinary edge call may use: all of it, or all but the
 /// ring when the eapp has mapped it (its magic is where the ring starts).
@@ -56,6 +70,43 @@ impl Ring {
     /// Whether the eapp has mapped the ring (its magic is in the header).
     pub fn attached(&self) -> bool {
         self.load(header::MAGIC) == MAGIC
+    }
+
+    /// Waits until slot `i` (< SLOTS) holds no request a worker may still
+    /// answer (neither POSTED nor CLAIMED), or `bound` has passed: returns
+    /// whether it does.
+    pub fn await_slot(&self, i: usize, bound: Duration) -> bool {
+        let st = self.0.word(slot_offset(i) + slot::STATE);
+        let t0 = Instant::now();
+        loop {
+            let s = st.load(Ordering::Acquire);
+            if s != state::POSTED && s != state::CLAIMED {
+                return true;
+            }
+            let waited = t0.elapsed();
+            if waited >= bound {
+                return false;
+            }
+            if waited < WAIT_YIELD {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(WAIT_SLEEP);
+            }
+        }
+    }
+
+    /// The run loop's answer to a WAIT_OCALL with `args` (u64 LE slot, u64
+    /// LE seq): none, once the slot is answered or after [`WAIT_BOUND`]
+    /// (the eapp looks at the slot either way); BAD_OFFSET for no slot.
+    pub fn serve_wait(&self, args: &[u8]) -> Reply {
+        let slot = args.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+        match slot {
+            Some(i) if i < SLOTS as u64 => {
+                self.await_slot(i as usize, WAIT_BOUND);
+                Reply::None
+            }
+            _ => Reply::Status(status::BAD_OFFSET),
+        }
     }
 
     /// Serves slot `i` if it holds a request no other worker took: returns
@@ -200,7 +251,10 @@ fn work(ring: &Ring, table: &Table, stop: &AtomicBool, n: usize, idle_spin: Dura
 mod tests {
     use super::*;
     use crate::sys::Mapping;
+    use keystone_abi::edge::DATA_OFFSET;
+    use keystone_abi::switchless::{await_answer, Awaited, Bounds};
     use std::fs::OpenOptions;
+    use std::sync::atomic::AtomicU64;
 
     /// A ring in shared anonymous memory (a shared mapping of /dev/zero).
     fn ring() -> Ring {
@@ -289,6 +343,102 @@ mod tests {
         assert_eq!(t.switchless.load(Ordering::Relaxed), SLOTS as u64, "each served once");
         drop(w);
         assert_eq!(r.load(header::WORKERS), 0);
+    }
+
+    /// The eapp's side of a wait (keystone_abi's `await_answer`, as the
+    /// enclave SDK runs it) against this process's clock, asking `ask`.
+    fn eapp_wait(r: &Ring, i: usize, bounds: Bounds, ask: impl FnMut()) -> (Awaited, u64) {
+        let t0 = Instant::now();
+        let ticks = move || t0.elapsed().as_micros() as u64;
+        await_answer(r.0.word(slot_offset(i) + slot::STATE), bounds, ticks, ask)
+    }
+
+    /// Spin 1 ms, withdraw after 10 ms (in µs ticks).
+    const BOUNDS: Bounds = Bounds { claim: 10_000, spin: 1_000 };
+
+    fn wait_args(i: usize, seq: u64) -> Vec<u8> {
+        [i as u64, seq].iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn a_slow_worker_is_waited_for_through_the_run_loop_and_answers_once() {
+        let r = ring();
+        let mut o = crate::Ocalls::default();
+        let calls = Arc::new(AtomicU64::new(0));
+        let c = calls.clone();
+        // The worker takes the call, then sleeps far past the eapp's spin bound.
+        o.insert_shared(9, move |a| {
+            c.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(300));
+            Reply::Data((u64::from_le_bytes(a[..8].try_into().unwrap()) + 1).to_le_bytes().into())
+        });
+        let config = Config { workers: 1, cpus: vec![], idle_spin: None };
+        let w = Workers::start(r.clone(), o.table.clone(), &config).unwrap();
+        post(&r, 5, 41, 9, &41u64.to_le_bytes());
+        // The run loop serves the eapp's WAIT_OCALLs (through `serve`, as a
+        // stop for an edge call would).
+        o.ring = Some(r.clone());
+        let mut asks = 0;
+        let (how, asked) = eapp_wait(&r, 5, BOUNDS, || {
+            let mut utm = vec![0u8; 8192];
+            let args = wait_args(5, 41);
+            utm.write_u64x3(0, [WAIT_OCALL, DATA_OFFSET as u64, args.len() as u64]);
+            utm.write(DATA_OFFSET, &args);
+            o.serve(&mut utm);
+            assert_eq!(utm.read_u64(24), status::OK);
+            asks += 1;
+        });
+        assert_eq!(how, Awaited::Done);
+        assert!(asked >= 1 && asked == asks, "asked {asked}, served {asks}");
+        assert_eq!(o.stats().switchless_waits, asks);
+        assert_eq!(answer(&r, 5), (state::DONE, status::OK, 8, 41, 42));
+        assert_eq!(calls.load(Ordering::Relaxed), 1, "carried out once");
+        drop(w);
+    }
+
+    #[test]
+    fn the_run_loops_wait_is_bounded_and_checks_the_slot() {
+        let r = ring();
+        r.store(slot_offset(2) + slot::STATE, state::CLAIMED);
+        let t0 = Instant::now();
+        assert!(!r.await_slot(2, Duration::from_millis(20)), "nobody answers");
+        assert!(t0.elapsed() >= Duration::from_millis(20));
+        r.store(slot_offset(2) + slot::STATE, state::DONE);
+        assert!(r.await_slot(2, Duration::from_secs(100)), "answered: returns at once");
+        assert_eq!(r.serve_wait(&wait_args(2, 1)), Reply::None);
+        assert_eq!(r.serve_wait(&wait_args(SLOTS, 1)), Reply::Status(status::BAD_OFFSET));
+        assert_eq!(r.serve_wait(&[1, 2, 3]), Reply::Status(status::BAD_OFFSET));
+        // Without a ring the id is an ordinary (unknown) call.
+        let mut o = crate::Ocalls::default();
+        assert_eq!(o.dispatch(WAIT_OCALL, &wait_args(2, 1)), Reply::Status(status::BAD_CALL_ID));
+    }
+
+    /// The eapp withdraws each request at its first look at the clock while
+    /// two workers race to claim it: each request is either withdrawn and
+    /// never carried out, or carried out once and answered.
+    #[test]
+    fn a_request_is_withdrawn_or_carried_out_never_both() {
+        let (r, t) = (ring(), table());
+        let config = Config { workers: 2, cpus: vec![], idle_spin: None };
+        let w = Workers::start(r.clone(), t.clone(), &config).unwrap();
+        let (mut done, mut withdrawn) = (0u64, 0u64);
+        for k in 0..5000u64 {
+            let i = (k % SLOTS as u64) as usize;
+            post(&r, i, k, 9, &k.to_le_bytes());
+            let bounds = Bounds { claim: 0, spin: 0 };
+            match eapp_wait(&r, i, bounds, || assert!(r.await_slot(i, Duration::from_secs(10)))) {
+                (Awaited::Done, _) => {
+                    assert_eq!(answer(&r, i), (state::DONE, status::OK, 8, k, k + 1));
+                    done += 1;
+                }
+                (Awaited::Withdrawn, _) => withdrawn += 1,
+                other => panic!("{other:?}"),
+            }
+            r.store(slot_offset(i) + slot::STATE, state::FREE);
+        }
+        drop(w);
+        assert_eq!(done + withdrawn, 5000);
+        assert_eq!(t.switchless.load(Ordering::Relaxed), done, "withdrawn ones were not served");
     }
 
     #[test]

@@ -12,10 +12,11 @@
 //!                                       (the checks of `driver-refusals`)
 //! ks-demo bench                         ocall round trip, switchless calls, hello create+run+destroy
 //! ks-demo bench-switchless [N]          the switchless figures only (N calls of each kind)
-//! ks-demo switchless calls|liar|hostile|slow [N] [WORKERS]
+//! ks-demo switchless calls|liar|hostile|slow|slow-worker [N] [WORKERS | DELAYS SECS]
 //!                                       switchless ocalls: served by WORKERS; no worker but
 //!                                       the ring says one (fallback); a host scribbling on
-//!                                       the ring; a call past the eapp's bound
+//!                                       the ring; a call past the eapp's spin bound; a
+//!                                       worker sleeping SECS s on DELAYS calls it took
 //! ks-demo switchless-soak N [PROCS] [--storm US]
 //!                                       PROCS (4) enclaves, one per hart, N switchless calls
 //!                                       each under a timer storm (a timer every US µs, 50;
@@ -739,7 +740,7 @@ fn usage() -> bool {
     eprintln!(
         "usage: ks-demo one EAPP [--free-mem B] | multi N [EAPP] | procs N [EAPP] | \
                progress [EAPP] | kill | slots | bad-ioctl | bench | bench-switchless [N] | \
-               switchless calls|liar|hostile|slow [N] [WORKERS] | \
+               switchless calls|liar|hostile|slow|slow-worker [N] [WORKERS] | \
                switchless-soak N [PROCS] [--storm US] | all | \
                cycles N [--large-every K] | soak SECS [PROCS]"
     );
