@@ -157,7 +157,7 @@ def _claiming_payload(ks_paths, tmp_path: Path, claim: int) -> Path:
 
 @pytest.mark.parametrize("claim", ["honest", "256MiB"])
 def test_a_kernel_header_claim_keeps_no_epm_through_a_reset(machine_factory, ks_paths,
-                                                            tmp_path, claim):
+                                                            tmp_path, cpu, claim):
     """Finding 2: the boot scrub after a reset the SM never sees (QEMU's
     system_reset) keeps nothing a kernel header claims. A kernel that claims
     256 MiB gets no EPM inside its claim (CREATE refuses it); the EPMs the SM
@@ -166,8 +166,8 @@ def test_a_kernel_header_claim_keeps_no_epm_through_a_reset(machine_factory, ks_
     kw = {}
     if claim != "honest":
         kw["kernel"] = _claiming_payload(ks_paths, tmp_path, 256 << 20)
-    with machine_factory(smp=1, name=f"reset-claim-{claim}", memory="512M",
-                         append="attack=reset-claim", **kw) as m:
+    with machine_factory(smp=1, name=f"reset-claim-{cpu}-{claim}", memory="512M",
+                         extra_args=cpu.args, append="attack=reset-claim", **kw) as m:
         m.expect(SM_BANNER, timeout=20)
         m.expect("# reset: stage 1 done, waiting for an external reset", timeout=60)
         stage1 = m.console_text
@@ -187,7 +187,7 @@ def test_a_kernel_header_claim_keeps_no_epm_through_a_reset(machine_factory, ks_
     assert status == 0
 
 
-def test_a_boot_scrub_over_the_initrd_resets_once_more(machine_factory, tmp_path):
+def test_a_boot_scrub_over_the_initrd_resets_once_more(machine_factory, tmp_path, cpu):
     """An EPM over the initrd (CREATE accepts it: Linux frees and reuses the
     initrd's pages) is alive at a reset the SM does not see. The next boot
     scrubs all of it, initrd bytes included, so it must reset once more for
@@ -195,8 +195,9 @@ def test_a_boot_scrub_over_the_initrd_resets_once_more(machine_factory, tmp_path
     the secret gone and the initrd whole."""
     initrd = tmp_path / "initrd.bin"
     initrd.write_bytes(bytes((i * 7 + 3) % 256 for i in range(4096)))
-    with machine_factory(smp=1, name="reset-initrd", memory="512M",
-                         extra_args=["-initrd", str(initrd)], append="attack=reset-initrd") as m:
+    with machine_factory(smp=1, name=f"reset-initrd-{cpu}", memory="512M",
+                         extra_args=[*cpu.args, "-initrd", str(initrd)],
+                         append="attack=reset-initrd") as m:
         m.expect(SM_BANNER, timeout=20)
         m.expect("# reset: stage 1 done, waiting for an external reset", timeout=60)
         stage1 = m.console_text
