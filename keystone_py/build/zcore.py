@@ -47,8 +47,9 @@ SOURCES_ENV = "KEYSTONE_ZCORE_SOURCES"
 #: The patch series and the SFS packer's source, relative to the repository root.
 PATCH_DIR = "zcore_patch"
 SFS_PACK_DIR = "zcore_patch/sfs-pack"
-#: The root image's smoke-test program (C, static glibc): ``/bin/hello``.
-HELLO_SOURCE = "zcore_patch/rootfs/hello.c"
+#: The root image's test programs (C, static glibc), ``/bin/<name>``: a smoke test,
+#: and one check per zCore gap the patches fix.
+ROOTFS_PROGRAMS = {"hello": "zcore_patch/rootfs/hello.c", "gaps": "zcore_patch/rootfs/gaps.c"}
 #: The manifest's columns, in order (its first line names them).
 MANIFEST_COLUMNS = ("name", "repository", "pinned_rev", "exported_rev", "file", "sha256",
                     "missing_files")
@@ -393,27 +394,28 @@ class ZcoreBuilder:
     def rootfs_dir(self) -> Path:
         return self.dir / "rootfs"
 
-    def hello(self) -> Path:
-        """``/bin/hello`` of the root image: :data:`HELLO_SOURCE` compiled for
-        riscv64 Linux, static (glibc), cached by the source and the compiler."""
+    def program(self, name: str) -> Path:
+        """``/bin/<name>`` of the root image: its source of :data:`ROOTFS_PROGRAMS`
+        compiled for riscv64 Linux, static (glibc), cached by the source and the
+        compiler."""
         gcc = self.toolchain.require("linux-gcc")
         self.toolchain.require("linux-libc")
-        src = self.root / HELLO_SOURCE
-        out = self.rootfs_dir / "hello"
-        version = run_version(gcc)
-        key = digest(src.read_bytes(), version)
-        stamp = Stamp(self.rootfs_dir / "hello.stamp")
+        src = self.root / ROOTFS_PROGRAMS[name]
+        out = self.rootfs_dir / name
+        key = digest(src.read_bytes(), run_version(gcc))
+        stamp = Stamp(self.rootfs_dir / f"{name}.stamp")
         if not stamp.fresh(key, [out]):
             out.parent.mkdir(parents=True, exist_ok=True)
-            run_logged([gcc, "-static", "-O2", "-Wall", "-o", out, src], f"{gcc.name} hello.c",
-                       self.dir / "logs" / "hello.log")
+            run_logged([gcc, "-static", "-O2", "-Wall", "-pthread", "-o", out, src],
+                       f"{gcc.name} {src.name}", self.dir / "logs" / f"{name}.log")
             stamp.write(key)
         return out
 
     def default_root_image(self, extra: Optional[Mapping[str, Path]] = None) -> Path:
-        """``build/zcore/rootfs.img``: ``/bin/hello`` and ``extra`` (path in the
-        image → file here)."""
-        files = {"bin/hello": self.hello(), **(extra or {})}
+        """``build/zcore/rootfs.img``: the programs of :data:`ROOTFS_PROGRAMS` in
+        ``/bin`` and ``extra`` (path in the image → file here)."""
+        files = {f"bin/{name}": self.program(name) for name in ROOTFS_PROGRAMS}
+        files.update(extra or {})
         return self.root_image(files, self.dir / "rootfs.img")
 
 
