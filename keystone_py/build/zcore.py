@@ -38,6 +38,8 @@ from ..errors import BuildError, KeystoneError
 from ..paths import build_dir, find_root
 from ..toolchain import Toolchain
 from .cache import Stamp, compute_cache_key, digest
+from .cargo import EAPPS, ENCLAVE_TARGETS, Builder
+from .hostapps import HostAppsBuilder
 from .runner import run_logged
 
 log = logging.getLogger("keystone_py.zcore")
@@ -412,9 +414,17 @@ class ZcoreBuilder:
         return out
 
     def default_root_image(self, extra: Optional[Mapping[str, Path]] = None) -> Path:
-        """``build/zcore/rootfs.img``: the programs of :data:`ROOTFS_PROGRAMS` in
-        ``/bin`` and ``extra`` (path in the image → file here)."""
-        files = {f"bin/{name}": self.program(name) for name in ROOTFS_PROGRAMS}
+        """``build/zcore/rootfs.img``: the programs of :data:`ROOTFS_PROGRAMS` and
+        the host apps in ``/bin``, the loader, runtime and eapps in ``/enclave``
+        (the Linux initramfs's paths, built when stale), and ``extra`` (path in
+        the image → file here)."""
+        apps = HostAppsBuilder(self.root, self.toolchain).build()
+        art = Builder(root=self.root, toolchain=self.toolchain).build(ENCLAVE_TARGETS)
+        files = {f"bin/{name}": path for name, path in apps.items()}
+        files["enclave/loader.bin"] = art.require("loader_bin")
+        files["enclave/eyrie-rt"] = art.require("runtime_elf")
+        files.update({f"enclave/{name}": art.eapp(name) for name in EAPPS})
+        files.update({f"bin/{name}": self.program(name) for name in ROOTFS_PROGRAMS})
         files.update(extra or {})
         return self.root_image(files, self.dir / "rootfs.img")
 
