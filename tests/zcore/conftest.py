@@ -49,20 +49,23 @@ def zcore_root_image(zcore_build) -> Path:
 
 @pytest.fixture
 def zcore_guest(ks_paths, zcore_build, zcore_root_image, ks_log_dir) -> Iterator[Any]:
-    """``zcore_guest(argv, smp=1, firmware=None, extra_args=(), log="warn", name=None)``
+    """``zcore_guest(argv, smp=1, firmware=None, extra_args=(), log="warn", icount=None,
+    name=None)``
     → a new, not yet launched Machine: the ``--firmware`` firmware (or ``firmware``),
-    zCore with log level ``log``, the root image, ``argv`` as the root process.
+    zCore with log level ``log``, the root image, ``argv`` as the root process,
+    ``-icount`` (default: the ``--icount`` option).
     Shut down when the test ends."""
     made: List[Machine] = []
 
     def make(argv: Sequence[str], smp: int = 1, firmware: Optional[str] = None,
              extra_args: Sequence[str] = (), log: str = "warn",
-             name: Optional[str] = None) -> Machine:
+             icount: Optional[int] = None, name: Optional[str] = None) -> Machine:
         name = name or f"zcore{len(made)}"
         fw = resolve_firmware(firmware or ks_paths.firmware_choice, ks_paths.artifacts,
                               ks_paths.toolchain)
         m = zcore_machine(fw, zcore_build.image, zcore_root_image, argv, smp=smp,
-                          extra_args=[*ks_paths.qemu_args, *extra_args], log=log, name=name,
+                          extra_args=[*ks_paths.qemu_args, *extra_args], log=log,
+                          icount=icount if icount is not None else ks_paths.icount, name=name,
                           log_dir=ks_log_dir / name)
         made.append(m)
         return m

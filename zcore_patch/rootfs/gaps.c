@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SYS_UNKNOWN 1000 /* no riscv64 Linux system call has this number */
@@ -73,12 +74,36 @@ static int check_thread(void) {
     return 0;
 }
 
+static long now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000L + t.tv_nsec / 1000;
+}
+
+/* Three 5 ms sleeps, each measured with CLOCK_MONOTONIC: none ends early, none
+ * waits for a far timer tick (zCore's tick is 1 s). */
+static int check_sleep(void) {
+    long took[3], worst = 0;
+    int early = 0;
+    for (int i = 0; i < 3; i++) {
+        struct timespec d = {0, 5000000};
+        long a = now_us();
+        nanosleep(&d, NULL);
+        took[i] = now_us() - a;
+        early |= took[i] < 5000;
+        worst = took[i] > worst ? took[i] : worst;
+    }
+    printf("gaps: sleep %s 5000us took %ld %ld %ld us\n", !early && worst < 20000 ? "ok" : "FAIL",
+           took[0], took[1], took[2]);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
 } CHECKS[] = {
     {"enosys", check_enosys}, {"fstat", check_fstat}, {"wait", check_wait},
-    {"thread", check_thread},
+    {"thread", check_thread}, {"sleep", check_sleep},
 };
 
 int main(int argc, char **argv) {
