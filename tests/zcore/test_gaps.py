@@ -6,7 +6,9 @@ killed by its statx (`unknown syscall: STATX. exit...`, no line), `fstat` printe
 `FAIL fstat(1)=-1 errno=20` (ENOTDIR), and `wait` and `thread` panicked the kernel
 (`unsupported sys_clone flags: 0x1200011` / `0x3d0f00`), and a 5 ms `sleep` took
 about 1 s (zCore's timer interrupt came once a second, its only chance to end a
-sleep: 988,601, 996,127, 1,000,842 us)."""
+sleep: 988,601, 996,127, 1,000,842 us), and glibc's FUTEX_WAIT_BITSET waits
+returned at once (`futex FAIL timedout 1 0 1 0 after 10168 106 10071 18 us,
+changed value not EAGAIN`: zCore read op 9 as WAKE)."""
 
 import re
 
@@ -68,3 +70,16 @@ def test_a_5ms_sleep_ends_on_time(zcore_guest, cpu, smp):
     took = [int(x) for x in re.fullmatch(r"5000us took (\d+) (\d+) (\d+) us",
                                          line.group(2)).groups()]
     assert all(5000 <= t <= 5000 + SLEEP_SLACK_US for t in took), line.group(0)
+
+
+@pytest.mark.parametrize("smp", [1, 2])
+def test_futex_waits_block_until_their_timeout(zcore_guest, cpu, smp):
+    """FUTEX_WAIT and glibc's FUTEX_WAIT_BITSET, shared and private, block until
+    their 10 ms timeout; a changed value answers EAGAIN (patch 0011)."""
+    text = run_gaps(zcore_guest, ["futex"], smp=smp, firmware="ours", extra_args=cpu.args,
+                    icount=ICOUNT_SHIFT, name=f"futex-smp{smp}")
+    line = gap_line(text, "futex")
+    m = re.fullmatch(r"timedout 1 1 1 1 after (\d+) (\d+) (\d+) (\d+) us, changed value EAGAIN",
+                     line.group(2))
+    assert m, line.group(0)
+    assert all(10000 <= int(t) <= 10000 + SLEEP_SLACK_US for t in m.groups()), line.group(0)

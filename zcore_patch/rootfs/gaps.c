@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,12 +100,48 @@ static int check_sleep(void) {
     return 0;
 }
 
+static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *t, uint32_t val3) {
+    return syscall(SYS_futex, word, op, val, t, NULL, val3);
+}
+
+/* Waits that must block until their timeout (10 ms): FUTEX_WAIT with a relative
+ * timeout and FUTEX_WAIT_BITSET (glibc's waits) with an absolute one, shared and
+ * private; a wait on a changed value answers EAGAIN at once. */
+static int check_futex(void) {
+    static uint32_t word;
+    const int ops[] = {FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT | FUTEX_PRIVATE_FLAG,
+                       FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG};
+    long took[4];
+    int errs[4], bad = 0;
+    for (int i = 0; i < 4; i++) {
+        struct timespec t = {0, 10000000}, now;
+        if (ops[i] & FUTEX_WAIT_BITSET) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            t.tv_sec = now.tv_sec + (now.tv_nsec + 10000000) / 1000000000;
+            t.tv_nsec = (now.tv_nsec + 10000000) % 1000000000;
+        }
+        long a = now_us();
+        long r = futex(&word, ops[i], 0, &t, FUTEX_BITSET_MATCH_ANY);
+        errs[i] = r == -1 ? errno : 0;
+        took[i] = now_us() - a;
+        bad |= r != -1 || errs[i] != ETIMEDOUT || took[i] < 10000;
+    }
+    long r = futex(&word, FUTEX_WAIT_BITSET, 1, NULL, FUTEX_BITSET_MATCH_ANY);
+    int again = r == -1 && errno == EAGAIN;
+    printf("gaps: futex %s timedout %d %d %d %d after %ld %ld %ld %ld us, changed value %s\n",
+           !bad && again ? "ok" : "FAIL", errs[0] == ETIMEDOUT, errs[1] == ETIMEDOUT,
+           errs[2] == ETIMEDOUT, errs[3] == ETIMEDOUT, took[0], took[1], took[2], took[3],
+           again ? "EAGAIN" : "not EAGAIN");
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
 } CHECKS[] = {
     {"enosys", check_enosys}, {"fstat", check_fstat}, {"wait", check_wait},
     {"thread", check_thread}, {"sleep", check_sleep},
+    {"futex", check_futex},
 };
 
 int main(int argc, char **argv) {
