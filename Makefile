@@ -22,6 +22,14 @@ PYTEST_ARGS ?=
 # in a git clone of HEAD with a new .venv, ~10 min); `make test FRESH_CLONE=` skips it.
 FRESH_CLONE ?= --fresh-clone
 
+# zCore's source archives and MANIFEST.tsv (`keystone-py build zcore`, tests/zcore): the
+# project machines' ../shared/vendor/zcore when it exists (or make ZCORE_SOURCES=DIR); a
+# clone without it builds and tests everything else (the zCore tests skip, saying why).
+ZCORE_SOURCES ?= $(wildcard $(abspath $(CURDIR)/../shared/vendor/zcore))
+ifneq ($(ZCORE_SOURCES),)
+export KEYSTONE_ZCORE_SOURCES ?= $(ZCORE_SOURCES)
+endif
+
 .PHONY: all setup build test host-test pytest pytest-parallel pytest-matrix lint run bench \
         doctor clean \
         distclean
@@ -47,6 +55,7 @@ setup:
 
 build: setup
 	$(KS) build
+	$(if $(ZCORE_SOURCES),$(KS) build zcore --zcore-sources $(ZCORE_SOURCES))
 
 host-test: setup
 	$(KS) host-test

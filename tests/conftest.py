@@ -8,6 +8,7 @@ The folders mirror the system, and each gives its tests a marker::
     tests/qemu/    qemu    the SM in QEMU with the conformance payload as host
     tests/gdb/     qemu    GDB on QEMU's gdbstub, across the worlds (also marked ``gdb``)
     tests/linux/   linux   Linux on the SM: the driver, the host apps, the enclaves (and ``qemu``)
+    tests/zcore/   zcore   zCore on the SM, built from its source archives (and ``qemu``)
 
 ``slow`` marks the tests of :data:`SLOW` (ten seconds or more each), so ``-m
 "not slow"`` is the quicker pass over everything else.
@@ -42,6 +43,7 @@ FOLDER_MARKERS = {
     "qemu": ("qemu",),
     "gdb": ("qemu", "gdb"),
     "linux": ("linux", "qemu"),
+    "zcore": ("zcore", "qemu"),
 }
 
 #: Tests that take ten seconds or more each (module, or module::test), relative to tests/.
@@ -64,6 +66,8 @@ MARKERS = {
     "qemu": "boots QEMU (tests/qemu, tests/gdb, tests/linux)",
     "gdb": "drives gdb-multiarch on QEMU's gdbstub (tests/gdb)",
     "linux": "boots Linux on the SM; needs the kernel build (tests/linux, tests/gdb/test_linux.py)",
+    "zcore": "boots zCore on the SM; needs its source archives (tests/zcore; skipped, saying "
+             "why, without KEYSTONE_ZCORE_SOURCES)",
     "slow": "takes ten seconds or more (tests/conftest.py: SLOW)",
     "fresh_clone": "end-to-end test of a clean clone; runs only with --fresh-clone "
                    "(or KS_FRESH_CLONE=1)",

@@ -11,36 +11,43 @@ from .artifacts import Artifacts
 from .cargo import TARGETS, Builder, resolve_target
 from .linux import LinuxBuilder
 from .userapp import CSdkBuilder
+from .zcore import ZcoreBuilder
 
 #: Build targets that are not cargo packages (``keystone-py build linux``).
 LINUX_TARGET = "linux"
 #: The C eapp library, build/c/libkeystone-eapp.a (``keystone-py build c-sdk``).
 C_SDK_TARGET = "c-sdk"
-#: Every CLI target name, in build order; ``all`` means all of them.
+#: zCore, the Rust host OS (``keystone-py build zcore``): only when named, as it
+#: needs its source archives (``make build`` names it when they are there).
+ZCORE_TARGET = "zcore"
+#: Every CLI target name but zcore, in build order; ``all`` means all of them.
 ALL_TARGETS = (*TARGETS, LINUX_TARGET, C_SDK_TARGET)
 
 
 def expand_targets(names: Sequence[str]) -> List[str]:
     """CLI names to target names: ``all`` (or nothing) means every target,
-    ``linux`` included (the kernel, /init and the initramfs)."""
+    ``linux`` included (the kernel, /init and the initramfs), plus ``zcore``
+    when it is named too."""
     if not names or "all" in names:
-        return list(ALL_TARGETS)
+        return list(ALL_TARGETS) + ([ZCORE_TARGET] if ZCORE_TARGET in names else [])
     out: List[str] = []
     for n in names:
-        name = n if n in (LINUX_TARGET, C_SDK_TARGET) else resolve_target(n).name
+        name = n if n in (LINUX_TARGET, C_SDK_TARGET, ZCORE_TARGET) else resolve_target(n).name
         if name not in out:
             out.append(name)
     return out
 
 
 def build_targets(names: Sequence[str], force: bool = False, root: Optional[Path] = None,
-                  toolchain: Optional[Toolchain] = None) -> Artifacts:
+                  toolchain: Optional[Toolchain] = None,
+                  zcore_sources: Optional[Path] = None) -> Artifacts:
     """Builds the named targets (CLI names, see :func:`expand_targets`), each
-    only when stale, and returns every artifact that exists."""
+    only when stale, and returns every artifact that exists. ``zcore`` takes its
+    sources from ``zcore_sources``, else ``$KEYSTONE_ZCORE_SOURCES``."""
     toolchain = toolchain or Toolchain()
     builder = Builder(root=root, toolchain=toolchain)
     targets = expand_targets(names)
-    cargo = [t for t in targets if t not in (LINUX_TARGET, C_SDK_TARGET)]
+    cargo = [t for t in targets if t not in (LINUX_TARGET, C_SDK_TARGET, ZCORE_TARGET)]
     if cargo:
         builder.build(cargo, force=force)
     linux = LinuxBuilder(root=builder.root, toolchain=toolchain)
@@ -48,6 +55,8 @@ def build_targets(names: Sequence[str], force: bool = False, root: Optional[Path
         linux.build(force=force)
     if C_SDK_TARGET in targets:
         CSdkBuilder(builder.root, toolchain).build(force=force)
+    if ZCORE_TARGET in targets:
+        ZcoreBuilder(builder.root, toolchain, sources=zcore_sources).build(force=force)
     return builder.artifacts().update(linux.artifacts())
 
 

@@ -18,6 +18,7 @@ from typing import Optional
 
 from ..build import ENCLAVE_TARGETS, build_targets
 from ..build.hostapps import EAPPS, HOST_APPS
+from ..build.zcore import ZcoreBuilder
 from ..contract import PAYLOAD_DONE
 from ..errors import KeystoneError
 from ..paths import build_dir
@@ -46,7 +47,9 @@ def _stream_console() -> None:
 
 
 def cmd_boot(args: argparse.Namespace) -> int:
-    if args.linux:
+    if args.host == "zcore":
+        return _boot_zcore(args)
+    if args.linux or args.host == "linux":
         return _boot_linux(args)
     from ..qemu import Machine, resolve_firmware
 
@@ -97,6 +100,30 @@ def _boot_linux(args: argparse.Namespace) -> int:
                  "logs in %s", ready.cpus, ready.time if ready.time is not None else
                  "unreadable", status, m.log_dir)
     return status
+
+
+def _boot_zcore(args: argparse.Namespace) -> int:
+    """zCore on the chosen firmware with its root image: runs ``--rootproc`` as
+    the root process and streams the console until ``--until`` matches (zCore
+    does not power off when that process ends) or ``--timeout``."""
+    from ..qemu import resolve_firmware
+    from ..qemu.zcore import zcore_machine
+
+    artifacts = build_targets(["sm"])
+    builder = ZcoreBuilder(sources=args.zcore_sources)
+    zcore = builder.build()
+    image = builder.default_root_image()
+    _stream_console()
+    with zcore_machine(resolve_firmware(args.firmware, artifacts), zcore, image,
+                       shlex.split(args.rootproc), smp=args.smp, memory=args.memory,
+                       log=args.log, icount=args.icount, extra_args=args.qemu_arg,
+                       gdb=args.gdb, name="zcore") as m:
+        if m.gdb_port:
+            log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
+                        "127.0.0.1:%d'", builder.elf, m.gdb_port)
+        m.expect(args.until, timeout=1e9 if args.gdb else args.timeout)
+        log.info("\nzcore: saw %r; logs in %s", args.until, m.log_dir)
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -247,6 +274,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "counts and time")
     s.add_argument("--linux", action="store_true",
                    help="boot Linux 6.1 + the initramfs /init instead of the payload")
+    s.add_argument("--host", choices=("linux", "zcore"), default=None,
+                   help="boot a host OS instead of the payload: linux (= --linux) or zcore "
+                        "(build/zcore.bin with its SFS root image; needs --zcore-sources or "
+                        "$KEYSTONE_ZCORE_SOURCES)")
+    s.add_argument("--zcore-sources", metavar="DIR", default=None,
+                   help="with --host zcore: folder of zCore's source archives + MANIFEST.tsv")
+    s.add_argument("--rootproc", default="/bin/hello zcore 25", metavar="'PROG ARGS'",
+                   help="with --host zcore: zCore's root process (default '/bin/hello zcore 25')")
+    s.add_argument("--until", default=r"zcore-hello: done", metavar="REGEX",
+                   help="with --host zcore: stop once the console matches REGEX "
+                        "(default: /bin/hello's last line)")
+    s.add_argument("--log", default="warn", help="with --host zcore: zCore's LOG= level")
     s.add_argument("--script", default=None, metavar="CMD,CMD",
                    help="with --linux: /init commands (ks.script; '+' = space), default "
                         "cpus,poweroff; e.g. cpus,peek+0x80000000,poweroff")

@@ -19,7 +19,7 @@ log = logging.getLogger("keystone_py.cli")
 def cmd_build(args: argparse.Namespace) -> int:
     if args.app:
         return _build_app(args)
-    artifacts = build_targets(args.targets, force=args.force)
+    artifacts = build_targets(args.targets, force=args.force, zcore_sources=args.zcore_sources)
     for name, path in artifacts.to_dict().items():
         log.info("%-12s %s", name, path)
     return 0
@@ -55,9 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Adds ``build``, ``artifacts`` and ``host-test``."""
     s = sub.add_parser("build", help="build firmware, payload and Linux into build/ (cached)")
     s.add_argument("targets", nargs="*", metavar="TARGET",
-                   help="sm, payload, linux or all (default: all; linux = kernel Image, "
-                        "vmlinux, /init and the initramfs)")
+                   help="sm, payload, linux, zcore or all (default: all; linux = kernel Image, "
+                        "vmlinux, /init and the initramfs; zcore = build/zcore.bin, only "
+                        "with --zcore-sources or $KEYSTONE_ZCORE_SOURCES)")
     s.add_argument("--force", action="store_true", help="ignore the cache, run cargo")
+    s.add_argument("--zcore-sources", metavar="DIR", default=None,
+                   help="folder of zCore's source archives and MANIFEST.tsv (target zcore; "
+                        "default: $KEYSTONE_ZCORE_SOURCES)")
     s.add_argument("--app", metavar="DIR", default=None,
                    help="build your own eapp: a C eapp folder (*.c, *.S; sdk/c) or a Rust "
                         "crate/workspace depending on keystone-enclave (eapps) and "
