@@ -8,7 +8,8 @@ killed by its statx (`unknown syscall: STATX. exit...`, no line), `fstat` printe
 about 1 s (zCore's timer interrupt came once a second, its only chance to end a
 sleep: 988,601, 996,127, 1,000,842 us), and glibc's FUTEX_WAIT_BITSET waits
 returned at once (`futex FAIL timedout 1 0 1 0 after 10168 106 10071 18 us,
-changed value not EAGAIN`: zCore read op 9 as WAKE)."""
+changed value not EAGAIN`: zCore read op 9 as WAKE), and two threads taking turns
+on one hart saw each other's FP registers (`fp FAIL create=0 same=0 0`, 1 and 2 harts)."""
 
 import re
 
@@ -25,6 +26,7 @@ CHECKS = {
     "fstat": r"fstat\(1\)=0 errno=\d+ fstatat\(/bin\)=0 isdir=1",
     "wait": r"waitpid=(\d+)\(child \1\) status=0x700 exited=1 code=7",
     "thread": r"create=0 join=0 value=42",
+    "fp": r"create=0 same=1 1",  # FP registers kept per thread (patch 0012)
 }
 
 

@@ -135,13 +135,63 @@ static int check_futex(void) {
     return 0;
 }
 
+/* Two threads take turns (a futex ping-pong), each keeping four doubles in
+ * registers (callee-saved fs registers) across its futex calls: the other thread's
+ * computation on the same hart must not change them. */
+static uint32_t fp_turn;
+
+static void fp_pass(uint32_t me) {
+    while (__atomic_load_n(&fp_turn, __ATOMIC_ACQUIRE) != me)
+        futex(&fp_turn, FUTEX_WAIT_PRIVATE, me ^ 1, NULL, 0);
+}
+
+static void fp_give(uint32_t other) {
+    __atomic_store_n(&fp_turn, other, __ATOMIC_RELEASE);
+    futex(&fp_turn, FUTEX_WAKE_PRIVATE, 1, NULL, 0);
+}
+
+static double fp_work(double seed, int me) {
+    double a = seed, b = seed * 0.5, c = seed + 3.0, d = seed - 7.0;
+    for (int i = 0; i < 200; i++) {
+        if (me >= 0)
+            fp_pass(me);
+        a = a * 1.000001 + b;
+        b = b * 0.999999 + c * 1e-3;
+        c = c * 1.0000003 - d * 1e-4;
+        d = d * 0.9999997 + a * 1e-6;
+        if (me >= 0)
+            fp_give(me ^ 1);
+    }
+    return a + b + c + d;
+}
+
+static void *fp_thread(void *arg) {
+    double *v = arg;
+    *v = fp_work(*v, 1);
+    return NULL;
+}
+
+/* Each thread's result equals the same computation's in one thread alone. */
+static int check_fp(void) {
+    double want1 = fp_work(1.25, -1), want0 = fp_work(-3.5, -1);
+    double v1 = 1.25;
+    pthread_t t;
+    fp_turn = 0;
+    int r = pthread_create(&t, NULL, fp_thread, &v1);
+    double v0 = fp_work(-3.5, 0);
+    pthread_join(t, NULL);
+    printf("gaps: fp %s create=%d same=%d %d\n", !r && v0 == want0 && v1 == want1 ? "ok" : "FAIL",
+           r, v0 == want0, v1 == want1);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
 } CHECKS[] = {
     {"enosys", check_enosys}, {"fstat", check_fstat}, {"wait", check_wait},
     {"thread", check_thread}, {"sleep", check_sleep},
-    {"futex", check_futex},
+    {"futex", check_futex}, {"fp", check_fp},
 };
 
 int main(int argc, char **argv) {

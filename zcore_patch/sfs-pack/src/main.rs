@@ -26,19 +26,14 @@ fn main() -> ExitCode {
         eprintln!("usage: sfs-pack DIR IMAGE");
         return ExitCode::from(2);
     };
-    let file = match OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(image)
-    {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("sfs-pack: cannot create {}: {e}", image.display());
-            return ExitCode::FAILURE;
-        }
-    };
+    let file =
+        match OpenOptions::new().read(true).write(true).create(true).truncate(true).open(image) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("sfs-pack: cannot create {}: {e}", image.display());
+                return ExitCode::FAILURE;
+            }
+        };
     let fs = match SimpleFileSystem::create(Arc::new(Mutex::new(file)), MAX_SPACE) {
         Ok(fs) => fs,
         Err(e) => {
