@@ -1,6 +1,6 @@
 """Attestation: reports, the signature scheme, measurements and the device key.
 
-* :mod:`.report` – parse and verify reports (KEYSTONE_ABI.md §5);
+* :mod:`.report` – parse and verify reports (README, "Attestation and sealing");
 * :mod:`.measure` – predict an enclave's measurement (and the SM's hash) offline;
 * :mod:`.ed25519_sha3` – Ed25519 with SHA3-512, on PyNaCl's point operations;
 * :mod:`.devkey` – the (development) device secret QEMU hands the SM.

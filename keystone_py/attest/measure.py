@@ -1,6 +1,6 @@
 """Predict an enclave's measurement offline, as the SM computes it at CREATE.
 
-KEYSTONE_ABI.md §2 "current measurement": SHA3-512 over three little-endian
+Keystone's current measurement (`sm_core::measure`): SHA3-512 over three little-endian
 u64 (runtime - EPM base, user - runtime, free - user), then every 4 KiB page
 from the EPM base to the first free page. The host lays the loader, runtime
 and eapp files out page-aligned and consecutive from the EPM base, each

@@ -1,4 +1,4 @@
-"""Parse and verify attestation reports (KEYSTONE_ABI.md §5).
+"""Parse and verify attestation reports (README, "Attestation and sealing").
 
 A report (1352 bytes) carries the enclave's hash, its data (≤ 1024 bytes) and
 the SM's signature over them; the SM's hash, public key and the device's

@@ -37,9 +37,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Keystone's test-runner sizes: the "full size" enclave.
 const FULL_FREE_MEM: u64 = 48 << 20;
 const FULL_UTM: u64 = 2 << 20;
-/// Calls per kind in the switchless latency figures (REFERENCE_FIGURES.md: >= 10,000).
+/// Calls per kind in the switchless latency figures (README, Bench: >= 10,000).
 const SWITCHLESS_CALLS: u64 = 10_000;
-/// Expected exit values of the examples (KEYSTONE_ABI.md §9 and ours).
+/// Expected exit values of the examples (Keystone's test list, README "Enclave runtime and eapps", and ours).
 const FAULT_LOAD: u64 = 0xFA17_0000 + 13;
 
 fn expected(eapp: &str) -> Option<u64> {
