@@ -19,7 +19,7 @@
 //! H checks are `# SKIP`ped where the device tree's `riscv,isa` has no `h`
 //! (or hstatus traps); races where there is one hart. Timer checks run on
 //! every machine: the SM must keep the host's deadline with and without Sstc
-//! (DESIGN.md, "Time belongs to the host"), they only fail without Sstc here.
+//! (README, "Time belongs to the host"), they only fail without Sstc here.
 //!
 //! What each check expects of the SM (what a fixed SM must do to pass):
 //!
@@ -1343,18 +1343,42 @@ fn reset_secret_present(epm: usize) -> usize {
         .count()
 }
 
+/// Word `i` of host DRAM at `at`, which a reset leaves alone (QEMU keeps RAM):
+/// where the reset attacks keep what one boot tells the next.
+fn dram_word(at: usize, i: usize) -> u64 {
+    // SAFETY: host DRAM the payload reserves for its markers.
+    unsafe { ((at + 8 * i) as *const u64).read_volatile() }
+}
+
+fn set_dram_word(at: usize, i: usize, w: u64) {
+    // SAFETY: as in `dram_word`.
+    unsafe { ((at + 8 * i) as *mut u64).write_volatile(w) };
+}
+
 fn marker_word(i: usize) -> u64 {
-    // SAFETY: host DRAM the payload reserves for the marker.
-    unsafe { ((MARKER + 8 * i) as *const u64).read_volatile() }
+    dram_word(MARKER, i)
 }
 
 fn set_marker(words: [u64; 3]) {
     for (i, w) in words.into_iter().enumerate() {
-        // SAFETY: as in `marker_word`.
-        unsafe { ((MARKER + 8 * i) as *mut u64).write_volatile(w) };
+        set_dram_word(MARKER, i, w);
     }
     // SAFETY: orders the marker before the reset.
     unsafe { core::arch::asm!("fence rw, rw") };
+}
+
+/// Plants the reset attacks' secret in the EPM at `epm` (payload memory until CREATE).
+fn put_reset_secret(epm: usize) {
+    for i in 0..RESET_SECRET_WORDS {
+        // SAFETY: payload memory until CREATE.
+        unsafe { ((epm + SECRET_OFF + 8 * i) as *mut u64).write_volatile(secret_word(epm, i)) };
+    }
+}
+
+/// Zeroes that secret again once the EPM is host memory (no secret for the next run).
+fn clear_reset_secret(epm: usize) {
+    // SAFETY: host DRAM again (no live enclave there).
+    unsafe { core::ptr::write_bytes((epm + SECRET_OFF) as *mut u64, 0, RESET_SECRET_WORDS) };
 }
 
 /// Bootargs `attack=reset-srst` or `attack=reset-testdev`. Stage 1 (no
@@ -1400,16 +1424,12 @@ pub fn reset(kind: &str) {
         }
         check!(present == 0 && marked_epm == epm, "{name}: after the reset the old enclave's EPM no longer holds its secret";
             "{present} of {RESET_SECRET_WORDS} secret words survived the reset at {epm:#x}");
-        // SAFETY: host DRAM again; leave no secret for the next run.
-        unsafe { core::ptr::write_bytes((epm + SECRET_OFF) as *mut u64, 0, RESET_SECRET_WORDS) };
+        clear_reset_secret(epm);
         return;
     }
     check!(present == 0, "reset: no enclave secret in DRAM before stage 1"; "{present} secret words at {epm:#x} without a marker");
     load_image(&a);
-    for i in 0..RESET_SECRET_WORDS {
-        // SAFETY: payload memory until CREATE.
-        unsafe { ((epm + SECRET_OFF + 8 * i) as *mut u64).write_volatile(secret_word(epm, i)) };
-    }
+    put_reset_secret(epm);
     let ret = create_raw(&a);
     check!(ret.error == 0, "reset: stage 1 creates the enclave holding the secret"; "create error {}", ret.error as isize);
     if ret.error != 0 {
@@ -1469,13 +1489,11 @@ const KEY_OFF: usize = 0x2000;
 static RACE_EID: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 fn race_word(i: usize) -> u64 {
-    // SAFETY: host DRAM the payload reserves for the race's marker.
-    unsafe { ((RACE_MARKER + 8 * i) as *const u64).read_volatile() }
+    dram_word(RACE_MARKER, i)
 }
 
 fn set_race_word(i: usize, w: u64) {
-    // SAFETY: as in `race_word`.
-    unsafe { ((RACE_MARKER + 8 * i) as *mut u64).write_volatile(w) };
+    set_dram_word(RACE_MARKER, i, w);
 }
 
 /// Runs the sealing enclave on another hart until the machine resets.
@@ -1605,9 +1623,8 @@ pub fn reset_claim() {
     let end = keystone_abi::layout::PAYLOAD_BASE as u64 + claim;
     let inside = args(0).epm_paddr as usize;
     let control = (end as usize).next_multiple_of(0x10_0000) + 0x10_0000;
-    // SAFETY: host DRAM the payload reserves for the marker.
-    let marker = |i: usize| unsafe { ((CLAIM_MARKER + 8 * i) as *mut u64).read_volatile() };
-    let set = |i: usize, w: u64| unsafe { ((CLAIM_MARKER + 8 * i) as *mut u64).write_volatile(w) };
+    let marker = |i| dram_word(CLAIM_MARKER, i);
+    let set = |i, w| set_dram_word(CLAIM_MARKER, i, w);
     crate::println!("# reset-claim: the kernel header claims {claim:#x} bytes (to {end:#x}); control EPM {control:#x}");
     if marker(0) == CLAIM_MAGIC {
         set(0, 0);
@@ -1619,10 +1636,7 @@ pub fn reset_claim() {
             let present = reset_secret_present(epm);
             check!(present == 0, "reset-external: after a reset the SM did not see, the EPM {name} ({epm:#x}) holds none of its secret";
                 "{present} of {RESET_SECRET_WORDS} secret words survived");
-            // SAFETY: host DRAM again; leave no secret for the next run.
-            unsafe {
-                core::ptr::write_bytes((epm + SECRET_OFF) as *mut u64, 0, RESET_SECRET_WORDS)
-            };
+            clear_reset_secret(epm);
         }
         return;
     }
@@ -1630,10 +1644,7 @@ pub fn reset_claim() {
     for (n, (epm, utm_slot)) in [(inside, 0), (control, 1)].into_iter().enumerate() {
         let a = args_at(epm, utm_slot);
         load_image(&a);
-        for i in 0..RESET_SECRET_WORDS {
-            // SAFETY: payload memory until CREATE.
-            unsafe { ((epm + SECRET_OFF + 8 * i) as *mut u64).write_volatile(secret_word(epm, i)) };
-        }
+        put_reset_secret(epm);
         let ret = create_raw(&a);
         let in_claim = (epm as u64) < end;
         if in_claim {
@@ -1644,10 +1655,8 @@ pub fn reset_claim() {
                 "CREATE returned ({}, {})", ret.error as isize, ret.value);
         }
         if ret.error != 0 {
-            // SAFETY: still host memory: no secret left behind by the test itself.
-            unsafe {
-                core::ptr::write_bytes((epm + SECRET_OFF) as *mut u64, 0, RESET_SECRET_WORDS)
-            };
+            // Still host memory: no secret left behind by the test itself.
+            clear_reset_secret(epm);
             continue;
         }
         command(utm_slot, 2, 0, 0);
@@ -1689,9 +1698,8 @@ pub fn reset_initrd(fdt: &fdt::Fdt) {
         check!(false, "reset: the machine has an initrd (boot with -initrd)"; "no linux,initrd-start/end in /chosen");
         return;
     };
-    // SAFETY: host DRAM the payload reserves for the marker.
-    let marker = |i: usize| unsafe { ((INITRD_MARKER + 8 * i) as *const u64).read_volatile() };
-    let set = |i: usize, w: u64| unsafe { ((INITRD_MARKER + 8 * i) as *mut u64).write_volatile(w) };
+    let marker = |i| dram_word(INITRD_MARKER, i);
+    let set = |i, w| set_dram_word(INITRD_MARKER, i, w);
     let epm = start & !(0x1_0000 - 1);
     crate::println!("# reset-initrd: initrd {start:#x}..{end:#x}, EPM {epm:#x}");
     if marker(0) == INITRD_MAGIC {
@@ -1709,10 +1717,7 @@ pub fn reset_initrd(fdt: &fdt::Fdt) {
     }
     let a = args_at(epm, 0);
     load_image(&a);
-    for i in 0..RESET_SECRET_WORDS {
-        // SAFETY: payload memory until CREATE.
-        unsafe { ((epm + SECRET_OFF + 8 * i) as *mut u64).write_volatile(secret_word(epm, i)) };
-    }
+    put_reset_secret(epm);
     let ret = create_raw(&a);
     check!(ret.error == 0, "reset: CREATE accepts an EPM over the initrd (Linux frees and reuses it)";
         "CREATE returned ({}, {})", ret.error as isize, ret.value);

@@ -6,17 +6,23 @@ use keystone_abi::layout::{SM_BASE, SM_SIZE};
 use sm_core::fdt_patch;
 use spin::Mutex;
 
-/// Room for the patched tree (QEMU's trees are well under 16 KiB packed).
-const SCRATCH: usize = 64 * 1024;
+/// Room for the patched tree (QEMU's trees are well under 16 KiB packed):
+/// the most a tree handed to S-mode can take.
+pub const SCRATCH: usize = 64 * 1024;
 static SCRATCH_BUF: Mutex<[u8; SCRATCH]> = Mutex::new([0; SCRATCH]);
+
+/// The size a tree's header gives (bytes 4..8, big-endian); callers bound it.
+pub fn total_size(dtb: usize) -> usize {
+    // SAFETY: `dtb` is the tree the platform parsed: DRAM outside the SM,
+    // starting with its header.
+    u32::from_be(unsafe { ((dtb + 4) as *const u32).read_volatile() }) as usize
+}
 
 /// Rewrites the tree at `p.dtb` in place with a no-map reserved-memory node
 /// for the SM, so the kernel never maps or allocates the SM's region, and
 /// with the SM's devices `status = "disabled"`, so it never maps those.
 pub fn reserve_sm_region(p: &Platform) {
-    // SAFETY: a valid tree (the platform parsed it) starts with its header;
-    // bytes 4..8 hold its total size.
-    let total = u32::from_be(unsafe { ((p.dtb + 4) as *const u32).read_volatile() }) as usize;
+    let total = total_size(p.dtb);
     // SAFETY: the tree lies in DRAM, outside the SM, and nothing else runs yet.
     let src = unsafe { core::slice::from_raw_parts(p.dtb as *const u8, total) };
     let mut scratch = SCRATCH_BUF.lock();

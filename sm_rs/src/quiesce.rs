@@ -110,9 +110,8 @@ pub fn hold_others_on_panic(me: usize) -> bool {
 /// must answer, the time by which they must).
 fn halt_others(me: usize) -> (usize, u64) {
     let p = platform::get();
-    let present = (0..keystone_abi::layout::MAX_HARTS)
-        .filter(|&h| p.hart_exists(h))
-        .fold(0, |m, h| m | (1 << h));
+    // Base usize::MAX names every hart the device tree lists (SBI's own rule).
+    let present = ipi::decode_mask(0, usize::MAX).unwrap_or(0);
     let required = quiesce::required(present, me);
     ipi::send(me, required, ipi::EV_HALT);
     (required, clint::mtime().saturating_add(WAIT_SECONDS * p.timebase as u64))

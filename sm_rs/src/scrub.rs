@@ -106,8 +106,7 @@ static IMAGES: spin::Once<BootImages> = spin::Once::new();
 fn boot_images(p: &Platform) -> BootImages {
     // SAFETY: PAYLOAD_BASE is DRAM; the Image header is 64 bytes.
     let header = unsafe { (PAYLOAD_BASE as *const [u8; 64]).read_volatile() };
-    // SAFETY: bytes 4..8 of a valid tree (the platform parsed it) hold its size.
-    let dtb_size = u32::from_be(unsafe { ((p.dtb + 4) as *const u32).read_volatile() }) as usize;
+    let dtb_size = crate::dtb::total_size(p.dtb);
     BootImages {
         kernel_base: PAYLOAD_BASE,
         kernel: kernel_footprint(PAYLOAD_BASE, &header),
@@ -116,18 +115,14 @@ fn boot_images(p: &Platform) -> BootImages {
     }
 }
 
-/// The most a device tree handed to S-mode can take (the SM's patch buffer).
-const DTB_MAX: usize = 64 * 1024;
-
 /// True when CREATE must refuse `epm`: it overlaps this boot's kernel
 /// footprint or device tree (`BootImages::refuses_epm`). The tree is taken
-/// at the size it has now (the SM's patch grew it), at most `DTB_MAX`.
+/// at the size it has now (the SM's patch grew it), at most the SM's
+/// patch buffer.
 pub fn refuses_epm(epm: &Range) -> bool {
     let Some(mut images) = IMAGES.get().copied() else { return false };
-    // SAFETY: the tree's header lies in DRAM outside the SM (checked at boot);
-    // any value read is only a size, bounded below.
-    let now = u32::from_be(unsafe { ((images.dtb.base + 4) as *const u32).read_volatile() });
-    images.dtb.size = images.dtb.size.max((now as usize).min(DTB_MAX));
+    let now = crate::dtb::total_size(images.dtb.base);
+    images.dtb.size = images.dtb.size.max(now.min(crate::dtb::SCRATCH));
     images.refuses_epm(epm)
 }
 
