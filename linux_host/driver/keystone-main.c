@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /dev/keystone_enclave: a Keystone-compatible enclave driver for Linux 6.1
- * on our security monitor (KEYSTONE_ABI.md §6).
+ * on our security monitor (docs/abi.md §6).
  *
  * Each open file owns at most one enclave. mmap maps EPM pages (to copy the
  * loader, runtime and eapp in) until FINALIZE, and the UTM (the shared

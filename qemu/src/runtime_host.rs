@@ -1,5 +1,5 @@
 //! `-append runtime`: the payload plays the host of the Eyrie-compatible
-//! runtime, as Keystone's host SDK would (KEYSTONE_ABI.md §7): it lays out
+//! runtime, as Keystone's host SDK would (docs/abi.md §7.1): it lays out
 //! `loader.bin`, `eyrie-rt` and each eapp as raw files, page-padded and
 //! consecutive, in an EPM; creates the enclave with free memory after them;
 //! runs it with a short timer so it is interrupted often; serves its ocalls

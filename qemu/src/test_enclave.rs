@@ -1,6 +1,6 @@
 //! A tiny enclave for SM-level tests, in position-independent assembly: the
 //! host copies its bytes to the EPM base, where the SM enters it in S-mode
-//! with satp = 0 and the registers of KEYSTONE_ABI.md §4 (a1 = EPM base,
+//! with satp = 0 and the registers of docs/abi.md §4.1 (a1 = EPM base,
 //! a6 = UTM base). It reads a command from the UTM (written by the host):
 //!
 //! | UTM+0 | meaning                                  | exit value            |

@@ -1,5 +1,5 @@
 //! Physical ranges of the enclave's memory (EPM), as the SM handed it over
-//! in a1/a2 (KEYSTONE_ABI.md §4). The check is a constructor: a
+//! in a1/a2 (docs/abi.md §4.1). The check is a constructor: a
 //! [`PhysRange`] exists only for bytes inside the EPM, so what the loader
 //! and the runtime turn into slices (their files, the window's pages) is in
 //! the EPM by construction, with no overflow anywhere.

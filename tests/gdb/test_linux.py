@@ -20,7 +20,7 @@ from keystone_py.gdb.worlds import PRIV_M, PRIV_S, PRIV_U, world_table
 from keystone_py.qemu.guest import LinuxGuest
 
 BOOT_TIMEOUT = 240
-#: KEYSTONE_ABI.md: the driver's FINALIZE ioctl, the one that makes the SM create.
+#: docs/abi.md §6.2: the driver's FINALIZE ioctl, the one that makes the SM create.
 FINALIZE_ENCLAVE = 0x8050_A406
 IOCTLS = {0x8050_A400 + n for n in range(16)}
 

@@ -1,7 +1,7 @@
 """The whole stack on Linux: our SM, Linux 6.1 with the enclave driver, the
 Rust host SDK's apps and the Eyrie-compatible runtime, driven through /init.
 
-Keystone's own test list (KEYSTONE_ABI.md §9) runs through `test-runner` with
+Keystone's own test list (docs/abi.md §9) runs through `test-runner` with
 Keystone's arguments (`<eapp> eyrie-rt loader.bin --retval N`, 48 MiB free
 memory, 2 MiB UTM) and Keystone's expected values and lines. Then the driver:
 enclaves at once from one process and from four processes on four harts, a
@@ -35,7 +35,7 @@ RUNNER = re.compile(r"^test-runner: (?P<name>\S+) returned (?P<value>\d+) \(inte
 FAULT_BASE = 0xFA17_0000
 LOAD_PAGE_FAULT = 13
 
-#: KEYSTONE_ABI.md §9: eapp, --retval, lines its host prints (in order).
+#: docs/abi.md §9: eapp, --retval, lines its host prints (in order).
 KEYSTONE_TESTS = [
     ("stack", 12345, []),
     ("loop", 54321, []),

@@ -23,7 +23,7 @@ RUNTIME_ARGS = "/enclave/eyrie-rt /enclave/loader.bin"
 EPM_MAPPED = re.compile(r"^test-runner: (\S+) EPM mapped (whole|page-by-page)$", re.M)
 RETURNED = re.compile(r"^test-runner: (\S+) returned (\d+) ", re.M)
 
-#: Keystone's tests (KEYSTONE_ABI.md §9) whose files span many pages (long-nop's
+#: Keystone's tests (docs/abi.md §9) whose files span many pages (long-nop's
 #: text, the runtime) and whose hosts serve ocalls through the UTM mapping.
 TESTS = [("stack", 12345), ("long-nop", 12345), ("loop", 54321), ("untrusted", 13),
          ("attestation", 0)]

@@ -5,7 +5,7 @@ QEMU's loader device puts ``loader.bin``, the ``eyrie-rt`` ELF and each eapp
 ELF in DRAM as raw files at ``FILES_BASE`` (1 MiB apart); the bootargs name
 them (``ksfile=NAME,ADDR,SIZE``). The payload lays them out in an EPM as
 Keystone's host SDK does, runs each eapp, serves its ocalls, and prints one TAP
-line per check. Keystone's own expectations (KEYSTONE_ABI.md §9): stack 12345,
+line per check. Keystone's own expectations (docs/abi.md §9): stack 12345,
 loop 54321, malloc 11411, long-nop 12345, fibonacci 14930352, untrusted 13 with
 four "Enclave said" lines; ours besides: hello prints through the proxied
 write, a faulting eapp and a bad syscall pointer each end their enclave with

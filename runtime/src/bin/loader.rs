@@ -1,5 +1,5 @@
 //! The enclave loader (`loader.bin`): the SM enters it at the EPM base in
-//! S-mode with satp = 0 and a0..a7 of KEYSTONE_ABI.md §4. Its entry stub maps
+//! S-mode with satp = 0 and a0..a7 of docs/abi.md §4.1. Its entry stub maps
 //! the loader image at its link address (the EPM window base) with three
 //! table pages from free memory, plus an identity map of the gigabytes
 //! holding EPM, and turns on Sv39; `loader_main` then builds the runtime's
@@ -233,7 +233,7 @@ _start:
         // SAFETY: the new tables map the runtime at its link address; the
         // loader's own pages are not executable there, so the fetch after
         // `csrw satp` faults to stvec = the runtime's entry, which receives
-        // the registers of §4 with a5 = the first page the loader left free.
+        // the registers of docs/abi.md §4.1 with a5 = the first page the loader left free.
         unsafe {
             core::arch::asm!(
                 "csrw stvec, {entry}",

@@ -1,4 +1,4 @@
-//! The edge-call ABI between an enclave and its host (KEYSTONE_ABI.md §7):
+//! The edge-call ABI between an enclave and its host (docs/abi.md §7):
 //! `struct edge_call` at the start of the UTM, offsets (never pointers)
 //! relative to the UTM start, status codes and the call ids.
 

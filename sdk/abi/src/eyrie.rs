@@ -1,4 +1,4 @@
-//! The Eyrie-compatible runtime's interfaces (KEYSTONE_ABI.md §7-8): eapp
+//! The Eyrie-compatible runtime's interfaces (docs/abi.md §7-8): eapp
 //! system-call numbers, the runtime's virtual-memory layout, and the exit
 //! codes with which the runtime ends an enclave whose eapp misbehaved.
 

@@ -1,4 +1,4 @@
-//! The enclave driver's user ABI (KEYSTONE_ABI.md §6): the device node, the
+//! The enclave driver's user ABI (docs/abi.md §6): the device node, the
 //! ioctl numbers (Keystone's values, so Keystone's host SDK works unchanged)
 //! and the argument structs. The C header `sdk/abi/include/keystone_user.h`
 //! is generated from this module (`dump_abi --write`); tests/tools/test_abi.py

@@ -1,5 +1,5 @@
 //! The SBI identity of our security monitor and Keystone's SM extension
-//! (KEYSTONE_ABI.md §1-4): function ids, error codes, states, argument layouts.
+//! (docs/abi.md §1-4): function ids, error codes, states, argument layouts.
 
 /// SBI implementation ID reported by BASE.get_impl_id. Not registered with
 /// RISC-V International: 0x4B53 ("KS") sits far above the registered range.
@@ -118,7 +118,7 @@ pub mod state {
     pub const RUNNING: i32 = 4;
 }
 
-/// Attestation report layout (KEYSTONE_ABI.md §5), 1352 bytes.
+/// Attestation report layout (docs/abi.md §5.1), 1352 bytes.
 pub mod report {
     pub const MDSIZE: usize = 64;
     pub const PUBLIC_KEY: usize = 32;

@@ -20,7 +20,7 @@ use keystone_abi::eyrie::{exit_code, linux, syscall as ks};
 use keystone_abi::sm::report;
 pub use syscall::{syscall, Error};
 
-/// An attestation report as the SM writes it (KEYSTONE_ABI.md §5).
+/// An attestation report as the SM writes it (docs/abi.md §5.1).
 pub type Report = [u8; report::REPORT];
 /// A sealing key and the SM's signature over it.
 pub type SealingKey = [u8; report::SEALING_KEY_STRUCT];

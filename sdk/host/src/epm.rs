@@ -1,5 +1,5 @@
 //! Copying the loader, runtime and eapp into the EPM before FINALIZE
-//! (KEYSTONE_ABI.md §7 step 4): each file page-padded, one after the other
+//! (docs/abi.md §7.1 step 4): each file page-padded, one after the other
 //! from the EPM's start.
 //!
 //! Our driver maps any part of the EPM with one `mmap`; Keystone's

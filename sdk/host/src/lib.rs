@@ -1,5 +1,5 @@
 //! Host SDK: create, load, run and serve Keystone-compatible enclaves from a
-//! Linux process through `/dev/keystone_enclave` (KEYSTONE_ABI.md §6-7).
+//! Linux process through `/dev/keystone_enclave` (docs/abi.md §6-7).
 //!
 //! ```no_run
 //! use keystone_host::{Enclave, Reply};

@@ -1,4 +1,4 @@
-//! Validation of CREATE_ENCLAVE arguments (KEYSTONE_ABI.md §2), pure.
+//! Validation of CREATE_ENCLAVE arguments (docs/abi.md §2.3), pure.
 //!
 //! Keystone's own checks come first, each failing with ILLEGAL_ARGUMENT; then
 //! ours: no range wraps, the loader offsets are page-aligned, EPM and UTM each

@@ -1,5 +1,5 @@
 //! The SM's cryptography: Ed25519 with SHA3-512 in place of SHA-512
-//! (Keystone's scheme, KEYSTONE_ABI.md §5), key derivation and sealing keys
+//! (Keystone's scheme, docs/abi.md §5.2), key derivation and sealing keys
 //! with HKDF over HMAC-SHA3-512. Built from `curve25519-dalek`, `sha3`,
 //! `hkdf` and `hmac`; pure, so it is tested on the host against vectors
 //! cross-checked in Python.

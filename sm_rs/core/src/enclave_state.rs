@@ -1,4 +1,4 @@
-//! The enclave state machine (KEYSTONE_ABI.md §1 "Enclave states"), pure.
+//! The enclave state machine (docs/abi.md §1.4), pure.
 //!
 //! Each check says whether an SBI call may act on an enclave in a given state,
 //! and if not, which error number the host gets.

@@ -1,6 +1,6 @@
 //! Why an SM call failed, as a type: the firmware's enclave calls return
 //! `Result<_, SmError>`, and `SmError::code` is the one place that turns it
-//! into Keystone's number for a0 (KEYSTONE_ABI.md, sm_err.h).
+//! into Keystone's number for a0 (docs/abi.md §1.3; Keystone's sm_err.h).
 
 use crate::create_args::CreateError;
 use crate::pmp_alloc::PmpError;

@@ -1,4 +1,4 @@
-//! The enclave measurement (KEYSTONE_ABI.md §2 "Current measurement").
+//! The enclave measurement (docs/abi.md §2.4).
 //!
 //! SHA3-512 over three little-endian u64 offsets (runtime - EPM base,
 //! user - runtime, free - user), then every 4 KiB page of [EPM base, free)

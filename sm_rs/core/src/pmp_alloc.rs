@@ -1,6 +1,6 @@
 //! PMP as an allocator: region definitions mapped onto the hart's PMP registers.
 //!
-//! Pure bookkeeping (KEYSTONE_ABI.md §3): the allocator decides which registers a
+//! Pure bookkeeping (docs/abi.md §3): the allocator decides which registers a
 //! region occupies and what the hardware writes are, and the firmware's `arch`
 //! module performs them. The state is `Copy`, so callers can try a change on a
 //! copy and commit it only when every step succeeded.

@@ -1,4 +1,4 @@
-//! ATTEST_ENCLAVE and GET_SEALING_KEY (KEYSTONE_ABI.md §5).
+//! ATTEST_ENCLAVE and GET_SEALING_KEY (docs/abi.md §5).
 
 use crate::keys;
 use crate::umem::USlice;

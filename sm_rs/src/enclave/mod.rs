@@ -225,7 +225,7 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
     Ok(())
 }
 
-/// The registers and CSRs an enclave starts with (KEYSTONE_ABI.md §4),
+/// The registers and CSRs an enclave starts with (docs/abi.md §4.1),
 /// written at CREATE, so RUN only switches.
 fn first_context(layout: &EnclaveLayout, ctx: &mut Context, frame: *mut TrapFrame) {
     let p = layout.runtime_params();

@@ -1,6 +1,6 @@
 //! The enclave runtime (`eyrie-rt`), Eyrie-compatible: entered from the
 //! loader at its link address with Sv39 on and the registers of
-//! KEYSTONE_ABI.md §4 (a5 = first free page). It takes the free memory,
+//! docs/abi.md §4.1 (a5 = first free page). It takes the free memory,
 //! loads the eapp ELF with U-bit mappings, builds the user stack, turns the
 //! FPU on and drops to U-mode; then it answers the eapp's system calls and
 //! ends the enclave with an error code if the eapp faults.

@@ -1,6 +1,6 @@
 /* The sealing key an enclave derives with get_sealing_key(): 128 key bytes
  * bound to the enclave's measurement and the identifier it passed, then the
- * SM's Ed25519 signature over them (KEYSTONE_ABI.md §5). */
+ * SM's Ed25519 signature over them (docs/abi.md §5.5). */
 #ifndef KEYSTONE_RS_APP_SEALING_H
 #define KEYSTONE_RS_APP_SEALING_H
 

@@ -1,4 +1,4 @@
-/* The edge-call layout shared by an enclave and its host (KEYSTONE_ABI.md §7;
+/* The edge-call layout shared by an enclave and its host (docs/abi.md §7.3;
  * sdk/abi/src/edge.rs): a `struct edge_call` at the start of the shared buffer
  * (UTM), then data. Everything is named by offsets from the buffer's start,
  * never by pointers. */
