@@ -118,10 +118,11 @@ def citations() -> List[Citation]:
     return found
 
 
-def resolve(c: Citation) -> Optional[str]:
-    """The tracked file a citation names (root-relative), or None."""
-    bases = [PurePosixPath(), PurePosixPath(c.file).parent]
-    for base in bases:
+def candidates(c: Citation) -> List[str]:
+    """Root-relative paths a citation may name: from the root, then from the
+    citing file's folder (a path that climbs out of the repository names none)."""
+    found = []
+    for base in (PurePosixPath(), PurePosixPath(c.file).parent):
         parts: List[str] = []
         for part in (base / c.path).parts:
             if part == "..":
@@ -131,10 +132,13 @@ def resolve(c: Citation) -> Optional[str]:
             elif part != ".":
                 parts.append(part)
         else:
-            candidate = "/".join(parts)
-            if candidate in tracked():
-                return candidate
-    return None
+            found.append("/".join(parts))
+    return found
+
+
+def resolve(c: Citation) -> Optional[str]:
+    """The tracked file a citation names (root-relative), or None."""
+    return next((p for p in candidates(c) if p in tracked()), None)
 
 
 @lru_cache(maxsize=None)
@@ -171,9 +175,8 @@ def test_every_cited_markdown_file_is_in_the_repository():
     for c in citations():
         if (c.file, c.path) in NOT_OURS or resolve(c) is not None:
             continue
-        hint = ""
-        if (ROOT / c.path).is_file() or (ROOT / c.file).parent.joinpath(c.path).is_file():
-            hint = " (it exists, but git does not track it: git add it)"
+        untracked = any((ROOT / p).is_file() for p in candidates(c))
+        hint = " (it exists, but git does not track it: git add it)" if untracked else ""
         missing.append(f"{c}{hint}")
     assert not missing, (
         "references to markdown files that are not in the repository (a reader's clone "
@@ -190,8 +193,9 @@ def test_every_cited_section_is_a_numbered_heading():
         have = headings(target)
         absent = [s for s in cited_sections(c.section) if s not in have]
         if absent:
-            shown = ", ".join(sorted(have, key=lambda s: [int(x) for x in s.split(".")]))
-            wrong.append(f"{c}: no section {', '.join(absent)} in {target} (it has {shown or 'none'})")
+            tops = sorted({s.split(".")[0] for s in have}, key=int)
+            shown = f"sections {', '.join(tops)} and their subsections" if tops else "none"
+            wrong.append(f"{c}: no section {', '.join(absent)} in {target} (it has {shown})")
     assert not wrong, "citations of sections that do not exist:\n  " + "\n  ".join(wrong)
 
 
