@@ -27,8 +27,9 @@ ZCORE_USER_FAULT = r"failed to handle page fault from user mode[^\r\n]*"
 ZCORE_FAIL_PATTERNS = (SM_PANIC, ZCORE_PANIC)
 #: zCore's log levels (``LOG=``).
 LOG_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
-#: zCore's kernel heap is 80 MiB; the root image and programs fit in the rest.
-ZCORE_MEMORY = "256M"
+#: As the Linux guests: room for a 64 MiB EPM (48 MiB of free memory, Keystone's tests) beside
+#: zCore, its root image and programs.
+ZCORE_MEMORY = "512M"
 
 
 def zcore_cmdline(argv: Sequence[str], log: str = "warn") -> str:

@@ -396,9 +396,12 @@ fn cmd_bench() -> bool {
     ok
 }
 
-/// `MemFree` and `CmaFree` of /proc/meminfo, in kB.
+/// `MemFree` and `CmaFree` of /proc/meminfo, in kB; without /proc (zCore),
+/// `sysinfo(2)`'s free memory and no CMA.
 fn meminfo() -> (u64, u64) {
-    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let Ok(text) = std::fs::read_to_string("/proc/meminfo") else {
+        return (sysinfo_free_kb(), 0);
+    };
     let field = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name))
@@ -502,6 +505,20 @@ fn cmd_cycles(args: &[String]) -> bool {
 
 unsafe extern "C" {
     fn sched_setaffinity(pid: i32, size: usize, mask: *const u64) -> i32;
+    fn sysinfo(info: *mut u64) -> i32;
+}
+
+/// `freeram * mem_unit` of `sysinfo(2)` in kB (0 if the call fails).
+fn sysinfo_free_kb() -> u64 {
+    // struct sysinfo on 64-bit Linux is 112 bytes: freeram is the 5th u64
+    // (after uptime and loads[3]); mem_unit is the u32 at byte 104.
+    let mut info = [0u64; 14];
+    // SAFETY: the buffer is as large as struct sysinfo and the kernel only writes it.
+    if unsafe { sysinfo(info.as_mut_ptr()) } != 0 {
+        return 0;
+    }
+    let unit = u64::from((info[13] & 0xffff_ffff) as u32).max(1);
+    info[4] * unit / 1024
 }
 
 /// Pins this process to `cpu` (so the soak's processes are on different harts).
