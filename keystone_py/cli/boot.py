@@ -132,8 +132,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     name (run by ``test-runner`` with the default runtime and loader)."""
     from ..qemu import LinuxGuest, linux_machine
 
-    if args.eapp or args.host or args.runtime or args.loader:
-        return _run_user_files(args)
+    host_os = args.host if args.host in HOST_OSES else "linux"
+    host_app = None if args.host in HOST_OSES else args.host
+    if args.eapp or host_app or args.runtime or args.loader:
+        return _run_user_files(args, host_os, host_app)
     if args.app is None:
         raise KeystoneError("run: name an app (`keystone-py run hello`, `keystone-py run ks-demo "
                             "all`) or give your own files (`keystone-py run --eapp FILE "
@@ -149,6 +151,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         raise KeystoneError(f"unknown app {app!r}: a host app ({', '.join(HOST_APPS)}), an eapp "
                             f"({', '.join(EAPPS)}) or a path in the guest")
+    if host_os == "zcore":
+        result, log_dir = _run_zcore(args, argv)
+        return _exit_status(app, result.status, result.signal, log_dir)
     artifacts = build_targets(["sm", "linux"])
     m = linux_machine(artifacts, firmware=args.firmware, smp=args.smp, memory=args.memory,
                       icount=args.icount, append_extra="quiet", extra_args=args.qemu_arg,
@@ -164,6 +169,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.info("%s: killed by signal %d (logs in %s)", app, result.signal, m.log_dir)
         return 128 + result.signal
     return result.status if result.status is not None else 1
+
+
+#: ``run --host`` values that name the host OS (any other value is a host app file).
+HOST_OSES = ("linux", "zcore")
+
+
+def _exit_status(what: str, status: Optional[int], signal: Optional[int], log_dir: Path) -> int:
+    """What a shell would report for the guest program (128 + a signal)."""
+    if signal is not None:
+        log.info("%s: killed by signal %d (logs in %s)", what, signal, log_dir)
+        return 128 + signal
+    return status if status is not None else 1
+
+
+def _run_zcore(args: argparse.Namespace, argv: list[str],
+               files: Optional[dict[str, Path]] = None) -> tuple:
+    """Boots zCore (its root image with ``files`` added: guest path → file) and
+    runs ``argv`` at /init's prompt; (the run, the logs folder)."""
+    from ..qemu import resolve_firmware
+    from ..qemu.zcore import ZCORE_MEMORY, run_on_zcore
+
+    artifacts = build_targets(["sm"])
+    builder = ZcoreBuilder(sources=args.zcore_sources)
+    zcore = builder.build()
+    image = builder.default_root_image(extra=files)
+    extra = [*args.qemu_arg, *device_secret_args(args.device_secret)]
+    memory = args.memory if args.memory != "512M" else ZCORE_MEMORY
+    result, m = run_on_zcore(resolve_firmware(args.firmware, artifacts), zcore, image, argv,
+                             smp=args.smp, memory=memory, icount=args.icount, extra_args=extra,
+                             timeout=args.timeout, on_started=_stream_console)
+    return result, m.log_dir
 
 
 def _user_args(args: argparse.Namespace) -> list[str]:
@@ -182,17 +218,25 @@ def device_secret_args(secret_file: Optional[str]) -> list[str]:
     return devkey.qemu_args(page)
 
 
-def _run_user_files(args: argparse.Namespace) -> int:
+def _run_user_files(args: argparse.Namespace, host_os: str = "linux",
+                    host_app: Optional[str] = None) -> int:
     """``run --eapp FILE [--host FILE] [--runtime FILE] [--loader FILE] [-- ARGS]``:
-    the files go into the guest in an initramfs appended at boot."""
+    the files go into the guest in an initramfs appended at boot (Linux) or into
+    zCore's root image (``--host zcore``)."""
     from ..qemu.userrun import UserFiles, run_user_files
 
     if not args.eapp:
-        raise KeystoneError("run: --host, --runtime and --loader go with --eapp FILE (the "
+        raise KeystoneError("run: --host FILE, --runtime and --loader go with --eapp FILE (the "
                             "enclave app to run).")
-    files = UserFiles.checked(Path(args.eapp), host=args.host and Path(args.host),
+    files = UserFiles.checked(Path(args.eapp), host=host_app and Path(host_app),
                               runtime=args.runtime and Path(args.runtime),
                               loader=args.loader and Path(args.loader))
+    if host_os == "zcore":
+        if args.save_report:
+            raise KeystoneError("run: --save-report is for Linux hosts for now; drop it or "
+                                "leave out --host zcore.")
+        result, log_dir = _run_zcore(args, files.argv(_user_args(args)), files.guest_paths())
+        return _exit_status(files.argv()[0], result.status, result.signal, log_dir)
     artifacts = build_targets(["sm", "loader", "runtime", "linux"])
     result = run_user_files(artifacts, files, _user_args(args), smp=args.smp, memory=args.memory,
                             firmware=args.firmware, icount=args.icount,
@@ -333,9 +377,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="your eapp ELF (from the build machine): copied into the guest at "
                         "boot and run by test-runner, or by --host; words after `--` are the "
                         "runner's arguments (test-runner: --retval N)")
-    s.add_argument("--host", metavar="FILE", default=None,
-                   help="with --eapp: your host app (riscv64 Linux), run as HOST EAPP RUNTIME "
-                        "LOADER ARGS")
+    s.add_argument("--host", metavar="zcore|linux|FILE", default=None,
+                   help="zcore or linux: the host OS (default linux; zcore needs "
+                        "--zcore-sources or $KEYSTONE_ZCORE_SOURCES); any other value, with "
+                        "--eapp: your host app (riscv64 Linux), run as HOST EAPP RUNTIME "
+                        "LOADER ARGS (a file named zcore: ./zcore)")
+    s.add_argument("--zcore-sources", metavar="DIR", default=None,
+                   help="with --host zcore: folder of zCore's source archives + MANIFEST.tsv")
     s.add_argument("--runtime", metavar="FILE", default=None,
                    help="with --eapp: a runtime ELF instead of build/eyrie-rt.elf")
     s.add_argument("--loader", metavar="FILE", default=None,

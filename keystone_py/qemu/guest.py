@@ -162,6 +162,10 @@ def parse_peeks(text: str) -> List[Peek]:
     return out
 
 
+#: Terminal colour sequences (zCore's log lines carry them); never part of an answer.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 class LinuxGuest:
     """The conversation with /init over a running Linux Machine's console."""
 
@@ -187,7 +191,7 @@ class LinuxGuest:
         start = len(self.machine.console_text)
         self.machine.sendline(cmd)
         self.machine.expect(re.escape(INIT_PROMPT), timeout=timeout)
-        text = self.machine.console_text[start:]
+        text = ANSI_ESCAPE.sub("", self.machine.console_text[start:])
         text = text[:text.rfind(INIT_PROMPT)] if INIT_PROMPT in text else text
         lines = text.split("\n")
         if lines and lines[0].strip() == cmd.strip():

@@ -11,11 +11,12 @@ ends; the caller stops QEMU once it has seen what it waits for.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 from ..contract import SM_PANIC
 from ..errors import KeystoneError
 from .argv import Icount
+from .guest import GuestRun, LinuxGuest
 from .machine import Machine
 
 #: zCore's line once its boot page table is on (before the device tree is read).
@@ -60,3 +61,25 @@ def zcore_machine(firmware: Path, zcore: Path, root_image: Path, argv: Sequence[
                    append=zcore_cmdline(argv, log), smp=smp, memory=memory, icount=icount,
                    extra_args=extra_args, gdb=gdb, name=name, log_dir=log_dir,
                    fail_patterns=ZCORE_FAIL_PATTERNS)
+
+
+def run_on_zcore(firmware: Path, zcore: Path, root_image: Path, argv: Sequence[str], *,
+                 smp: int = 1, memory: str = ZCORE_MEMORY, icount: Icount = None,
+                 extra_args: Sequence[str] = (), timeout: float = 600.0,
+                 on_started: Optional[Callable[[], None]] = None,
+                 log_dir: Optional[Path] = None) -> Tuple[GuestRun, Machine]:
+    """Boots zCore with ``/init`` (the Linux initramfs's prompt) as its root process,
+    runs ``argv`` there and stops QEMU (zCore cannot power off): the run and the
+    stopped machine (its console and logs). ``on_started`` is called once the
+    prompt is up."""
+    m = zcore_machine(firmware, zcore, root_image, ["/bin/init"], smp=smp, memory=memory,
+                      icount=icount, extra_args=extra_args, log="error", name="run-zcore",
+                      log_dir=log_dir)
+    with m:
+        guest = LinuxGuest(m)
+        guest.wait_ready(timeout=timeout)
+        guest.wait_prompt()
+        if on_started is not None:
+            on_started()
+        result = guest.run(" ".join(argv), timeout=timeout)
+    return result, m

@@ -1,8 +1,7 @@
 """The project's host programs (Rust std, static, the Linux initramfs's binaries)
-run unchanged on zCore from its root image, up to the enclave device zCore does
-not have yet: test-runner reads the eapp, runtime and loader (glibc's statx falls
-back to fstat: patches 0006 and 0007) and reports the missing device, and zCore
-keeps running."""
+run unchanged on zCore from its root image: test-runner, zCore's root process,
+reads the eapp, runtime and loader (glibc's statx falls back to fstat: patches
+0006 and 0007) and runs the enclave through /dev/keystone_enclave (patch 0014)."""
 
 import re
 
@@ -13,15 +12,15 @@ from .conftest import ZCORE_TIMEOUT
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def test_test_runner_reads_the_enclave_files_and_reports_the_missing_device(zcore_guest):
-    argv = ["/bin/test-runner", "/enclave/hello", "/enclave/eyrie-rt", "/enclave/loader.bin"]
+def test_test_runner_as_the_root_process_runs_hello_in_an_enclave(zcore_guest):
+    argv = ["/bin/test-runner", "/enclave/hello", "/enclave/eyrie-rt", "/enclave/loader.bin",
+            "--retval", "0"]
     with zcore_guest(argv, name="test-runner") as m:
         m.expect(ZCORE_BOOTED, timeout=ZCORE_TIMEOUT)
-        line = m.expect(r"\[FAIL\] hello: ([^\r\n]*)\r?\n", fail=[ZCORE_USER_FAULT],
-                        timeout=ZCORE_TIMEOUT)
+        m.expect(r"test-runner: hello returned 0 \(", fail=[ZCORE_USER_FAULT, r"\[FAIL\]"],
+                 timeout=ZCORE_TIMEOUT)
         text = ANSI.sub("", m.console_text)
-    assert line.group(1) == ("cannot create the enclave: /dev/keystone_enclave: "
-                             "No such file or directory (os error 2)")
+    assert "hello, world!" in text
     assert "panicked at" not in text
 
 

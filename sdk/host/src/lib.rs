@@ -38,7 +38,7 @@ use keystone_abi::sm::err;
 use keystone_abi::switchless::RING_BYTES;
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::hash::BuildHasherDefault;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -452,7 +452,8 @@ impl Builder {
         self
     }
 
-    /// The device node (default `/dev/keystone_enclave`).
+    /// The device node (default `/dev/keystone_enclave`), or `fd:N` for a
+    /// descriptor the process already has (zCore's fd 666).
     pub fn device(mut self, path: impl AsRef<Path>) -> Self {
         self.device = path.as_ref().into();
         self
@@ -509,8 +510,7 @@ impl Builder {
         let loaded: u64 = images.iter().map(|d| pages(d.len() as u64)).sum();
         let min_pages = pages(self.free_mem) + loaded + EXTRA_PAGES;
 
-        let file =
-            OpenOptions::new().read(true).write(true).open(&self.device).map_err(Error::Device)?;
+        let file = sys::open_device(&self.device).map_err(Error::Device)?;
         let mut enclave = Enclave {
             file,
             eid: 0,

@@ -2,9 +2,10 @@
 //! Everything `unsafe` in the SDK is in this module.
 
 use keystone_abi::ioctl::{Ioctl, IoctlArg};
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::path::Path;
 use std::sync::atomic::AtomicU64;
 
 const PROT_NONE: i32 = 0;
@@ -21,6 +22,27 @@ unsafe extern "C" {
     fn ioctl(fd: i32, request: u64, ...) -> i32;
     fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut u8;
     fn munmap(addr: *mut u8, len: usize) -> i32;
+    fn dup(fd: i32) -> i32;
+}
+
+/// Opens the enclave device: a path, or `fd:N`, a descriptor this process
+/// already has (zCore gives every process the device at fd 666), duplicated
+/// (the copy shares that descriptor's enclave, as `dup` does on Linux).
+pub(crate) fn open_device(path: &Path) -> io::Result<File> {
+    let Some(n) = path.to_str().and_then(|s| s.strip_prefix("fd:")) else {
+        return OpenOptions::new().read(true).write(true).open(path);
+    };
+    let fd: i32 = n.parse().map_err(|_| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("fd:{n} is not a descriptor number"))
+    })?;
+    // SAFETY: dup reads only the descriptor table.
+    let new = unsafe { dup(fd) };
+    if new < 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(e.kind(), format!("fd {fd}: {e}")));
+    }
+    // SAFETY: `new` is a fresh descriptor that only this File owns.
+    Ok(unsafe { File::from_raw_fd(new) })
 }
 
 fn check(rc: i32) -> io::Result<()> {

@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str =
-    "usage: test-runner EAPP RUNTIME LOADER [--retval N] [--free-mem BYTES] [--utm-size BYTES]";
+    "usage: test-runner EAPP RUNTIME LOADER [--retval N] [--free-mem BYTES] [--utm-size BYTES] \
+     [--device PATH|fd:N]";
 
 fn number(s: &str) -> Option<u64> {
     match s.strip_prefix("0x") {
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut files = Vec::new();
     let (mut retval, mut free_mem, mut utm_size) = (None, 48 << 20, 2 << 20);
+    let mut device: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -34,6 +36,10 @@ fn main() -> ExitCode {
             "--retval" => value(a).map(|v| retval = Some(v)),
             "--free-mem" => value(a).map(|v| free_mem = v),
             "--utm-size" => value(a).map(|v| utm_size = v),
+            "--device" => it
+                .next()
+                .map(|v| device = Some(v.clone()))
+                .ok_or_else(|| "--device needs a path or fd:N".to_string()),
             _ if a.starts_with("--") => Err(format!("unknown option {a}")),
             _ => {
                 files.push(a.clone());
@@ -50,12 +56,15 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let name = eapp.rsplit('/').next().unwrap_or(eapp);
-    let builder = test_ocalls(Enclave::builder())
+    let mut builder = test_ocalls(Enclave::builder())
         .eapp(eapp)
         .runtime(runtime)
         .loader(loader)
         .free_mem(free_mem)
         .utm_size(utm_size);
+    if let Some(device) = &device {
+        builder = builder.device(device);
+    }
     let start = Instant::now();
     let mut enclave = match builder.build() {
         Ok(e) => e,

@@ -1,0 +1,161 @@
+"""Every enclave flow of the Linux suites, on zCore as the host OS, on 1 and 4 harts.
+
+zCore (patched by ``zcore_patch/``, its enclave device in patch 0014) boots on our
+SM with Keystone's test device key and runs the Linux initramfs's ``/init`` as its
+root process, so the same prompt drives it (``run PROG ARGS``) and the same host
+binaries run unchanged: ``test-runner`` with Keystone's test list and values,
+``ks-demo`` (the demo, preemption, a killed host, the driver refusals, 1,000
+create/destroy cycles), ``attestor``. The zCore console must never show a kernel
+panic (every wait fails at once on one).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from keystone_py.attest import Report, devkey, report_bytes_in, verify
+from keystone_py.attest.ed25519_sha3 import public_key
+from keystone_py.attest.measure import firmware_hash, predict
+from keystone_py.qemu import resolve_firmware
+from keystone_py.qemu.guest import GuestRun, LinuxGuest
+from keystone_py.qemu.zcore import ZCORE_PANIC, zcore_machine
+
+from ..linux.test_enclaves import KEYSTONE_TESTS, RUNTIME_ARGS, SECRET, figures
+
+pytestmark = pytest.mark.zcore
+
+BOOT_TIMEOUT = 240
+
+
+@pytest.fixture(scope="module", params=[1, 4], ids=["smp1", "smp4"])
+def guest(request, ks_paths, zcore_build, zcore_root_image):
+    """zCore with /init on 1 or 4 harts, booted once per module and hart count."""
+    smp = request.param
+    log_dir = ks_paths.build_dir / "test-logs" / "zcore_enclaves" / f"smp{smp}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    page = devkey.write_page(log_dir / "device.key", SECRET)
+    firmware = resolve_firmware(ks_paths.firmware_choice, ks_paths.artifacts, ks_paths.toolchain)
+    machine = zcore_machine(firmware, zcore_build.image, zcore_root_image, ["/bin/init"],
+                            smp=smp, extra_args=[*ks_paths.qemu_args, *devkey.qemu_args(page)],
+                            log="error", name=f"zcore-enclaves-smp{smp}", log_dir=log_dir)
+    with machine as m:
+        g = LinuxGuest(m)
+        g.wait_ready(timeout=BOOT_TIMEOUT)
+        g.wait_prompt()
+        yield g
+    assert not re.search(ZCORE_PANIC, machine.console_text)
+
+
+def runner(guest: LinuxGuest, eapp: str, extra: str = "", timeout: float = 300) -> GuestRun:
+    return guest.run(f"/bin/test-runner /enclave/{eapp} {RUNTIME_ARGS} {extra}".strip(), timeout)
+
+
+@pytest.mark.parametrize("eapp,retval,lines", KEYSTONE_TESTS, ids=[t[0] for t in KEYSTONE_TESTS])
+def test_keystone_test_list_on_zcore(guest, eapp, retval, lines):
+    run = runner(guest, eapp, f"--retval {retval}")
+    assert run.status == 0, str(run)
+    assert "[FAIL]" not in run.output, str(run)
+    got = figures(run)
+    assert got["value"] == retval
+    out = [ln.strip() for ln in run.lines
+           if ln.strip() and not ln.startswith(("test-runner:", "# report"))]
+    pos = [out.index(want) for want in lines]  # each of Keystone's lines is there ...
+    assert pos == sorted(pos), out  # ... in Keystone's order
+    if eapp in ("loop", "fibonacci"):
+        # The device gives each RUN/RESUME a 1 ms slice: the SM stops a long
+        # enclave for zCore many times (at least a few even on a loaded host).
+        assert got["interrupts"] >= 5, got
+    if eapp == "untrusted":
+        assert got["ocalls"] == 5, got
+
+
+def test_an_enclave_runs_through_fd_666(guest):
+    """Every zCore process has the device at fd 666 (the seed design's handle):
+    test-runner given ``--device fd:666`` duplicates it instead of opening the node."""
+    run = runner(guest, "stack", "--retval 12345 --device fd:666")
+    assert run.status == 0, str(run)
+    assert figures(run)["value"] == 12345
+
+
+def test_attestation_report_from_zcore_verifies(guest, ks_paths):
+    """The report zCore's host received verifies offline: the SM signed the
+    measurement Python predicts, the device key signed the SM, the nonce is there."""
+    run = runner(guest, "attestation", "--retval 0")
+    raw = report_bytes_in(run.output)
+    assert raw, str(run)
+    art = ks_paths.artifacts
+    verdict = verify(Report.parse(raw), device_public_key=public_key(SECRET),
+                     enclave_hash=predict(art.loader_bin, art.runtime_elf,
+                                          art.eapp("attestation")),
+                     sm_hash=firmware_hash(ks_paths.sm_bin), nonce=b"nonce")
+    assert verdict.ok, str(verdict)
+
+
+def test_attestor_report_for_a_host_chosen_nonce_verifies(guest, ks_paths):
+    run = guest.run("/bin/attestor", 300)
+    assert run.status == 0, str(run)
+    nonce = bytes.fromhex(re.search(r"^attestor: nonce ([0-9a-f]{64})$", run.output, re.M)
+                          .group(1))
+    raw = report_bytes_in(run.output)
+    assert raw, str(run)
+    art = ks_paths.artifacts
+    verdict = verify(Report.parse(raw), device_public_key=public_key(SECRET),
+                     enclave_hash=predict(art.loader_bin, art.runtime_elf, art.eapp("attestor")),
+                     sm_hash=firmware_hash(ks_paths.sm_bin), nonce=nonce)
+    assert verdict.ok, str(verdict)
+
+
+def test_bad_ioctls_and_mmaps_get_errnos_and_zcore_keeps_running(guest):
+    run = guest.run("/bin/driver-refusals", timeout=180)
+    assert run.status == 0, str(run)
+    checks = [ln for ln in run.lines if ln.startswith(("PASS", "FAIL"))]
+    assert len(checks) >= 25 and all(c.startswith("PASS") for c in checks), str(run)
+    assert "an enclave runs afterwards: yes" in run.output
+    # zCore still serves: another enclave runs after the refusals.
+    after = runner(guest, "stack", "--retval 12345")
+    assert after.status == 0, str(after)
+
+
+def test_a_long_enclave_is_stopped_while_another_process_progresses(guest):
+    run = guest.run("/bin/ks-demo progress loop", timeout=180)
+    assert run.status == 0, str(run)
+    m = re.search(r"progress: (\d+) INTERRUPTED stops; the other process counted (\d+)",
+                  run.output)
+    assert m, str(run)
+    assert int(m.group(1)) >= 5 and int(m.group(2)) > 0, m.group(0)
+
+
+def test_killing_the_host_mid_enclave_gives_everything_back(guest):
+    run = guest.run("/bin/ks-demo kill", timeout=240)
+    assert run.status == 0, str(run)
+    assert "host app was running its enclave when killed" in run.output
+    assert re.search(r"a full-size enclave \(0x[0-9a-f]+ bytes at 0x[0-9a-f]+\) ran right after: "
+                     r"returned 12345", run.output), str(run)
+    before = re.search(r"kill: (\d+) enclave slots before", run.output)
+    after = re.search(r"kill: (\d+) enclave slots after", run.output)
+    assert before and after and before.group(1) == after.group(1) and int(before.group(1)) > 0
+
+
+def test_a_thousand_create_destroy_cycles_give_back_every_frame_and_slot(guest):
+    """zCore's free memory (sysinfo: its frame allocator's free bytes) is the same
+    after 1,000 cycles (every 100th with a 5 MiB enclave) as before, to the byte."""
+    run = guest.run("/bin/ks-demo cycles 1000 --large-every 100", timeout=900)
+    assert run.status == 0, str(run)
+    m = re.search(r"^cycles: (\d+) done, failures (\d+), MemFree before (\d+) after (\d+) kB, "
+                  r"CmaFree before \d+ after \d+ kB, slots before (\d+) after (\d+)$",
+                  run.output, re.M)
+    assert m, str(run)
+    n, failures, mem0, mem1, slots0, slots1 = (int(g) for g in m.groups())
+    assert n == 1000 and failures == 0, m.group(0)
+    assert mem0 == mem1 > 0, m.group(0)
+    assert slots0 == slots1 > 0, m.group(0)
+    print(m.group(0))
+
+
+def test_the_demo_runs_every_example(guest):
+    run = guest.run("/bin/ks-demo all", timeout=600)
+    assert run.status == 0, str(run)
+    m = re.search(r"^demo: (\d+) examples, (\d+) passed, 0 failed$", run.output, re.M)
+    assert m and m.group(1) == m.group(2), str(run)
