@@ -1,7 +1,8 @@
 # keystone-rs: two commands on a fresh machine.
 #   make run    install what is missing, build (Linux too), boot the SM + conformance
 #               payload, then the demo: Linux on the SM with 4 harts runs every example
-#               enclave through the driver and prints a summary table
+#               enclave through the driver and prints a summary table; then the same demo
+#               on zCore when its sources are there (make run-zcore: zCore alone)
 #   make test   install what is missing, build, run every test (cargo + pytest + ruff)
 #   make bench  our SM beside OpenSBI, deterministic figures (QEMU -icount)
 # keystone-py (python -m keystone_py) does the work; see `.venv/bin/keystone-py --help`.
@@ -30,7 +31,7 @@ ifneq ($(ZCORE_SOURCES),)
 export KEYSTONE_ZCORE_SOURCES ?= $(ZCORE_SOURCES)
 endif
 
-.PHONY: all setup build test host-test pytest pytest-parallel pytest-matrix lint run bench \
+.PHONY: all setup build test host-test pytest pytest-parallel pytest-matrix lint run run-zcore bench \
         doctor clean \
         distclean
 
@@ -89,6 +90,13 @@ test: setup build host-test pytest pytest-parallel pytest-matrix lint
 run: setup build
 	$(KS) boot
 	$(KS) run --smp 4 ks-demo all
+	$(if $(ZCORE_SOURCES),$(KS) run --host zcore --smp 4 ks-demo all)
+
+# The demo with zCore as the host OS (needs its source archives: ZCORE_SOURCES=DIR).
+run-zcore: setup build
+	@test -n "$(ZCORE_SOURCES)" || { echo "run-zcore: no zCore sources; make run-zcore" \
+	  "ZCORE_SOURCES=DIR (a folder of zCore's source archives and MANIFEST.tsv)"; exit 1; }
+	$(KS) run --host zcore --smp 4 ks-demo all
 
 bench: setup build
 	$(KS) bench --phases
