@@ -99,7 +99,7 @@ run-zcore: setup build
 	$(KS) run --host zcore --smp 4 ks-demo all
 
 bench: setup build
-	$(KS) bench --phases
+	$(KS) bench --phases $(if $(ZCORE_SOURCES),--zcore)
 
 # Checks, installs nothing: in .venv/ once `make setup` made it, else with $(PYTHON).
 doctor:

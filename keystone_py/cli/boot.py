@@ -266,9 +266,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         smps = [int(x) for x in args.smp.split(",") if x.strip()]
     except ValueError:
         raise KeystoneError(f"--smp {args.smp}: expected numbers like 1 or 1,4") from None
+    zcore = None
+    if args.zcore:
+        builder = ZcoreBuilder(sources=args.zcore_sources)
+        zcore = (builder.build(), builder.default_root_image())
     report = run_bench(artifacts, firmwares=args.firmware or ["ours", "opensbi"],
                        linux_smp=[] if args.no_linux else smps, timeout=args.timeout,
-                       phases=args.phases)
+                       phases=args.phases, zcore=zcore)
     print(report.to_json() if args.json else report.format_table())
     if args.json_file:
         Path(args.json_file).write_text(report.to_json() + "\n")
@@ -415,6 +419,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--phases", action="store_true",
                    help="also trace one of each hot-path operation on our SM and print where "
                         "its instructions go, per phase (JSON key `phases`; ~1 min)")
+    s.add_argument("--zcore", action="store_true",
+                   help="also zCore as the host on our SM, beside Linux: boot to the first user "
+                        "program, ocall round trip, hello (needs --zcore-sources or "
+                        "$KEYSTONE_ZCORE_SOURCES)")
+    s.add_argument("--zcore-sources", metavar="DIR", default=None,
+                   help="with --zcore: folder of zCore's source archives + MANIFEST.tsv")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--json-file", metavar="FILE", help="also write the JSON to FILE")
     s.add_argument("--plot", metavar="FILE.png", help="write a PNG plot (needs matplotlib)")

