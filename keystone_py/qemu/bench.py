@@ -43,9 +43,10 @@ from ..paths import logs_dir
 from ..toolchain import Toolchain
 from . import reference
 from .firmware import CHOICES, firmware_label, resolve_firmware
-from .guest import INSTRUCTIONS_PER_TICK_SHIFT0, linux_machine, parse_ready
+from .guest import INSTRUCTIONS_PER_TICK_SHIFT0, LinuxGuest, linux_machine, parse_ready
 from .machine import BatchResult, Machine
 from .phases import Breakdown, format_breakdowns, trace_phases
+from .zcore import zcore_machine
 
 log = logging.getLogger("keystone_py.bench")
 
@@ -530,9 +531,6 @@ def bench_zcore(artifacts: Artifacts, zcore: Path, root_image: Path, smp: int, l
     """zCore + /init on our SM under -icount: the marker's time (boot to the first
     user program), then ``ks-demo bench`` at the prompt (its ocall and hello lines);
     QEMU is stopped afterwards (zCore cannot power off)."""
-    from .guest import LinuxGuest
-    from .zcore import zcore_machine
-
     run = LinuxRun(firmware="ours", smp=smp, log_dir=str(log_dir))
     firmware = resolve_firmware("ours", artifacts, toolchain)
     m = zcore_machine(firmware, zcore, root_image, ["/bin/init"], smp=smp, log="error",
