@@ -17,14 +17,20 @@ import re
 
 import pytest
 
-from keystone_py.attest import Report, devkey, report_bytes_in, verify
-from keystone_py.attest.ed25519_sha3 import public_key
-from keystone_py.attest.measure import firmware_hash, predict
+from keystone_py.attest import devkey
 from keystone_py.qemu import resolve_firmware
 from keystone_py.qemu.guest import GuestRun, LinuxGuest
 from keystone_py.qemu.zcore import ZCORE_PANIC, zcore_machine
 
-from ..linux.test_enclaves import KEYSTONE_TESTS, RUNTIME_ARGS, SECRET, figures
+from ..linux.test_enclaves import (
+    KEYSTONE_TESTS,
+    RUNTIME_ARGS,
+    SECRET,
+    check_attestation_report,
+    check_attestor_report,
+    check_kill_gave_everything_back,
+    figures,
+)
 
 pytestmark = pytest.mark.zcore
 
@@ -82,31 +88,11 @@ def test_an_enclave_runs_through_fd_666(guest):
 
 
 def test_attestation_report_from_zcore_verifies(guest, ks_paths):
-    """The report zCore's host received verifies offline: the SM signed the
-    measurement Python predicts, the device key signed the SM, the nonce is there."""
-    run = runner(guest, "attestation", "--retval 0")
-    raw = report_bytes_in(run.output)
-    assert raw, str(run)
-    art = ks_paths.artifacts
-    verdict = verify(Report.parse(raw), device_public_key=public_key(SECRET),
-                     enclave_hash=predict(art.loader_bin, art.runtime_elf,
-                                          art.eapp("attestation")),
-                     sm_hash=firmware_hash(ks_paths.sm_bin), nonce=b"nonce")
-    assert verdict.ok, str(verdict)
+    check_attestation_report(runner(guest, "attestation", "--retval 0"), ks_paths)
 
 
 def test_attestor_report_for_a_host_chosen_nonce_verifies(guest, ks_paths):
-    run = guest.run("/bin/attestor", 300)
-    assert run.status == 0, str(run)
-    nonce = bytes.fromhex(re.search(r"^attestor: nonce ([0-9a-f]{64})$", run.output, re.M)
-                          .group(1))
-    raw = report_bytes_in(run.output)
-    assert raw, str(run)
-    art = ks_paths.artifacts
-    verdict = verify(Report.parse(raw), device_public_key=public_key(SECRET),
-                     enclave_hash=predict(art.loader_bin, art.runtime_elf, art.eapp("attestor")),
-                     sm_hash=firmware_hash(ks_paths.sm_bin), nonce=nonce)
-    assert verdict.ok, str(verdict)
+    check_attestor_report(guest.run("/bin/attestor", 300), ks_paths)
 
 
 def test_bad_ioctls_and_mmaps_get_errnos_and_zcore_keeps_running(guest):
@@ -145,14 +131,7 @@ def test_another_process_progresses_while_an_enclave_runs(guest):
 
 
 def test_killing_the_host_mid_enclave_gives_everything_back(guest):
-    run = guest.run("/bin/ks-demo kill", timeout=240)
-    assert run.status == 0, str(run)
-    assert "host app was running its enclave when killed" in run.output
-    assert re.search(r"a full-size enclave \(0x[0-9a-f]+ bytes at 0x[0-9a-f]+\) ran right after: "
-                     r"returned 12345", run.output), str(run)
-    before = re.search(r"kill: (\d+) enclave slots before", run.output)
-    after = re.search(r"kill: (\d+) enclave slots after", run.output)
-    assert before and after and before.group(1) == after.group(1) and int(before.group(1)) > 0
+    check_kill_gave_everything_back(guest.run("/bin/ks-demo kill", timeout=240))
 
 
 def test_a_thousand_create_destroy_cycles_give_back_every_frame_and_slot(guest):
