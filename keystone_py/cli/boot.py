@@ -160,9 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       name="run")
     with m:
         guest = LinuxGuest(m)
-        guest.wait_ready(timeout=args.timeout)
-        guest.wait_prompt()
-        _stream_console()  # from here on, the guest's console is ours
+        guest.start(args.timeout, on_started=_stream_console)  # the console is ours from here
         result = guest.run(" ".join(argv), timeout=args.timeout)
         guest.poweroff()
     if result.signal is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Union
 
 from ..build.artifacts import Artifacts
 from ..contract import (
@@ -183,6 +183,16 @@ class LinuxGuest:
     def wait_prompt(self, timeout: float = 60.0) -> None:
         """Waits until /init prints its prompt (after ``ks.script`` ran)."""
         self.machine.expect(re.escape(INIT_PROMPT), timeout=timeout)
+
+    def start(self, timeout: float = 120.0,
+              on_started: Optional[Callable[[], None]] = None) -> InitReady:
+        """Boot to the prompt (:meth:`wait_ready`, then :meth:`wait_prompt`); calls
+        ``on_started`` there (the CLI starts streaming the console) and returns the marker."""
+        ready = self.wait_ready(timeout=timeout)
+        self.wait_prompt()
+        if on_started is not None:
+            on_started()
+        return ready
 
     def command(self, cmd: str, timeout: float = 30.0) -> str:
         """Types ``cmd`` at the prompt (already printed: call :meth:`wait_prompt`

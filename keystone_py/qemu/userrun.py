@@ -170,10 +170,7 @@ def run_user_files(artifacts: Artifacts, files: UserFiles, args: Sequence[str] =
                       **kwargs)
     with m:
         guest = LinuxGuest(m)
-        guest.wait_ready(timeout=timeout)
-        guest.wait_prompt()
-        if on_started is not None:
-            on_started()
+        guest.start(timeout, on_started)
         result = guest.run(" ".join(argv), timeout=timeout)
         guest.poweroff()
         console = m.console_text

@@ -77,9 +77,6 @@ def run_on_zcore(firmware: Path, zcore: Path, root_image: Path, argv: Sequence[s
                       log_dir=log_dir)
     with m:
         guest = LinuxGuest(m)
-        guest.wait_ready(timeout=timeout)
-        guest.wait_prompt()
-        if on_started is not None:
-            on_started()
+        guest.start(timeout, on_started)
         result = guest.run(" ".join(argv), timeout=timeout)
     return result, m
