@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..build import ENCLAVE_TARGETS, build_targets
-from ..build.hostapps import EAPPS, HOST_APPS
+from ..build.hostapps import EAPPS, HOST_APPS, LINUX_USER_TARGET
 from ..build.zcore import ZcoreBuilder
 from ..contract import PAYLOAD_DONE
 from ..errors import KeystoneError
@@ -283,6 +283,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_gdb(args: argparse.Namespace) -> int:
     from ..gdb.interactive import run_gdb
 
+    if args.host:
+        return _gdb_host(args)
     app = args.app
     artifacts = build_targets(["sm", "payload", *ENCLAVE_TARGETS])
     if args.eapp:
@@ -293,6 +295,27 @@ def cmd_gdb(args: argparse.Namespace) -> int:
         artifacts.eapp_elfs[app] = eapp
     return run_gdb(artifacts, app=app, breaks=args.breaks, smp=args.smp, ex=args.ex,
                    batch=args.batch, dry_run=args.dry_run)
+
+
+def _gdb_host(args: argparse.Namespace) -> int:
+    """``gdb --host linux|zcore``: the host OS runs test-runner for ``--app``."""
+    from ..gdb.interactive import run_gdb_host
+
+    if args.eapp:
+        raise KeystoneError("gdb --host: --eapp is not supported with a host OS yet; use "
+                            "--app NAME (a built eapp) or leave out --host to debug your eapp "
+                            "on the payload host.")
+    hostapp = build_dir() / "target" / LINUX_USER_TARGET / "release" / "test-runner"
+    artifacts = build_targets(["sm", "linux", *ENCLAVE_TARGETS])
+    if args.host == "linux":
+        return run_gdb_host("linux", artifacts, host_elf=artifacts.require("vmlinux"),
+                            hostapp=hostapp, app=args.app, breaks=args.breaks, smp=args.smp,
+                            ex=args.ex, batch=args.batch, dry_run=args.dry_run)
+    builder = ZcoreBuilder(sources=args.zcore_sources)
+    zcore = (builder.build(), builder.default_root_image())
+    return run_gdb_host("zcore", artifacts, host_elf=builder.elf, hostapp=hostapp,
+                        app=args.app, breaks=args.breaks, smp=args.smp, ex=args.ex,
+                        batch=args.batch, dry_run=args.dry_run, zcore=zcore)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -361,6 +384,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--batch", action="store_true", help="run gdb -batch (for scripts)")
     s.add_argument("--dry-run", action="store_true",
                    help="boot, print the generated gdb command file, stop")
+    s.add_argument("--host", choices=("linux", "zcore"), default=None,
+                   help="a host OS instead of the payload: it boots and runs test-runner for "
+                        "--app at once; the worlds are sm, host (vmlinux or zCore), hostapp "
+                        "(test-runner), loader, runtime, eapp")
+    s.add_argument("--zcore-sources", metavar="DIR", default=None,
+                   help="with --host zcore: folder of zCore's source archives + MANIFEST.tsv "
+                        "(default $KEYSTONE_ZCORE_SOURCES)")
     s.set_defaults(func=cmd_gdb)
     s = sub.add_parser(
         "run", help="build what is stale, boot SM + Linux + driver, run APP in the guest, "

@@ -16,18 +16,22 @@ import shlex
 import signal
 import subprocess
 from pathlib import Path
-from typing import List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..build.artifacts import Artifacts
 from ..errors import KeystoneError
 from ..qemu.firmware import resolve_firmware
+from ..qemu.guest import linux_machine
 from ..qemu.machine import Machine
+from ..qemu.zcore import zcore_machine
 from ..toolchain import Toolchain
 from .stack import PayloadStack
-from .worlds import PRIV_NAMES, WORLD_NAMES, WORLD_ORDER, World
+from .worlds import PRIV_NAMES, WORLD_NAMES, WORLD_ORDER, World, world_table
 
 log = logging.getLogger("keystone_py.gdb")
 
+#: The file gdb sources for ``ks-capture`` (it runs in gdb's own Python).
+IN_GDB = Path(__file__).with_name("in_gdb.py")
 #: The world stops that always make sense on the payload stack.
 DEFAULT_BREAKS = ("sm:enclave::create",)
 
@@ -73,15 +77,13 @@ def command_file(worlds: Mapping[str, World], port: int, breaks: Sequence[Tuple[
               "(SM, host, loader, runtime, eapp), from $priv and the ELFs' address ranges.",
               "end", "set $ks_epm = 0"]
     # The enclave's physical placement, read from the create arguments the host
-    # passes the SM (a1; the payload host runs with paging off, so it is physical).
+    # passes the SM (a1: physical from the payload, walked through the host's satp
+    # from Linux or zCore; ks-capture, in_gdb.py).
     create = sm.addresses("enclave::create")[0]
     wants_create = ("sm", "enclave::create") in breaks or ("sm", "create") in breaks
     loader_breaks = [f for w, f in breaks if w == "loader"]
-    lines += [f"hbreak *{create:#x}", "commands", "  silent",
-              "  set language c",
-              "  set $ks_epm = *(unsigned long long *)$a1",
-              "  set $ks_utm = *(unsigned long long *)($a1 + 16)",
-              "  set language auto",
+    lines += [f"source {IN_GDB}", f"hbreak *{create:#x}", "commands", "  silent",
+              "  ks-capture",
               "  printf \"keystone-py: enclave create, EPM at %#lx, UTM at %#lx\\n\", $ks_epm, "
               "$ks_utm"]
     for fn in loader_breaks:
@@ -117,14 +119,72 @@ def run_gdb(artifacts: Artifacts, app: str = "hello", breaks: Sequence[str] = ()
     tc = Toolchain()
     stack = PayloadStack(artifacts, app)
     worlds = stack.worlds()
-    wanted = parse_breaks(list(breaks) or list(DEFAULT_BREAKS))
-    for world, fn in wanted:  # fail before booting on a typo
-        if world in worlds:
-            worlds[world].addresses(fn)
+    wanted = _checked_breaks(worlds, breaks)
     m = Machine(firmware=resolve_firmware("ours", artifacts, tc),
                 kernel=artifacts.require("payload_bin"),
                 smp=smp, extra_args=stack.extra_args, append=stack.append, gdb=True,
                 name=f"gdb-{app}", qemu=tc.qemu)
+    return _attach(m, worlds, wanted, tc, ex=ex, batch=batch, dry_run=dry_run)
+
+
+#: Host OSes ``keystone-py gdb --host`` boots.
+HOST_OSES = ("linux", "zcore")
+
+
+def host_worlds(host: str, artifacts: Artifacts, host_elf: Path, hostapp: Path,
+                app: str) -> Dict[str, World]:
+    """SM, the host kernel (vmlinux or zCore's ELF), the host app (test-runner, U),
+    loader, runtime and eapp: the worlds of one enclave run from a host OS."""
+    if not host_elf.is_file():
+        raise KeystoneError(f"gdb --host {host}: no kernel ELF at {host_elf} "
+                            f"(keystone-py build {host})")
+    if not hostapp.is_file():
+        raise KeystoneError(f"gdb --host {host}: no host app at {hostapp} "
+                            "(keystone-py build host)")
+    return world_table(artifacts.require("sm_elf"), host_elf, hostapp=hostapp,
+                       loader=artifacts.require("loader_elf"),
+                       runtime=artifacts.require("runtime_elf"), eapp=artifacts.eapp(app))
+
+
+def run_gdb_host(host: str, artifacts: Artifacts, *, host_elf: Path, hostapp: Path,
+                 app: str = "hello", breaks: Sequence[str] = (), smp: int = 1,
+                 ex: Sequence[str] = (), batch: bool = False, dry_run: bool = False,
+                 zcore: Optional[Tuple[Path, Path]] = None) -> int:
+    """Boot Linux or zCore halted with ``test-runner`` running ``app`` as soon
+    as the host is up (Linux: /init's ks.script; zCore: its root process), and
+    run gdb-multiarch with every world's symbols: the host kernel, the host app,
+    the SM, the loader, the runtime and the eapp. ``zcore``: (zcore.bin, root
+    image) for ``host == "zcore"``."""
+    if host not in HOST_OSES:
+        raise KeystoneError(f"gdb --host {host!r}: expected one of {', '.join(HOST_OSES)}")
+    tc = Toolchain()
+    worlds = host_worlds(host, artifacts, host_elf, hostapp, app)
+    wanted = _checked_breaks(worlds, breaks)
+    argv = ["/bin/test-runner", f"/enclave/{app}", "/enclave/eyrie-rt", "/enclave/loader.bin"]
+    fw = resolve_firmware("ours", artifacts, tc)
+    if host == "linux":
+        m = linux_machine(artifacts, firmware=fw, smp=smp, script=["run " + " ".join(argv)],
+                          memory="512M", toolchain=tc, gdb=True, name=f"gdb-linux-{app}")
+    else:
+        if zcore is None:
+            raise KeystoneError("gdb --host zcore: zCore is not built (keystone-py build zcore)")
+        m = zcore_machine(fw, zcore[0], zcore[1], argv, smp=smp, gdb=True,
+                          name=f"gdb-zcore-{app}")
+    return _attach(m, worlds, wanted, tc, ex=ex, batch=batch, dry_run=dry_run)
+
+
+def _checked_breaks(worlds: Mapping[str, World], breaks: Sequence[str]) -> List[Tuple[str, str]]:
+    """The parsed ``--break`` list, each looked up before booting (a typo fails at once)."""
+    wanted = parse_breaks(list(breaks) or list(DEFAULT_BREAKS))
+    for world, fn in wanted:
+        if world in worlds:
+            worlds[world].addresses(fn)
+    return wanted
+
+
+def _attach(m: Machine, worlds: Mapping[str, World], wanted: Sequence[Tuple[str, str]],
+            tc: Toolchain, *, ex: Sequence[str], batch: bool, dry_run: bool) -> int:
+    """Launch ``m`` halted, write the command file and run gdb on it until it exits."""
     with m:
         script = command_file(worlds, m.gdb_port or 0, wanted)
         path = Path(m.log_dir) / "gdb-commands.gdb"

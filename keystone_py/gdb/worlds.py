@@ -20,10 +20,11 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import ElfError
 from .elf import ElfFile
+from .paging import SATP_LEVELS, sv39_translate  # noqa: F401 (re-exported)
 
 #: ``$priv`` values.
 PRIV_U, PRIV_S, PRIV_M = 0, 1, 3
@@ -133,33 +134,6 @@ class EnclaveLayout:
         if len(raw) < cls.SIZE:
             raise ValueError(f"create arguments are {cls.SIZE} bytes, got {len(raw)}")
         return cls(*struct.unpack("<8Q", raw[: cls.SIZE]))
-
-
-#: satp modes → page-table levels (Linux 6.1 picks Sv57 when the hart has it).
-SATP_LEVELS = {8: 3, 9: 4, 10: 5}
-
-
-def sv39_translate(va: int, satp: int, read_phys: Callable[[int, int], bytes]) -> int:
-    """The physical address of ``va`` under ``satp`` (bare, Sv39, Sv48 or Sv57),
-    walking the page tables with ``read_phys(addr, 8)``. ValueError if it is
-    not mapped."""
-    mode = satp >> 60
-    if mode == 0:
-        return va
-    if mode not in SATP_LEVELS:
-        raise ValueError(f"satp mode {mode} is not Sv39/48/57 (satp={satp:#x})")
-    table = (satp & ((1 << 44) - 1)) << 12
-    for level in reversed(range(SATP_LEVELS[mode])):
-        vpn = (va >> (12 + 9 * level)) & 0x1FF
-        pte = struct.unpack("<Q", read_phys(table + vpn * 8, 8))[0]
-        if not pte & 1:
-            raise ValueError(f"{va:#x} is not mapped (level {level} PTE {pte:#x})")
-        ppn = (pte >> 10) & ((1 << 44) - 1)
-        if pte & 0xE:  # R, W or X: a leaf
-            offset_bits = 12 + 9 * level
-            return ((ppn << 12) & ~((1 << offset_bits) - 1)) | (va & ((1 << offset_bits) - 1))
-        table = ppn << 12
-    raise ValueError(f"{va:#x}: no leaf PTE")
 
 
 # -- PMP ------------------------------------------------------------------------------

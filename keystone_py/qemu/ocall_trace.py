@@ -1,8 +1,9 @@
-"""Where the instructions of a Linux ocall round trip go, world by world.
+"""Where the instructions of an ocall round trip go, world by world, with
+Linux or zCore as the host.
 
-Boots Linux on our SM under ``-icount shift=0`` with QEMU's ``-singlestep``
-(one instruction per translation block), runs ``ks-demo one ocall-bench``
-once to warm up, then again with QEMU's ``exec,nochain`` log switched on
+Boots Linux (or zCore, ``--host zcore``) on our SM under ``-icount shift=0``
+with QEMU's ``-singlestep`` (one instruction per translation block), runs
+``ks-demo one ocall-bench`` once to warm up, then again with QEMU's ``exec,nochain`` log switched on
 through the monitor. Every logged block is one executed instruction, with
 its pc and the TB flags (whose low bits are the privilege level the
 instruction ran at). Between the ocall-bench eapp's first and last
@@ -17,8 +18,12 @@ of that window, divided by the number of calls, is its cost per round trip:
   kernel image) and the rest,
 - ``host``: U-mode after Linux (the host app and sdk/host).
 
-``python -m keystone_py.qemu.ocall_trace [--top N]`` prints the table and
-the most executed host and kernel symbols.
+On zCore the kernel world is ``zcore``, split into ``device`` (the enclave
+device, ``linux_object::fs::keystone``, told apart by symbol) and the rest
+(its syscall path, VMO copies, timers, the scheduler).
+
+``python -m keystone_py.qemu.ocall_trace [--host zcore] [--top N]`` prints the
+table and the most executed host and kernel symbols.
 """
 
 from __future__ import annotations
@@ -31,10 +36,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..build.targets import build_targets
+from ..build.zcore import ZcoreBuilder
+from .firmware import resolve_firmware
 from .guest import LinuxGuest, linux_machine
+from .zcore import zcore_machine
 
 RUNTIME_VA = 0xFFFF_FFFF_C000_0000
 KERNEL_IMAGE = 0xFFFF_FFFF_8000_0000
@@ -65,10 +73,14 @@ class Symbols:
         return self.names[i] if i >= 0 else f"{pc:#x}"
 
 
-def classify(log: Path) -> Tuple[Dict[str, int], Dict[str, collections.Counter]]:
-    """Counts of instructions per world inside the eapp's window, and pcs per world."""
+def classify(log: Path, kernel: str = "linux",
+             device: Optional[Callable[[int], bool]] = None,
+             ) -> Tuple[Dict[str, int], Dict[str, collections.Counter]]:
+    """Counts of instructions per world inside the eapp's window, and pcs per world.
+    ``kernel`` names the host kernel's world; Linux's module area is its
+    ``driver``; for another kernel ``device(pc)`` tells the device's code apart."""
     seq: List[Tuple[str, int]] = []
-    world_s = "linux"  # the last S-mode world
+    world_s = kernel  # the last S-mode world
     with open(log, errors="replace") as f:
         for line in f:
             m = TRACE.match(line)
@@ -82,8 +94,11 @@ def classify(log: Path) -> Tuple[Dict[str, int], Dict[str, collections.Counter]]
                 if pc >= RUNTIME_VA:
                     world_s = w = "runtime"
                 else:
-                    world_s = "linux"
-                    w = "driver" if MODULES <= pc < KERNEL_IMAGE else "linux"
+                    world_s = kernel
+                    if device is not None:
+                        w = "device" if device(pc) else kernel
+                    else:
+                        w = "driver" if MODULES <= pc < KERNEL_IMAGE else kernel
             elif priv == 0:
                 w = "eapp" if world_s == "runtime" else "host"
             else:
@@ -100,9 +115,24 @@ def classify(log: Path) -> Tuple[Dict[str, int], Dict[str, collections.Counter]]
     return counts, pcs
 
 
+def _trace_run(m, g: LinuxGuest) -> Tuple[object, object]:
+    """ocall-bench once to warm up, then once with the exec log on."""
+    g.wait_ready(timeout=600)
+    g.wait_prompt()
+    warm = g.run("/bin/ks-demo one ocall-bench", timeout=600)
+    m.qmp.execute("human-monitor-command", **{"command-line": "log exec,nochain"})
+    run = g.run("/bin/ks-demo one ocall-bench", timeout=1200)
+    m.qmp.execute("human-monitor-command", **{"command-line": "log none"})
+    return warm, run
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m keystone_py.qemu.ocall_trace",
                                 description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", choices=("linux", "zcore"), default="linux",
+                   help="the host OS (zcore needs --zcore-sources or $KEYSTONE_ZCORE_SOURCES)")
+    p.add_argument("--zcore-sources", metavar="DIR", default=None,
+                   help="with --host zcore: folder of zCore's source archives + MANIFEST.tsv")
     p.add_argument("--top", type=int, default=12, help="symbols to list per world")
     p.add_argument("--keep", action="store_true", help="keep the (large) trace log")
     p.add_argument("--pcs", action="store_true",
@@ -111,40 +141,52 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = p.parse_args(argv)
     artifacts = build_targets(["sm", "linux"])
     root = Path(artifacts.require("linux_image")).parents[1]
-    log_dir = root / "logs" / f"ocall-trace-{time.strftime('%Y%m%d-%H%M%S')}"
+    log_dir = root / "logs" / f"ocall-trace-{args.host}-{time.strftime('%Y%m%d-%H%M%S')}"
     log_dir.mkdir(parents=True, exist_ok=True)
     trace = log_dir / "exec.log"
-    m = linux_machine(artifacts, icount=0, append_extra="quiet", name="ocall-trace",
-                      memory="512M", log_dir=log_dir,
-                      extra_args=["-singlestep", "-D", str(trace)])
-    with m:
-        g = LinuxGuest(m)
-        g.wait_ready(timeout=600)
-        g.wait_prompt()
-        warm = g.run("/bin/ks-demo one ocall-bench", timeout=600)
-        m.qmp.execute("human-monitor-command", **{"command-line": "log exec,nochain"})
-        run = g.run("/bin/ks-demo one ocall-bench", timeout=1200)
-        m.qmp.execute("human-monitor-command", **{"command-line": "log none"})
-        g.poweroff()
+    trace_args = ["-singlestep", "-D", str(trace)]
+    device: Optional[Callable[[int], bool]] = None
+    if args.host == "zcore":
+        builder = ZcoreBuilder(root=root.parent, sources=args.zcore_sources)
+        image = builder.build()
+        kernel = Symbols(builder.elf)
+        device = lambda pc: "keystone" in kernel.name(pc)  # noqa: E731
+        m = zcore_machine(resolve_firmware("ours", artifacts), image,
+                          builder.default_root_image(), ["/bin/init"], icount=0, log="error",
+                          name="ocall-trace-zcore", log_dir=log_dir, extra_args=trace_args)
+        with m:
+            warm, run = _trace_run(m, LinuxGuest(m))
+    else:
+        kernel = Symbols(root / "linux" / "vmlinux")
+        m = linux_machine(artifacts, icount=0, append_extra="quiet", name="ocall-trace",
+                          memory="512M", log_dir=log_dir, extra_args=trace_args)
+        with m:
+            g = LinuxGuest(m)
+            warm, run = _trace_run(m, g)
+            g.poweroff()
     print(warm.output.splitlines()[-1] if warm.output else warm)
     print(run.output.splitlines()[-1] if run.output else run)
-    counts, pcs = classify(trace)
+    counts, pcs = classify(trace, kernel=args.host, device=device)
     if not counts:
         print("no eapp instruction in the trace", file=sys.stderr)
         return 1
     total = sum(counts.values())
+    split = "device" if device else "driver"
     print(f"\nper ocall round trip ({CALLS} NOP ocalls of ocall-bench, -icount shift=0, "
-          f"-singlestep):")
-    for w in ("eapp", "runtime", "SM", "linux", "driver", "host"):
+          f"-singlestep, {args.host} host):")
+    for w in ("eapp", "runtime", "SM", args.host, split, "host"):
         print(f"  {w:<8} {counts.get(w, 0) / CALLS:>8.0f}")
     print(f"  {'total':<8} {total / CALLS:>8.0f}")
     syms = {
-        "linux": Symbols(root / "linux" / "vmlinux"),
+        args.host: kernel,
+        split: kernel,
         "host": Symbols(root / "target" / "riscv64gc-unknown-linux-gnu" / "release" / "ks-demo"),
         "runtime": Symbols(root / "eyrie-rt.elf"),
         "SM": Symbols(root / "sm_rs.elf"),
     }
-    for w in ("host", "linux", "driver", "runtime", "SM"):
+    if not device:
+        del syms[split]  # Linux's module area: the driver's own symbols are not in vmlinux
+    for w in ("host", args.host, split, "runtime", "SM"):
         by_sym: collections.Counter = collections.Counter()
         table = syms.get(w)
         for pc, n in pcs[w].items():

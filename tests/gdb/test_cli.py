@@ -48,3 +48,23 @@ def test_keystone_py_gdb_eapp_stops_in_a_users_c_eapp(ks_enclave):
     assert f'add symbol table from file "{eapp}"' in out
     assert re.search(r"^world: eapp \(U\), pc 0x10000$", out, re.M), out[-3000:]
     assert re.search(r"eapp_entry \(\) at untrusted\.c:\d+", out), out[-3000:]
+
+
+def test_keystone_py_gdb_host_linux_stops_in_each_world(ks_linux, ks_enclave):
+    """``--host linux``: Linux boots halted and /init runs test-runner for hello at
+    once; the create arguments are read through Linux's page tables (ks-capture),
+    then the loader at the EPM base and the runtime stop in their worlds."""
+    argv = [sys.executable, "-m", "keystone_py", "gdb", "--host", "linux",
+            "--break", "loader:_start", "--break", "runtime:rt_main", "--batch",
+            "--ex", "continue", "--ex", "ks-world", "--ex", "continue", "--ex", "ks-world"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    create = re.search(r"enclave create, EPM at (0x[0-9a-f]+), UTM at (0x[0-9a-f]+)", out)
+    assert create, out[-3000:]
+    epm = int(create.group(1), 16)
+    assert epm >= 0x8000_0000 and epm % 4096 == 0, out[-3000:]
+    worlds = re.findall(r"^world: (\w+) \([^)]*\), pc (0x[0-9a-f]+)$", out, re.M)
+    assert [w for w, _ in worlds] == ["sm", "loader", "runtime"], out[-3000:]
+    assert int(worlds[1][1], 16) == epm, (worlds, hex(epm))

@@ -55,7 +55,13 @@ def check_stop(g, here, world, priv):
 
 
 def test_gdb_steps_from_host_ioctl_to_eapp_main_on_linux(linux_gdb):
-    g, guest = linux_gdb
+    check_steps_from_host_ioctl_to_eapp_main(*linux_gdb)
+
+
+def check_steps_from_host_ioctl_to_eapp_main(g, guest):
+    """At a host's /init prompt: stop in test-runner's ioctls up to FINALIZE, then
+    the SM's create, the loader (physical), the runtime and the eapp's main, each
+    in its world and privilege; the run then finishes (also used for zCore)."""
     g.interrupt(timeout=10)
     [ioctl] = g.break_in("hostapp", "ioctl")
     g.resume()
@@ -85,8 +91,8 @@ def test_gdb_steps_from_host_ioctl_to_eapp_main_on_linux(linux_gdb):
     check_stop(g, here, "sm", PRIV_M)
     assert here["pc"] == create
     # The driver passed its create arguments by kernel virtual address: read
-    # them through the kernel's page tables (satp is still Linux's: Sv57 on
-    # QEMU's default hart, Sv39 when the hart lacks it).
+    # them through the kernel's page tables (satp is still the host's: Linux's
+    # Sv57 on QEMU's default hart, Sv39 when the hart lacks it; zCore's Sv39).
     assert g.read_register("satp") >> 60 in (8, 9, 10)
     layout = g.capture_enclave()
     assert layout.epm_paddr <= layout.runtime_paddr < layout.epm_paddr + layout.epm_size

@@ -1,8 +1,10 @@
 """The zCore build's source checks: the sources folder, MANIFEST.tsv, each
 archive's sha256, the patch series' names and the cargo [patch] file."""
 
+import re
 import hashlib
 import io
+from pathlib import Path
 import tarfile
 
 import pytest
@@ -219,3 +221,12 @@ def test_build_zcore_passes_the_sources_folder(tmp_path, monkeypatch):
                         lambda self, force=False: built.append(self.sources_arg))
     build_targets(["zcore"], toolchain=Toolchain(env={}), zcore_sources=tmp_path)
     assert built == [tmp_path]
+
+
+def test_the_patch_table_lists_every_patch_with_its_line_count():
+    """zcore_patch/README.md's table: one row per patch file, with its `wc -l`."""
+    folder = Path(__file__).resolve().parents[3] / "zcore_patch"
+    rows = dict(re.findall(r"^\| `(\d{4}-[^`]+\.patch)` \| (\d+) \|", (folder / "README.md")
+                           .read_text(), re.M))
+    files = {p.name: str(len(p.read_text().splitlines())) for p in folder.glob("[0-9]*.patch")}
+    assert rows == files

@@ -40,3 +40,22 @@ def test_a_log_without_eapp_instructions_counts_nothing(tmp_path):
     log.write_text(line(0xFFFF_FFFF_8000_1000, 1) + line(0x12345, 0))
     counts, _ = classify(log)
     assert not counts
+
+
+def test_a_zcore_trace_splits_the_kernel_into_the_device_and_the_rest(tmp_path):
+    log = tmp_path / "exec.log"
+    device = range(0xFFFF_FFC0_8030_0000, 0xFFFF_FFC0_8030_1000)
+    rows = [
+        line(0x10000, 0),                # eapp: the window starts here
+        line(0x8000_1000, 3),            # SM
+        line(0xFFFF_FFC0_8020_0000, 1),  # zcore (syscall path)
+        line(0xFFFF_FFC0_8030_0010, 1),  # device
+        line(0xFFFF_FFC0_8030_0014, 1),  # device
+        line(0x12345, 0),                # host (U after zCore)
+        line(0xFFFF_FFFF_C000_0108, 1),  # runtime
+        line(0x10004, 0),                # eapp: the window ends here
+    ]
+    log.write_text("".join(rows))
+    counts, _ = classify(log, kernel="zcore", device=lambda pc: pc in device)
+    assert dict(counts) == {"eapp": 2, "SM": 1, "zcore": 1, "device": 2, "host": 1,
+                            "runtime": 1}
