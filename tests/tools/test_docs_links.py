@@ -265,21 +265,21 @@ def test_repeated_headings_get_numbered_anchors():
 
 @pytest.mark.parametrize("line, expected", [
     ("see [abi](docs/abi.md#1-sbi) and ![img](a/b.png)", ["docs/abi.md#1-sbi", "a/b.png"]),
-    ("[x](<path with>) `[y](not/a/link.md)` [z](#here \"title\")", ["#here"]),
-    ("[ref]: ../ARCHITECTURE.md", ["../ARCHITECTURE.md"]),
-    ("```\n[in](code.md)\n```\n[out](out.md)", ["out.md"]),
-    ("[a [nested] label](x.md)", ["x.md"]),
+    ("[x](<path with>) `[y](not/a/link.txt)` [z](#here \"title\")", ["#here"]),
+    ("[ref]: ../notes.txt", ["../notes.txt"]),
+    ("```\n[in](code.txt)\n```\n[out](out.txt)", ["out.txt"]),
+    ("[a [nested] label](x.txt)", ["x.txt"]),
 ])
 def test_links_are_found_outside_code(line: str, expected: List[str]):
     assert [t for _, t in links(line)] == expected
 
 
 @pytest.mark.parametrize("source, target, expected", [
-    ("docs/setup.md", "bench.md#x", ("docs/bench.md", "x")),
-    ("docs/setup.md", "../README.md", ("README.md", None)),
+    ("docs/setup.md", "bench.txt#x", ("docs/bench.txt", "x")),
+    ("docs/setup.md", "../notes.txt", ("notes.txt", None)),
     ("README.md", "#map", ("README.md", "map")),
-    ("README.md", "../outside.md", (None, None)),
-    ("docs/a.md", "/sm_rs/", ("sm_rs", None)),
+    ("README.md", "../outside.txt", (None, None)),
+    ("docs/a.txt", "/sm_rs/", ("sm_rs", None)),
 ])
 def test_resolve(source: str, target: str, expected: Tuple[Optional[str], Optional[str]]):
     assert resolve(source, target) == expected
