@@ -11,6 +11,8 @@
   (each folder with a tracked ``Cargo.toml`` but the workspace root, the
   workspace members among them), every component under ``sdk/`` and
   ``examples/``, and every kernel module folder (a tracked ``Kbuild``).
+* The package map in docs/python.md names every module of ``keystone_py``
+  and every test folder.
 
 Like ``test_citations.py``, a link to a file git does not track fails: a
 clone would not have it.
@@ -213,6 +215,33 @@ def folders_the_map_must_name() -> Set[str]:
     return need
 
 
+#: The document holding the package map, and the heading above it.
+PACKAGE_MAP = ("docs/python.md", "The Python package and its tests")
+
+
+def package_map(text: str, heading: str) -> Set[str]:
+    """Paths named by the first code block after ``heading``: a line starting
+    at column 0 is a folder (``keystone_py/``); an indented ``name/`` opens a
+    subfolder that continuation lines stay in; each ``x.py`` is a file there."""
+    after = text[text.index(f"## {heading}"):]
+    block = re.search(r"```[^\n]*\n(.*?)```", after, re.S)
+    assert block, f"no code block after '## {heading}'"
+    named: Set[str] = set()
+    top = sub = ""
+    for line in block.group(1).splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if not line.startswith(" "):
+            top, sub = words[0], ""
+            continue
+        if words[0].endswith("/"):
+            sub = words[0]
+            named.add(top + sub.rstrip("/"))
+        named |= {top + sub + w for w in words if w.endswith(".py")}
+    return named
+
+
 # ------------------------------------------------------------------ the checks
 
 
@@ -295,3 +324,23 @@ def test_the_folder_table_is_read_from_its_first_column():
     text = ("intro\n\n| folder | what |\n|---|---|\n| `sm_rs/` | SM, see `qemu/` |\n"
             "| `sdk/abi/`, `sdk/c/` | SDKs |\n\nafter\n| `not/this/` | x |\n")
     assert folder_table(text) == ["sm_rs", "sdk/abi", "sdk/c"]
+
+
+def test_the_package_map_names_every_module_and_test_folder():
+    doc, heading = PACKAGE_MAP
+    named = package_map((ROOT / doc).read_text(), heading)
+    modules = {f for f in tracked() if f.startswith("keystone_py/") and f.endswith(".py")
+               and PurePosixPath(f).name != "__init__.py"}
+    test_dirs = {d for d in tracked_dirs() if str(PurePosixPath(d).parent) == "tests"
+                 and not PurePosixPath(d).name.startswith("__")}
+    missing = sorted((modules | test_dirs) - named)
+    assert not missing, f"{doc}'s package map leaves out: " + ", ".join(missing)
+    gone = sorted(n for n in named if n not in tracked() and n not in tracked_dirs())
+    assert not gone, f"{doc}'s package map names what git does not have: " + ", ".join(gone)
+
+
+def test_the_package_map_is_read_by_folder():
+    text = ("## Map\n\n```\npkg/\n  a.py b.py\n  sub/   c.py\n         d.py\n"
+            "tests/\n  unit/  pure\n```\n")
+    assert package_map(text, "Map") == {
+        "pkg/a.py", "pkg/b.py", "pkg/sub", "pkg/sub/c.py", "pkg/sub/d.py", "tests/unit"}
