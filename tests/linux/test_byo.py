@@ -1,5 +1,5 @@
-"""README's "Your own enclave, outside this repository": the Rust and the C
-blocks, read from README.md and run exactly as written (the checkout's path for
+"""docs/own-enclave.md ("Your own enclave, outside this repository"): the Rust
+and the C blocks, read from that file and run exactly as written (the checkout's path for
 `~/keystone-rs`, a temporary folder for `~`), one bash script each. Then what
 the commands did, as observed: the files `new` made, the ELF `build --app`
 made, what the enclave and its host printed in QEMU, the project's own pytest
@@ -18,12 +18,12 @@ import pytest
 from keystone_py.build.userapp import check_eapp_elf
 
 REPO = Path(__file__).resolve().parents[2]
-README = REPO / "README.md"
+GUIDE = REPO / "docs/own-enclave.md"
 
 
 def readme_block(tag: str) -> List[str]:
     """The commands of the ```sh block right after ``<!-- byo:TAG -->``."""
-    text = README.read_text()
+    text = GUIDE.read_text()
     start = text.index(f"<!-- byo:{tag} -->")
     block = re.search(r"```sh\n(.*?)```", text[start:], re.S)
     assert block, f"no ```sh block after byo:{tag}"
