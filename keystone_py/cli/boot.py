@@ -207,13 +207,10 @@ def _user_args(args: argparse.Namespace) -> list[str]:
 
 
 def device_secret_args(secret_file: Optional[str]) -> list[str]:
-    """QEMU arguments handing the SM a device secret: ``secret_file`` (32 bytes)
-    or the public development secret that `attest verify` trusts by default."""
-    from ..attest import devkey
+    """``--device-secret FILE`` (or the development secret) as QEMU arguments."""
+    from ..attest.devkey import device_qemu_args  # PyNaCl
 
-    secret = devkey.load_secret(Path(secret_file) if secret_file else None)
-    page = devkey.write_page(build_dir() / "run" / f"device-{secret.hex()[:8]}.key", secret)
-    return devkey.qemu_args(page)
+    return device_qemu_args(build_dir() / "run", Path(secret_file) if secret_file else None)
 
 
 def _run_user_files(args: argparse.Namespace, host_os: str = "linux",
