@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import struct
 import subprocess
@@ -33,8 +32,10 @@ from typing import Dict, List, Optional, Sequence
 from ..errors import BuildError, KeystoneError
 from ..paths import build_dir, find_root
 from ..toolchain import BARE_TARGET, Toolchain
+from . import remap
 from .cache import Stamp, compute_cache_key, digest
 from .hostapps import LINUX_USER_TARGET
+from .remap import c_checkout_map, c_prefix_maps
 from .runner import run_logged
 
 log = logging.getLogger("keystone_py.build")
@@ -166,7 +167,7 @@ class CSdkBuilder:
                 continue
             obj = obj_dir / (src.stem + ".o")
             run_logged([gcc, *C_FLAGS, "-Werror", *self.include_flags(), "-c", src, "-o", obj,
-                        f"-ffile-prefix-map={self.root}=/keystone-rs"],
+                        *c_checkout_map(self.root)],
                        f"compile {src.relative_to(self.root)}", logs / "c-sdk.log")
             objects.append(obj)
         ar = gcc.with_name(gcc.name.replace("gcc", "ar"))
@@ -224,12 +225,6 @@ def build_app(folder: Path, root: Optional[Path] = None, toolchain: Optional[Too
     raise KeystoneError(f"--app {folder}: neither a Cargo.toml (a Rust eapp crate) nor C "
                         "sources (*.c, *.S) there. Create a project with `keystone-py new DIR "
                         "--lang rust|c`, or point --app at your eapp's folder.")
-
-
-def c_prefix_maps(folder: Path, root: Path) -> List[str]:
-    """gcc flags that name the app's folder ``/app`` and the checkout ``/keystone-rs``
-    in debug info (the Makefile spells them with $(CURDIR) and $(KEYSTONE))."""
-    return [f"-ffile-prefix-map={folder}=/app", f"-ffile-prefix-map={root}=/keystone-rs"]
 
 
 def c_sources(folder: Path) -> List[Path]:
@@ -295,22 +290,12 @@ def _cargo_metadata(folder: Path, toolchain: Toolchain) -> List[dict]:
     return list(json.loads(proc.stdout)["packages"])
 
 
-def _rust_remaps(root: Path, folder: Path, toolchain: Toolchain, target_dir: Path) -> List[str]:
-    cargo_home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+def _rust_remaps(root: Path, toolchain: Toolchain, target_dir: Path) -> List[str]:
     # The app's own folder is not remapped: RUSTFLAGS are part of every crate's
     # fingerprint, std's included, so a per-folder flag would rebuild the
     # standard library (minutes) for each project. These stay the same for
     # every project of this checkout.
-    del folder
-    pairs = [(root, "/keystone-rs"), (cargo_home, "/cargo-home"), (target_dir, "/target")]
-    try:
-        sysroot = subprocess.run([str(toolchain.rustc), "--print", "sysroot"],
-                                 capture_output=True, text=True, timeout=20,
-                                 check=True).stdout.strip()
-        pairs.append((Path(sysroot), "/rust-sysroot"))
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return [f"--remap-path-prefix={p.resolve()}={name}" for p, name in pairs]
+    return remap.rustc_flags(remap.rust_remaps(root, target_dir, toolchain))
 
 
 def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> AppBuild:
@@ -339,7 +324,7 @@ def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> 
                                  "src/main.rs (or a [[bin]]).")
     out = app_out_dir(folder)
     target_dir = build_dir(root) / "target-apps"
-    remaps = _rust_remaps(root, folder, toolchain, target_dir)
+    remaps = _rust_remaps(root, toolchain, target_dir)
     sdk_inputs = ("Cargo.lock", "sdk/abi", "sdk/enclave", "sdk/host")
     key = digest(compute_cache_key(folder, ["."]), compute_cache_key(root, sdk_inputs),
                  toolchain.rustc_version(), " ".join(remaps),
