@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import BuildError
 from ..paths import build_dir, find_root
-from ..toolchain import BARE_TARGET, Toolchain
+from ..toolchain import BARE_TARGET, Toolchain, run_attached
 from . import remap
 from .artifacts import Artifacts
 from .cache import Stamp, compute_cache_key
@@ -219,4 +218,4 @@ class Builder:
         log.info("host tests: %s", " ".join(argv))
         env = self.toolchain.cargo_env()
         env.pop("RUSTC_BOOTSTRAP", None)
-        return subprocess.run(argv, cwd=self.root, env=env, check=False).returncode
+        return run_attached(argv, cwd=self.root, env=env)

@@ -24,14 +24,13 @@ import json
 import logging
 import shutil
 import struct
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import BuildError, KeystoneError
 from ..paths import build_dir, find_root
-from ..toolchain import BARE_TARGET, Toolchain
+from ..toolchain import BARE_TARGET, Toolchain, run_tool, tool_output
 from . import remap
 from .cache import Stamp, compute_cache_key, digest
 from .hostapps import LINUX_USER_TARGET
@@ -145,11 +144,7 @@ class CSdkBuilder:
 
     def tools_version(self) -> str:
         gcc = self.gcc()
-        try:
-            return subprocess.run([str(gcc), "--version"], capture_output=True, text=True,
-                                  timeout=20, check=True).stdout
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise BuildError(f"{gcc} --version failed: {exc}") from exc
+        return tool_output([gcc, "--version"], error=BuildError)
 
     def build(self, force: bool = False) -> Path:
         """The library, rebuilt when ``sdk/c`` or the compiler changed."""
@@ -282,8 +277,7 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
 def _cargo_metadata(folder: Path, toolchain: Toolchain) -> List[dict]:
     argv = [str(toolchain.cargo), "metadata", "--no-deps", "--format-version", "1",
             "--manifest-path", str(folder / "Cargo.toml")]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=toolchain.cargo_env(),
-                          check=False)
+    proc = run_tool(argv, env=toolchain.cargo_env(), timeout=None)
     if proc.returncode != 0:
         raise BuildError(f"{folder / 'Cargo.toml'}: cargo cannot read it:\n{proc.stderr.strip()}"
                          "\nFix the manifest, then run `keystone-py build --app` again.")

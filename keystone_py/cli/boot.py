@@ -11,7 +11,6 @@ import argparse
 import logging
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
@@ -23,6 +22,7 @@ from ..contract import PAYLOAD_DONE
 from ..errors import KeystoneError
 from ..paths import build_dir
 from ..tap import parse_tap
+from ..toolchain import run_attached
 
 log = logging.getLogger("keystone_py.cli")
 
@@ -87,7 +87,7 @@ def _boot_linux(args: argparse.Namespace) -> int:
         argv = m.config.argv(Console.stdio())
         log.info("+ %s\n(/init prompt `ks> `: cpus, time, peek ADDR, run PROG, sleep MS, "
                  "echo TEXT, poweroff; Ctrl-A X quits QEMU)", shlex.join(argv))
-        return subprocess.run(argv, check=False).returncode
+        return run_attached(argv)
     _stream_console()
     with m:
         if m.gdb_port:
