@@ -338,12 +338,8 @@ def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> 
         toolchain.require("ld")
         flags = [*RUST_EAPP_FLAGS, "-C", f"link-arg=-T{root / 'sdk/enclave/eapp.ld'}",
                  "-C", "link-arg=--strip-debug", *remaps]
-        argv = [str(toolchain.cargo),
-                "--config", f"target.{BARE_TARGET}.linker={json.dumps('riscv64-unknown-elf-ld')}",
-                "--config", f"target.{BARE_TARGET}.rustflags={json.dumps(flags)}",
-                *EAPP_CARGO, *manifest]
-        for pkg in eapps:
-            argv += ["-p", pkg]
+        argv = _cargo_argv(toolchain, BARE_TARGET, "riscv64-unknown-elf-ld", flags,
+                           [*EAPP_CARGO, *manifest], eapps)
         _cargo(argv, folder, out, env, "eapp")
         for b, dst in result.eapps.items():
             shutil.copy2(target_dir / BARE_TARGET / "release" / b, dst)
@@ -352,12 +348,8 @@ def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> 
     if hosts:
         gcc = toolchain.require("linux-gcc")
         flags = ["-C", "target-feature=+crt-static", *remaps]
-        argv = [str(toolchain.cargo),
-                "--config", f"target.{LINUX_USER_TARGET}.linker={json.dumps(str(gcc))}",
-                "--config", f"target.{LINUX_USER_TARGET}.rustflags={json.dumps(flags)}",
-                *HOST_CARGO, *manifest]
-        for pkg in hosts:
-            argv += ["-p", pkg]
+        argv = _cargo_argv(toolchain, LINUX_USER_TARGET, str(gcc), flags,
+                           [*HOST_CARGO, *manifest], hosts)
         _cargo(argv, folder, out, env, "host app")
         strip = shutil.which("riscv64-linux-gnu-strip") or "riscv64-linux-gnu-strip"
         for b, dst in result.hosts.items():
@@ -366,6 +358,19 @@ def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> 
             log.info("host app %s: %s", b, dst)
     stamp.write(key, kind="rust")
     return result
+
+
+def _cargo_argv(toolchain: Toolchain, target: str, linker: str, rustflags: Sequence[str],
+                args: Sequence[str], packages: Sequence[str]) -> List[str]:
+    """cargo with ``target``'s linker and rustflags given as ``--config`` (the
+    project's own .cargo/config.toml is not needed), then ``args`` and ``-p`` for
+    each of ``packages``."""
+    argv = [str(toolchain.cargo),
+            "--config", f"target.{target}.linker={json.dumps(linker)}",
+            "--config", f"target.{target}.rustflags={json.dumps(list(rustflags))}", *args]
+    for pkg in packages:
+        argv += ["-p", pkg]
+    return argv
 
 
 def _cargo(argv: Sequence[str], folder: Path, out: Path, env: Dict[str, str], what: str) -> None:
