@@ -24,7 +24,7 @@ from ..paths import build_dir
 from ..tap import parse_tap
 from ..toolchain import run_attached
 
-if TYPE_CHECKING:  # pexpect
+if TYPE_CHECKING:  # the qemu modules need pexpect: each command imports them when it runs
     from ..qemu.guest import GuestRun
     from ..qemu.machine import Machine
     from ..qemu.userrun import UserRun
@@ -51,7 +51,7 @@ def _stream_console() -> None:
     console.propagate = False
 
 
-def _gdb_hint(m: Machine, elf: object) -> None:
+def _gdb_hint(m: Machine, elf: Union[Path, str]) -> None:
     """With ``--gdb``, QEMU waits halted: say how to attach."""
     if m.gdb_port:
         log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
