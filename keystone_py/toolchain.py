@@ -19,16 +19,20 @@ Where tools are looked up
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, Union
 
-from .errors import ToolchainError
+from .errors import KeystoneError, ToolchainError
+
+log = logging.getLogger("keystone_py.toolchain")
 
 DEFAULT_OPENSBI_DIR = Path("/usr/lib/riscv64-linux-gnu/opensbi/generic")
 RISCV_LIBC_HEADER = Path("/usr/riscv64-linux-gnu/include/stdio.h")
@@ -78,24 +82,76 @@ class ToolStatus:
         return self.path is not None and not self.problem
 
 
-def _first_line(argv: Sequence[str], env: Optional[Dict[str, str]] = None) -> str:
+#: Seconds a tool gets to answer a query (a version, the sysroot).
+TOOL_TIMEOUT = 20.0
+Arg = Union[str, Path]
+
+
+def run_tool(argv: Sequence[Arg], *, timeout: Optional[float] = TOOL_TIMEOUT,
+             env: Optional[Mapping[str, str]] = None, cwd: Optional[Arg] = None,
+             input: Optional[str] = None) -> "subprocess.CompletedProcess[str]":
+    """Asks an external tool something (a version, the sysroot, cargo's metadata,
+    source lines of addresses) with its text output captured: the one way
+    keystone_py runs such a query, logged at debug level. A build step that makes
+    files goes through :func:`keystone_py.build.runner.run_logged`, a program that
+    takes over the terminal through :func:`run_attached`. Raises ToolchainError
+    when the tool cannot start or does not answer within ``timeout`` seconds; the
+    exit status is the caller's to judge."""
+    args = [str(a) for a in argv]
+    log.debug("$ %s", shlex.join(args))
     try:
-        out = subprocess.run(list(argv), capture_output=True, text=True, timeout=20,
-                             env=env, check=False)
+        res = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                             env=dict(env) if env is not None else None, cwd=cwd,
+                             input=input, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"? ({exc})"
+        raise ToolchainError(f"`{shlex.join(args)}` did not run: {exc}") from exc
+    log.debug("exit status %d", res.returncode)
+    return res
+
+
+def tool_output(argv: Sequence[Arg], error: Type[KeystoneError] = ToolchainError,
+                **kwargs: Any) -> str:
+    """The standard output of a query that must succeed (:func:`run_tool`); an
+    ``error`` naming the command, its status and its stderr otherwise."""
+    try:
+        res = run_tool(argv, **kwargs)
+    except ToolchainError as exc:
+        raise error(str(exc)) from exc
+    if res.returncode != 0:
+        raise error(f"`{shlex.join(str(a) for a in argv)}` failed with exit status "
+                    f"{res.returncode}: {res.stderr.strip()}")
+    return res.stdout
+
+
+def run_attached(argv: Sequence[Arg], *, cwd: Optional[Arg] = None,
+                 env: Optional[Mapping[str, str]] = None) -> int:
+    """Runs a program on this terminal (its output and input are the user's: the
+    interactive QEMU console, apt-get, ``cargo test``) and returns its exit
+    status. OSError when it cannot start."""
+    args = [str(a) for a in argv]
+    log.debug("$ %s", shlex.join(args))
+    return subprocess.run(args, cwd=cwd, env=dict(env) if env is not None else None,
+                          check=False).returncode
+
+
+def first_line(argv: Sequence[Arg], env: Optional[Dict[str, str]] = None) -> str:
+    """The first line a tool prints (stdout, else stderr), e.g. its version; ``?``
+    when it prints nothing, ``? (why)`` when it does not run."""
+    try:
+        out = run_tool(argv, env=env)
+    except ToolchainError as exc:
+        return f"? ({exc.__cause__})"
     text = (out.stdout or out.stderr).strip()
     return text.splitlines()[0] if text else "?"
 
 
 def rust_sysroot(rustc: Path) -> Optional[Path]:
-    """``rustc --print sysroot``, or None when rustc does not run."""
+    """``rustc --print sysroot`` (the one place it is asked), or None when rustc
+    does not run."""
     try:
-        out = subprocess.run([str(rustc), "--print", "sysroot"], capture_output=True,
-                             text=True, timeout=20, check=True)
-    except (OSError, subprocess.SubprocessError):
+        return Path(tool_output([rustc, "--print", "sysroot"]).strip())
+    except ToolchainError:
         return None
-    return Path(out.stdout.strip())
 
 
 def has_library_source(rustc: Path) -> bool:
@@ -136,7 +192,7 @@ class Toolchain:
         if st.path is None:
             st.problem = f"{exe} not found"
         else:
-            st.version = _first_line([str(st.path), *version_args])
+            st.version = first_line([str(st.path), *version_args])
         return st
 
     def _rustc_status(self) -> ToolStatus:
@@ -156,7 +212,7 @@ class Toolchain:
         for cand in candidates:
             if has_library_source(cand):
                 st.path = cand
-                st.version = _first_line([str(cand), "--version"])
+                st.version = first_line([str(cand), "--version"])
                 return st
             rejected.append(str(cand))
         if rejected:
@@ -180,7 +236,7 @@ class Toolchain:
             if st.path is None:
                 st.problem = "cargo not found"
         if st.ok:
-            st.version = _first_line([str(st.path), "--version"])
+            st.version = first_line([str(st.path), "--version"])
         return st
 
     def _opensbi_status(self) -> ToolStatus:
@@ -247,11 +303,10 @@ class Toolchain:
             st.problem = "Debian's python3 not found"
             return st
         try:
-            out = subprocess.run([str(python3), "-I", "-c",
-                                  "import ensurepip, venv; print(ensurepip.__file__)"],
-                                 capture_output=True, text=True, timeout=20, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            st.problem = f"{python3} does not run ({exc})"
+            out = run_tool([python3, "-I", "-c",
+                            "import ensurepip, venv; print(ensurepip.__file__)"])
+        except ToolchainError as exc:
+            st.problem = f"{python3} does not run ({exc.__cause__})"
             return st
         if out.returncode != 0 or not out.stdout.strip():
             st.problem = f"{python3} has no ensurepip (cannot make a venv)"
@@ -365,11 +420,7 @@ class Toolchain:
 
     def rustc_version(self) -> str:
         """``rustc -vV`` (full version, commit and host), part of build cache keys."""
-        try:
-            return subprocess.run([str(self.rustc), "-vV"], capture_output=True, text=True,
-                                  timeout=20, check=True).stdout
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise ToolchainError(f"{self.rustc} -vV failed: {exc}") from exc
+        return tool_output([self.rustc, "-vV"])
 
     def cargo_env(self) -> Dict[str, str]:
         """Environment for running cargo: our rustc, nightly features unlocked,
@@ -445,7 +496,7 @@ def _rustup_nightly_dirs() -> List[str]:
 def _dpkg_version(package: str) -> str:
     if not shutil.which("dpkg-query"):
         return "present"
-    v = _first_line(["dpkg-query", "-W", "-f=${Version}", package])
+    v = first_line(["dpkg-query", "-W", "-f=${Version}", package])
     return f"{package} {v}" if v and "no packages" not in v else "present"
 
 

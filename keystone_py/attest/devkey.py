@@ -164,6 +164,17 @@ def qemu_args(page: Path) -> List[str]:
     return ["-device", f"loader,file={page},addr={DEVICE_SECRET_ADDR:#x},force-raw=on"]
 
 
+def device_qemu_args(folder: Path, secret_file: Optional[Path] = None) -> List[str]:
+    """QEMU arguments that hand the SM a device secret, for every run that boots
+    it (``run --eapp``, ``run --host zcore``, the ``ks_run`` fixture):
+    ``secret_file`` (a 32-byte seed) or, without one, the public development
+    secret that ``attest verify`` trusts by default. The page goes in ``folder``,
+    named by the secret's first bytes."""
+    secret = load_secret(secret_file)
+    page = write_page(Path(folder) / f"device-{secret.hex()[:8]}.key", secret)
+    return qemu_args(page)
+
+
 def device_public_key(secret: Union[bytes, DeviceKey]) -> bytes:
     """The device public key a verifier should trust for this secret (a
     32-byte seed, a 64-byte expanded secret, or a DeviceKey)."""

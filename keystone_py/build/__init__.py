@@ -6,6 +6,7 @@
 * :mod:`.initramfs` – cpio newc archives, in Python;
 * :mod:`.cache` – the key/stamp cache every builder uses;
 * :mod:`.runner` – the one logged subprocess runner every builder uses;
+* :mod:`.remap` – the path remaps that make builds reproducible;
 * :mod:`.artifacts` – :class:`Artifacts`, what was built;
 * :mod:`.targets` – ``keystone-py build`` target names and :func:`build_targets`.
 

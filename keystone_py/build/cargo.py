@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import BuildError
 from ..paths import build_dir, find_root
-from ..toolchain import BARE_TARGET, Toolchain
+from ..toolchain import BARE_TARGET, Toolchain, run_attached
+from . import remap
 from .artifacts import Artifacts
 from .cache import Stamp, compute_cache_key
 from .runner import run_logged
@@ -62,7 +61,8 @@ TARGETS: Dict[str, Target] = {
                       "sbi_conformance"),
     # The enclave worlds: loader.bin, the eyrie-rt ELF, and the test eapps.
     "loader": Target("loader", "keystone-runtime", "loader", ("runtime", *RUST_SDK), "loader"),
-    "runtime": Target("runtime", "keystone-runtime", "eyrie-rt", ("runtime", *RUST_SDK), "eyrie-rt"),
+    "runtime": Target("runtime", "keystone-runtime", "eyrie-rt", ("runtime", *RUST_SDK),
+                      "eyrie-rt"),
     **{t.name: t for t in map(_eapp_target, EAPPS)},
 }
 
@@ -108,26 +108,14 @@ class Builder:
     # -- reproducibility --------------------------------------------------------
     def path_remaps(self) -> List[Tuple[Path, str]]:
         """Machine-specific folders and the fixed names the binaries see instead
-        (rustc ``--remap-path-prefix``): the checkout, cargo's home (the crates'
-        sources), the target folder and the toolchain's sysroot (core/alloc). So
-        two checkouts in different folders, with different cargo homes, build the
-        same bytes, and any verifier can rebuild and predict every hash."""
-        cargo_home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
-        pairs = [(self.root, "/keystone-rs"), (cargo_home, "/cargo-home"),
-                 (self.target_dir, "/target")]
-        try:
-            sysroot = subprocess.run([str(self.toolchain.rustc), "--print", "sysroot"],
-                                     capture_output=True, text=True, timeout=20,
-                                     check=True).stdout.strip()
-            pairs.append((Path(sysroot), "/rust-sysroot"))
-        except (OSError, subprocess.SubprocessError):
-            pass
-        return [(p.resolve(), name) for p, name in pairs]
+        (:mod:`.remap`): the checkout, cargo's home, the target folder and the
+        toolchain's sysroot (core/alloc)."""
+        return remap.rust_remaps(self.root, self.target_dir, self.toolchain)
 
     def remap_config(self) -> List[str]:
         """``cargo --config`` arguments that add the remaps to the bare target's
         rustflags (config arrays are joined, so .cargo/config.toml's stay)."""
-        flags = [f"--remap-path-prefix={path}={name}" for path, name in self.path_remaps()]
+        flags = remap.rustc_flags(self.path_remaps())
         return ["--config", f"target.{BARE_TARGET}.rustflags={json.dumps(flags)}"]
 
     # -- cache ------------------------------------------------------------------
@@ -230,4 +218,4 @@ class Builder:
         log.info("host tests: %s", " ".join(argv))
         env = self.toolchain.cargo_env()
         env.pop("RUSTC_BOOTSTRAP", None)
-        return subprocess.run(argv, cwd=self.root, env=env, check=False).returncode
+        return run_attached(argv, cwd=self.root, env=env)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import tarfile
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Dict, List, Optional
 
 from ..errors import BuildError
 from ..paths import build_dir, find_root
-from ..toolchain import LINUX_TARBALL, Toolchain
+from ..toolchain import LINUX_TARBALL, Toolchain, first_line
 from .artifacts import Artifacts
 from .cache import Stamp, compute_cache_key, digest
 from .hostapps import guest_files
@@ -83,8 +82,7 @@ class LinuxBuilder:
     # -- cache ----------------------------------------------------------------------
     def _gcc_version(self) -> str:
         gcc = self.toolchain.require("linux-gcc")
-        return subprocess.run([str(gcc), "--version"], capture_output=True, text=True,
-                              check=False).stdout.splitlines()[0:1][0]
+        return first_line([gcc, "--version"])
 
     def kernel_key(self) -> str:
         """The fragment, the tarball (by path, size and time: it is 130 MB) and the

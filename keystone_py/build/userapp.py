@@ -22,19 +22,19 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import struct
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import BuildError, KeystoneError
 from ..paths import build_dir, find_root
-from ..toolchain import BARE_TARGET, Toolchain
+from ..toolchain import BARE_TARGET, Toolchain, run_tool, tool_output
+from . import remap
 from .cache import Stamp, compute_cache_key, digest
 from .hostapps import LINUX_USER_TARGET
+from .remap import c_checkout_map, c_prefix_maps
 from .runner import run_logged
 
 log = logging.getLogger("keystone_py.build")
@@ -144,11 +144,7 @@ class CSdkBuilder:
 
     def tools_version(self) -> str:
         gcc = self.gcc()
-        try:
-            return subprocess.run([str(gcc), "--version"], capture_output=True, text=True,
-                                  timeout=20, check=True).stdout
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise BuildError(f"{gcc} --version failed: {exc}") from exc
+        return tool_output([gcc, "--version"], error=BuildError)
 
     def build(self, force: bool = False) -> Path:
         """The library, rebuilt when ``sdk/c`` or the compiler changed."""
@@ -166,7 +162,7 @@ class CSdkBuilder:
                 continue
             obj = obj_dir / (src.stem + ".o")
             run_logged([gcc, *C_FLAGS, "-Werror", *self.include_flags(), "-c", src, "-o", obj,
-                        f"-ffile-prefix-map={self.root}=/keystone-rs"],
+                        *c_checkout_map(self.root)],
                        f"compile {src.relative_to(self.root)}", logs / "c-sdk.log")
             objects.append(obj)
         ar = gcc.with_name(gcc.name.replace("gcc", "ar"))
@@ -226,12 +222,6 @@ def build_app(folder: Path, root: Optional[Path] = None, toolchain: Optional[Too
                         "--lang rust|c`, or point --app at your eapp's folder.")
 
 
-def c_prefix_maps(folder: Path, root: Path) -> List[str]:
-    """gcc flags that name the app's folder ``/app`` and the checkout ``/keystone-rs``
-    in debug info (the Makefile spells them with $(CURDIR) and $(KEYSTONE))."""
-    return [f"-ffile-prefix-map={folder}=/app", f"-ffile-prefix-map={root}=/keystone-rs"]
-
-
 def c_sources(folder: Path) -> List[Path]:
     """The folder's sources in the Makefile's order: *.c, then *.S, then *.s, each sorted."""
     files = [p for p in Path(folder).iterdir() if p.is_file()]
@@ -287,30 +277,19 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
 def _cargo_metadata(folder: Path, toolchain: Toolchain) -> List[dict]:
     argv = [str(toolchain.cargo), "metadata", "--no-deps", "--format-version", "1",
             "--manifest-path", str(folder / "Cargo.toml")]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=toolchain.cargo_env(),
-                          check=False)
+    proc = run_tool(argv, env=toolchain.cargo_env(), timeout=None)
     if proc.returncode != 0:
         raise BuildError(f"{folder / 'Cargo.toml'}: cargo cannot read it:\n{proc.stderr.strip()}"
                          "\nFix the manifest, then run `keystone-py build --app` again.")
     return list(json.loads(proc.stdout)["packages"])
 
 
-def _rust_remaps(root: Path, folder: Path, toolchain: Toolchain, target_dir: Path) -> List[str]:
-    cargo_home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+def _rust_remaps(root: Path, toolchain: Toolchain, target_dir: Path) -> List[str]:
     # The app's own folder is not remapped: RUSTFLAGS are part of every crate's
     # fingerprint, std's included, so a per-folder flag would rebuild the
     # standard library (minutes) for each project. These stay the same for
     # every project of this checkout.
-    del folder
-    pairs = [(root, "/keystone-rs"), (cargo_home, "/cargo-home"), (target_dir, "/target")]
-    try:
-        sysroot = subprocess.run([str(toolchain.rustc), "--print", "sysroot"],
-                                 capture_output=True, text=True, timeout=20,
-                                 check=True).stdout.strip()
-        pairs.append((Path(sysroot), "/rust-sysroot"))
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return [f"--remap-path-prefix={p.resolve()}={name}" for p, name in pairs]
+    return remap.rustc_flags(remap.rust_remaps(root, target_dir, toolchain))
 
 
 def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> AppBuild:
@@ -339,7 +318,7 @@ def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> 
                                  "src/main.rs (or a [[bin]]).")
     out = app_out_dir(folder)
     target_dir = build_dir(root) / "target-apps"
-    remaps = _rust_remaps(root, folder, toolchain, target_dir)
+    remaps = _rust_remaps(root, toolchain, target_dir)
     sdk_inputs = ("Cargo.lock", "sdk/abi", "sdk/enclave", "sdk/host")
     key = digest(compute_cache_key(folder, ["."]), compute_cache_key(root, sdk_inputs),
                  toolchain.rustc_version(), " ".join(remaps),
@@ -359,12 +338,8 @@ def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> 
         toolchain.require("ld")
         flags = [*RUST_EAPP_FLAGS, "-C", f"link-arg=-T{root / 'sdk/enclave/eapp.ld'}",
                  "-C", "link-arg=--strip-debug", *remaps]
-        argv = [str(toolchain.cargo),
-                "--config", f"target.{BARE_TARGET}.linker={json.dumps('riscv64-unknown-elf-ld')}",
-                "--config", f"target.{BARE_TARGET}.rustflags={json.dumps(flags)}",
-                *EAPP_CARGO, *manifest]
-        for pkg in eapps:
-            argv += ["-p", pkg]
+        argv = _cargo_argv(toolchain, BARE_TARGET, "riscv64-unknown-elf-ld", flags,
+                           [*EAPP_CARGO, *manifest], eapps)
         _cargo(argv, folder, out, env, "eapp")
         for b, dst in result.eapps.items():
             shutil.copy2(target_dir / BARE_TARGET / "release" / b, dst)
@@ -373,12 +348,8 @@ def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> 
     if hosts:
         gcc = toolchain.require("linux-gcc")
         flags = ["-C", "target-feature=+crt-static", *remaps]
-        argv = [str(toolchain.cargo),
-                "--config", f"target.{LINUX_USER_TARGET}.linker={json.dumps(str(gcc))}",
-                "--config", f"target.{LINUX_USER_TARGET}.rustflags={json.dumps(flags)}",
-                *HOST_CARGO, *manifest]
-        for pkg in hosts:
-            argv += ["-p", pkg]
+        argv = _cargo_argv(toolchain, LINUX_USER_TARGET, str(gcc), flags,
+                           [*HOST_CARGO, *manifest], hosts)
         _cargo(argv, folder, out, env, "host app")
         strip = shutil.which("riscv64-linux-gnu-strip") or "riscv64-linux-gnu-strip"
         for b, dst in result.hosts.items():
@@ -387,6 +358,19 @@ def _build_rust(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> 
             log.info("host app %s: %s", b, dst)
     stamp.write(key, kind="rust")
     return result
+
+
+def _cargo_argv(toolchain: Toolchain, target: str, linker: str, rustflags: Sequence[str],
+                args: Sequence[str], packages: Sequence[str]) -> List[str]:
+    """cargo with ``target``'s linker and rustflags given as ``--config`` (the
+    project's own .cargo/config.toml is not needed), then ``args`` and ``-p`` for
+    each of ``packages``."""
+    argv = [str(toolchain.cargo),
+            "--config", f"target.{target}.linker={json.dumps(linker)}",
+            "--config", f"target.{target}.rustflags={json.dumps(list(rustflags))}", *args]
+    for pkg in packages:
+        argv += ["-p", pkg]
+    return argv
 
 
 def _cargo(argv: Sequence[str], folder: Path, out: Path, env: Dict[str, str], what: str) -> None:

@@ -28,7 +28,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import BuildError, KeystoneError
 from ..paths import build_dir, find_root
-from ..toolchain import Toolchain
+from ..toolchain import Toolchain, first_line
 from .cache import Stamp, compute_cache_key, digest
 from .cargo import EAPPS, ENCLAVE_TARGETS, Builder
 from .hostapps import HostAppsBuilder
@@ -180,8 +179,7 @@ def patch_series(patch_dir: Path, names: Sequence[str]) -> List[Tuple[Path, str]
 
 def run_version(tool: Path) -> str:
     """The first line of ``tool --version`` (part of cache keys)."""
-    out = subprocess.run([str(tool), "--version"], capture_output=True, text=True, check=False)
-    return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "?"
+    return first_line([tool, "--version"])
 
 
 def cargo_patch_config(src: Path, archives: Sequence[Archive], lock_text: str) -> str:

@@ -11,10 +11,9 @@ import argparse
 import logging
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from ..build import ENCLAVE_TARGETS, build_targets
 from ..build.hostapps import EAPPS, HOST_APPS, LINUX_USER_TARGET
@@ -23,6 +22,12 @@ from ..contract import PAYLOAD_DONE
 from ..errors import KeystoneError
 from ..paths import build_dir
 from ..tap import parse_tap
+from ..toolchain import run_attached
+
+if TYPE_CHECKING:  # the qemu modules need pexpect: each command imports them when it runs
+    from ..qemu.guest import GuestRun
+    from ..qemu.machine import Machine
+    from ..qemu.userrun import UserRun
 
 log = logging.getLogger("keystone_py.cli")
 
@@ -46,6 +51,13 @@ def _stream_console() -> None:
     console.propagate = False
 
 
+def _gdb_hint(m: Machine, elf: Union[Path, str]) -> None:
+    """With ``--gdb``, QEMU waits halted: say how to attach."""
+    if m.gdb_port:
+        log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
+                    "127.0.0.1:%d'", elf, m.gdb_port)
+
+
 def cmd_boot(args: argparse.Namespace) -> int:
     if args.host == "zcore":
         return _boot_zcore(args)
@@ -59,9 +71,7 @@ def cmd_boot(args: argparse.Namespace) -> int:
     with Machine(firmware=resolve_firmware(args.firmware, artifacts), kernel=kernel,
                  append=args.append, smp=args.smp, memory=args.memory, icount=args.icount,
                  extra_args=args.qemu_arg, gdb=args.gdb, name="boot") as m:
-        if m.gdb_port:
-            log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
-                        "127.0.0.1:%d'", artifacts.sm_elf or "", m.gdb_port)
+        _gdb_hint(m, artifacts.sm_elf or "")
         status = m.wait_exit(timeout=1e9 if args.gdb else args.timeout)
         report = parse_tap(m.console_text)
         if report.results:
@@ -87,12 +97,10 @@ def _boot_linux(args: argparse.Namespace) -> int:
         argv = m.config.argv(Console.stdio())
         log.info("+ %s\n(/init prompt `ks> `: cpus, time, peek ADDR, run PROG, sleep MS, "
                  "echo TEXT, poweroff; Ctrl-A X quits QEMU)", shlex.join(argv))
-        return subprocess.run(argv, check=False).returncode
+        return run_attached(argv)
     _stream_console()
     with m:
-        if m.gdb_port:
-            log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
-                        "127.0.0.1:%d'", artifacts.vmlinux or "", m.gdb_port)
+        _gdb_hint(m, artifacts.vmlinux or "")
         guest = LinuxGuest(m)
         ready = guest.wait_ready(timeout=1e9 if args.gdb else args.timeout)
         status = m.wait_exit(timeout=1e9 if args.gdb else args.timeout)
@@ -118,9 +126,7 @@ def _boot_zcore(args: argparse.Namespace) -> int:
                        shlex.split(args.rootproc), smp=args.smp, memory=args.memory,
                        log=args.log, icount=args.icount, extra_args=args.qemu_arg,
                        gdb=args.gdb, name="zcore") as m:
-        if m.gdb_port:
-            log.warning("QEMU is halted; attach with:\n  gdb-multiarch %s -ex 'target remote "
-                        "127.0.0.1:%d'", builder.elf, m.gdb_port)
+        _gdb_hint(m, builder.elf)
         m.expect(args.until, timeout=1e9 if args.gdb else args.timeout)
         log.info("\nzcore: saw %r; logs in %s", args.until, m.log_dir)
     return 0
@@ -153,32 +159,26 @@ def cmd_run(args: argparse.Namespace) -> int:
                             f"({', '.join(EAPPS)}) or a path in the guest")
     if host_os == "zcore":
         result, log_dir = _run_zcore(args, argv)
-        return _exit_status(app, result.status, result.signal, log_dir)
+        return _exit_status(app, result, log_dir)
     artifacts = build_targets(["sm", "linux"])
     m = linux_machine(artifacts, firmware=args.firmware, smp=args.smp, memory=args.memory,
                       icount=args.icount, append_extra="quiet", extra_args=args.qemu_arg,
                       name="run")
-    with m:
-        guest = LinuxGuest(m)
-        guest.start(args.timeout, on_started=_stream_console)  # the console is ours from here
-        result = guest.run(" ".join(argv), timeout=args.timeout)
-        guest.poweroff()
-    if result.signal is not None:
-        log.info("%s: killed by signal %d (logs in %s)", app, result.signal, m.log_dir)
-        return 128 + result.signal
-    return result.status if result.status is not None else 1
+    with m:  # the console is ours once /init's prompt is up
+        result = LinuxGuest(m).boot_and_run(argv, args.timeout, on_started=_stream_console)
+    return _exit_status(app, result, m.log_dir)
 
 
 #: ``run --host`` values that name the host OS (any other value is a host app file).
 HOST_OSES = ("linux", "zcore")
 
 
-def _exit_status(what: str, status: Optional[int], signal: Optional[int], log_dir: Path) -> int:
-    """What a shell would report for the guest program (128 + a signal)."""
-    if signal is not None:
-        log.info("%s: killed by signal %d (logs in %s)", what, signal, log_dir)
-        return 128 + signal
-    return status if status is not None else 1
+def _exit_status(what: str, run: Union[GuestRun, UserRun], log_dir: Optional[Path]) -> int:
+    """What a shell would report for the guest program (128 + a signal); says
+    which signal killed it."""
+    if run.signal is not None:
+        log.info("%s: killed by signal %d (logs in %s)", what, run.signal, log_dir)
+    return run.exit_code
 
 
 def _run_zcore(args: argparse.Namespace, argv: list[str],
@@ -207,13 +207,10 @@ def _user_args(args: argparse.Namespace) -> list[str]:
 
 
 def device_secret_args(secret_file: Optional[str]) -> list[str]:
-    """QEMU arguments handing the SM a device secret: ``secret_file`` (32 bytes)
-    or the public development secret that `attest verify` trusts by default."""
-    from ..attest import devkey
+    """``--device-secret FILE`` (or the development secret) as QEMU arguments."""
+    from ..attest.devkey import device_qemu_args  # PyNaCl
 
-    secret = devkey.load_secret(Path(secret_file) if secret_file else None)
-    page = devkey.write_page(build_dir() / "run" / f"device-{secret.hex()[:8]}.key", secret)
-    return devkey.qemu_args(page)
+    return device_qemu_args(build_dir() / "run", Path(secret_file) if secret_file else None)
 
 
 def _run_user_files(args: argparse.Namespace, host_os: str = "linux",
@@ -234,7 +231,7 @@ def _run_user_files(args: argparse.Namespace, host_os: str = "linux",
             raise KeystoneError("run: --save-report is for Linux hosts for now; drop it or "
                                 "leave out --host zcore.")
         result, log_dir = _run_zcore(args, files.argv(_user_args(args)), files.guest_paths())
-        return _exit_status(files.argv()[0], result.status, result.signal, log_dir)
+        return _exit_status(files.argv()[0], result, log_dir)
     artifacts = build_targets(["sm", "loader", "runtime", "linux"])
     result = run_user_files(artifacts, files, _user_args(args), smp=args.smp, memory=args.memory,
                             firmware=args.firmware, icount=args.icount,
@@ -250,10 +247,7 @@ def _run_user_files(args: argparse.Namespace, host_os: str = "linux",
         Path(args.save_report).write_text(raw.hex() + "\n")
         log.info("report saved to %s; check it with `keystone-py attest verify %s --eapp %s "
                  "--nonce ...`", args.save_report, args.save_report, args.eapp)
-    if result.signal is not None:
-        log.info("%s: killed by signal %d (logs in %s)", result.argv[0], result.signal,
-                 result.log_dir)
-    return result.exit_code
+    return _exit_status(result.argv[0], result, result.log_dir)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -7,7 +7,9 @@ checkout, with this checkout's Cargo.lock (the same crate versions, no
 network). C: the eapp's ``.c`` file and a Makefile that compiles it with
 ``riscv64-linux-gnu-gcc`` against ``sdk/c`` (``keystone-py build --app .``
 does the same). Both get ``tests/test_<name>.py`` (the ``ks_run`` fixture of
-this package's pytest plugin) and a README with the commands.
+this package's pytest plugin) and a README with the commands. The files'
+texts are templates in ``templates/`` (package data), filled in with
+``str.format``.
 
 Standard library only (part of the CLI).
 """
@@ -18,6 +20,7 @@ import argparse
 import logging
 import re
 import shutil
+from importlib import resources
 from pathlib import Path
 from typing import Dict
 
@@ -27,323 +30,33 @@ from ..paths import find_root
 
 log = logging.getLogger("keystone_py.cli")
 
+
+def _template(rel: str) -> str:
+    """The text of ``templates/REL`` (shipped as package data), a ``str.format``
+    template: ``{field}`` is filled in, ``{{``/``}}`` stand for a brace."""
+    return (resources.files(__package__) / "templates" / f"{rel}.tmpl").read_text(
+        encoding="utf-8")
+
+
 # -- Rust -----------------------------------------------------------------------------------
-_RUST_WORKSPACE = """\
-[workspace]
-resolver = "2"
-members = [{members}]
-
-# Eapps have no unwinder; host apps are built with -Z build-std=std,panic_abort.
-[profile.release]
-panic = "abort"
-opt-level = 3
-codegen-units = 1
-
-[profile.dev]
-panic = "abort"
-"""
-
-_RUST_EAPP_TOML = """\
-[package]
-name = "{name}"
-version = "0.1.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-# The eapp SDK of the keystone-rs checkout this project was made from.
-keystone-enclave = {{ path = "{root}/sdk/enclave" }}
-
-[[bin]]
-name = "{name}"
-test = false
-"""
-
-_RUST_EAPP_MAIN = """\
-//! {name}: an enclave app (U-mode, inside the enclave, no_std).
-//!
-//! `keystone-py build --app .` builds it for riscv64gc-unknown-none-elf with the
-//! SDK's linker script; `keystone-py run --eapp build/{name}{run_host}` runs it.
-#![no_std]
-#![no_main]
-
-use keystone_enclave::{{ocall, println, sealing_key}};
-
-keystone_enclave::entry!(main);
-
-{ocall_doc}
-const OCALL: u64 = 1;
-
-/// The enclave's exit value (what the host's run returns).
-fn main() -> usize {{
-    println!("{name}: hello from inside the enclave");
-    // A sealing key: bound to this enclave's measurement and the identifier.
-    let key = match sealing_key(b"{name}") {{
-        Ok(key) => key,
-        Err(e) => {{
-            println!("{name}: no sealing key ({{}})", e.0);
-            return 1;
-        }}
-    }};
-    let start = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
-    println!("{name}: sealing key starts {{start:08x}}");
-{body}
-}}
-"""
-
-_RUST_EAPP_BODY_TEST_RUNNER = """\
-    // test-runner's ocall 1 prints the bytes and answers how many it printed.
-    let text = b"{name} says hi through an ocall\\n";
-    let mut answer = [0u8; 8];
-    if ocall(OCALL, text, &mut answer).is_err() {{
-        return 2;
-    }}
-    u64::from_le_bytes(answer) as usize"""
-
-_RUST_EAPP_BODY_HOST = """\
-    // Our host app's ocall 1 answers twice the number we send.
-    let mut answer = [0u8; 8];
-    if ocall(OCALL, &21u64.to_le_bytes(), &mut answer).is_err() {{
-        return 2;
-    }}
-    u64::from_le_bytes(answer) as usize"""
-
-_RUST_HOST_TOML = """\
-[package]
-name = "{name}-host"
-version = "0.1.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-# The host SDK of the keystone-rs checkout this project was made from.
-keystone-host = {{ path = "{root}/sdk/host" }}
-
-[[bin]]
-name = "{name}-host"
-test = false
-"""
-
-_RUST_HOST_MAIN = """\
-//! {name}-host: the Linux host app (riscv64, static) that loads, runs and
-//! serves {name}'s enclave through /dev/keystone_enclave.
-//!
-//! `keystone-py run --eapp build/{name} --host build/{name}-host` runs it in
-//! the guest as `{name}-host EAPP RUNTIME LOADER`.
-use keystone_host::{{Enclave, Reply}};
-use std::process::ExitCode;
-
-/// Ocall 1: the enclave sends a number (u64, little-endian); we answer twice it.
-const OCALL_DOUBLE: u64 = 1;
-
-fn main() -> ExitCode {{
-    let args: Vec<String> = std::env::args().collect();
-    let [_, eapp, runtime, loader, ..] = args.as_slice() else {{
-        eprintln!("usage: {name}-host EAPP RUNTIME LOADER");
-        return ExitCode::from(2);
-    }};
-    let built = Enclave::builder()
-        .eapp(eapp)
-        .runtime(runtime)
-        .loader(loader)
-        .ocall(OCALL_DOUBLE, |args| match args.get(..8) {{
-            Some(bytes) => {{
-                let n = u64::from_le_bytes(bytes.try_into().unwrap());
-                println!("{name}-host: the enclave asked to double {{n}}");
-                Reply::Data((2 * n).to_le_bytes().to_vec())
-            }}
-            None => Reply::Status(3),
-        }})
-        .build();
-    let mut enclave = match built {{
-        Ok(e) => e,
-        Err(e) => {{
-            eprintln!("{name}-host: cannot create the enclave: {{e}}");
-            return ExitCode::from(3);
-        }}
-    }};
-    let result = enclave.run();
-    let stats = enclave.stats();
-    let _ = enclave.destroy();
-    match result {{
-        Ok(value) => {{
-            println!("{name}-host: enclave returned {{value}} (interrupts {{}}, ocalls {{}})",
-                     stats.interrupts, stats.ocalls);
-            ExitCode::SUCCESS
-        }}
-        Err(e) => {{
-            eprintln!("{name}-host: the enclave failed: {{e}}");
-            ExitCode::from(4)
-        }}
-    }}
-}}
-"""
+_RUST_WORKSPACE = _template("rust/Cargo.toml")
+_RUST_EAPP_TOML = _template("rust/eapp/Cargo.toml")
+_RUST_EAPP_MAIN = _template("rust/eapp/src/main.rs")
+_RUST_EAPP_BODY_TEST_RUNNER = _template("rust/eapp/body_test_runner.rs")
+_RUST_EAPP_BODY_HOST = _template("rust/eapp/body_host.rs")
+_RUST_HOST_TOML = _template("rust/host/Cargo.toml")
+_RUST_HOST_MAIN = _template("rust/host/src/main.rs")
 
 # -- C ----------------------------------------------------------------------------------------
-_C_MAIN = """\
-/* {name}: an enclave app in C on keystone-rs's C eapp SDK (sdk/c), with
- * Keystone's eapp API. Built by `make` (or `keystone-py build --app .`). */
-#include "app/eapp_utils.h"
-#include "app/string.h"
-#include "app/syscall.h"
-
-/* test-runner's ocalls: 1 prints a buffer (answers its length), 3 takes a report. */
-#define OCALL_PRINT_BUFFER 1
-#define OCALL_COPY_REPORT 3
-
-static unsigned long print(char* text) {{
-  unsigned long printed = 0;
-  ocall(OCALL_PRINT_BUFFER, text, strlen(text), &printed, sizeof printed);
-  return printed;
-}}
-
-void EAPP_ENTRY eapp_entry() {{
-  /* A sealing key bound to this enclave's measurement and "{name}". */
-  struct sealing_key key;
-  if (get_sealing_key(&key, sizeof key, "{name}", {name_len}) != 0) {{
-    print("{name}: sealing key derivation failed\\n");
-    EAPP_RETURN(1);
-  }}
-  print("{name}: sealing key derived\\n");
-
-  /* A report signed by the security monitor over the nonce "{name}"; the
-   * host prints it for a verifier (`keystone-py attest verify`). */
-  char report[2048];
-  if (attest_enclave(report, "{name}", {name_len}) != 0) EAPP_RETURN(2);
-  ocall(OCALL_COPY_REPORT, report, sizeof report, 0, 0);
-
-  /* The exit value: how many bytes the host said it printed. */
-  EAPP_RETURN(print("{name}: hello from inside the enclave\\n"));
-}}
-"""
-
-_C_MAKEFILE = """\
-# {name}: a C eapp for keystone-rs. `make` builds build/{name}; `make test`
-# runs its test in QEMU. KEYSTONE is the keystone-rs checkout (its SDK in
-# sdk/c and keystone-py); the library is built there by `keystone-py build c-sdk`.
-KEYSTONE ?= {root}
-KEYSTONE_PY ?= $(KEYSTONE)/.venv/bin/python -m keystone_py
-CC := riscv64-linux-gnu-gcc
-# The same flags, in the same order, as `keystone-py build --app .`: both make
-# the same bytes (the file the SM measures) wherever the folders are.
-CFLAGS := {cflags} -ffile-prefix-map=$(CURDIR)=/app -ffile-prefix-map=$(KEYSTONE)=/keystone-rs \
-  -I. {includes}
-LDFLAGS := {ldflags} -T $(KEYSTONE)/sdk/c/eapp.ld
-LIB := $(KEYSTONE)/build/c/{lib}
-
-SRCS := $(wildcard *.c) $(wildcard *.S) $(wildcard *.s)
-OBJS := $(patsubst %,build/obj/%.o,$(SRCS))
-
-build/{name}: $(OBJS) $(LIB)
-\t$(CC) $(CFLAGS) $(LDFLAGS) $(OBJS) $(LIB) -lgcc -o $@
-
-build/obj/%.o: % $(wildcard *.h)
-\t@mkdir -p $(dir $@)
-\t$(CC) $(CFLAGS) -c $< -o $@
-
-$(LIB):
-\t$(KEYSTONE_PY) build c-sdk
-
-run: build/{name}
-\t$(KEYSTONE_PY) run --eapp build/{name}
-
-test: build/{name}
-\t$(KEYSTONE)/.venv/bin/python -m pytest tests
-
-clean:
-\trm -rf build
-
-.PHONY: run test clean
-"""
+_C_MAIN = _template("c/main.c")
+_C_MAKEFILE = _template("c/Makefile")
 
 # -- the test and the README -------------------------------------------------------------------
-_TEST = """\
-\"\"\"{name}'s test: boots keystone-rs (security monitor + Linux + driver) in
-QEMU, runs the enclave{with_host} and checks what it did.
-
-The `ks_run` fixture comes from keystone-py's pytest plugin (installed with
-keystone_py); run with the checkout's Python: `{root}/.venv/bin/python -m pytest`.
-\"\"\"
-
-from pathlib import Path
-
-import pytest
-
-HERE = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def built():
-    \"\"\"Builds the project (cached: a no-change build is a cache hit).\"\"\"
-    from keystone_py.build.userapp import build_app
-    return build_app(HERE)
-
-
-def test_{ident}_runs_in_an_enclave(ks_run, built):
-    run = ks_run(eapp=built.eapps["{name}"]{host_arg}, expect_retval={retval})
-    assert run.status == 0, run.output
-    assert run.value == {retval}
-{checks}
-"""
-
-_TEST_CHECKS_RUST_HOST = """\
-    # The host doubled 21 for the enclave (an ocall), and the enclave printed
-    # through the runtime (write, proxied to the host) and got a sealing key.
-    assert "{name}-host: the enclave asked to double 21" in run.output
-    assert "{name}: hello from inside the enclave" in run.output
-    assert "{name}: sealing key starts " in run.output
-    assert run.stats["ocalls"] >= 3
-"""
-
-_TEST_CHECKS_RUST = """\
-    assert "Enclave said: {name} says hi through an ocall" in run.output
-    assert "{name}: sealing key starts " in run.output
-"""
-
-_TEST_CHECKS_C = """\
-    assert "Enclave said: {name}: sealing key derived" in run.output
-    assert run.stats["ocalls"] == 3
-
-
-def test_{ident}_report_verifies(ks_run, built):
-    \"\"\"The report the enclave had signed verifies against the measurement
-    predicted from the files (loader, runtime, our eapp) and carries our nonce.\"\"\"
-    from keystone_py.attest import Report, predict, report_bytes_in, verify
-    from keystone_py.attest.devkey import device_public_key, load_secret
-    from keystone_py.attest.measure import firmware_hash
-
-    run = ks_run(eapp=built.eapps["{name}"])
-    raw = report_bytes_in(run.output)
-    assert raw, run.output
-    art = run.artifacts
-    verdict = verify(Report.parse(raw), device_public_key=device_public_key(load_secret(None)),
-                     enclave_hash=predict(art.loader_bin, art.runtime_elf, built.eapps["{name}"]),
-                     sm_hash=firmware_hash(art.sm_bin), nonce=b"{name}")
-    assert verdict.ok, str(verdict)
-"""
-
-_README = """\
-# {name}
-
-An enclave app{host_note} for [keystone-rs]({root}) (a Keystone-compatible
-RISC-V TEE), made by `keystone-py new`. It builds against the SDK of the
-checkout at `{root}` and runs in QEMU (security monitor + Linux + driver).
-
-| file | what |
-|---|---|
-{files}
-| `tests/test_{ident}.py` | its test (pytest, keystone-py's `ks_run` fixture) |
-
-```
-{commands}
-```
-
-`keystone-py` is `{root}/.venv/bin/keystone-py`. Outputs go to `build/`.
-`keystone-py run --eapp build/{name}{run_host}` prints what the enclave and
-its host print and exits with the host app's status; `keystone-py gdb --eapp
-build/{name} --break eapp:{entry}` stops in it with its symbols loaded
-(`continue`, then `ks-world`, `bt`, `list`).
-"""
+_TEST = _template("tests/test.py")
+_TEST_CHECKS_RUST_HOST = _template("tests/checks_rust_host.py")
+_TEST_CHECKS_RUST = _template("tests/checks_rust.py")
+_TEST_CHECKS_C = _template("tests/checks_c.py")
+_README = _template("README.md")
 
 
 def _crate_name(folder: Path) -> str:

@@ -7,10 +7,9 @@ import argparse
 import os
 import shlex
 import shutil
-import subprocess
 
 from ..errors import KeystoneError
-from ..toolchain import PYTHON_FIX, Toolchain, format_report
+from ..toolchain import PYTHON_FIX, Toolchain, format_report, run_attached
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -50,7 +49,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     for argv in ([apt, "update"], cmd):
         print("+ " + shlex.join(argv), flush=True)
         try:
-            rc = subprocess.run(argv, env=env, check=False).returncode
+            rc = run_attached(argv, env=env)
         except OSError as exc:
             raise KeystoneError(f"cannot run {argv[0]}: {exc}. This needs a Debian-based "
                                 f"system; install by hand: {' '.join(pkgs)}") from exc

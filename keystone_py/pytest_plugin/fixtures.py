@@ -145,7 +145,7 @@ def ks_run(ks_paths: KsPaths, ks_linux: Artifacts, ks_enclave: Artifacts,
     count = [0]
     # The public development secret: what `attest verify` and
     # devkey.device_public_key(devkey.load_secret(None)) trust by default.
-    secret_page = devkey.write_page(ks_log_dir / "device.key", devkey.load_secret(None))
+    secret_args = devkey.device_qemu_args(ks_log_dir)
 
     def run(eapp: Any, host: Any = None, runtime: Any = None, loader: Any = None,
             args: Tuple[str, ...] = (), expect_retval: Optional[int] = None, smp: int = 1,
@@ -161,7 +161,7 @@ def ks_run(ks_paths: KsPaths, ks_linux: Artifacts, ks_enclave: Artifacts,
             result = run_user_files(
                 Artifacts().update(ks_linux).update(ks_enclave), files, words, smp=smp,
                 firmware=str(ks_paths.firmware_choice or "ours"), icount=ks_paths.icount,
-                extra_args=[*ks_paths.qemu_args, *devkey.qemu_args(secret_page)],
+                extra_args=[*ks_paths.qemu_args, *secret_args],
                 timeout=timeout,
                 log_dir=ks_log_dir / f"run{count[0]}", root=ks_paths.root)
         except KeystoneError as exc:

@@ -110,6 +110,14 @@ class InitReady:
         return self.time * INSTRUCTIONS_PER_TICK_SHIFT0
 
 
+def shell_status(status: Optional[int], signal: Optional[int]) -> int:
+    """What a shell reports for a program that ended with ``status`` or was killed
+    by ``signal`` (128 + the signal; 1 when /init reported neither)."""
+    if signal is not None:
+        return 128 + signal
+    return status if status is not None else 1
+
+
 @dataclass(frozen=True)
 class GuestRun:
     """A program /init ran (``run PROG ARGS``): what it printed and how it ended."""
@@ -122,6 +130,11 @@ class GuestRun:
     @property
     def lines(self) -> List[str]:
         return [ln.rstrip("\r") for ln in self.output.splitlines()]
+
+    @property
+    def exit_code(self) -> int:
+        """What a shell would report (:func:`shell_status`)."""
+        return shell_status(self.status, self.signal)
 
     def __str__(self) -> str:
         end = f"exit status {self.status}" if self.signal is None else f"signal {self.signal}"
@@ -193,6 +206,19 @@ class LinuxGuest:
         if on_started is not None:
             on_started()
         return ready
+
+    def boot_and_run(self, argv: Sequence[str], timeout: float = 600.0,
+                     on_started: Optional[Callable[[], None]] = None,
+                     poweroff: bool = True) -> GuestRun:
+        """The one boot-and-run sequence (``keystone-py run``, ``run --eapp``, the
+        ``ks_run`` fixture): boot to the prompt (:meth:`start`, which calls
+        ``on_started``), run ``argv`` (:meth:`run`), then power off (leave that
+        to the caller with ``poweroff=False``: zCore cannot)."""
+        self.start(timeout, on_started)
+        result = self.run(" ".join(argv), timeout=timeout)
+        if poweroff:
+            self.poweroff()
+        return result
 
     def command(self, cmd: str, timeout: float = 30.0) -> str:
         """Types ``cmd`` at the prompt (already printed: call :meth:`wait_prompt`

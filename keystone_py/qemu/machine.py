@@ -199,24 +199,13 @@ class Machine:
         which a socket console cannot promise. Records when each of ``marks``
         first matched; a fail pattern or ``timeout`` kills QEMU early."""
         self._prepare_launch()
-        self._argv = self.build_batch_argv(self.console_log_path)
-        (self.log_dir / "qemu-cmdline.txt").write_text(shlex.join(self._argv) + "\n")
         self.console_log_path.write_bytes(b"")
         wanted = [_compile(p) for p in marks]
         fails = [_compile(p) for p in self.fail_patterns]
         result = BatchResult()
-        log.info("[%s] launching (console to file): %s", self.name, shlex.join(self._argv))
         start = time.monotonic()
-        self._out = open(self.output_log_path, "wb")
-        try:
-            self._proc = subprocess.Popen(self._argv, stdin=subprocess.DEVNULL, stdout=self._out,
-                                          stderr=subprocess.STDOUT, start_new_session=True,
-                                          preexec_fn=_die_with_parent)
-        except OSError as exc:
-            raise MachineLaunchError(str(exc), self._argv, None, "", self.log_dir) from exc
-        self.pid = self._proc.pid
+        self._start_process(self.build_batch_argv(self.console_log_path), " (console to file)")
         self.state = State.RUNNING
-        self._finalizer = weakref.finalize(self, _kill_quietly, self._proc)
         text = ""
         try:
             with open(self.console_log_path, "rb") as con:
@@ -304,18 +293,7 @@ class Machine:
         self._tmp = Path(tempfile.mkdtemp(prefix="ksqemu-"))
         serial_sock, qmp_sock = self._tmp / "serial.sock", self._tmp / "qmp.sock"
         self.gdb_port = free_tcp_port() if self.gdb else None
-        self._argv = self.build_argv(serial_sock, qmp_sock, self.gdb_port)
-        (self.log_dir / "qemu-cmdline.txt").write_text(shlex.join(self._argv) + "\n")
-        self._out = open(self.output_log_path, "wb")
-        log.info("[%s] launching: %s", self.name, shlex.join(self._argv))
-        try:
-            self._proc = subprocess.Popen(self._argv, stdin=subprocess.DEVNULL, stdout=self._out,
-                                          stderr=subprocess.STDOUT, start_new_session=True,
-                                          preexec_fn=_die_with_parent)
-        except OSError as exc:
-            raise MachineLaunchError(str(exc), self._argv, None, "", self.log_dir) from exc
-        self.pid = self._proc.pid
-        self._finalizer = weakref.finalize(self, _kill_quietly, self._proc)
+        self._start_process(self.build_argv(serial_sock, qmp_sock, self.gdb_port))
         deadline = time.monotonic() + self.launch_timeout
         sock = self._connect(serial_sock, deadline, "serial console")
         self._recorder = ConsoleRecorder(self.console_log_path, self.name)
@@ -331,6 +309,24 @@ class Machine:
             raise self._launch_error(f"QMP handshake failed: {exc}") from exc
         log.info("[%s] running, pid %d%s, logs in %s", self.name, self.pid,
                  f", gdbstub on 127.0.0.1:{self.gdb_port}" if self.gdb_port else "", self.log_dir)
+
+    def _start_process(self, argv: List[str], how: str = "") -> None:
+        """The one place QEMU starts, for :meth:`launch` and :meth:`run_to_exit`:
+        records ``argv`` in ``qemu-cmdline.txt``, sends QEMU's own output to
+        ``qemu-output.log``, starts it in a session of its own that dies with us,
+        and makes sure it is killed if this object is collected before shutdown."""
+        self._argv = argv
+        (self.log_dir / "qemu-cmdline.txt").write_text(shlex.join(argv) + "\n")
+        self._out = open(self.output_log_path, "wb")
+        log.info("[%s] launching%s: %s", self.name, how, shlex.join(argv))
+        try:
+            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                          stderr=subprocess.STDOUT, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
+        except OSError as exc:
+            raise MachineLaunchError(str(exc), argv, None, "", self.log_dir) from exc
+        self.pid = self._proc.pid
+        self._finalizer = weakref.finalize(self, _kill_quietly, self._proc)
 
     def _connect(self, path: Path, deadline: float, what: str) -> socket.socket:
         assert self._proc is not None

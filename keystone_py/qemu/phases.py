@@ -27,7 +27,6 @@ import bisect
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 from collections import Counter
@@ -38,7 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..build.artifacts import Artifacts
 from ..contract import SM_PANIC
 from ..errors import KeystoneError
-from ..toolchain import Toolchain
+from ..toolchain import Toolchain, tool_output
 from .machine import Machine
 
 log = logging.getLogger("keystone_py.phases")
@@ -113,10 +112,9 @@ def _frames(elf: Path, pcs: Sequence[int]) -> Dict[int, List[str]]:
         raise PhaseTraceError(f"{ADDR2LINE} not found; install binutils-riscv64-unknown-elf")
     out: Dict[int, List[str]] = {}
     query = "".join(f"{pc:#x}\n" for pc in pcs)
-    res = subprocess.run([tool, "-a", "-i", "-e", str(elf)], input=query, capture_output=True,
-                         text=True, check=True)
+    text = tool_output([tool, "-a", "-i", "-e", elf], PhaseTraceError, input=query, timeout=None)
     current: Optional[List[str]] = None
-    for line in res.stdout.splitlines():
+    for line in text.splitlines():
         if line.startswith("0x"):
             current = out.setdefault(int(line, 16), [])
         elif current is not None and not line.startswith("??"):

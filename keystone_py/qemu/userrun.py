@@ -27,7 +27,7 @@ from ..build.initramfs import Initramfs
 from ..build.userapp import check_eapp_elf
 from ..errors import KeystoneError
 from ..paths import build_dir
-from .guest import LinuxGuest, linux_machine
+from .guest import LinuxGuest, linux_machine, shell_status
 
 log = logging.getLogger("keystone_py.run")
 
@@ -136,9 +136,7 @@ class UserRun:
     @property
     def exit_code(self) -> int:
         """What a shell would report: the status, or 128 + the signal."""
-        if self.signal is not None:
-            return 128 + self.signal
-        return self.status if self.status is not None else 1
+        return shell_status(self.status, self.signal)
 
 
 def parse_returned(output: str) -> tuple[Optional[int], Dict[str, int]]:
@@ -169,10 +167,7 @@ def run_user_files(artifacts: Artifacts, files: UserFiles, args: Sequence[str] =
                       append_extra="quiet", extra_args=list(extra_args), name="run-user",
                       **kwargs)
     with m:
-        guest = LinuxGuest(m)
-        guest.start(timeout, on_started)
-        result = guest.run(" ".join(argv), timeout=timeout)
-        guest.poweroff()
+        result = LinuxGuest(m).boot_and_run(argv, timeout, on_started)
         console = m.console_text
     value, stats = parse_returned(result.output)
     return UserRun(argv=argv, output=result.output, status=result.status, signal=result.signal,

@@ -148,3 +148,19 @@ def test_cli_attest_verify_names_a_bad_device_key_file(tmp_path):
                "--eapp", str(f), "--device-secret", str(bad))
     assert res.returncode == 1
     assert "--device-secret" in res.stderr and "33 bytes is no device key form" in res.stderr
+
+
+def test_device_qemu_args_load_the_page_of_the_secret_where_the_sm_looks(tmp_path):
+    """The one maker of the device-key arguments (CLI `run --eapp`, `run --host zcore`,
+    the ks_run fixture): the development seed by default, a seed file when given."""
+    args = devkey.device_qemu_args(tmp_path / "run")
+    assert args[0] == "-device" and args[1].endswith(f",addr={devkey.DEVICE_SECRET_ADDR:#x},"
+                                                      "force-raw=on")
+    page = args[1].split("file=", 1)[1].split(",", 1)[0]
+    assert open(page, "rb").read() == devkey.MAGIC + devkey.default_secret()
+    f = tmp_path / "seed"
+    f.write_bytes(SEED)
+    mine = devkey.device_qemu_args(tmp_path / "run", f)
+    page = mine[1].split("file=", 1)[1].split(",", 1)[0]
+    assert page != args[1].split("file=", 1)[1].split(",", 1)[0]
+    assert open(page, "rb").read() == devkey.MAGIC + SEED

@@ -1,9 +1,19 @@
 """The Linux guest without QEMU: kernel command lines and /init's answers."""
 
+import re
+
 import pytest
 
+from keystone_py.contract import INIT_PROMPT, INIT_READY
 from keystone_py.errors import KeystoneError
-from keystone_py.qemu.guest import encode_script, kernel_cmdline, parse_peeks, parse_ready
+from keystone_py.qemu.guest import (
+    LinuxGuest,
+    encode_script,
+    kernel_cmdline,
+    parse_peeks,
+    parse_ready,
+    shell_status,
+)
 
 
 def test_script_commands_turn_spaces_into_plus_and_join_with_commas():
@@ -53,3 +63,55 @@ def test_peek_answers_parse_to_value_fault_or_error():
     assert fault.addr == 0x8000_0000 and fault.fault and fault.signal == 11
     assert fault.value is None
     assert refused.error.startswith("mmap refused") and not refused.fault
+
+
+# -- the boot-and-run sequence -----------------------------------------------------------
+
+
+class ScriptedMachine:
+    """A Machine stand-in: /init's console as the real one prints it, with each
+    typed command answered from ``answers``; records what happened in order."""
+
+    def __init__(self, answers):
+        self.console_text = "OpenSBI-free boot\nkeystone-init: ready, 2 cpus online, time 5\nks> "
+        self.answers = answers
+        self.events = []
+        self.pos = 0
+
+    def expect(self, pattern, timeout=30.0):
+        m = re.compile(pattern, re.M).search(self.console_text, self.pos)
+        assert m, f"{pattern!r} never printed"
+        self.pos = m.end()
+        self.events.append(("saw", pattern))
+        return m
+
+    def sendline(self, text=""):
+        self.events.append(("typed", text))
+        self.console_text += text + "\n" + self.answers[text]
+
+    def wait_exit(self, timeout=60.0):
+        self.events.append(("exit",))
+        return 0
+
+
+@pytest.mark.parametrize("end,code", [("exit status 7", 7), ("killed by signal 11", 139)])
+def test_boot_and_run_boots_to_the_prompt_runs_and_powers_off(end, code):
+    m = ScriptedMachine({"run /bin/x a b": f"x says hi\n/bin/x: {end}\nks> ",
+                         "poweroff": "reboot: Power down\n"})
+    started = []
+    run = LinuxGuest(m).boot_and_run(["/bin/x", "a", "b"], 10,
+                                     on_started=lambda: started.append(list(m.events)))
+    assert run.output == "x says hi" and run.exit_code == code
+    assert started == [[("saw", INIT_READY), ("saw", re.escape(INIT_PROMPT))]]
+    assert [e for e in m.events if e[0] != "saw"] == [("typed", "run /bin/x a b"),
+                                                      ("typed", "poweroff"), ("exit",)]
+
+
+def test_boot_and_run_leaves_the_power_to_zcore_callers():
+    m = ScriptedMachine({"run /bin/x": "/bin/x: exit status 0\nks> "})
+    assert LinuxGuest(m).boot_and_run(["/bin/x"], poweroff=False).exit_code == 0
+    assert ("exit",) not in m.events
+
+
+def test_shell_status_is_the_status_or_128_plus_the_signal():
+    assert (shell_status(3, None), shell_status(None, 9), shell_status(None, None)) == (3, 137, 1)

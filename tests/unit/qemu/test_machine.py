@@ -60,3 +60,32 @@ def test_a_failed_shutdown_does_not_hide_the_error_that_ended_the_with_block(tmp
     m = running(tmp_path / "b", ignore_sigterm=True)
     with pytest.raises(MachineShutdownError):
         m.__exit__(None, None, None)
+
+
+FAKE_QEMU = """#!{python}
+import sys, time
+chardev = next(a for a in sys.argv if a.startswith("file,id=console,path="))
+with open(chardev.split("path=", 1)[1], "w") as con:
+    con.write("booting\\nPAYLOAD DONE\\n")
+print("qemu's own output")
+sys.exit(3)
+"""
+
+
+def test_run_to_exit_and_launch_start_qemu_the_same_way(tmp_path):
+    """Both paths record the argv, send QEMU's output to its log and report a
+    program that cannot start as one MachineLaunchError."""
+    fake = tmp_path / "fake-qemu"
+    fake.write_text(FAKE_QEMU.format(python=sys.executable))
+    fake.chmod(0o755)
+    m = Machine(firmware=None, qemu=fake, log_dir=tmp_path / "batch", name="batch")
+    result = m.run_to_exit(timeout=30, marks=["PAYLOAD DONE"])
+    assert result.status == 3 and "PAYLOAD DONE" in result.marks
+    assert m.state is State.CLOSED and m.pid is not None
+    assert (tmp_path / "batch" / "qemu-cmdline.txt").read_text().startswith(str(fake))
+    assert m.output_log_path.read_text() == "qemu's own output\n"
+    for launch in (lambda m: m.launch(), lambda m: m.run_to_exit(timeout=5)):
+        gone = Machine(firmware=None, qemu=tmp_path / "no-qemu", log_dir=tmp_path / "gone")
+        with pytest.raises(MachineLaunchError, match="No such file") as err:
+            launch(gone)
+        assert err.value.argv[0] == str(tmp_path / "no-qemu")
