@@ -1,11 +1,11 @@
 """The zCore build's source checks: the sources folder, MANIFEST.tsv, each
 archive's sha256, the patch series' names and the cargo [patch] file."""
 
-import re
 import hashlib
 import io
-from pathlib import Path
+import re
 import tarfile
+from pathlib import Path
 
 import pytest
 

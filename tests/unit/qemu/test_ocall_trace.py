@@ -46,6 +46,7 @@ def test_a_zcore_trace_splits_the_kernel_into_the_device_and_the_rest(tmp_path):
     log = tmp_path / "exec.log"
     device = range(0xFFFF_FFC0_8030_0000, 0xFFFF_FFC0_8030_1000)
     rows = [
+        line(0xFFFF_FFFF_C000_0100, 1),  # runtime, before the window
         line(0x10000, 0),                # eapp: the window starts here
         line(0x8000_1000, 3),            # SM
         line(0xFFFF_FFC0_8020_0000, 1),  # zcore (syscall path)
