@@ -113,7 +113,8 @@ def check_eapp_elf(path: Path, what: str = "eapp", linux: bool = False) -> ElfIn
                             f"runtime loads the {what} at its link address. {fix}.")
     if not linux and info.entry == 0:
         raise KeystoneError(f"{path} has no entry point (e_entry 0). In C, mark the entry "
-                            "function EAPP_ENTRY; in Rust, add `keystone_enclave::entry!(main);`."
+                            "function EAPP_ENTRY (or name it _start); in Rust, add "
+                            "`keystone_enclave::entry!(main);`."
                             f" {fix}.")
     return info
 
@@ -273,10 +274,11 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
                     "-lgcc", "-o", exe.relative_to(folder)], f"link {name}", logs / "link.log",
                    cwd=folder)
     except BuildError as exc:
-        if "no EAPP_ENTRY function" in str(exc):
-            raise BuildError(f"{folder}: no entry point. Mark the eapp's entry function "
-                             "EAPP_ENTRY (`#include \"app/eapp_utils.h\"`, then "
-                             "`void EAPP_ENTRY eapp_entry() { ... EAPP_RETURN(0); }`).") from None
+        if "keystone-rs: no code" in str(exc):
+            raise BuildError(f"{folder}: no entry point: the eapp has no code. Its entry is "
+                             "the function marked EAPP_ENTRY (`#include \"app/eapp_utils.h\"`, "
+                             "then `void EAPP_ENTRY eapp_entry() { ... EAPP_RETURN(0); }`), "
+                             "else `_start`, else the first instruction of .text.") from None
         raise
     check_eapp_elf(exe)
     stamp.write(key, kind="c")

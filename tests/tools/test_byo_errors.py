@@ -69,13 +69,14 @@ def test_build_app_on_a_crate_that_is_not_an_eapp(tmp_path):
     assert f'keystone-enclave = {{ path = "{REPO}/sdk/enclave" }}' in err
 
 
-def test_a_c_eapp_without_an_entry_point(tmp_path):
+def test_a_c_eapp_without_any_code_has_no_entry_point(tmp_path):
+    """Without EAPP_ENTRY or _start the entry is .text's first instruction
+    (tests/tools/test_eapp_entry.py); with no code at all there is none."""
     app = tmp_path / "noentry"
     app.mkdir()
-    (app / "main.c").write_text('#include "app/eapp_utils.h"\n'
-                                "void eapp_entry() { EAPP_RETURN(1); }\n")
+    (app / "main.c").write_text("const unsigned long answer = 42;\n")
     err = one_error(keystone_py("build", "--app", str(app)), "build")
-    assert "no entry point" in err and "EAPP_ENTRY" in err
+    assert "no entry point" in err and "EAPP_ENTRY" in err and "_start" in err
 
 
 def test_a_c_compile_error_names_the_file_and_the_sdk(tmp_path):
