@@ -5,7 +5,8 @@
 
   - a **C eapp folder** (``*.c``/``*.S``, no ``Cargo.toml``): every source of the
     folder with :data:`C_FLAGS`, the SDK's include folders, the library and
-    ``sdk/c/eapp.ld``, into ``DIR/build/<folder name>``;
+    ``sdk/c/eapp.ld``, into ``DIR/build/<folder name>``; its ``host/`` folder,
+    when there is one, is a C++ host app on ``sdk/cpp`` (``<folder name>-host``);
   - a **Rust crate or workspace**: each package that depends on
     ``keystone-enclave`` is an eapp (``riscv64gc-unknown-none-elf``, linked with
     ``sdk/enclave/eapp.ld``), each that depends on ``keystone-host`` a host app
@@ -34,6 +35,8 @@ from ..errors import BuildError, KeystoneError
 from ..paths import build_dir, find_root
 from ..toolchain import BARE_TARGET, Toolchain
 from .cache import Stamp, compute_cache_key, digest
+from .cppsdk import SOURCE_SUFFIXES as HOST_SOURCE_SUFFIXES
+from .cppsdk import CppSdkBuilder
 from .hostapps import LINUX_USER_TARGET
 from .runner import run_logged
 
@@ -253,6 +256,7 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
     if not force and stamp.fresh(key, [exe]):
         log.info("%s: up to date (cache hit)", exe)
         result.cached = True
+        _build_c_host(folder, root, toolchain, force, result)
         return result
     out.mkdir(parents=True, exist_ok=True)
     gcc, logs = sdk.gcc(), out / "logs"
@@ -283,7 +287,29 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
     check_eapp_elf(exe)
     stamp.write(key, kind="c")
     log.info("eapp %s: %s", name, exe)
+    _build_c_host(folder, root, toolchain, force, result)
     return result
+
+
+def host_sources(folder: Path) -> List[Path]:
+    """The C++/C sources of a C project's host app (``DIR/host/``), sorted."""
+    host = Path(folder) / "host"
+    if not host.is_dir():
+        return []
+    return sorted(p for p in host.iterdir() if p.is_file() and p.suffix in HOST_SOURCE_SUFFIXES)
+
+
+def _build_c_host(folder: Path, root: Path, toolchain: Toolchain, force: bool,
+                  result: AppBuild) -> None:
+    """A C project's ``host/`` folder: its C++ host app on sdk/cpp, to
+    ``DIR/build/<folder name>-host`` (cached by its sources and the SDK)."""
+    sources = host_sources(folder)
+    if not sources:
+        return
+    name = f"{folder.name}-host"
+    exe = CppSdkBuilder(root, toolchain).host_program(sources, app_out_dir(folder) / name,
+                                                      force=force)
+    result.hosts[name] = exe
 
 
 def _cargo_metadata(folder: Path, toolchain: Toolchain) -> List[dict]:

@@ -6,8 +6,10 @@ with ``--with-host``, a ``host`` crate on ``sdk/host``) by path to this
 checkout, with this checkout's Cargo.lock (the same crate versions, no
 network). C: the eapp's ``.c`` file and a Makefile that compiles it with
 ``riscv64-linux-gnu-gcc`` against ``sdk/c`` (``keystone-py build --app .``
-does the same). Both get ``tests/test_<name>.py`` (the ``ks_run`` fixture of
-this package's pytest plugin) and a README with the commands.
+does the same); with ``--with-host``, a C++ host app (``host/NAME-host.cpp``)
+on Keystone's host API, the C++ SDK ``sdk/cpp``. Both get
+``tests/test_<name>.py`` (the ``ks_run`` fixture of this package's pytest
+plugin) and a README with the commands.
 
 Standard library only (part of the CLI).
 """
@@ -21,6 +23,9 @@ import shutil
 from pathlib import Path
 from typing import Dict
 
+from ..build.cppsdk import CPP_LIB_NAME, CXX_FLAGS, FFI_LIB_NAME
+from ..build.cppsdk import INCLUDE_DIRS as CPP_INCLUDE_DIRS
+from ..build.cppsdk import LINK_FLAGS as CPP_LINK_FLAGS
 from ..build.userapp import C_FLAGS, C_INCLUDE_DIRS, C_LIB_NAME, C_LINK_FLAGS
 from ..errors import KeystoneError
 from ..paths import find_root
@@ -256,6 +261,125 @@ clean:
 .PHONY: run test clean
 """
 
+_C_MAIN_HOST = """\
+/* {name}: an enclave app in C on keystone-rs's C eapp SDK (sdk/c), with
+ * Keystone's eapp API, served by its own C++ host app (host/{name}-host.cpp).
+ * Built by `make` (or `keystone-py build --app .`). */
+#include "app/eapp_utils.h"
+#include "app/string.h"
+#include "app/syscall.h"
+
+/* Our host app's ocalls: 1 answers twice the number sent, 2 prints a string. */
+#define OCALL_DOUBLE 1
+#define OCALL_PRINT 2
+
+void EAPP_ENTRY eapp_entry() {{
+  char hello[] = "{name}: hello from inside the enclave";
+  ocall(OCALL_PRINT, hello, sizeof hello, 0, 0);
+  unsigned long n = 21, doubled = 0;
+  if (ocall(OCALL_DOUBLE, &n, sizeof n, &doubled, sizeof doubled) != 0) EAPP_RETURN(1);
+  /* The exit value, what the host's Enclave::run returns: 42. */
+  EAPP_RETURN(doubled);
+}}
+"""
+
+_CPP_HOST = """\
+// {name}-host: the Linux host app (C++, riscv64, static) that loads, runs and
+// serves {name}'s enclave with Keystone's host API (keystone-rs's C++ host
+// SDK, sdk/cpp): Keystone::Enclave, Keystone::Params and the edge-call helpers.
+//
+// `keystone-py run --eapp build/{name} --host build/{name}-host` runs it in the
+// guest as `{name}-host EAPP RUNTIME LOADER`.
+#include <cstdio>
+#include <cstring>
+
+#include "edge/edge_call.h"
+#include "host/keystone.h"
+
+#define OCALL_DOUBLE 1
+#define OCALL_PRINT 2
+
+// Ocall 1: the enclave sends a number (unsigned long); we answer twice it.
+static void double_wrapper(void* buffer) {{
+  struct edge_call* call = (struct edge_call*)buffer;
+  uintptr_t args;
+  size_t len;
+  if (edge_call_args_ptr(call, &args, &len) != 0 || len != sizeof(unsigned long)) {{
+    call->return_data.call_status = CALL_STATUS_BAD_OFFSET;
+    return;
+  }}
+  unsigned long n;
+  std::memcpy(&n, (void*)args, sizeof n);
+  std::printf("{name}-host: the enclave asked to double %lu\\n", n);
+  unsigned long doubled = 2 * n;
+  uintptr_t data = edge_call_data_ptr();
+  std::memcpy((void*)data, &doubled, sizeof doubled);
+  call->return_data.call_status = edge_call_setup_ret(call, (void*)data, sizeof doubled)
+                                      ? CALL_STATUS_BAD_PTR
+                                      : CALL_STATUS_OK;
+}}
+
+// Ocall 2: the enclave sends a NUL-terminated string; we print it.
+static void print_wrapper(void* buffer) {{
+  struct edge_call* call = (struct edge_call*)buffer;
+  uintptr_t args;
+  size_t len;
+  if (edge_call_args_ptr(call, &args, &len) != 0 || len == 0 ||
+      ((const char*)args)[len - 1] != '\\0') {{
+    call->return_data.call_status = CALL_STATUS_BAD_OFFSET;
+    return;
+  }}
+  std::printf("Enclave said: %s\\n", (const char*)args);
+  call->return_data.call_status = CALL_STATUS_OK;
+}}
+
+int main(int argc, char** argv) {{
+  if (argc < 4) {{
+    std::fprintf(stderr, "usage: %s EAPP RUNTIME LOADER\\n", argv[0]);
+    return 2;
+  }}
+  Keystone::Enclave enclave;
+  Keystone::Params params;
+  params.setFreeMemSize(1024 * 1024);
+  params.setUntrustedSize(8 * 1024);
+  if (enclave.init(argv[1], argv[2], argv[3], params) != Keystone::Error::Success) {{
+    std::fprintf(stderr, "{name}-host: cannot create the enclave\\n");
+    return 3;
+  }}
+  enclave.registerOcallDispatch(incoming_call_dispatch);
+  register_call(OCALL_DOUBLE, double_wrapper);
+  register_call(OCALL_PRINT, print_wrapper);
+  edge_call_init_internals((uintptr_t)enclave.getSharedBuffer(), enclave.getSharedBufferSize());
+  uintptr_t value = 0;
+  if (enclave.run(&value) != Keystone::Error::Success) {{
+    std::fprintf(stderr, "{name}-host: the enclave failed\\n");
+    return 4;
+  }}
+  std::printf("{name}-host: enclave returned %lu (ocalls %lu)\\n", (unsigned long)value,
+              enclave.ocallCount());
+  return 0;
+}}
+"""
+
+_CPP_MAKEFILE_HOST = """\
+
+# The host app: C++ against keystone-rs's C++ host SDK (sdk/cpp), static; its
+# libraries are built there by `keystone-py build cpp-sdk`.
+CXX := riscv64-linux-gnu-g++
+CXXFLAGS := {cxxflags} {cxx_includes}
+HOST_LIBS := $(KEYSTONE)/build/cpp/{cpp_lib} $(KEYSTONE)/build/cpp/{ffi_lib}
+
+build/{name}-host: $(wildcard host/*.cpp) $(HOST_LIBS)
+\t@mkdir -p build
+\t$(CXX) $(CXXFLAGS) $(wildcard host/*.cpp) {link_flags} $(HOST_LIBS) -lpthread -ldl -o $@
+
+$(HOST_LIBS):
+\t$(KEYSTONE_PY) build cpp-sdk
+
+all: build/{name} build/{name}-host
+.PHONY: all
+"""
+
 # -- the test and the README -------------------------------------------------------------------
 _TEST = """\
 \"\"\"{name}'s test: boots keystone-rs (security monitor + Linux + driver) in
@@ -298,6 +422,13 @@ _TEST_CHECKS_RUST_HOST = """\
 _TEST_CHECKS_RUST = """\
     assert "Enclave said: {name} says hi through an ocall" in run.output
     assert "{name}: sealing key starts " in run.output
+"""
+
+_TEST_CHECKS_C_HOST = """\
+    # The C++ host doubled 21 for the enclave and printed its string (two ocalls).
+    assert "{name}-host: the enclave asked to double 21" in run.output
+    assert "Enclave said: {name}: hello from inside the enclave" in run.output
+    assert "{name}-host: enclave returned 42 (ocalls 2)" in run.output
 """
 
 _TEST_CHECKS_C = """\
@@ -373,14 +504,23 @@ def _render_rust(root: Path, name: str, with_host: bool) -> Dict[str, str]:
     return files
 
 
-def _render_c(root: Path, name: str) -> Dict[str, str]:
+def _render_c(root: Path, name: str, with_host: bool = False) -> Dict[str, str]:
     includes = " ".join(f"-I$(KEYSTONE)/sdk/c/{d}" for d in C_INCLUDE_DIRS)
-    return {
-        f"{name}.c": _C_MAIN.format(name=name, name_len=len(name)),
-        "Makefile": _C_MAKEFILE.format(name=name, root=root, cflags=" ".join(C_FLAGS),
-                                       includes=includes, ldflags=" ".join(C_LINK_FLAGS),
-                                       lib=C_LIB_NAME),
+    makefile = _C_MAKEFILE.format(name=name, root=root, cflags=" ".join(C_FLAGS),
+                                  includes=includes, ldflags=" ".join(C_LINK_FLAGS),
+                                  lib=C_LIB_NAME)
+    files = {
+        f"{name}.c": (_C_MAIN_HOST if with_host else _C_MAIN).format(name=name,
+                                                                     name_len=len(name)),
+        "Makefile": makefile,
     }
+    if with_host:
+        cxx_includes = " ".join(f"-I$(KEYSTONE)/{d}" for d in CPP_INCLUDE_DIRS)
+        files["Makefile"] += _CPP_MAKEFILE_HOST.format(
+            name=name, cxxflags=" ".join(CXX_FLAGS), cxx_includes=cxx_includes,
+            cpp_lib=CPP_LIB_NAME, ffi_lib=FFI_LIB_NAME, link_flags=" ".join(CPP_LINK_FLAGS))
+        files[f"host/{name}-host.cpp"] = _CPP_HOST.format(name=name)
+    return files
 
 
 def render(root: Path, folder: Path, lang: str, with_host: bool) -> Dict[str, str]:
@@ -397,12 +537,19 @@ def render(root: Path, folder: Path, lang: str, with_host: bool) -> Dict[str, st
         if with_host:
             listing.append("| `host/` | its host app (Rust std on `sdk/host`, riscv64 Linux) |")
     else:
-        files = _render_c(root, name)
-        retval = len(f"{name}: hello from inside the enclave\n")
-        checks = _TEST_CHECKS_C.format(name=name, ident=ident)
+        files = _render_c(root, name, with_host)
+        if with_host:
+            retval = 42
+            checks = _TEST_CHECKS_C_HOST.format(name=name)
+        else:
+            retval = len(f"{name}: hello from inside the enclave\n")
+            checks = _TEST_CHECKS_C.format(name=name, ident=ident)
         listing = [f"| `{name}.c` | the enclave app (C, Keystone's eapp API, `sdk/c`) |",
                    "| `Makefile` | `make` builds it with riscv64-linux-gnu-gcc, `make test` "
                    "tests it |"]
+        if with_host:
+            listing.append(f"| `host/{name}-host.cpp` | its host app (C++, Keystone's host API, "
+                           "`sdk/cpp`, riscv64 Linux) |")
     host_arg = f', host=built.hosts["{name}-host"]' if with_host else ""
     files[f"tests/test_{ident}.py"] = _TEST.format(
         name=name, ident=ident, root=root, host_arg=host_arg, retval=retval, checks=checks,
@@ -422,10 +569,6 @@ def render(root: Path, folder: Path, lang: str, with_host: bool) -> Dict[str, st
 def cmd_new(args: argparse.Namespace) -> int:
     root = find_root()
     folder = Path(args.dir).expanduser().resolve()
-    if args.lang == "c" and args.with_host:
-        raise KeystoneError("new: --with-host makes a Rust host app (the host SDK, sdk/host, is "
-                            "Rust); use it with --lang rust. A C eapp runs through "
-                            "keystone-rs's test-runner (Keystone's test ocalls 1-4).")
     if folder.exists() and any(folder.iterdir()):
         raise KeystoneError(f"new: {folder} exists and is not empty; give a new folder "
                             "(keystone-py new never overwrites files).")
@@ -459,5 +602,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--lang", choices=("rust", "c"), default="rust",
                    help="the eapp's language (default rust)")
     s.add_argument("--with-host", action="store_true",
-                   help="also a host app of its own (Rust, sdk/host); else test-runner serves it")
+                   help="also a host app of its own (Rust on sdk/host with --lang rust, C++ "
+                        "on sdk/cpp with --lang c); else test-runner serves the eapp")
     s.set_defaults(func=cmd_new)
