@@ -18,7 +18,7 @@ import logging
 import shutil
 import subprocess
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from ..errors import BuildError
 from ..paths import build_dir, find_root
@@ -47,7 +47,7 @@ SHARED_SOURCES = ("sdk/c/src/edge_call.c",)
 #: What the cache key covers.
 INPUTS = ("sdk/cpp", "sdk/c/include", "sdk/c/src/edge_call.c", "sdk/abi", "sm_rs/core",
           "Cargo.toml", "Cargo.lock")
-LINK_FLAGS = ("-static", "-Wl,--gc-sections")
+LINK_FLAGS = ("-static", "-s", "-Wl,--gc-sections")
 SOURCE_SUFFIXES = (".cpp", ".cc", ".cxx", ".c")
 
 
@@ -171,3 +171,15 @@ class CppSdkBuilder:
         stamp.write(key)
         log.info("host program %s: %s", out.name, out)
         return out
+
+
+#: The C++ host apps (examples/cpp/NAME.cpp on sdk/cpp) the guest carries in /bin.
+CPP_HOST_APPS = ("ks-cpp-demo",)
+
+
+def cpp_guest_files(root: Path, toolchain: Toolchain) -> Dict[str, Path]:
+    """The C++ host apps as initramfs entries (``bin/NAME``), built when stale."""
+    sdk = CppSdkBuilder(root, toolchain)
+    out = build_dir(root) / "host"
+    return {f"bin/{name}": sdk.host_program([root / "examples/cpp" / f"{name}.cpp"], out / name)
+            for name in CPP_HOST_APPS}
