@@ -69,6 +69,18 @@ def test_without_either_the_first_instruction_of_text_is_the_entry(tmp_path):
     assert syms["later"] > entry
 
 
+def test_a_c_main_the_compiler_put_in_text_startup_comes_first(tmp_path):
+    """Keystone's hello-native: no EAPP_ENTRY, `main` after nothing but `-O2`
+    puts it in .text.startup, behind a helper in .text; GNU ld's default layout
+    (Keystone's build) puts .text.startup first, and so does ours."""
+    entry, syms = entry_and_symbols(tmp_path, "native.c", (
+        "unsigned long helper(const char* s) { unsigned long n = 0; while (s[n]) n++;"
+        " return n; }\n"
+        "int main() { for (;;) helper(\"x\"); }\n"))
+    assert entry == syms["main"] == 0x10000
+    assert syms["helper"] > entry
+
+
 def test_an_eapp_with_no_code_is_refused_with_the_rule(tmp_path):
     proc = link(tmp_path, "data.c", "const unsigned long answer = 42;\n")
     assert proc.returncode != 0
