@@ -5,8 +5,6 @@ enclave, one boot for all."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from keystone_py.build import Artifacts
