@@ -131,11 +131,8 @@ def test_a_32_bit_or_shared_riscv_elf_is_refused(tmp_path):
         check_eapp_elf(so)
 
 
-def test_new_refuses_a_non_empty_folder_and_c_with_a_host(tmp_path):
+def test_new_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("mine\n")
     err = one_error(keystone_py("new", str(tmp_path)), "new")
     assert "not empty" in err
     assert (tmp_path / "keep.txt").read_text() == "mine\n"
-    err = one_error(keystone_py("new", str(tmp_path / "c"), "--lang", "c", "--with-host"), "new")
-    assert "--with-host" in err and "--lang rust" in err
-    assert not (tmp_path / "c").exists()
