@@ -14,7 +14,8 @@ from keystone_py.qemu import LinuxGuest
 from keystone_py.qemu import linux_machine as make_linux_machine
 
 log = logging.getLogger(__name__)
-LINE = r"^{prefix}: ocall round trip: \d+ ticks for 1000 ocalls = (\d+) ns each \(host saw 1000 ocalls"
+LINE = (r"^{prefix}: ocall round trip: \d+ ticks for 1000 ocalls = (\d+) ns each "
+        r"\(host saw 1000 ocalls")
 
 
 @pytest.fixture(scope="module")
