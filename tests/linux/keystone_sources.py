@@ -52,3 +52,36 @@ def keystone_tree(build_dir: Path) -> Path:
     if not tree:
         pytest.skip(f"{archive} holds no examples/tests/test-runner.cpp")
     return tree
+
+
+def keystone_driver(tree: Path, root: Path, toolchain) -> Path:
+    """Keystone's Linux driver (``linux-keystone-driver/``, unchanged) built out
+    of tree against this checkout's kernel build, in ``build/keystone-driver``
+    (rebuilt when its sources or the kernel changed)."""
+    from keystone_py.build import LinuxBuilder, Stamp, digest
+    from keystone_py.build.runner import run_logged
+
+    linux = LinuxBuilder(root=root, toolchain=toolchain)
+    src = tree / "linux-keystone-driver"
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    key = digest(*(p.read_bytes() for p in files),
+                 (linux.dir / "kernel.stamp").read_text())
+    out = root / "build" / "keystone-driver"
+    module = out / "keystone-driver.ko"
+    stamp = Stamp(out / "driver.stamp")
+    if stamp.fresh(key, [module]):
+        return module
+    work = out / "src"
+    if work.exists():
+        import shutil
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for p in files:
+        (work / p.name).write_bytes(p.read_bytes())
+    run_logged(["make", "-C", linux.src, f"O={linux.obj}", "ARCH=riscv",
+                "CROSS_COMPILE=riscv64-linux-gnu-", f"M={work}",
+                f"KEYSTONE_SDK_DIR={tree / 'sdk'}", "modules"],
+               "make Keystone's driver", out / "make.log")
+    (work / "keystone-driver.ko").replace(module)
+    stamp.write(key)
+    return module

@@ -1,10 +1,11 @@
-"""The C++ host SDK (sdk/cpp) on our Linux driver: Keystone's own host
-programs (its tests' test-runner, the hello, hello-native and attestation
-examples), compiled unchanged against our headers, run Keystone's eapps
-(compiled unchanged with `build --app`, or static glibc for hello) on our
-runtime and return Keystone's expected values, in one boot. Keystone's
-sources come from $KEYSTONE_SOURCES (tests/linux/keystone_sources.py); without
-them the tests skip."""
+"""The C++ host SDK (sdk/cpp) on our Linux driver and on Keystone's: Keystone's
+own host programs (its tests' test-runner, the hello, hello-native and
+attestation examples), compiled unchanged against our headers, run Keystone's
+eapps (compiled unchanged with `build --app`, or static glibc for hello) on our
+runtime and return Keystone's expected values, one boot per driver (Keystone's
+driver built unchanged from its sources and loaded in place of ours).
+Keystone's sources come from $KEYSTONE_SOURCES (tests/linux/keystone_sources.py);
+without them the tests skip."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from keystone_py.qemu import LinuxGuest
 from keystone_py.qemu import linux_machine as make_linux_machine
 from keystone_py.qemu.userrun import overlay_initramfs
 
-from .keystone_sources import keystone_tree
+from .keystone_sources import keystone_driver, keystone_tree
 
 #: Keystone's test eapps (examples/tests: the sources its CMake names for
 #: each) and the value each returns (its `retval` file).
@@ -100,24 +101,30 @@ def expected_retval(tree: Path, name: str) -> int:
     return int((tree / "examples/tests" / name / "retval").read_text().split()[0])
 
 
-@pytest.fixture(scope="module")
-def runs(tree, hosts, eapps, ks_paths, ks_linux, ks_enclave, tmp_path_factory):
-    """Every program in one boot (the SM with the development device key, which
-    sdk/cpp's verifier/test_dev_key.h holds)."""
+@pytest.fixture(scope="module", params=["our-driver", "keystones-driver"])
+def runs(request, tree, hosts, eapps, ks_paths, ks_linux, ks_enclave, tmp_path_factory):
+    """Every program in one boot per driver (the SM with the development device
+    key, which sdk/cpp's verifier/test_dev_key.h holds)."""
     files = {f"user/bin/{n}": p for n, p in hosts.items()}
+    if request.param == "keystones-driver":
+        # Later in the initramfs than ours: /init loads Keystone's module.
+        files["lib/modules/keystone-driver.ko"] = keystone_driver(tree, ks_paths.root,
+                                                                  ks_paths.toolchain)
     files.update({f"user/eapp/{n}": p for n, p in eapps.items()})
     files["user/sm.bin"] = ks_paths.sm_bin
     initrd = overlay_initramfs(ks_linux.initramfs, files, ks_paths.root / "build" / "run")
     art = Artifacts().update(ks_linux).update(ks_enclave).merged(Artifacts(initramfs=initrd))
     logs = tmp_path_factory.mktemp("cpp-host")
     page = devkey.write_page(logs / "device.key", devkey.load_secret(None))
-    out = {}
+    out = {"driver": request.param}
     with make_linux_machine(art, memory="512M", append_extra="quiet", log_dir=logs / "linux",
                             extra_args=devkey.qemu_args(page),
                             toolchain=ks_paths.toolchain) as m:
         guest = LinuxGuest(m)
         guest.wait_ready(timeout=300)
         guest.wait_prompt()
+        # Which driver is loaded: ours maps the EPM whole, Keystone's page by page.
+        out["which"] = guest.run(f"/bin/test-runner /user/eapp/loop {RT} {LD}", 600)
         for name in TEST_EAPPS:
             out[name] = guest.run(f"/user/bin/test-runner /user/eapp/{name} {RT} {LD} "
                                   f"--retval {expected_retval(tree, name)}", 600)
@@ -133,6 +140,11 @@ def runs(tree, hosts, eapps, ks_paths, ks_linux, ks_enclave, tmp_path_factory):
                                     "--sm-bin /user/sm.bin", 600)
         guest.poweroff()
     return out
+
+
+def test_the_driver_is_the_one_named(runs):
+    want = "page-by-page" if runs["driver"] == "keystones-driver" else "whole"
+    assert f"EPM mapped {want}" in runs["which"].output, str(runs["which"])
 
 
 @pytest.mark.parametrize("name", list(TEST_EAPPS))
