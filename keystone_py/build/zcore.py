@@ -433,11 +433,12 @@ class ZcoreBuilder:
             stamp.write(key)
         return out
 
-    def default_root_image(self, extra: Optional[Mapping[str, Path]] = None) -> Path:
+    def default_root_image(self, extra: Optional[Mapping[str, Path]] = None,
+                           out: Optional[Path] = None) -> Path:
         """``build/zcore/rootfs.img``: the programs of :data:`ROOTFS_PROGRAMS` and
         the host apps (the C++ SDK's too) in ``/bin``, the loader, runtime and eapps in ``/enclave``
         (the Linux initramfs's paths, built when stale), and ``extra`` (path in
-        the image → file here)."""
+        the image → file here); written to ``out`` when given."""
         apps = HostAppsBuilder(self.root, self.toolchain).build()
         art = Builder(root=self.root, toolchain=self.toolchain).build(ENCLAVE_TARGETS)
         files = {f"bin/{name}": path for name, path in apps.items()}
@@ -447,7 +448,7 @@ class ZcoreBuilder:
         files.update({f"enclave/{name}": art.eapp(name) for name in EAPPS})
         files.update({f"bin/{name}": self.program(name) for name in ROOTFS_PROGRAMS})
         files.update(extra or {})
-        return self.root_image(files, self.dir / "rootfs.img")
+        return self.root_image(files, Path(out) if out else self.dir / "rootfs.img")
 
 
     def root_image(self, files: Mapping[str, Path], out: Path) -> Path:

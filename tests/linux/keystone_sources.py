@@ -11,7 +11,7 @@ import hashlib
 import os
 import tarfile
 from pathlib import Path
-from typing import Optional
+from typing import Dict, List, Optional
 
 import pytest
 
@@ -85,3 +85,39 @@ def keystone_driver(tree: Path, root: Path, toolchain) -> Path:
     (work / "keystone-driver.ko").replace(module)
     stamp.write(key)
     return module
+
+
+#: Keystone's host programs: name -> the sources its CMake names (examples/).
+HOSTS: Dict[str, List[str]] = {
+    "test-runner": ["tests/test-runner.cpp", "tests/edge_wrapper.cpp"],
+    "hello-runner": ["hello/host/host.cpp"],
+    "hello-native-runner": ["hello-native/host/host_native.cpp"],
+    "attestor-runner": ["attestation/host/attestor-runner.cpp", "attestation/host/host.cpp",
+                        "attestation/host/verifier.cpp"],
+}
+
+
+def keystone_hosts(tree: Path, root: Path, toolchain) -> Dict[str, Path]:
+    """Keystone's host programs compiled, sources untouched, against sdk/cpp
+    (in ``build/cpp-keystone-hosts``, cached by their sources)."""
+    from keystone_py.build.cppsdk import CppSdkBuilder
+
+    sdk = CppSdkBuilder(root, toolchain)
+    out = root / "build" / "cpp-keystone-hosts"
+    return {name: sdk.host_program([tree / "examples" / s for s in srcs], out / name)
+            for name, srcs in HOSTS.items()}
+
+
+def keystone_c_eapp(dest: Path, files: Dict[str, Path]) -> Path:
+    """A C eapp folder holding exactly ``files`` (name -> Keystone's source),
+    built with `build --app`; its ELF."""
+    import shutil
+
+    from keystone_py.build.userapp import build_app
+
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for name, src in files.items():
+        shutil.copy2(src, dest / name)
+    return build_app(dest).eapp()

@@ -9,7 +9,6 @@ without them the tests skip."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Dict
@@ -18,13 +17,11 @@ import pytest
 
 from keystone_py.attest import devkey
 from keystone_py.build import Artifacts
-from keystone_py.build.cppsdk import CppSdkBuilder
-from keystone_py.build.userapp import build_app
 from keystone_py.qemu import LinuxGuest
 from keystone_py.qemu import linux_machine as make_linux_machine
 from keystone_py.qemu.userrun import overlay_initramfs
 
-from .keystone_sources import keystone_driver, keystone_tree
+from .keystone_sources import keystone_c_eapp, keystone_driver, keystone_hosts, keystone_tree
 
 #: Keystone's test eapps (examples/tests: the sources its CMake names for
 #: each) and the value each returns (its `retval` file).
@@ -39,14 +36,6 @@ TEST_EAPPS = {
                   "untrusted/edge_wrapper.h"],
     "data-sealing": ["data-sealing/data-sealing.c", "data-sealing/data-sealing.h"],
 }
-#: Keystone's host programs: name -> the sources its CMake names (examples/).
-HOSTS = {
-    "test-runner": ["tests/test-runner.cpp", "tests/edge_wrapper.cpp"],
-    "hello-runner": ["hello/host/host.cpp"],
-    "hello-native-runner": ["hello-native/host/host_native.cpp"],
-    "attestor-runner": ["attestation/host/attestor-runner.cpp", "attestation/host/host.cpp",
-                        "attestation/host/verifier.cpp"],
-}
 RT, LD = "/enclave/eyrie-rt", "/enclave/loader.bin"
 
 
@@ -58,20 +47,7 @@ def tree(ks_paths) -> Path:
 @pytest.fixture(scope="module")
 def hosts(tree, ks_paths) -> Dict[str, Path]:
     """Keystone's host programs built against sdk/cpp, their sources untouched."""
-    sdk = CppSdkBuilder(ks_paths.root, ks_paths.toolchain)
-    out = ks_paths.build_dir / "cpp-keystone-hosts"
-    return {name: sdk.host_program([tree / "examples" / s for s in srcs], out / name)
-            for name, srcs in HOSTS.items()}
-
-
-def _eapp_folder(dest: Path, files: Dict[str, Path]) -> Path:
-    """A folder holding exactly these files (a C eapp folder for `build --app`)."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    for name, src in files.items():
-        shutil.copy2(src, dest / name)
-    return dest
+    return keystone_hosts(tree, ks_paths.root, ks_paths.toolchain)
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +57,11 @@ def eapps(tree, ks_paths, tmp_path_factory) -> Dict[str, Path]:
     ex = tree / "examples"
     out = {}
     for name, srcs in TEST_EAPPS.items():
-        folder = _eapp_folder(work / name, {Path(s).name: ex / "tests" / s for s in srcs})
-        out[name] = build_app(folder).eapp()
-    native = _eapp_folder(work / "hello-native",
-                          {"eapp_native.c": ex / "hello-native/eapp/eapp_native.c"})
-    out["hello-native"] = build_app(native).eapp()
-    attestor = _eapp_folder(work / "attestor", {"attestor.c": ex / "attestation/eapp/attestor.c"})
-    out["attestor"] = build_app(attestor).eapp()
+        out[name] = keystone_c_eapp(work / name, {Path(s).name: ex / "tests" / s for s in srcs})
+    out["hello-native"] = keystone_c_eapp(
+        work / "hello-native", {"eapp_native.c": ex / "hello-native/eapp/eapp_native.c"})
+    out["attestor"] = keystone_c_eapp(
+        work / "attestor", {"attestor.c": ex / "attestation/eapp/attestor.c"})
     # hello: a static glibc program, as Keystone builds it.
     hello = work / "hello"
     gcc = str(ks_paths.toolchain.require("linux-gcc"))
