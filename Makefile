@@ -31,6 +31,14 @@ ifneq ($(ZCORE_SOURCES),)
 export KEYSTONE_ZCORE_SOURCES ?= $(ZCORE_SOURCES)
 endif
 
+# Keystone's own sources (its source archive or tree), compiled unchanged as test inputs
+# (tests/linux/keystone_sources.py): ../shared/vendor/keystone when it exists (or make
+# KEYSTONE_SOURCES=DIR); without it those tests skip, saying why.
+KEYSTONE_SOURCES ?= $(wildcard $(abspath $(CURDIR)/../shared/vendor/keystone))
+ifneq ($(KEYSTONE_SOURCES),)
+export KEYSTONE_SOURCES
+endif
+
 .PHONY: all setup build test host-test pytest pytest-parallel pytest-matrix lint run run-zcore bench \
         doctor clean \
         distclean

@@ -328,6 +328,9 @@ class Toolchain:
             "linux-gcc": lambda: self._exe_status(
                 "linux-gcc", "riscv64-linux-gnu-gcc", ["gcc-riscv64-linux-gnu"],
                 "linker/C compiler for riscv64 Linux"),
+            "linux-g++": lambda: self._exe_status(
+                "linux-g++", "riscv64-linux-gnu-g++", ["g++-riscv64-linux-gnu"],
+                "C++ compiler for riscv64 Linux (the C++ host SDK, sdk/cpp)"),
             "linux-libc": lambda: self._file_status(
                 "riscv64-linux-gnu-libc", RISCV_LIBC_HEADER, ["libc6-dev-riscv64-cross"],
                 "riscv64 Linux C library"),

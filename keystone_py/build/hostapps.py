@@ -5,6 +5,7 @@ std, riscv64 Linux) and the enclave files they load.
 
     /lib/modules/keystone-driver.ko   loaded by /init at boot (built by .linux)
     /bin/test-runner, /bin/ks-demo    host apps (examples/host)
+    /bin/ks-cpp-demo                  the C++ host SDK's (added by .linux from .cppsdk)
     /enclave/loader.bin, /enclave/eyrie-rt, /enclave/<eapp>   enclave files
 
 Each piece is rebuilt only when its inputs change (stamp files in ``build/``).

@@ -24,6 +24,7 @@ from ..paths import build_dir, find_root
 from ..toolchain import LINUX_TARBALL, Toolchain, first_line
 from .artifacts import Artifacts
 from .cache import Stamp, compute_cache_key, digest
+from .cppsdk import cpp_guest_files
 from .hostapps import guest_files
 from .initramfs import base_image
 from .runner import run_logged
@@ -116,6 +117,7 @@ class LinuxBuilder:
         if guest:
             module = self.build_driver(key, force)
             extra = guest_files(self.root, self.toolchain, module)
+            extra.update(cpp_guest_files(self.root, self.toolchain))
         self.build_initramfs(force, extra=extra)
         return self.artifacts()
 

@@ -9,6 +9,7 @@ from typing import List, Optional, Sequence
 from ..toolchain import Toolchain
 from .artifacts import Artifacts
 from .cargo import TARGETS, Builder, resolve_target
+from .cppsdk import CppSdkBuilder
 from .linux import LinuxBuilder
 from .userapp import CSdkBuilder
 from .zcore import ZcoreBuilder
@@ -17,11 +18,13 @@ from .zcore import ZcoreBuilder
 LINUX_TARGET = "linux"
 #: The C eapp library, build/c/libkeystone-eapp.a (``keystone-py build c-sdk``).
 C_SDK_TARGET = "c-sdk"
+#: The C++ host SDK, build/cpp/libkeystone-host.a (``keystone-py build cpp-sdk``).
+CPP_SDK_TARGET = "cpp-sdk"
 #: zCore, the Rust host OS (``keystone-py build zcore``): only when named, as it
 #: needs its source archives (``make build`` names it when they are there).
 ZCORE_TARGET = "zcore"
 #: Every CLI target name but zcore, in build order; ``all`` means all of them.
-ALL_TARGETS = (*TARGETS, LINUX_TARGET, C_SDK_TARGET)
+ALL_TARGETS = (*TARGETS, LINUX_TARGET, C_SDK_TARGET, CPP_SDK_TARGET)
 
 
 def expand_targets(names: Sequence[str]) -> List[str]:
@@ -32,7 +35,8 @@ def expand_targets(names: Sequence[str]) -> List[str]:
         return list(ALL_TARGETS) + ([ZCORE_TARGET] if ZCORE_TARGET in names else [])
     out: List[str] = []
     for n in names:
-        name = n if n in (LINUX_TARGET, C_SDK_TARGET, ZCORE_TARGET) else resolve_target(n).name
+        plain = (LINUX_TARGET, C_SDK_TARGET, CPP_SDK_TARGET, ZCORE_TARGET)
+        name = n if n in plain else resolve_target(n).name
         if name not in out:
             out.append(name)
     return out
@@ -47,7 +51,8 @@ def build_targets(names: Sequence[str], force: bool = False, root: Optional[Path
     toolchain = toolchain or Toolchain()
     builder = Builder(root=root, toolchain=toolchain)
     targets = expand_targets(names)
-    cargo = [t for t in targets if t not in (LINUX_TARGET, C_SDK_TARGET, ZCORE_TARGET)]
+    cargo = [t for t in targets
+             if t not in (LINUX_TARGET, C_SDK_TARGET, CPP_SDK_TARGET, ZCORE_TARGET)]
     if cargo:
         builder.build(cargo, force=force)
     linux = LinuxBuilder(root=builder.root, toolchain=toolchain)
@@ -55,6 +60,8 @@ def build_targets(names: Sequence[str], force: bool = False, root: Optional[Path
         linux.build(force=force)
     if C_SDK_TARGET in targets:
         CSdkBuilder(builder.root, toolchain).build(force=force)
+    if CPP_SDK_TARGET in targets:
+        CppSdkBuilder(builder.root, toolchain).build(force=force)
     if ZCORE_TARGET in targets:
         ZcoreBuilder(builder.root, toolchain, sources=zcore_sources).build(force=force)
     return builder.artifacts().update(linux.artifacts())

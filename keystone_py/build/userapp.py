@@ -5,7 +5,8 @@
 
   - a **C eapp folder** (``*.c``/``*.S``, no ``Cargo.toml``): every source of the
     folder with :data:`C_FLAGS`, the SDK's include folders, the library and
-    ``sdk/c/eapp.ld``, into ``DIR/build/<folder name>``;
+    ``sdk/c/eapp.ld``, into ``DIR/build/<folder name>``; its ``host/`` folder,
+    when there is one, is a C++ host app on ``sdk/cpp`` (``<folder name>-host``);
   - a **Rust crate or workspace**: each package that depends on
     ``keystone-enclave`` is an eapp (``riscv64gc-unknown-none-elf``, linked with
     ``sdk/enclave/eapp.ld``), each that depends on ``keystone-host`` a host app
@@ -33,6 +34,8 @@ from ..paths import build_dir, find_root
 from ..toolchain import BARE_TARGET, Toolchain, run_tool, tool_output
 from . import remap
 from .cache import Stamp, compute_cache_key, digest
+from .cppsdk import SOURCE_SUFFIXES as HOST_SOURCE_SUFFIXES
+from .cppsdk import CppSdkBuilder
 from .hostapps import LINUX_USER_TARGET
 from .remap import c_checkout_map, c_prefix_maps
 from .runner import run_logged
@@ -113,7 +116,8 @@ def check_eapp_elf(path: Path, what: str = "eapp", linux: bool = False) -> ElfIn
                             f"runtime loads the {what} at its link address. {fix}.")
     if not linux and info.entry == 0:
         raise KeystoneError(f"{path} has no entry point (e_entry 0). In C, mark the entry "
-                            "function EAPP_ENTRY; in Rust, add `keystone_enclave::entry!(main);`."
+                            "function EAPP_ENTRY (or name it _start); in Rust, add "
+                            "`keystone_enclave::entry!(main);`."
                             f" {fix}.")
     return info
 
@@ -242,6 +246,7 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
     if not force and stamp.fresh(key, [exe]):
         log.info("%s: up to date (cache hit)", exe)
         result.cached = True
+        _build_c_host(folder, root, toolchain, force, result)
         return result
     out.mkdir(parents=True, exist_ok=True)
     gcc, logs = sdk.gcc(), out / "logs"
@@ -263,15 +268,38 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
                     "-lgcc", "-o", exe.relative_to(folder)], f"link {name}", logs / "link.log",
                    cwd=folder)
     except BuildError as exc:
-        if "no EAPP_ENTRY function" in str(exc):
-            raise BuildError(f"{folder}: no entry point. Mark the eapp's entry function "
-                             "EAPP_ENTRY (`#include \"app/eapp_utils.h\"`, then "
-                             "`void EAPP_ENTRY eapp_entry() { ... EAPP_RETURN(0); }`).") from None
+        if "keystone-rs: no code" in str(exc):
+            raise BuildError(f"{folder}: no entry point: the eapp has no code. Its entry is "
+                             "the function marked EAPP_ENTRY (`#include \"app/eapp_utils.h\"`, "
+                             "then `void EAPP_ENTRY eapp_entry() { ... EAPP_RETURN(0); }`), "
+                             "else `_start`, else the first instruction of .text.") from None
         raise
     check_eapp_elf(exe)
     stamp.write(key, kind="c")
     log.info("eapp %s: %s", name, exe)
+    _build_c_host(folder, root, toolchain, force, result)
     return result
+
+
+def host_sources(folder: Path) -> List[Path]:
+    """The C++/C sources of a C project's host app (``DIR/host/``), sorted."""
+    host = Path(folder) / "host"
+    if not host.is_dir():
+        return []
+    return sorted(p for p in host.iterdir() if p.is_file() and p.suffix in HOST_SOURCE_SUFFIXES)
+
+
+def _build_c_host(folder: Path, root: Path, toolchain: Toolchain, force: bool,
+                  result: AppBuild) -> None:
+    """A C project's ``host/`` folder: its C++ host app on sdk/cpp, to
+    ``DIR/build/<folder name>-host`` (cached by its sources and the SDK)."""
+    sources = host_sources(folder)
+    if not sources:
+        return
+    name = f"{folder.name}-host"
+    exe = CppSdkBuilder(root, toolchain).host_program(sources, app_out_dir(folder) / name,
+                                                      force=force)
+    result.hosts[name] = exe
 
 
 def _cargo_metadata(folder: Path, toolchain: Toolchain) -> List[dict]:

@@ -38,6 +38,7 @@ from ..paths import build_dir, find_root
 from ..toolchain import Toolchain, first_line
 from .cache import Stamp, compute_cache_key, digest
 from .cargo import EAPPS, ENCLAVE_TARGETS, Builder
+from .cppsdk import cpp_guest_files
 from .hostapps import HostAppsBuilder
 from .runner import run_logged
 
@@ -430,20 +431,22 @@ class ZcoreBuilder:
             stamp.write(key)
         return out
 
-    def default_root_image(self, extra: Optional[Mapping[str, Path]] = None) -> Path:
+    def default_root_image(self, extra: Optional[Mapping[str, Path]] = None,
+                           out: Optional[Path] = None) -> Path:
         """``build/zcore/rootfs.img``: the programs of :data:`ROOTFS_PROGRAMS` and
-        the host apps in ``/bin``, the loader, runtime and eapps in ``/enclave``
+        the host apps (the C++ SDK's too) in ``/bin``, the loader, runtime and eapps in ``/enclave``
         (the Linux initramfs's paths, built when stale), and ``extra`` (path in
-        the image → file here)."""
+        the image → file here); written to ``out`` when given."""
         apps = HostAppsBuilder(self.root, self.toolchain).build()
         art = Builder(root=self.root, toolchain=self.toolchain).build(ENCLAVE_TARGETS)
         files = {f"bin/{name}": path for name, path in apps.items()}
+        files.update(cpp_guest_files(self.root, self.toolchain))
         files["enclave/loader.bin"] = art.require("loader_bin")
         files["enclave/eyrie-rt"] = art.require("runtime_elf")
         files.update({f"enclave/{name}": art.eapp(name) for name in EAPPS})
         files.update({f"bin/{name}": self.program(name) for name in ROOTFS_PROGRAMS})
         files.update(extra or {})
-        return self.root_image(files, self.dir / "rootfs.img")
+        return self.root_image(files, Path(out) if out else self.dir / "rootfs.img")
 
 
     def root_image(self, files: Mapping[str, Path], out: Path) -> Path:

@@ -6,10 +6,11 @@ with ``--with-host``, a ``host`` crate on ``sdk/host``) by path to this
 checkout, with this checkout's Cargo.lock (the same crate versions, no
 network). C: the eapp's ``.c`` file and a Makefile that compiles it with
 ``riscv64-linux-gnu-gcc`` against ``sdk/c`` (``keystone-py build --app .``
-does the same). Both get ``tests/test_<name>.py`` (the ``ks_run`` fixture of
-this package's pytest plugin) and a README with the commands. The files'
-texts are templates in ``templates/`` (package data), filled in with
-``str.format``.
+does the same); with ``--with-host``, a C++ host app (``host/NAME-host.cpp``)
+on Keystone's host API, the C++ SDK ``sdk/cpp``. Both get
+``tests/test_<name>.py`` (the ``ks_run`` fixture of this package's pytest
+plugin) and a README with the commands. The files' texts are templates in
+``templates/`` (package data), filled in with ``str.format``.
 
 Standard library only (part of the CLI).
 """
@@ -24,6 +25,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Dict
 
+from ..build.cppsdk import CPP_LIB_NAME, CXX_FLAGS, FFI_LIB_NAME
+from ..build.cppsdk import INCLUDE_DIRS as CPP_INCLUDE_DIRS
+from ..build.cppsdk import LINK_FLAGS as CPP_LINK_FLAGS
 from ..build.userapp import C_FLAGS, C_INCLUDE_DIRS, C_LIB_NAME, C_LINK_FLAGS
 from ..errors import KeystoneError
 from ..paths import find_root
@@ -50,12 +54,16 @@ _RUST_HOST_MAIN = _template("rust/host/src/main.rs")
 # -- C ----------------------------------------------------------------------------------------
 _C_MAIN = _template("c/main.c")
 _C_MAKEFILE = _template("c/Makefile")
+_C_MAIN_HOST = _template("c/main_host.c")
+_CPP_HOST = _template("cpp/host.cpp")
+_CPP_MAKEFILE_HOST = _template("cpp/Makefile_host")
 
 # -- the test and the README -------------------------------------------------------------------
 _TEST = _template("tests/test.py")
 _TEST_CHECKS_RUST_HOST = _template("tests/checks_rust_host.py")
 _TEST_CHECKS_RUST = _template("tests/checks_rust.py")
 _TEST_CHECKS_C = _template("tests/checks_c.py")
+_TEST_CHECKS_C_HOST = _template("tests/checks_c_host.py")
 _README = _template("README.md")
 
 
@@ -86,14 +94,23 @@ def _render_rust(root: Path, name: str, with_host: bool) -> Dict[str, str]:
     return files
 
 
-def _render_c(root: Path, name: str) -> Dict[str, str]:
+def _render_c(root: Path, name: str, with_host: bool = False) -> Dict[str, str]:
     includes = " ".join(f"-I$(KEYSTONE)/sdk/c/{d}" for d in C_INCLUDE_DIRS)
-    return {
-        f"{name}.c": _C_MAIN.format(name=name, name_len=len(name)),
-        "Makefile": _C_MAKEFILE.format(name=name, root=root, cflags=" ".join(C_FLAGS),
-                                       includes=includes, ldflags=" ".join(C_LINK_FLAGS),
-                                       lib=C_LIB_NAME),
+    makefile = _C_MAKEFILE.format(name=name, root=root, cflags=" ".join(C_FLAGS),
+                                  includes=includes, ldflags=" ".join(C_LINK_FLAGS),
+                                  lib=C_LIB_NAME)
+    files = {
+        f"{name}.c": (_C_MAIN_HOST if with_host else _C_MAIN).format(name=name,
+                                                                     name_len=len(name)),
+        "Makefile": makefile,
     }
+    if with_host:
+        cxx_includes = " ".join(f"-I$(KEYSTONE)/{d}" for d in CPP_INCLUDE_DIRS)
+        files["Makefile"] += _CPP_MAKEFILE_HOST.format(
+            name=name, cxxflags=" ".join(CXX_FLAGS), cxx_includes=cxx_includes,
+            cpp_lib=CPP_LIB_NAME, ffi_lib=FFI_LIB_NAME, link_flags=" ".join(CPP_LINK_FLAGS))
+        files[f"host/{name}-host.cpp"] = _CPP_HOST.format(name=name)
+    return files
 
 
 def render(root: Path, folder: Path, lang: str, with_host: bool) -> Dict[str, str]:
@@ -110,12 +127,19 @@ def render(root: Path, folder: Path, lang: str, with_host: bool) -> Dict[str, st
         if with_host:
             listing.append("| `host/` | its host app (Rust std on `sdk/host`, riscv64 Linux) |")
     else:
-        files = _render_c(root, name)
-        retval = len(f"{name}: hello from inside the enclave\n")
-        checks = _TEST_CHECKS_C.format(name=name, ident=ident)
+        files = _render_c(root, name, with_host)
+        if with_host:
+            retval = 42
+            checks = _TEST_CHECKS_C_HOST.format(name=name)
+        else:
+            retval = len(f"{name}: hello from inside the enclave\n")
+            checks = _TEST_CHECKS_C.format(name=name, ident=ident)
         listing = [f"| `{name}.c` | the enclave app (C, Keystone's eapp API, `sdk/c`) |",
                    "| `Makefile` | `make` builds it with riscv64-linux-gnu-gcc, `make test` "
                    "tests it |"]
+        if with_host:
+            listing.append(f"| `host/{name}-host.cpp` | its host app (C++, Keystone's host API, "
+                           "`sdk/cpp`, riscv64 Linux) |")
     host_arg = f', host=built.hosts["{name}-host"]' if with_host else ""
     files[f"tests/test_{ident}.py"] = _TEST.format(
         name=name, ident=ident, root=root, host_arg=host_arg, retval=retval, checks=checks,
@@ -135,10 +159,6 @@ def render(root: Path, folder: Path, lang: str, with_host: bool) -> Dict[str, st
 def cmd_new(args: argparse.Namespace) -> int:
     root = find_root()
     folder = Path(args.dir).expanduser().resolve()
-    if args.lang == "c" and args.with_host:
-        raise KeystoneError("new: --with-host makes a Rust host app (the host SDK, sdk/host, is "
-                            "Rust); use it with --lang rust. A C eapp runs through "
-                            "keystone-rs's test-runner (Keystone's test ocalls 1-4).")
     if folder.exists() and any(folder.iterdir()):
         raise KeystoneError(f"new: {folder} exists and is not empty; give a new folder "
                             "(keystone-py new never overwrites files).")
@@ -172,5 +192,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--lang", choices=("rust", "c"), default="rust",
                    help="the eapp's language (default rust)")
     s.add_argument("--with-host", action="store_true",
-                   help="also a host app of its own (Rust, sdk/host); else test-runner serves it")
+                   help="also a host app of its own (Rust on sdk/host with --lang rust, C++ "
+                        "on sdk/cpp with --lang c); else test-runner serves the eapp")
     s.set_defaults(func=cmd_new)

@@ -116,6 +116,8 @@ class LinuxRun:
     #: On our SM, figures of ``ks-demo bench`` run in the guest (instructions).
     ocall_round_trip: Optional[int] = None
     hello_create_run_destroy: Optional[int] = None
+    #: The same ocall round trip served through the C++ host SDK (``ks-cpp-demo bench``).
+    ocall_round_trip_cpp: Optional[int] = None
     #: ``bench: switchless TOPIC: ...`` lines of ``ks-demo bench``, by topic
     #: (see :func:`parse_switchless`); empty when the guest printed none.
     switchless: Dict[str, Dict[str, Any]] = field(default_factory=dict)
@@ -124,6 +126,9 @@ class LinuxRun:
 #: ``ks-demo bench`` lines (guest ns = instructions under -icount shift=0).
 OCALL_LINE = re.compile(r"^bench: ocall round trip: \d+ ticks for \d+ ocalls = (\d+) ns each",
                         re.MULTILINE)
+#: ``ks-cpp-demo bench``: the same eapp and count, served by sdk/cpp's Keystone::Enclave.
+CPP_OCALL_LINE = re.compile(r"^bench-cpp: ocall round trip: \d+ ticks for \d+ ocalls = (\d+) ns "
+                            r"each", re.MULTILINE)
 HELLO_LINE = re.compile(r"^bench: hello create \d+ ns, run \d+ ns, destroy \d+ ns, "
                         r"total (\d+) ns", re.MULTILINE)
 #: ``bench: switchless ...`` lines (figures of switchless ocalls, ks-demo bench).
@@ -458,6 +463,7 @@ class BenchReport:
                          format_ratio(reference.ratio(ours_boot, keystone_boot))])
             rows.append(["  wall time to the marker", *mwall, "", ""])
             for key, label in (("ocall_round_trip", "ocall round trip eapp -> host -> eapp"),
+                               ("ocall_round_trip_cpp", "the same through the C++ host SDK"),
                                ("hello_create_run_destroy", "hello create + run + destroy")):
                 vals = {fw: getattr(linux.get((fw, smp)), key, None) for fw in labels}
                 if any(v is not None for v in vals.values()):
@@ -607,7 +613,8 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     # On our SM the guest also runs the driver-level figures: an ocall round
     # trip eapp -> host handler -> eapp, and hello's create + run + destroy.
     ours = run.firmware == "ours"
-    script = ["run /bin/ks-demo bench", "poweroff"] if ours else ["poweroff"]
+    script = (["run /bin/ks-demo bench", "run /bin/ks-cpp-demo bench", "poweroff"] if ours
+              else ["poweroff"])
     m = linux_machine(artifacts, firmware=firmware, smp=smp, script=script,
                       icount=ICOUNT_SHIFT, toolchain=toolchain, log_dir=log_dir,
                       name=f"bench-linux-{run.firmware}-smp{smp}")
@@ -618,6 +625,8 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     ocall = OCALL_LINE.search(res.text)
     hello = HELLO_LINE.findall(res.text)
     run.ocall_round_trip = int(ocall.group(1)) if ocall else None
+    cpp = CPP_OCALL_LINE.search(res.text)
+    run.ocall_round_trip_cpp = int(cpp.group(1)) if cpp else None
     run.hello_create_run_destroy = int(hello[-1]) if hello else None
     run.switchless = parse_switchless(res.text)
     ready = parse_ready(res.text)

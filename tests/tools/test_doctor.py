@@ -10,6 +10,7 @@ import pytest
 
 # Every executable doctor looks for on PATH (Rust is found in /usr/bin first).
 TOOLS = ["riscv64-unknown-elf-ld", "riscv64-unknown-elf-objcopy", "riscv64-linux-gnu-gcc",
+         "riscv64-linux-gnu-g++",
          "qemu-system-riscv64", "gdb-multiarch", "dpkg-query",
          "make", "gcc", "bc", "flex", "bison"]  # the Linux build's host tools
 REPO = Path(__file__).resolve().parents[2]

@@ -30,3 +30,15 @@ def test_a_host_app_without_arguments_prints_its_usage(zcore_guest):
         usage = m.expect(r"usage: ks-demo one EAPP[^\r\n]*\r?\n", fail=[ZCORE_USER_FAULT],
                          timeout=ZCORE_TIMEOUT)
     assert "| all |" in usage.group(0)
+
+
+def test_the_cpp_host_sdk_runs_hello_on_zcores_device(zcore_guest):
+    """ks-cpp-demo (sdk/cpp: Keystone::Enclave over the driver's ioctls) as the
+    root process, on zCore's /dev/keystone_enclave."""
+    argv = ["/bin/ks-cpp-demo", "run", "hello", "0"]
+    with zcore_guest(argv, name="ks-cpp-demo") as m:
+        m.expect(ZCORE_BOOTED, timeout=ZCORE_TIMEOUT)
+        m.expect(r"hello returned 0 \(ocalls \d+", fail=[ZCORE_USER_FAULT, r"\[keystone\] "],
+                 timeout=ZCORE_TIMEOUT)
+        text = ANSI.sub("", m.console_text)
+    assert "hello, world!" in text

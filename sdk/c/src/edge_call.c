@@ -76,6 +76,9 @@ int edge_call_setup_wrapped_ret(struct edge_call* edge_call, void* ptr, size_t s
                                        &edge_call->return_data.call_ret_offset);
 }
 
+/* The host SDK (sdk/cpp) builds this file with KEYSTONE_EDGE_HOST and
+ * brings its own dispatch, which also serves proxied system calls. */
+#ifndef KEYSTONE_EDGE_HOST
 void incoming_call_dispatch(void* buffer) {
   struct edge_call* call = buffer;
   if (call->call_id >= MAX_EDGE_CALL || edge_call_table[call->call_id] == 0) {
@@ -84,6 +87,7 @@ void incoming_call_dispatch(void* buffer) {
   }
   edge_call_table[call->call_id](buffer);
 }
+#endif
 
 int register_call(unsigned long call_id, edgecallwrapper func) {
   if (call_id >= MAX_EDGE_CALL) return CALL_STATUS_BAD_CALL_ID;

@@ -84,7 +84,8 @@ def test_the_guest_command_line(tmp_path):
         files.argv(["two words"])
 
 
-@pytest.mark.parametrize("lang,host", [("rust", True), ("rust", False), ("c", False)])
+@pytest.mark.parametrize("lang,host", [("rust", True), ("rust", False), ("c", False),
+                                       ("c", True)])
 def test_new_writes_a_project_that_points_at_this_checkout(lang, host, tmp_path):
     root = Path("/checkout")
     files = render(root, tmp_path / "My Enclave", lang, host)
@@ -96,6 +97,18 @@ def test_new_writes_a_project_that_points_at_this_checkout(lang, host, tmp_path)
     else:
         assert "KEYSTONE ?= /checkout" in files["Makefile"]
         c = files["my-enclave.c"]
-        for call in ("EAPP_ENTRY", "ocall(", "attest_enclave(", "get_sealing_key(", "EAPP_RETURN("):
+        calls = ("EAPP_ENTRY", "ocall(", "EAPP_RETURN(") if host else (
+            "EAPP_ENTRY", "ocall(", "attest_enclave(", "get_sealing_key(", "EAPP_RETURN(")
+        for call in calls:
             assert call in c
+        cpp = files.get("host/my-enclave-host.cpp")
+        assert (cpp is not None) == host
+        if host:
+            for api in ('#include "host/keystone.h"', "Keystone::Enclave", "Keystone::Params",
+                        "registerOcallDispatch(incoming_call_dispatch)", "register_call(",
+                        "edge_call_init_internals(", "enclave.run(&value)"):
+                assert api in cpp
+            assert "build/my-enclave-host:" in files["Makefile"]
+            assert "/build/cpp/libkeystone-host.a" in files["Makefile"]
+            assert 'host=built.hosts["my-enclave-host"]' in files["tests/test_my_enclave.py"]
     compile(files["tests/test_my_enclave.py"], "test", "exec")

@@ -11,8 +11,8 @@ from keystone_py.errors import BuildError, KeystoneError
 
 
 def test_targets_expand_all_and_aliases():
-    assert expand_targets([]) == [*TARGETS, "linux", "c-sdk"]
-    assert expand_targets(["all"]) == [*TARGETS, "linux", "c-sdk"]
+    assert expand_targets([]) == [*TARGETS, "linux", "c-sdk", "cpp-sdk"]
+    assert expand_targets(["all"]) == [*TARGETS, "linux", "c-sdk", "cpp-sdk"]
     assert expand_targets(["sm_rs"]) == ["sm"]
     assert expand_targets(["linux", "sm", "linux"]) == ["linux", "sm"]
     assert expand_targets(["long-nop"]) == ["eapp_long_nop"]

@@ -200,3 +200,12 @@ def test_bench_report_is_not_ok_when_a_run_failed():
     report.linux = [LinuxRun("ours", 1, error="console timeout", exit_status=None)]
     assert not report.ok
     assert "error: linux on ours: console timeout" in report.format_table()
+
+
+def test_the_cpp_host_sdks_ocall_line_is_read_apart_from_the_rust_ones():
+    from keystone_py.qemu.bench import CPP_OCALL_LINE, OCALL_LINE
+    text = ("bench: ocall round trip: 15797 ticks for 1000 ocalls = 1579 ns each (host saw 1000)\n"
+            "bench-cpp: ocall round trip: 15252 ticks for 1000 ocalls = 1525 ns each (host saw)\n")
+    assert OCALL_LINE.search(text).group(1) == "1579"
+    assert CPP_OCALL_LINE.search(text).group(1) == "1525"
+    assert CPP_OCALL_LINE.search(text.splitlines()[0]) is None

@@ -2,8 +2,9 @@
  *
  * Mark exactly one function EAPP_ENTRY: the runtime starts the eapp there (it
  * goes in section .text._start, which sdk/c/eapp.ld places first and makes the
- * ELF entry point). It must never return: end with EAPP_RETURN(value), whose
- * value the host's run returns. */
+ * ELF entry point; without one, the entry is `_start`, else the first
+ * instruction of .text, as with Keystone's app.lds). It must never return: end
+ * with EAPP_RETURN(value), whose value the host's run returns. */
 #ifndef KEYSTONE_RS_APP_EAPP_UTILS_H
 #define KEYSTONE_RS_APP_EAPP_UTILS_H
 
