@@ -130,6 +130,33 @@ pub fn file_bytes_in_page(s: &Segment, page_va: usize) -> Option<(usize, core::o
     Some((lo - page_va, start..start + (hi - lo)))
 }
 
+/// Whether page `page_va` of segment `idx` may be the file's own page
+/// rather than a copy (Eyrie maps such pages in place too): the page holds
+/// only this segment's file bytes, at the same offset in the page as in the
+/// file, and no other segment reaches the same file page or the same
+/// virtual page (so no two mappings or segments share one physical page).
+/// Returns the file offset of the page, or None when it must be copied.
+pub fn in_place_page(plan: &Plan, idx: usize, page_va: usize) -> Option<usize> {
+    let segs = plan.segments();
+    let s = segs.get(idx)?;
+    if !page_va.is_multiple_of(crate::PAGE_SIZE)
+        || s.vaddr % crate::PAGE_SIZE != s.file_offset % crate::PAGE_SIZE
+        || page_va < s.vaddr
+        || page_va + crate::PAGE_SIZE > s.vaddr + s.file_size
+    {
+        return None;
+    }
+    let off = s.file_offset + (page_va - s.vaddr);
+    let touches = |lo: usize, len: usize, page: usize| {
+        len > 0 && lo < page + crate::PAGE_SIZE && page < lo + len
+    };
+    let shared = segs.iter().enumerate().any(|(j, o)| {
+        j != idx
+            && (touches(o.file_offset, o.file_size, off) || touches(o.vaddr, o.mem_size, page_va))
+    });
+    (!shared).then_some(off)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +238,43 @@ mod tests {
         assert_eq!(plan(&entry_not_exec, 0x1000, user), Err(ElfError::OutOfRange));
         let nine = elf(0x10000, &[(0x10000, 0x10, 0x10, 5); 9]);
         assert_eq!(plan(&nine, 0x1000, user), Err(ElfError::SegmentCount));
+    }
+    #[test]
+    fn whole_file_pages_of_one_segment_map_in_place() {
+        // glibc's static layout: text from file 0, data at file 0x60dc0 /
+        // va 0x71dc0 sharing text's last file page, then bss.
+        let mut f = elf(0x10000, &[(0x10000, 0x60534, 0x60534, 5), (0x71dc0, 0x5600, 0xaab8, 6)]);
+        f[64 + 8..64 + 16].copy_from_slice(&0u64.to_le_bytes());
+        f[64 + 56 + 8..64 + 56 + 16].copy_from_slice(&0x60dc0u64.to_le_bytes());
+        f.resize(0x60dc0 + 0x5600, 0);
+        let p = plan(&f, 0x1000, 0x40_0000_0000).unwrap();
+        assert_eq!(in_place_page(&p, 0, 0x10000), Some(0));
+        assert_eq!(in_place_page(&p, 0, 0x6f000), Some(0x5f000));
+        assert_eq!(in_place_page(&p, 0, 0x70000), None, "partial last text page");
+        assert_eq!(in_place_page(&p, 1, 0x71000), None, "starts mid-page");
+        assert_eq!(in_place_page(&p, 1, 0x72000), Some(0x61000));
+        assert_eq!(in_place_page(&p, 1, 0x76000), Some(0x65000));
+        assert_eq!(in_place_page(&p, 1, 0x77000), None, "file bytes end mid-page");
+        assert_eq!(in_place_page(&p, 1, 0x78000), None, "bss");
+        assert_eq!(in_place_page(&p, 1, 0x72800), None, "unaligned");
+        assert_eq!(in_place_page(&p, 2, 0x10000), None, "no such segment");
+    }
+
+    #[test]
+    fn pages_two_segments_share_are_copied() {
+        // Two segments over the same file bytes (a writable alias of text).
+        let mut g = elf(0x10000, &[(0x10000, 0x2000, 0x2000, 5), (0x40000, 0x2000, 0x2000, 6)]);
+        g[64 + 8..64 + 16].copy_from_slice(&0u64.to_le_bytes());
+        g[64 + 56 + 8..64 + 56 + 16].copy_from_slice(&0u64.to_le_bytes());
+        let p = plan(&g, 0x1000, 0x40_0000_0000).unwrap();
+        assert_eq!(in_place_page(&p, 0, 0x10000), None, "file page also data's");
+        assert_eq!(in_place_page(&p, 1, 0x41000), None);
+        // Overlapping virtual pages, distinct file pages.
+        let mut h = elf(0x10000, &[(0x10000, 0x1000, 0x1000, 5), (0x10800, 0x100, 0x100, 6)]);
+        h[64 + 8..64 + 16].copy_from_slice(&0u64.to_le_bytes());
+        h[64 + 56 + 8..64 + 56 + 16].copy_from_slice(&0x1800u64.to_le_bytes());
+        h.resize(0x2000, 0);
+        let p = plan(&h, 0x1000, 0x40_0000_0000).unwrap();
+        assert_eq!(in_place_page(&p, 0, 0x10000), None, "data lands on the same page");
     }
 }

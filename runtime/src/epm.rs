@@ -97,30 +97,39 @@ impl PhysRange {
 }
 
 /// The pages the runtime may reach through its window onto the EPM: its
-/// root page table and its free memory `[free, epm end)` (user pages, user
-/// page tables, its copy pages). Not its own image, not the loaded files.
+/// root page table, its free memory `[free, epm end)` (user pages, user
+/// page tables, its copy pages) and the whole pages of the eapp's file (the
+/// runtime maps some of them to the eapp in place, so eapp buffers may lie
+/// there). Not its own image, not the loader, not the runtime's file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowPages {
     epm: Epm,
     root: usize,
     free: usize,
+    /// `[start, end)` of the eapp file's whole pages (empty if none).
+    eapp: (usize, usize),
 }
 
 impl WindowPages {
     /// No page at all (before the runtime knows its EPM).
     pub const fn none() -> WindowPages {
-        WindowPages { epm: Epm::empty(), root: 0, free: 0 }
+        WindowPages { epm: Epm::empty(), root: 0, free: 0, eapp: (0, 0) }
     }
 
-    /// The root table page `root` and the pages from `free` to the EPM's end.
-    pub const fn new(epm: Epm, root: usize, free: usize) -> WindowPages {
-        WindowPages { epm, root, free }
+    /// The root table page `root`, the pages from `free` to the EPM's end
+    /// and the whole pages inside `eapp` (the eapp's file).
+    pub fn new(epm: Epm, root: usize, free: usize, eapp: PhysRange) -> WindowPages {
+        let start = crate::page_up(eapp.pa()).unwrap_or(usize::MAX);
+        let end = page_down(eapp.end());
+        WindowPages { epm, root, free, eapp: (start, end.max(start)) }
     }
 
     /// The page holding `pa` if the runtime may reach it, else None.
     pub fn page(&self, pa: usize) -> Option<PhysRange> {
         let page = self.epm.page(pa)?;
-        (page.pa() == page_down(self.root) || page.pa() >= self.free).then_some(page)
+        let p = page.pa();
+        let in_eapp = p >= self.eapp.0 && p < self.eapp.1;
+        (p == page_down(self.root) || p >= self.free || in_eapp).then_some(page)
     }
 }
 
@@ -156,9 +165,22 @@ mod tests {
     }
 
     #[test]
-    fn the_window_reaches_the_root_and_free_memory_only() {
+    fn the_window_reaches_the_root_free_memory_and_eapp_file_only() {
         let epm = Epm::new(BASE, 0x10_0000).unwrap();
-        let w = WindowPages::new(epm, BASE + 0x5000, BASE + 0x8000);
+        let eapp = epm.span(BASE + 0x2000, BASE + 0x4800).unwrap();
+        let w = WindowPages::new(epm, BASE + 0x5000, BASE + 0x8000, eapp);
+        assert_eq!(w.page(BASE + 0x2000).map(|p| p.pa()), Some(BASE + 0x2000), "eapp file");
+        assert_eq!(w.page(BASE + 0x3fff).map(|p| p.pa()), Some(BASE + 0x3000), "eapp file");
+        assert_eq!(w.page(BASE + 0x4000), None, "the eapp file's partial last page");
+        assert_eq!(w.page(BASE + 0x1000), None, "the runtime's file");
+        let odd = WindowPages::new(
+            epm,
+            BASE,
+            BASE + 0x8000,
+            epm.span(BASE + 0x1800, BASE + 0x2800).unwrap(),
+        );
+        assert_eq!(odd.page(BASE + 0x1800), None, "a page the eapp file starts inside");
+        assert_eq!(odd.page(BASE + 0x2000), None, "a page it ends inside");
         assert_eq!(w.page(BASE + 0x5008).map(|p| p.pa()), Some(BASE + 0x5000), "root");
         assert_eq!(w.page(BASE + 0x8000).map(|p| p.pa()), Some(BASE + 0x8000), "free");
         assert_eq!(w.page(BASE + 0xf_f000).map(|p| p.len()), Some(PAGE_SIZE), "last page");

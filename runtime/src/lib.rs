@@ -24,6 +24,11 @@ pub mod arch;
 /// Bytes per page.
 pub const PAGE_SIZE: usize = keystone_abi::eyrie::vm::PAGE_SIZE;
 
+/// Page-table pages our loader's entry stub takes from the first free page
+/// the SM hands it, before its root table: the runtime finds the eapp's
+/// file between user_pa and them.
+pub const LOADER_STUB_PAGES: usize = 3;
+
 /// Rounds `x` down to a page boundary.
 pub const fn page_down(x: usize) -> usize {
     x & !(PAGE_SIZE - 1)

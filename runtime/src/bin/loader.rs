@@ -25,7 +25,7 @@ _start:
     /* a1 = dram_base, a5 = free_pa. Tables: root = a5, l1 = a5 + 4K, l0 = a5 + 8K,
        which must fit in EPM (else EXIT with OUT_OF_MEMORY). */
     add     t0, a1, a2
-    li      t1, 3 * 4096
+    li      t1, {stub_bytes}
     add     t1, t1, a5
     bgtu    t1, t0, 9f
     mv      t0, a5
@@ -79,7 +79,7 @@ _start:
     sfence.vma
     csrw    satp, t0
     sfence.vma
-    li      t0, 3 * 4096
+    li      t0, {stub_bytes}
     add     a5, a5, t0
     /* continue at the link address: sp and loader_main */
     li      t0, {window}
@@ -97,6 +97,7 @@ _start:
     j       9b
 "#,
         window = const EPM_WINDOW,
+        stub_bytes = const runtime::LOADER_STUB_PAGES * PAGE_SIZE,
         oom = const exit_code::OUT_OF_MEMORY,
         exit = const keystone_abi::sm::fid::EXIT_ENCLAVE,
         eid = const keystone_abi::sm::KEYSTONE_EID,

@@ -324,13 +324,24 @@ impl State {
         let root = (arch::satp() & ((1 << 44) - 1)) << 12;
         // The eapp file, from user_pa up to the loader's first allocation:
         // the root table (the loader's pages after it hold our own image).
-        let file_end = if (user_pa..free_pa).contains(&root) { page_down(root) } else { free_pa };
+        // Our loader's stub tables lie just before the root: the eapp's own
+        // pages end there, and only they may be mapped to it in place. With
+        // another loader (root elsewhere) nothing is mapped in place.
+        let ours = (user_pa..free_pa).contains(&root);
+        let file_end = if ours { page_down(root) } else { free_pa };
         let file = epm.span(user_pa, file_end).ok_or(exit_code::BAD_ELF)?;
-        let window = WindowPages::new(epm, root, free_pa);
+        let own_end = page_down(root).checked_sub(runtime::LOADER_STUB_PAGES * PAGE_SIZE);
+        let own = match own_end {
+            Some(end) if ours && end >= user_pa => epm.span(user_pa, end),
+            _ => epm.span(user_pa, user_pa),
+        }
+        .ok_or(exit_code::BAD_ELF)?;
+        let window = WindowPages::new(epm, root, free_pa, own);
         // SAFETY: the loader maps all of EPM RW at EPM_WINDOW and `init` runs
-        // once, so this is the only Window; the root table and the free
-        // memory (from free_pa, past everything the loader placed) are
-        // referenced by nothing else.
+        // once, so this is the only Window; the root table, the free memory
+        // (from free_pa, past everything the loader placed) and the eapp's
+        // file pages are referenced by nothing else (the file slice below
+        // is only read, and only before any eapp page is written).
         self.space = AddressSpace::new(unsafe { Window::new(window) }, root);
         // SAFETY: the loader mapped utm_size bytes of UTM RW at UTM_VA (it
         // refused larger ones); `init` runs once, so this is the only Utm.
@@ -340,20 +351,35 @@ impl State {
             a: self.zeroed_page().ok_or(exit_code::OUT_OF_MEMORY)?,
             b: self.zeroed_page().ok_or(exit_code::OUT_OF_MEMORY)?,
         };
+        let file_pa = file.pa();
 
         // SAFETY: `file` is inside the EPM (checked), mapped in the window;
-        // nothing writes it, and the Window above never reaches it (it is
-        // below both the root table and free_pa).
+        // nothing writes it while this slice lives: the pages written below
+        // are fresh ones from the free memory, and the file pages mapped to
+        // the eapp in place are written only once the eapp runs.
         let file =
             unsafe { core::slice::from_raw_parts(file.window_va() as *const u8, file.len()) };
         let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
         let plan = elf::plan(file, PAGE_SIZE, stack_bottom).map_err(|_| exit_code::BAD_ELF)?;
-        for seg in plan.segments() {
+        for (i, seg) in plan.segments().iter().enumerate() {
             let perms = if seg.read { flags::R } else { 0 }
                 | if seg.write { flags::W } else { 0 }
                 | if seg.exec { flags::X } else { 0 };
             let mut va = page_down(seg.vaddr);
             while va < seg.vaddr + seg.mem_size {
+                // A whole page of this segment's own file bytes is used where
+                // it lies (as Eyrie does): no copy, no free page spent.
+                let in_place = elf::in_place_page(&plan, i, va)
+                    .filter(|off| file_pa.is_multiple_of(PAGE_SIZE) && off + PAGE_SIZE <= own.len())
+                    .filter(|_| self.space.translate(va).is_none());
+                if let Some(off) = in_place {
+                    let free = &mut self.free;
+                    let r =
+                        self.space.map(&mut || free.alloc(), va, file_pa + off, perms | flags::U);
+                    r.map_err(|_| exit_code::OUT_OF_MEMORY)?;
+                    va += PAGE_SIZE;
+                    continue;
+                }
                 let pa = match self.space.translate(va) {
                     Some((pa, _)) => {
                         self.space.add_perms(va, perms);
