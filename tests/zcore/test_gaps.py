@@ -27,6 +27,8 @@ CHECKS = {
     "wait": r"waitpid=(\d+)\(child \1\) status=0x700 exited=1 code=7",
     "thread": r"create=0 join=0 value=42",
     "fp": r"create=0 same=1 1",  # FP registers kept per thread (patch 0012)
+    # posix_spawn with stdout on a pipe (Rust's Command, ks-demo procs): read to EOF, reap
+    "spawn": r"eof=1 bytes=\d+ waitpid=(\d+)\(child \1\) status=0\b",
 }
 
 

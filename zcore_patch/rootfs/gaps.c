@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define SYS_UNKNOWN 1000 /* no riscv64 Linux system call has this number */
 
@@ -56,6 +60,59 @@ static int check_wait(void) {
     printf("gaps: wait %s waitpid=%d(child %d) status=%#x exited=%d code=%d\n",
            w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7 ? "ok" : "FAIL", w, pid,
            status, WIFEXITED(status), WEXITSTATUS(status));
+    return 0;
+}
+
+/* posix_spawn (Rust's Command) of /bin/hello with its stdout on a pipe: the parent
+ * reads the pipe to its end, then waitpid reports exit 0. Each wait gives up after
+ * 10 s and says where it stopped. */
+static int check_spawn(void) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        printf("gaps: spawn FAIL pipe2 errno=%d\n", errno);
+        return 0;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    char *argv[] = {"/bin/hello", "spawned", "1", 0};
+    pid_t pid = -1;
+    int r = posix_spawn(&pid, "/bin/hello", &fa, 0, argv, environ);
+    close(fds[1]);
+    if (r != 0) {
+        printf("gaps: spawn FAIL posix_spawn=%d\n", r);
+        return 0;
+    }
+    char buf[512];
+    size_t got = 0;
+    int eof = 0;
+    for (int waited = 0; !eof && waited < 1000;) {
+        struct pollfd p = {fds[0], POLLIN, 0};
+        if (poll(&p, 1, 10) == 0) {
+            waited++;
+            continue;
+        }
+        ssize_t n = read(fds[0], buf + got, sizeof buf - 1 - got);
+        if (n <= 0)
+            eof = 1;
+        else
+            got += (size_t)n;
+    }
+    buf[got] = 0;
+    int status = -1;
+    pid_t w = 0;
+    int werr = 0;
+    for (int waited = 0; w == 0 && waited < 1000; waited++) {
+        w = waitpid(pid, &status, WNOHANG);
+        werr = w < 0 ? errno : 0;
+        if (w == 0)
+            usleep(10000);
+    }
+    int ok = eof && strstr(buf, "zcore-hello: done") && w == pid && WIFEXITED(status) &&
+             WEXITSTATUS(status) == 0;
+    printf("gaps: spawn %s eof=%d bytes=%zu waitpid=%d(child %d) errno=%d status=%#x\n",
+           ok ? "ok" : "FAIL", eof, got, w, pid, werr, status);
+    close(fds[0]);
     return 0;
 }
 
@@ -191,7 +248,7 @@ static const struct {
 } CHECKS[] = {
     {"enosys", check_enosys}, {"fstat", check_fstat}, {"wait", check_wait},
     {"thread", check_thread}, {"sleep", check_sleep},
-    {"futex", check_futex}, {"fp", check_fp},
+    {"futex", check_futex}, {"fp", check_fp}, {"spawn", check_spawn},
 };
 
 int main(int argc, char **argv) {
