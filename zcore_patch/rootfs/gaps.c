@@ -8,6 +8,7 @@
 #include <linux/futex.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,7 +78,16 @@ static int check_spawn(void) {
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     char *argv[] = {"/bin/hello", "spawned", "1", 0};
     pid_t pid = -1;
-    int r = posix_spawn(&pid, "/bin/hello", &fa, 0, argv, environ);
+    /* As Rust's Command sets them: an empty signal mask, SIGPIPE to its default. */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t set;
+    sigemptyset(&set);
+    posix_spawnattr_setsigmask(&attr, &set);
+    sigaddset(&set, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attr, &set);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    int r = posix_spawn(&pid, "/bin/hello", &fa, &attr, argv, environ);
     close(fds[1]);
     if (r != 0) {
         printf("gaps: spawn FAIL posix_spawn=%d\n", r);
