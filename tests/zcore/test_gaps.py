@@ -28,7 +28,7 @@ CHECKS = {
     "thread": r"create=0 join=0 value=42",
     "fp": r"create=0 same=1 1",  # FP registers kept per thread (patch 0012)
     # posix_spawn with stdout on a pipe (Rust's Command, ks-demo procs): read to EOF, reap
-    "spawn": r"eof=1 bytes=\d+ waitpid=(\d+)\(child \1\) status=0\b",
+    "spawn": r"eof=1 bytes=\d+ waitpid=(\d+)\(child \1\) errno=0 status=0\b",
 }
 
 
