@@ -120,11 +120,13 @@ def test_a_long_enclave_is_stopped_many_times_for_zcore(guest):
     assert stops >= 5, str(run)
 
 
-def test_another_process_progresses_while_an_enclave_runs(guest):
+def test_another_process_progresses_while_an_enclave_runs(guest, request):
     if guest.machine.smp == 1:
-        pytest.xfail("zCore gap (zcore_patch/README.md): on one hart, the host thread that "
-                     "RESUMEs an interrupted enclave is not rescheduled, so another process "
-                     "gets no time until the enclave ends")
+        # Runs, and says which way it went (XPASS or XFAIL): 3 runs in 4 pass.
+        request.applymarker(pytest.mark.xfail(
+            strict=False, reason="zCore gap (zcore_patch/README.md): on one hart the thread "
+            "that RESUMEs an interrupted enclave is not always rescheduled; in about 1 run in 4 "
+            "the other process counts 0"))
     stops, counted, run = progress(guest)
     assert stops >= 5 and counted > 0, str(run)
     assert run.status == 0, str(run)
@@ -152,8 +154,8 @@ def test_a_thousand_create_destroy_cycles_give_back_every_frame_and_slot(guest):
 
 def test_the_demo_runs_every_example(guest):
     if guest.machine.smp == 1:
-        pytest.xfail("zCore gap (zcore_patch/README.md): on one hart the demo's `procs 3` "
-                     "(three host processes, each with an enclave) never ends")
+        pytest.xfail("zCore gap (zcore_patch/README.md): the demo's `procs 3` (host "
+                     "processes spawned with Rust's Command, stdout piped) never ends")
     run = guest.run("/bin/ks-demo all", timeout=600)
     assert run.status == 0, str(run)
     m = re.search(r"^demo: (\d+) examples, (\d+) passed, 0 failed$", run.output, re.M)
@@ -203,9 +205,9 @@ def test_bad_ioctls_get_errnos_on_zcore_with_4_harts(zcore_guest, ks_paths):
     assert "FAIL " not in re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-@pytest.mark.xfail(strict=False, reason="zCore gap (zcore_patch/README.md): with 4 harts the "
-                   "demo's `procs 3` (three host processes, each with an enclave) fails, and "
-                   "its `multi 3` sometimes never ends; the other 10 rows pass")
+@pytest.mark.xfail(strict=False, reason="zCore gap (zcore_patch/README.md): the demo's "
+                   "`procs 3` (host processes spawned with Rust's Command, stdout piped) never "
+                   "ends, and with 4 harts its `multi 3` sometimes never ends")
 def test_the_demo_runs_every_example_on_zcore_with_4_harts(zcore_guest, ks_paths):
     found, _ = root_run(zcore_guest, ks_paths, ["/bin/ks-demo", "all"],
                         r"demo: (\d+) examples, (\d+) passed, (\d+) failed", "demo")
