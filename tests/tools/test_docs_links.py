@@ -21,12 +21,13 @@ clone would not have it.
 from __future__ import annotations
 
 import re
-import subprocess
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
 
 import pytest
+
+from .test_citations import _git  # the one git ls-files reader of the document tests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,14 +47,6 @@ CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<text>.*?)\s*#*\s*$")
 #: A scheme (https:, mailto:, ...): not a file of ours.
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-
-
-def _git(*args: str) -> List[str]:
-    try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"needs a git checkout: {exc}")
-    return [p for p in out.decode().split("\0") if p]
 
 
 @lru_cache(maxsize=None)
