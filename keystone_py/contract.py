@@ -3,6 +3,8 @@
 Tests, the CLI and the pytest plugin all match these, so they live once here.
 """
 
+import re
+
 #: The SM's banner, e.g. ``keystone-rs SM v0.1.0``.
 SM_BANNER = r"keystone-rs SM v(\d+)\.(\d+)\.(\d+)"
 #: The SM's boot line naming the device key form it was given (sm_rs/src/boot.rs).
@@ -32,6 +34,32 @@ FAIL_PATTERNS = (SM_PANIC,)
 INIT_READY = r"keystone-init: ready, (\d+) cpus online, time (\d+|unreadable[^\r\n]*)\r?\n"
 #: /init's prompt on the console, printed whenever it waits for a command.
 INIT_PROMPT = "ks> "
+
+#: One kernel log line (``[    0.673412] hrtimer: interrupt took 3869100 ns``). On a
+#: busy machine Linux prints one in the middle of a line /init is writing, so the
+#: waits below allow one between any two characters; :func:`without_kernel_lines`
+#: takes them out again before the line is parsed.
+KERNEL_LINE = r"\[\s*\d+\.\d+\][^\n]*\n"
+
+
+def _spliceable(literal: str) -> str:
+    """A pattern for ``literal`` that still matches with kernel lines inside it."""
+    return f"(?:{KERNEL_LINE})*".join(re.escape(c) for c in literal)
+
+
+def without_kernel_lines(text: str) -> str:
+    """``text`` with every kernel log line taken out, wherever it started."""
+    return re.sub(KERNEL_LINE, "", text)
+
+
+_DIGITS = rf"(?:\d|{KERNEL_LINE})+"
+#: :data:`INIT_READY` as the console shows it: kernel lines may be spliced in.
+INIT_READY_ON_CONSOLE = (_spliceable("keystone-init: ready, ") + f"({_DIGITS})"
+                         + _spliceable(" cpus online, time ")
+                         + f"({_DIGITS}|" + _spliceable("unreadable")
+                         + rf"(?:{KERNEL_LINE}|[^\r\n])*)\r?\n")
+#: :data:`INIT_PROMPT` as the console shows it.
+INIT_PROMPT_ON_CONSOLE = _spliceable(INIT_PROMPT)
 #: /init's answer to ``cpus``.
 INIT_CPUS = r"cpus online: (\d+)\r?\n"
 #: /init's answer to ``peek ADDR``: ``value 0x…``, ``fault (signal N)`` or an error

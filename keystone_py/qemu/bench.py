@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..build.artifacts import Artifacts
-from ..contract import INIT_READY, SM_PANIC
+from ..contract import INIT_READY_ON_CONSOLE, SM_PANIC
 from ..errors import KeystoneError
 from ..paths import logs_dir
 from ..toolchain import Toolchain
@@ -618,7 +618,7 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     m = linux_machine(artifacts, firmware=firmware, smp=smp, script=script,
                       icount=ICOUNT_SHIFT, toolchain=toolchain, log_dir=log_dir,
                       name=f"bench-linux-{run.firmware}-smp{smp}")
-    res = m.run_to_exit(timeout=timeout, marks=[INIT_READY])
+    res = m.run_to_exit(timeout=timeout, marks=[INIT_READY_ON_CONSOLE])
     run.wall_s = round(res.wall_s, 3)
     run.exit_status = res.status
     run.error = _run_error(res, "the /init marker")
@@ -631,7 +631,7 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     run.switchless = parse_switchless(res.text)
     ready = parse_ready(res.text)
     if ready is not None:
-        run.marker_wall_s = round(res.marks.get(INIT_READY, res.wall_s), 3)
+        run.marker_wall_s = round(res.marks.get(INIT_READY_ON_CONSOLE, res.wall_s), 3)
         run.cpus = ready.cpus
         run.marker_ticks = ready.time
         run.marker_instructions = ready.instructions(ICOUNT_SHIFT)

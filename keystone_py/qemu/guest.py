@@ -25,10 +25,13 @@ from ..contract import (
     INIT_CPUS,
     INIT_PEEK,
     INIT_PROMPT,
+    INIT_PROMPT_ON_CONSOLE,
     INIT_READY,
+    INIT_READY_ON_CONSOLE,
     INIT_RUN_STATUS,
     KERNEL_POWER_DOWN,
     LINUX_FAIL_PATTERNS,
+    without_kernel_lines,
 )
 from ..errors import KeystoneError
 from ..toolchain import Toolchain
@@ -158,6 +161,7 @@ class Peek:
 
 def parse_ready(text: str) -> Optional[InitReady]:
     """The first /init marker in ``text`` (a whole line; the last may lack its newline)."""
+    text = without_kernel_lines(text)
     m = re.search(INIT_READY, text if text.endswith("\n") else text + "\n")
     if not m:
         return None
@@ -188,14 +192,14 @@ class LinuxGuest:
 
     def wait_ready(self, timeout: float = 120.0) -> InitReady:
         """Waits for /init's marker (boot finished) and returns it."""
-        m = self.machine.expect(INIT_READY, timeout=timeout)
+        m = self.machine.expect(INIT_READY_ON_CONSOLE, timeout=timeout)
         self.ready = parse_ready(m.group(0))
         assert self.ready is not None
         return self.ready
 
     def wait_prompt(self, timeout: float = 60.0) -> None:
         """Waits until /init prints its prompt (after ``ks.script`` ran)."""
-        self.machine.expect(re.escape(INIT_PROMPT), timeout=timeout)
+        self.machine.expect(INIT_PROMPT_ON_CONSOLE, timeout=timeout)
 
     def start(self, timeout: float = 120.0,
               on_started: Optional[Callable[[], None]] = None) -> InitReady:
@@ -226,7 +230,7 @@ class LinuxGuest:
         (the terminal's echo of ``cmd`` removed)."""
         start = len(self.machine.console_text)
         self.machine.sendline(cmd)
-        self.machine.expect(re.escape(INIT_PROMPT), timeout=timeout)
+        self.machine.expect(INIT_PROMPT_ON_CONSOLE, timeout=timeout)
         text = ANSI_ESCAPE.sub("", self.machine.console_text[start:])
         text = text[:text.rfind(INIT_PROMPT)] if INIT_PROMPT in text else text
         lines = text.split("\n")

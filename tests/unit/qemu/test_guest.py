@@ -4,7 +4,11 @@ import re
 
 import pytest
 
-from keystone_py.contract import INIT_PROMPT, INIT_READY
+from keystone_py.contract import (
+    INIT_PROMPT_ON_CONSOLE,
+    INIT_READY,
+    INIT_READY_ON_CONSOLE,
+)
 from keystone_py.errors import KeystoneError
 from keystone_py.qemu.guest import (
     LinuxGuest,
@@ -48,6 +52,34 @@ def test_ready_marker_gives_cpus_time_and_instructions_under_icount_0():
 def test_ready_marker_with_unreadable_time_has_no_time():
     ready = parse_ready("keystone-init: ready, 1 cpus online, time unreadable (rdtime trapped)")
     assert ready.cpus == 1 and ready.time is None and ready.instructions(0) is None
+
+
+#: What a busy 4-hart boot printed (the clean-clone run of 2026-12-06): a kernel
+#: warning inside /init's marker.
+SPLICED = ("keystone-init: r[    0.673412] hrtimer: interrupt took 3869100 ns\r\n"
+           "eady, 4 cpus online, time 67[    0.7] rcu: note\r\n6087\r\n")
+
+
+def test_ready_marker_with_kernel_lines_spliced_in_is_still_found_and_parsed():
+    m = re.search(INIT_READY_ON_CONSOLE, SPLICED)
+    assert m is not None
+    ready = parse_ready(m.group(0))
+    assert (ready.cpus, ready.time) == (4, 676087)
+
+
+def test_spliced_marker_does_not_match_before_its_last_digit_has_arrived():
+    assert re.search(INIT_READY_ON_CONSOLE, SPLICED[:SPLICED.rindex("6087") + 2]) is None
+    assert re.search(INIT_READY_ON_CONSOLE, "keystone-init: ready, 4 cpus online, time 67") is None
+
+
+def test_unspliced_marker_matches_both_patterns_alike():
+    line = "keystone-init: ready, 2 cpus online, time unreadable (rdtime trapped)\r\n"
+    assert re.search(INIT_READY_ON_CONSOLE, line).group(0) == re.search(INIT_READY, line).group(0)
+
+
+def test_prompt_with_a_kernel_line_inside_is_still_the_prompt():
+    assert re.search(INIT_PROMPT_ON_CONSOLE, "k[   12.5] hrtimer: took 1 ns\r\ns> ")
+    assert not re.search(INIT_PROMPT_ON_CONSOLE, "ks>")
 
 
 def test_no_ready_marker_parses_to_none():
@@ -102,7 +134,7 @@ def test_boot_and_run_boots_to_the_prompt_runs_and_powers_off(end, code):
     run = LinuxGuest(m).boot_and_run(["/bin/x", "a", "b"], 10,
                                      on_started=lambda: started.append(list(m.events)))
     assert run.output == "x says hi" and run.exit_code == code
-    assert started == [[("saw", INIT_READY), ("saw", re.escape(INIT_PROMPT))]]
+    assert started == [[("saw", INIT_READY_ON_CONSOLE), ("saw", INIT_PROMPT_ON_CONSOLE)]]
     assert [e for e in m.events if e[0] != "saw"] == [("typed", "run /bin/x a b"),
                                                       ("typed", "poweroff"), ("exit",)]
 
