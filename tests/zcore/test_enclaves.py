@@ -153,9 +153,6 @@ def test_a_thousand_create_destroy_cycles_give_back_every_frame_and_slot(guest):
 
 
 def test_the_demo_runs_every_example(guest):
-    if guest.machine.smp == 1:
-        pytest.xfail("zCore gap (zcore_patch/README.md): the demo's `procs 3` (host "
-                     "processes spawned with Rust's Command, stdout piped) never ends")
     run = guest.run("/bin/ks-demo all", timeout=600)
     assert run.status == 0, str(run)
     m = re.search(r"^demo: (\d+) examples, (\d+) passed, 0 failed$", run.output, re.M)
@@ -205,9 +202,6 @@ def test_bad_ioctls_get_errnos_on_zcore_with_4_harts(zcore_guest, ks_paths):
     assert "FAIL " not in re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-@pytest.mark.xfail(strict=False, reason="zCore gap (zcore_patch/README.md): the demo's "
-                   "`procs 3` (host processes spawned with Rust's Command, stdout piped) never "
-                   "ends, and with 4 harts its `multi 3` sometimes never ends")
 def test_the_demo_runs_every_example_on_zcore_with_4_harts(zcore_guest, ks_paths):
     found, _ = root_run(zcore_guest, ks_paths, ["/bin/ks-demo", "all"],
                         r"demo: (\d+) examples, (\d+) passed, (\d+) failed", "demo")

@@ -9,7 +9,10 @@ about 1 s (zCore's timer interrupt came once a second, its only chance to end a
 sleep: 988,601, 996,127, 1,000,842 us), and glibc's FUTEX_WAIT_BITSET waits
 returned at once (`futex FAIL timedout 1 0 1 0 after 10168 106 10071 18 us,
 changed value not EAGAIN`: zCore read op 9 as WAKE), and two threads taking turns
-on one hart saw each other's FP registers (`fp FAIL create=0 same=0 0`, 1 and 2 harts)."""
+on one hart saw each other's FP registers (`fp FAIL create=0 same=0 0`, 1 and 2 harts).
+Before 0021 a parent waiting in `read` on a pipe while its child ran `execve` hung
+zCore (gdb: the child's close-on-exec pass spinning on the pipe description's lock),
+and before 0022 the root process read `/proc/self/exe` as empty."""
 
 import re
 
@@ -29,6 +32,10 @@ CHECKS = {
     "fp": r"create=0 same=1 1",  # FP registers kept per thread (patch 0012)
     # posix_spawn with stdout on a pipe (Rust's Command, ks-demo procs): read to EOF, reap
     "spawn": r"eof=1 bytes=\d+ waitpid=(\d+)\(child \1\) errno=0 status=0\b",
+    # the same with the parent waiting inside read while the child execs (patch 0021;
+    # before it the child's execve spun forever on the pipe's lock and zCore hung)
+    "spawnread": r"eof=1 bytes=\d+ waitpid=(\d+)\(child \1\) errno=0 status=0\b",
+    "exe": r"readlink=9 path=/bin/gaps",  # the root process's own path (patch 0022)
 }
 
 

@@ -65,12 +65,14 @@ static int check_wait(void) {
 }
 
 /* posix_spawn (Rust's Command) of /bin/hello with its stdout on a pipe: the parent
- * reads the pipe to its end, then waitpid reports exit 0. Each wait gives up after
+ * reads the pipe to its end, then waitpid reports exit 0. With `blocking` the parent
+ * waits inside read (as Rust's wait_with_output does) while the child execs: the pipe's
+ * open file description is shared by both (patch 0021). Else each wait gives up after
  * 10 s and says where it stopped. */
-static int check_spawn(void) {
+static int spawn_and_read(const char *name, int blocking) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
-        printf("gaps: spawn FAIL pipe2 errno=%d\n", errno);
+        printf("gaps: %s FAIL pipe2 errno=%d\n", name, errno);
         return 0;
     }
     posix_spawn_file_actions_t fa;
@@ -90,7 +92,7 @@ static int check_spawn(void) {
     int r = posix_spawn(&pid, "/bin/hello", &fa, &attr, argv, environ);
     close(fds[1]);
     if (r != 0) {
-        printf("gaps: spawn FAIL posix_spawn=%d\n", r);
+        printf("gaps: %s FAIL posix_spawn=%d\n", name, r);
         return 0;
     }
     char buf[512];
@@ -98,7 +100,7 @@ static int check_spawn(void) {
     int eof = 0;
     for (int waited = 0; !eof && waited < 1000;) {
         struct pollfd p = {fds[0], POLLIN, 0};
-        if (poll(&p, 1, 10) == 0) {
+        if (!blocking && poll(&p, 1, 10) == 0) {
             waited++;
             continue;
         }
@@ -120,9 +122,23 @@ static int check_spawn(void) {
     }
     int ok = eof && strstr(buf, "zcore-hello: done") && w == pid && WIFEXITED(status) &&
              WEXITSTATUS(status) == 0;
-    printf("gaps: spawn %s eof=%d bytes=%zu waitpid=%d(child %d) errno=%d status=%#x\n",
+    printf("gaps: %s %s eof=%d bytes=%zu waitpid=%d(child %d) errno=%d status=%#x\n", name,
            ok ? "ok" : "FAIL", eof, got, w, pid, werr, status);
     close(fds[0]);
+    return 0;
+}
+
+static int check_spawn(void) { return spawn_and_read("spawn", 0); }
+static int check_spawnread(void) { return spawn_and_read("spawnread", 1); }
+
+/* /proc/self/exe names the running program, the root process's too (patch 0022):
+ * Rust's current_exe, a program starting itself again. */
+static int check_exe(void) {
+    char buf[256];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    printf("gaps: exe %s readlink=%zd path=%s\n", n > 0 && !strcmp(buf, "/bin/gaps") ? "ok" : "FAIL",
+           n, buf);
     return 0;
 }
 
@@ -259,6 +275,7 @@ static const struct {
     {"enosys", check_enosys}, {"fstat", check_fstat}, {"wait", check_wait},
     {"thread", check_thread}, {"sleep", check_sleep},
     {"futex", check_futex}, {"fp", check_fp}, {"spawn", check_spawn},
+    {"spawnread", check_spawnread}, {"exe", check_exe},
 };
 
 int main(int argc, char **argv) {
