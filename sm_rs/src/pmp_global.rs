@@ -1,5 +1,6 @@
-//! The machine-wide PMP policy: one allocator shared by every hart, and the
-//! per-hart register writes that apply it.
+//! The machine-wide PMP policy: the one `sm_core::pmp_policy::PmpPolicy`
+//! (allocator and every enclave's regions) behind one lock, shared by every
+//! hart, and the per-hart register writes that apply it.
 //!
 //! Outside enclaves every hart runs the same "host" configuration: the SM
 //! closed (entry 0), the SM's devices (reset device, CLINT) and every
@@ -7,7 +8,7 @@
 //! an enclave opens that EPM and narrows entry N-1 to the enclave's UTM.
 //!
 //! Every hart agrees before it runs: each policy change bumps `GEN` under
-//! the allocator lock; each hart records the generation it applied, and
+//! the policy lock; each hart records the generation it applied, and
 //! `gate` brings a stale hart up to date before it executes a single S- or
 //! U-mode instruction (hart start, resume from suspend, enclave entry). Harts
 //! already in S-mode are brought up to date by the PMP-sync IPI, which the
@@ -17,128 +18,63 @@
 use crate::arch::pmp as pmp_csr;
 use crate::ipi;
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
-use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
-use keystone_abi::sm::ENCLAVES_MAX;
-use sm_core::pmp::{self as enc, Range};
-use sm_core::pmp_alloc::{Entry, PmpAllocator, PmpError, Priority, RegionId};
+use keystone_abi::layout::MAX_HARTS;
+use sm_core::pmp::Range;
+use sm_core::pmp_alloc::PmpError;
+use sm_core::pmp_policy::PmpPolicy;
 use sm_core::pmp_view::PmpView;
-use spin::{Mutex, Once};
+use spin::Mutex;
 
-static ALLOC: Mutex<PmpAllocator> = Mutex::new(PmpAllocator::new());
-/// The policy's generation: bumped (under the ALLOC lock) by every change.
+/// The allocator and every enclave's regions: the one record of them, one lock.
+static POLICY: Mutex<PmpPolicy> = Mutex::new(PmpPolicy::new());
+/// The policy's generation: bumped (under the POLICY lock) by every change.
 static GEN: AtomicUsize = AtomicUsize::new(1);
 #[allow(clippy::declare_interior_mutable_const)]
 const NEVER_APPLIED: AtomicUsize = AtomicUsize::new(0);
 /// The generation each hart last programmed into its PMP registers.
 static APPLIED: [AtomicUsize; MAX_HARTS] = [NEVER_APPLIED; MAX_HARTS];
-/// The all-memory region the host runs with (bottom register).
-static OS_REGION: Once<RegionId> = Once::new();
-
-/// Regions that belong to enclaves: (EPM, UTM) pairs. EPMs are closed in
-/// host mode; UTMs only appear in the last register while their enclave runs.
-static ENCLAVE_REGIONS: Mutex<[Option<(RegionId, RegionId)>; ENCLAVES_MAX]> =
-    Mutex::new([None; ENCLAVES_MAX]);
 
 /// Defines the SM, reset-device, CLINT and OS regions; boot hart only, before others start.
 pub fn init(reset_device: Option<usize>, clint: Range) {
-    let mut alloc = ALLOC.lock();
-    alloc.define(SM_BASE, SM_SIZE, Priority::Top, false).expect("SM region must fit register 0");
-    if let Some(base) = reset_device {
-        // The power/reset device is the SM's: a store from S-mode would reset
-        // the machine behind the SM's back (with enclaves alive). S-mode
-        // resets through SBI SRST, which scrubs first.
-        alloc
-            .define(base, 0x1000, Priority::Any, false)
-            .expect("reset device region must fit a PMP register");
-    }
-    // The CLINT is the SM's too: its mtime is the only clock an enclave has,
-    // mtimecmp bounds every enclave run, and msip carries the SM's own IPIs.
-    // S-mode keeps time through the time CSR, Sstc and SBI TIME/IPI. Like the
-    // reset device, it sits above the bottom register, so it stays closed
-    // while an enclave runs (the switch rewrites only EPM and bottom).
-    alloc
-        .define(clint.base, clint.size, Priority::Any, false)
-        .expect("CLINT region must fit PMP registers");
-    let os = alloc
-        .define(0, usize::MAX, Priority::Bottom, true)
-        .expect("OS region must fit the last register");
-    OS_REGION.call_once(|| os);
-}
-
-fn write(entries: [Option<Entry>; 2]) {
-    for e in entries.into_iter().flatten() {
-        // SAFETY: the allocator produced this entry for a region it owns;
-        // the caller decides the permission.
-        unsafe { pmp_csr::set_entry(e.index, e.addr, e.cfg) };
+    if let Err(region) = POLICY.lock().init(reset_device, clint) {
+        panic!("{region:?} region must fit the PMP registers");
     }
 }
 
 /// Programs this hart with the host configuration (called at hart start and
 /// whenever another hart changed the policy, and when an enclave stops).
 pub fn apply_host() {
-    let alloc = ALLOC.lock();
-    let enclaves = ENCLAVE_REGIONS.lock();
+    let policy = POLICY.lock();
     let hart = crate::arch::csr::mhartid::read();
     APPLIED[hart].store(GEN.load(Ordering::SeqCst), Ordering::SeqCst);
-    // SAFETY: rebuilds every entry from the allocator, the single source of
+    // SAFETY: rebuilds every entry from the policy, the single source of
     // truth; no S/U code runs on this hart meanwhile.
     unsafe { pmp_csr::clear_all() };
-    for id in alloc.regions() {
-        let view = alloc.region(id).expect("listed region exists");
-        let is_utm = enclaves.iter().flatten().any(|&(_, utm)| utm == id);
-        if is_utm {
-            // UTMs live at the bottom register only while their enclave runs.
-            continue;
-        }
-        let open = view.base == 0 && view.size == usize::MAX;
-        let perm = if open { enc::R | enc::W | enc::X } else { 0 };
-        write(alloc.entries(id, perm).expect("allocator entries are valid"));
+    for e in policy.host_entries() {
+        // SAFETY: the allocator produced this entry for a region it owns,
+        // with the host image's permission.
+        unsafe { pmp_csr::set_entry(e.index, e.addr, e.cfg) };
     }
 }
 
-/// Reserves an enclave's EPM and UTM; the EPM is closed on every hart before
-/// this returns.
-pub fn take_enclave_regions(
-    me: usize,
-    epm: Range,
-    utm: Range,
-) -> Result<(RegionId, RegionId), PmpError> {
-    let (epm_id, utm_id) = {
-        let mut alloc = ALLOC.lock();
-        let mut enclaves = ENCLAVE_REGIONS.lock();
-        if touches_enclave(&alloc, &enclaves, &epm) || touches_enclave(&alloc, &enclaves, &utm) {
-            return Err(PmpError::Overlap);
-        }
-        let Some(slot) = enclaves.iter_mut().find(|s| s.is_none()) else {
-            return Err(PmpError::MaxReached);
-        };
-        let epm_id = alloc.define(epm.base, epm.size, Priority::Any, false)?;
-        let utm_id = match alloc.define(utm.base, utm.size, Priority::Bottom, false) {
-            Ok(id) => id,
-            Err(e) => {
-                let _ = alloc.free(epm_id);
-                return Err(e);
-            }
-        };
-        *slot = Some((epm_id, utm_id));
+/// Reserves enclave `eid`'s EPM and UTM; the EPM is closed on every hart
+/// before this returns. On an error nothing changed.
+pub fn take_enclave_regions(me: usize, eid: usize, epm: Range, utm: Range) -> Result<(), PmpError> {
+    {
+        let mut policy = POLICY.lock();
+        policy.take_enclave(eid, epm, utm)?;
         GEN.fetch_add(1, Ordering::SeqCst);
-        (epm_id, utm_id)
-    };
+    }
     sync_all(me);
-    Ok((epm_id, utm_id))
+    Ok(())
 }
 
-/// Gives an enclave's regions back; every hart forgets them before this returns.
-pub fn release_enclave_regions(me: usize, epm_id: RegionId, utm_id: RegionId) {
+/// Gives enclave `eid`'s regions back (if it holds any); every hart forgets
+/// them before this returns.
+pub fn release_enclave_regions(me: usize, eid: usize) {
     {
-        let mut alloc = ALLOC.lock();
-        for slot in ENCLAVE_REGIONS.lock().iter_mut() {
-            if *slot == Some((epm_id, utm_id)) {
-                *slot = None;
-            }
-        }
-        let _ = alloc.free(epm_id);
-        let _ = alloc.free(utm_id);
+        let mut policy = POLICY.lock();
+        policy.release_enclave(eid);
         GEN.fetch_add(1, Ordering::SeqCst);
     }
     sync_all(me);
@@ -175,43 +111,15 @@ impl EnclavePmp {
     }
 }
 
-/// The switch's PMP writes for an enclave whose regions are `epm_id`/`utm_id`.
-pub fn enclave_pmp(epm_id: RegionId, utm_id: RegionId) -> EnclavePmp {
-    let alloc = ALLOC.lock();
-    let os = *OS_REGION.get().expect("PMP policy initialised at boot");
-    let rwx = enc::R | enc::W | enc::X;
-    let entries = |id, perm| alloc.entries(id, perm).expect("entries of a live region");
-    // Both regions' entries, in one list (at most 2 + 2).
-    let list = |a: [Option<Entry>; 2], b: [Option<Entry>; 2]| {
-        let mut out = [Entry { index: 0, addr: 0, cfg: 0 }; 4];
-        let mut n = 0;
-        for e in a.into_iter().chain(b).flatten() {
-            out[n] = e;
-            n += 1;
-        }
-        (out, n)
-    };
-    let (h, hn) = list(entries(epm_id, 0), entries(os, rwx));
-    let (en, enn) = list(entries(epm_id, rwx), entries(utm_id, rwx));
-    let view = |from: &[Entry], to: &[Entry]| {
-        PmpView::transition(from, to.iter().copied()).expect("two regions fit a view")
-    };
-    EnclavePmp { enter: view(&h[..hn], &en[..enn]), leave: view(&en[..enn], &h[..hn]) }
+/// The switch's PMP writes for enclave `eid`, which holds its regions.
+pub fn enclave_pmp(eid: usize) -> EnclavePmp {
+    let views = POLICY.lock().enclave_views(eid).expect("a created enclave holds its regions");
+    EnclavePmp { enter: views.enter, leave: views.leave }
 }
 
 /// True when `range` touches any enclave's EPM or UTM.
 pub fn overlaps_enclave(range: &Range) -> bool {
-    touches_enclave(&ALLOC.lock(), &ENCLAVE_REGIONS.lock(), range)
-}
-
-fn touches_enclave(
-    alloc: &PmpAllocator,
-    enclaves: &[Option<(RegionId, RegionId)>; ENCLAVES_MAX],
-    range: &Range,
-) -> bool {
-    enclaves.iter().flatten().flat_map(|&(epm, utm)| [epm, utm]).any(|id| {
-        alloc.region(id).is_some_and(|v| Range { base: v.base, size: v.size }.overlaps(range))
-    })
+    POLICY.lock().overlaps_enclave(range)
 }
 
 /// Makes every hart that is or may soon be in S-mode re-apply the host

@@ -13,6 +13,7 @@ pub mod fdt_patch;
 pub mod measure;
 pub mod pmp;
 pub mod pmp_alloc;
+pub mod pmp_policy;
 pub mod pmp_sync;
 pub mod pmp_view;
 pub mod quiesce;

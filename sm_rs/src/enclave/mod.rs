@@ -20,7 +20,6 @@ use sm_core::enclave_state::Life;
 use sm_core::error::SmError;
 use sm_core::measure::{self, Page};
 use sm_core::pmp::Range;
-use sm_core::pmp_alloc::RegionId;
 use spin::{Mutex, MutexGuard};
 
 /// What a Keystone call leaves for the trap handler to do.
@@ -56,8 +55,8 @@ struct Slot {
     /// State and exited flag; every transition goes through `Life`.
     life: Life,
     layout: EnclaveLayout,
-    regions: Option<(RegionId, RegionId)>,
-    /// The switch's PMP writes, from `regions`.
+    /// The switch's PMP writes, derived at CREATE from the regions
+    /// `pmp_global` holds for this eid (their one owner).
     pmp: Option<pmp_global::EnclavePmp>,
     hash: [u8; MDSIZE],
     ctx: Context,
@@ -161,7 +160,6 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
         table[eid] = Some(Slot {
             life: Life::allocated(),
             layout,
-            regions: None,
             pmp: None,
             hash: [0; MDSIZE],
             ctx: Context::ZERO,
@@ -170,10 +168,10 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
         });
         eid
     };
-    let regions = match pmp_global::take_enclave_regions(hartid, layout.epm, layout.utm) {
-        Ok(r) if crate::scrub::register(layout.epm) => r,
-        Ok((epm, utm)) => {
-            pmp_global::release_enclave_regions(hartid, epm, utm);
+    match pmp_global::take_enclave_regions(hartid, eid, layout.epm, layout.utm) {
+        Ok(()) if crate::scrub::register(layout.epm) => {}
+        Ok(()) => {
+            pmp_global::release_enclave_regions(hartid, eid);
             lock(hartid)[eid] = None;
             return Err(SmError::NoFreeResource);
         }
@@ -181,7 +179,7 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
             lock(hartid)[eid] = None;
             return Err(e.into());
         }
-    };
+    }
     // SAFETY: the UTM lies in DRAM outside the SM and every enclave (checked),
     // and M-mode writes are not subject to PMP.
     unsafe { core::ptr::write_bytes(layout.utm.base as *mut u8, 0, layout.utm.size) };
@@ -190,8 +188,7 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
 
     let mut table = lock(hartid);
     let slot = table[eid].as_mut().expect("slot reserved above");
-    slot.regions = Some(regions);
-    slot.pmp = Some(pmp_global::enclave_pmp(regions.0, regions.1));
+    slot.pmp = Some(pmp_global::enclave_pmp(eid));
     slot.hash = hash;
     first_context(&slot.layout, &mut slot.ctx, FRAMES[eid].get());
     slot.life.created();
@@ -201,7 +198,7 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
 // Off the world-switch path: kept out of line so the trap handler stays lean.
 #[inline(never)]
 fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
-    let (layout, regions) = {
+    let layout = {
         let mut table = lock(hartid);
         let slot = table.get_mut(eid).and_then(Option::as_mut).ok_or(SmError::InvalidId)?;
         slot.life.destroy()?;
@@ -212,15 +209,13 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
         // SAFETY: the table lock is held and the slot is DESTROYING (not
         // RUNNING), so no hart uses this frame.
         unsafe { *FRAMES[eid].get() = TrapFrame::ZERO };
-        (slot.layout, slot.regions.take())
+        slot.layout
     };
     // SAFETY: the EPM is this enclave's and closed to S/U; the scrub leaves
     // nothing of the enclave behind before the host gets the pages back.
     unsafe { core::ptr::write_bytes(layout.epm.base as *mut u8, 0, layout.epm.size) };
     crate::scrub::unregister(layout.epm);
-    if let Some((epm, utm)) = regions {
-        pmp_global::release_enclave_regions(hartid, epm, utm);
-    }
+    pmp_global::release_enclave_regions(hartid, eid);
     lock(hartid)[eid] = None;
     Ok(())
 }
