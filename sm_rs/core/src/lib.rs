@@ -17,6 +17,7 @@ pub mod pmp_policy;
 pub mod pmp_sync;
 pub mod pmp_view;
 pub mod quiesce;
+pub mod sbi_ext;
 pub mod scrub_registry;
 pub mod umem;
 pub mod world_csrs;

@@ -21,7 +21,7 @@ pub fn handle(call: &Call<'_>) -> SbiRet {
         GET_SBI_SPEC_VERSION => SbiRet::success(2 << 24),
         GET_SBI_IMPL_ID => SbiRet::success(SBI_IMPL_ID),
         GET_SBI_IMPL_VERSION => SbiRet::success(our_version()),
-        PROBE_EXTENSION => SbiRet::success(super::implemented(call.arg(0)) as usize),
+        PROBE_EXTENSION => SbiRet::success(sm_core::sbi_ext::probe(call.arg(0)) as usize),
         GET_MVENDORID => SbiRet::success(csr::mvendorid::read()),
         GET_MARCHID => SbiRet::success(csr::marchid::read()),
         GET_MIMPID => SbiRet::success(csr::mimpid::read()),

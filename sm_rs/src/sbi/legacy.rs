@@ -12,16 +12,6 @@ use sbi_spec::legacy::*;
 pub const NOT_SUPPORTED: usize = sbi_spec::binary::RET_ERR_NOT_SUPPORTED;
 const INVALID_ADDRESS: usize = sbi_spec::binary::RET_ERR_INVALID_ADDRESS;
 
-/// True for the legacy extension-id range.
-pub fn owns(eid: usize) -> bool {
-    eid <= 0x0f
-}
-
-/// Legacy calls this SM answers.
-pub fn implemented(eid: usize) -> bool {
-    eid <= LEGACY_SHUTDOWN
-}
-
 /// The harts a legacy hart-mask pointer names; null means every hart.
 fn targets(mask_ptr: usize) -> Result<usize, usize> {
     if mask_ptr == 0 {

@@ -1,5 +1,9 @@
 //! SBI dispatch: decode the extension and function, call one handler per extension.
 //!
+//! Which extensions exist, which an enclave may call and what BASE's probe
+//! reports all come from one table, `sm_core::sbi_ext::TABLE`; Keystone's
+//! extension is tested for before it, as the world-switch fast path.
+//!
 //! Handlers only decode registers and call the logic; this module alone
 //! writes a0/a1 and mepc of the world an SBI call returns to (`reply`,
 //! `switched`), including after a world switch.
@@ -18,6 +22,7 @@ use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
 use crate::enclave::Switch;
 use sbi_spec::binary::SbiRet;
+use sm_core::sbi_ext::{self, Extension};
 
 /// What an SBI call leaves in the caller's registers.
 pub enum Reply {
@@ -107,54 +112,30 @@ fn answer(hartid: usize, enclave: Option<usize>, frame: &mut TrapFrame, mepc: us
         return keystone::handle(hartid, enclave, frame.a(6), frame, mepc);
     }
     let call = Call(frame);
-    if enclave.is_some() && !allowed_in_enclave(&call) {
-        return if legacy::owns(call.eid()) {
-            Reply::Legacy(legacy::NOT_SUPPORTED)
-        } else {
-            Reply::Ret(SbiRet::not_supported())
-        };
+    let eid = call.eid();
+    let row = sbi_ext::find(eid);
+    if enclave.is_some() && !row.is_some_and(|r| r.in_enclave) {
+        return refuse(eid);
     }
-    if legacy::owns(call.eid()) {
-        return Reply::Legacy(legacy::handle(hartid, &call));
-    }
-    Reply::Ret(match call.eid() {
-        sbi_spec::base::EID_BASE => base::handle(&call),
-        sbi_spec::time::EID_TIME => time::handle(hartid, &call),
-        sbi_spec::hsm::EID_HSM => hsm::handle(hartid, &call),
-        sbi_spec::srst::EID_SRST => srst::handle(hartid, &call),
-        sbi_spec::dbcn::EID_DBCN => dbcn::handle(&call),
-        sbi_spec::spi::EID_SPI => spi::handle(hartid, &call),
-        sbi_spec::rfnc::EID_RFNC => rfnc::handle(hartid, &call),
-        _ => SbiRet::not_supported(),
+    let Some(row) = row else { return refuse(eid) };
+    Reply::Ret(match row.ext {
+        Extension::Legacy => return Reply::Legacy(legacy::handle(hartid, &call)),
+        Extension::Keystone => return keystone::handle(hartid, enclave, call.fid(), frame, mepc),
+        Extension::Base => base::handle(&call),
+        Extension::Time => time::handle(hartid, &call),
+        Extension::Hsm => hsm::handle(hartid, &call),
+        Extension::Srst => srst::handle(hartid, &call),
+        Extension::Dbcn => dbcn::handle(&call),
+        Extension::Spi => spi::handle(hartid, &call),
+        Extension::Rfnc => rfnc::handle(hartid, &call),
     })
 }
 
-/// What an enclave may ask of the firmware besides Keystone's calls: the
-/// console, its timer and the BASE queries. Nothing that touches other harts,
-/// the host's memory or the machine's power.
-fn allowed_in_enclave(call: &Call<'_>) -> bool {
-    use sbi_spec::legacy::*;
-    matches!(
-        call.eid(),
-        sbi_spec::base::EID_BASE
-            | sbi_spec::time::EID_TIME
-            | LEGACY_SET_TIMER
-            | LEGACY_CONSOLE_PUTCHAR
-            | LEGACY_CONSOLE_GETCHAR
-    )
-}
-
-/// True when BASE.probe_extension should report `eid` as available.
-pub fn implemented(eid: usize) -> bool {
-    matches!(
-        eid,
-        sbi_spec::base::EID_BASE
-            | sbi_spec::time::EID_TIME
-            | sbi_spec::hsm::EID_HSM
-            | sbi_spec::srst::EID_SRST
-            | sbi_spec::dbcn::EID_DBCN
-            | sbi_spec::spi::EID_SPI
-            | sbi_spec::rfnc::EID_RFNC
-            | keystone_abi::sm::KEYSTONE_EID
-    ) || legacy::implemented(eid)
+/// NOT_SUPPORTED, in a0 alone for an id of the legacy range.
+fn refuse(eid: usize) -> Reply {
+    if sbi_ext::legacy_range(eid) {
+        Reply::Legacy(legacy::NOT_SUPPORTED)
+    } else {
+        Reply::Ret(SbiRet::not_supported())
+    }
 }
