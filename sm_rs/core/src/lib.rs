@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod enclave_state;
 pub mod error;
 pub mod fdt_patch;
+pub mod hsm;
 pub mod measure;
 pub mod pmp;
 pub mod pmp_alloc;

@@ -18,61 +18,7 @@
 //! hart sees the sender's new generation; the model checks that no
 //! interleaving escapes both.
 
-/// An SBI HSM hart state (SBI v2.0, chapter 9: `sbi_hart_get_status`).
-///
-/// The discriminants are the numbers SBI returns, so the firmware can keep
-/// the raw `usize` in its atomics and convert at the edges.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum HsmState {
-    /// Running S-mode code, or in the SM on its behalf.
-    Started = 0,
-    /// Parked in the SM, waiting for hart_start.
-    Stopped = 1,
-    /// hart_start accepted; the hart has not reached S-mode yet.
-    StartPending = 2,
-    /// hart_stop accepted; the hart is on its way to the parked loop.
-    StopPending = 3,
-    /// In hart_suspend, waiting for an interrupt.
-    Suspended = 4,
-    /// Going into suspend (SBI state; this SM goes to SUSPENDED directly).
-    SuspendPending = 5,
-    /// Coming out of suspend (SBI state; this SM goes to STARTED directly).
-    ResumePending = 6,
-}
-
-impl HsmState {
-    /// Every state, in SBI order.
-    pub const ALL: [HsmState; 7] = [
-        HsmState::Started,
-        HsmState::Stopped,
-        HsmState::StartPending,
-        HsmState::StopPending,
-        HsmState::Suspended,
-        HsmState::SuspendPending,
-        HsmState::ResumePending,
-    ];
-
-    /// The state SBI numbers `raw`, or `None` (e.g. the SM's "hart not
-    /// present" marker, which is no hart that could run S-mode).
-    pub const fn from_sbi(raw: usize) -> Option<HsmState> {
-        Some(match raw {
-            0 => HsmState::Started,
-            1 => HsmState::Stopped,
-            2 => HsmState::StartPending,
-            3 => HsmState::StopPending,
-            4 => HsmState::Suspended,
-            5 => HsmState::SuspendPending,
-            6 => HsmState::ResumePending,
-            _ => return None,
-        })
-    }
-
-    /// The number SBI uses for this state.
-    pub const fn sbi(self) -> usize {
-        self as usize
-    }
-}
+pub use crate::hsm::HsmState;
 
 /// True when a hart in `state` must acknowledge a PMP sync before the
 /// sender may measure (CREATE) or hand memory back (DESTROY).
@@ -119,22 +65,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sbi_numbers_round_trip() {
-        for (n, state) in HsmState::ALL.into_iter().enumerate() {
-            assert_eq!(state.sbi(), n);
-            assert_eq!(HsmState::from_sbi(n), Some(state));
-        }
-        assert_eq!(HsmState::from_sbi(7), None);
-        assert_eq!(HsmState::from_sbi(usize::MAX), None);
-    }
-
-    #[test]
     fn only_stopped_and_absent_harts_are_skipped() {
         for state in HsmState::ALL {
             assert_eq!(sync_target(state), state != HsmState::Stopped);
             assert_eq!(sync_target_sbi(state.sbi()), sync_target(state));
         }
         assert!(!sync_target_sbi(usize::MAX));
+    }
+
+    #[test]
+    fn the_sync_mask_skips_stopped_and_absent_harts_only() {
+        use crate::hsm::{mask, HsmCell};
+        let cells: [HsmCell; 4] = core::array::from_fn(|_| HsmCell::new());
+        cells[0].present(true);
+        cells[1].present(false);
+        cells[2].present(true);
+        cells[2].local().suspend();
+        let sync = |r: crate::hsm::Remote<'_>| r.status_for_sync().is_some_and(sync_target);
+        assert_eq!(mask(&cells, sync), 0b101);
+        assert!(cells[1].remote().request_start(0, 0));
+        assert_eq!(mask(&cells, sync), 0b111, "a START_PENDING hart acknowledges syncs");
     }
 
     #[test]
