@@ -78,20 +78,30 @@ impl State {
     }
 }
 
-/// One enclave's life: its state and whether it has exited. Every transition
-/// the firmware makes goes through these methods, so the rules above are the
-/// only rules.
+/// One enclave's life: its state and whether it has exited. The fields are
+/// private, so every transition the firmware makes goes through these
+/// methods and the rules above are the only rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Life {
-    pub state: State,
+    state: State,
     /// EXIT leaves the enclave STOPPED (Keystone's state) but never to run again.
-    pub exited: bool,
+    exited: bool,
 }
 
 impl Life {
     /// A slot reserved by CREATE, still being set up (PMP, measurement).
     pub const fn allocated() -> Self {
         Self { state: State::Allocated, exited: false }
+    }
+
+    /// The current state, for logs and checks.
+    pub const fn state(&self) -> State {
+        self.state
+    }
+
+    /// True once the enclave called EXIT: it never runs again.
+    pub const fn exited(&self) -> bool {
+        self.exited
     }
 
     /// CREATE finished: the enclave may RUN.
@@ -194,10 +204,11 @@ mod tests {
         assert_eq!(l.enter(true), Err(SmError::NotFresh));
         assert_eq!(l.enter(false), Ok(()));
         assert_eq!(l.exit(), Ok(()));
-        assert_eq!(l.state, State::Stopped);
+        assert_eq!(l.state(), State::Stopped);
+        assert!(l.exited());
         assert_eq!(l.enter(false), Err(SmError::NotResumable), "resume after exit");
         assert_eq!(l.destroy(), Ok(()));
-        assert_eq!(l.state, State::Destroying);
+        assert_eq!(l.state(), State::Destroying);
         assert_eq!(l.destroy(), Err(SmError::NotDestroyable));
     }
 
