@@ -11,6 +11,7 @@ pub mod enclave_state;
 pub mod error;
 pub mod fdt_patch;
 pub mod hsm;
+pub mod lifecycle;
 pub mod measure;
 pub mod pmp;
 pub mod pmp_alloc;

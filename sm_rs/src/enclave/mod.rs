@@ -18,8 +18,10 @@ use keystone_abi::sm::{err, fid, stop_reason, CreateArgs, ENCLAVES_MAX, MDSIZE};
 use sm_core::create_args::{self, EnclaveLayout};
 use sm_core::enclave_state::Life;
 use sm_core::error::SmError;
+use sm_core::lifecycle;
 use sm_core::measure::{self, Page};
 use sm_core::pmp::Range;
+use sm_core::pmp_alloc::PmpError;
 use spin::{Mutex, MutexGuard};
 
 /// What a Keystone call leaves for the trap handler to do.
@@ -154,52 +156,77 @@ fn create_enclave(hartid: usize, va: usize) -> Result<usize, SmError> {
         return Err(SmError::RegionOverlaps);
     }
 
-    let eid = {
-        let mut table = lock(hartid);
+    lifecycle::create(&mut Sm { hartid }, &layout)
+}
+
+// Off the world-switch path: kept out of line so the trap handler stays lean.
+#[inline(never)]
+fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
+    lifecycle::destroy(&mut Sm { hartid }, eid)
+}
+
+/// The steps of CREATE and DESTROY on this machine, run on hart `hartid`
+/// in the order `sm_core::lifecycle` sets (host-tested there).
+struct Sm {
+    hartid: usize,
+}
+
+impl lifecycle::Steps for Sm {
+    fn reserve(&mut self, layout: &EnclaveLayout) -> Result<usize, SmError> {
+        let mut table = lock(self.hartid);
         let eid = table.iter().position(Option::is_none).ok_or(SmError::NoFreeResource)?;
         table[eid] = Some(Slot {
             life: Life::allocated(),
-            layout,
+            layout: *layout,
             pmp: None,
             hash: [0; MDSIZE],
             ctx: Context::ZERO,
             host: Context::ZERO,
             timer_request: crate::timer::NEVER,
         });
-        eid
-    };
-    match pmp_global::take_enclave_regions(hartid, eid, layout.epm, layout.utm) {
-        Ok(()) if crate::scrub::register(layout.epm) => {}
-        Ok(()) => {
-            pmp_global::release_enclave_regions(hartid, eid);
-            lock(hartid)[eid] = None;
-            return Err(SmError::NoFreeResource);
-        }
-        Err(e) => {
-            lock(hartid)[eid] = None;
-            return Err(e.into());
-        }
+        Ok(eid)
     }
-    // SAFETY: the UTM lies in DRAM outside the SM and every enclave (checked),
-    // and M-mode writes are not subject to PMP.
-    unsafe { core::ptr::write_bytes(layout.utm.base as *mut u8, 0, layout.utm.size) };
-    // SAFETY: measured pages lie inside the EPM (validated), now closed to S/U.
-    let hash = measure::measure(&layout, |pa| unsafe { &*(pa as *const Page) });
 
-    let mut table = lock(hartid);
-    let slot = table[eid].as_mut().expect("slot reserved above");
-    slot.pmp = Some(pmp_global::enclave_pmp(eid));
-    slot.hash = hash;
-    first_context(&slot.layout, &mut slot.ctx, FRAMES[eid].get());
-    slot.life.created();
-    Ok(eid)
-}
+    fn free(&mut self, eid: usize) {
+        lock(self.hartid)[eid] = None;
+    }
 
-// Off the world-switch path: kept out of line so the trap handler stays lean.
-#[inline(never)]
-fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
-    let layout = {
-        let mut table = lock(hartid);
+    fn take_regions(&mut self, eid: usize, epm: Range, utm: Range) -> Result<(), PmpError> {
+        pmp_global::take_enclave_regions(self.hartid, eid, epm, utm)
+    }
+
+    fn release_regions(&mut self, eid: usize) {
+        pmp_global::release_enclave_regions(self.hartid, eid);
+    }
+
+    fn register_scrub(&mut self, epm: Range) -> bool {
+        crate::scrub::register(epm)
+    }
+
+    fn unregister_scrub(&mut self, epm: Range) {
+        crate::scrub::unregister(epm);
+    }
+
+    fn zero_utm(&mut self, utm: Range) {
+        // SAFETY: `lifecycle::create` passes the validated UTM, in DRAM
+        // outside the SM and every enclave, and M-mode writes are not
+        // subject to PMP.
+        unsafe { core::ptr::write_bytes(utm.base as *mut u8, 0, utm.size) };
+    }
+
+    fn seal(&mut self, eid: usize, layout: &EnclaveLayout) {
+        // SAFETY: measured pages lie inside the EPM (validated), now closed to S/U.
+        let hash = measure::measure(layout, |pa| unsafe { &*(pa as *const Page) });
+        let mut table = lock(self.hartid);
+        let slot = table[eid].as_mut().expect("slot reserved by CREATE");
+        slot.pmp = Some(pmp_global::enclave_pmp(eid));
+        slot.hash = hash;
+        first_context(&slot.layout, &mut slot.ctx, FRAMES[eid].get());
+        slot.life.created();
+    }
+
+    fn begin_destroy(&mut self, eid: usize) -> Result<EnclaveLayout, SmError> {
+        let mut table = lock(self.hartid);
         let slot = table.get_mut(eid).and_then(Option::as_mut).ok_or(SmError::InvalidId)?;
         slot.life.destroy()?;
         slot.pmp = None;
@@ -209,15 +236,15 @@ fn destroy(hartid: usize, eid: usize) -> Result<(), SmError> {
         // SAFETY: the table lock is held and the slot is DESTROYING (not
         // RUNNING), so no hart uses this frame.
         unsafe { *FRAMES[eid].get() = TrapFrame::ZERO };
-        slot.layout
-    };
-    // SAFETY: the EPM is this enclave's and closed to S/U; the scrub leaves
-    // nothing of the enclave behind before the host gets the pages back.
-    unsafe { core::ptr::write_bytes(layout.epm.base as *mut u8, 0, layout.epm.size) };
-    crate::scrub::unregister(layout.epm);
-    pmp_global::release_enclave_regions(hartid, eid);
-    lock(hartid)[eid] = None;
-    Ok(())
+        Ok(slot.layout)
+    }
+
+    fn zero_epm(&mut self, epm: Range) {
+        // SAFETY: `lifecycle::destroy` passes the EPM of the enclave it is
+        // destroying, still closed to S/U; the scrub leaves nothing of the
+        // enclave behind before the host gets the pages back.
+        unsafe { core::ptr::write_bytes(epm.base as *mut u8, 0, epm.size) };
+    }
 }
 
 /// The registers and CSRs an enclave starts with (docs/abi.md §4.1),
