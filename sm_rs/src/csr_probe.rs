@@ -33,10 +33,8 @@ fn present(number: u16) -> bool {
     // SAFETY: boot hart only, before any other code runs the buffer; the
     // buffer is the SM's own memory and M-mode may execute it; fence.i
     // makes the new instruction visible to this hart's fetches.
-    unsafe {
-        code.write_volatile([csrr_t0, ret]);
-        core::arch::asm!("fence.i");
-    }
+    unsafe { code.write_volatile([csrr_t0, ret]) };
+    crate::arch::fence::fence_i();
     let cause: usize;
     // SAFETY: the probe's only effects are a CSR read and, if the CSR does
     // not exist, an illegal-instruction trap into `sm_csr_probe_trap`, which

@@ -1,6 +1,6 @@
 //! Hart state management: which harts run S-mode code, and starting/stopping them.
 
-use crate::arch::{bits, csr, entry};
+use crate::arch::{bits, csr, entry, fence};
 use crate::harts::HARTS;
 use crate::{clint, hart, platform};
 use keystone_abi::layout::MAX_HARTS;
@@ -58,9 +58,9 @@ pub fn hart_suspend(hartid: usize, kind: usize, resume_addr: usize, opaque: usiz
     }
     let me = HARTS[hartid].local();
     me.suspend();
-    // SAFETY: wfi waits until an enabled interrupt (mip & mie) is pending;
-    // M-mode keeps MIE clear, so nothing traps here.
-    unsafe { core::arch::asm!("wfi") };
+    // Waits until an enabled interrupt (mip & mie) is pending; M-mode keeps
+    // MIE clear, so nothing traps here.
+    fence::wfi();
     me.resume();
     crate::pmp_global::gate(hartid);
     if kind == NON_RETENTIVE {
@@ -95,8 +95,8 @@ extern "C" fn sm_parked_hart_loop(hartid: usize) -> ! {
         if let Some(start) = me.take_start() {
             break start;
         }
-        // SAFETY: wfi only waits for the software interrupt.
-        unsafe { core::arch::asm!("wfi") };
+        // Only the software interrupt is enabled: wait for it.
+        fence::wfi();
         crate::ipi::process(hartid);
     };
     clint::clear_ipi(hartid);

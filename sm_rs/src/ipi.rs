@@ -82,12 +82,10 @@ fn run(hart: usize, at_safe_point: bool) {
         unsafe { csr::mip::set(1 << bits::IRQ_S_SOFT) };
     }
     if events & EV_FENCE_I != 0 {
-        // SAFETY: fence.i only orders this hart's instruction fetches.
-        unsafe { core::arch::asm!("fence.i") };
+        crate::arch::fence::fence_i();
     }
     if events & EV_SFENCE_VMA != 0 {
-        // SAFETY: flushing this hart's TLB is always safe.
-        unsafe { core::arch::asm!("sfence.vma") };
+        crate::arch::fence::sfence_vma();
     }
     if events & EV_HALT != 0 {
         // Last: the other work is done before the hart waits.

@@ -18,8 +18,7 @@ fn halt() -> ! {
         "SM: no reset device in the device tree; halting this hart\n"
     ));
     loop {
-        // SAFETY: wfi only waits.
-        unsafe { core::arch::asm!("wfi") };
+        crate::arch::fence::wfi();
     }
 }
 

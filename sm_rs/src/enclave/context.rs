@@ -161,7 +161,7 @@ impl Context {
                 switch_h(out, into, f.sstc);
             }
             // Both the translation (satp) and, just before, the PMP changed.
-            core::arch::asm!("sfence.vma");
+            crate::arch::fence::sfence_vma();
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod bits;
 pub mod csr;
 pub mod entry;
+pub mod fence;
 pub mod fpu;
 pub mod hext;
 pub mod mprv;
