@@ -7,7 +7,7 @@ SM with Keystone's test device key and runs the Linux initramfs's ``/init`` as i
 root process, so the same prompt drives it (``run PROG ARGS``) and the same host
 binaries run unchanged: ``test-runner`` with Keystone's test list and values,
 ``ks-demo`` (the demo, preemption, a killed host, the driver refusals, 1,000
-create/destroy cycles), ``attestor``. The zCore console must never show a kernel
+create/destroy cycles, switchless ocalls), ``attestor``. The zCore console must never show a kernel
 panic (every wait fails at once on one).
 """
 
@@ -31,6 +31,7 @@ from ..linux.test_enclaves import (
     check_kill_gave_everything_back,
     figures,
 )
+from ..linux.test_switchless import assert_both_ends_agree, parse_calls
 
 pytestmark = pytest.mark.zcore
 
@@ -159,6 +160,31 @@ def test_the_demo_runs_every_example(guest):
     assert m and m.group(1) == m.group(2), str(run)
 
 
+# -- switchless ocalls: the host's worker thread is a zCore thread ----------------------
+
+
+def test_switchless_calls_are_answered_by_a_host_worker_thread(guest):
+    """On one hart the worker and the enclave take turns (each call waits for the
+    worker's turn: about 20 ms), and every call still goes through the ring."""
+    n = 200
+    run = guest.run(f"/bin/ks-demo switchless calls {n} 1", timeout=300)
+    assert run.status == 0, str(run)
+    got = parse_calls(run.output)
+    assert got["exit"] == 0, got
+    assert_both_ends_agree(got, n)
+    assert got["sw"] > 0, got
+
+
+def test_switchless_calls_without_a_worker_are_ordinary_ocalls(guest):
+    n = 200
+    run = guest.run(f"/bin/ks-demo switchless calls {n} 0", timeout=300)
+    assert run.status == 0, str(run)
+    got = parse_calls(run.output)
+    assert got["exit"] == 0, got
+    assert got["sw"] == got["by_workers"] == 0 and got["ord"] == got["by_loop"] == n, got
+    assert got["stops"] == n + 2 and got["lost"] == got["dup"] == 0, got
+
+
 # -- 4 harts: one program per boot, zCore's root process -------------------------------
 #
 # With 4 harts, zCore on our SM loses characters typed on the console (the device tree
@@ -200,6 +226,16 @@ def test_bad_ioctls_get_errnos_on_zcore_with_4_harts(zcore_guest, ks_paths):
     assert int(found.group(1)) >= 25 and found.group(2) == "0" and found.group(3) == "yes", \
         found.group(0)
     assert "FAIL " not in re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_switchless_calls_on_zcore_with_4_harts(zcore_guest, ks_paths):
+    n = 2000
+    _, text = root_run(zcore_guest, ks_paths, ["/bin/ks-demo", "switchless", "calls", str(n), "1"],
+                       r"switchless: calls: ran from \d+", "switchless")
+    got = parse_calls(re.sub(r"\x1b\[[0-9;]*m", "", text).replace("\r", ""))
+    assert got["exit"] == 0, got
+    assert_both_ends_agree(got, n)
+    assert got["sw"] > 0, got
 
 
 @pytest.mark.xfail(strict=False, reason="zCore gap (zcore_patch/README.md): with 4 harts the "
