@@ -238,10 +238,6 @@ def test_switchless_calls_on_zcore_with_4_harts(zcore_guest, ks_paths):
     assert got["sw"] > 0, got
 
 
-@pytest.mark.xfail(strict=False, reason="zCore gap (zcore_patch/README.md): with 4 harts the "
-                   "demo's `procs 3` sometimes stops for good: two host threads are never "
-                   "scheduled again after a RESUME returned (zCore keeps ticking); cause not "
-                   "found")
 def test_the_demo_runs_every_example_on_zcore_with_4_harts(zcore_guest, ks_paths):
     found, _ = root_run(zcore_guest, ks_paths, ["/bin/ks-demo", "all"],
                         r"demo: (\d+) examples, (\d+) passed, (\d+) failed", "demo")

@@ -2,7 +2,7 @@
 //! exits 0 when it held):
 //!
 //! ```text
-//! ks-demo one EAPP [--free-mem BYTES]   one enclave; "one: EAPP returned V (...)"
+//! ks-demo one EAPP [--free-mem BYTES] [--wait]  one enclave (--wait: after a line on stdin)
 //! ks-demo multi N [EAPP]                N enclaves at once in one process (threads)
 //! ks-demo procs N [EAPP]                N processes at once, each with an enclave
 //! ks-demo progress [EAPP]               a long enclave is interrupted while another process runs
@@ -30,7 +30,7 @@
 use host_examples::{builder, test_ocalls};
 use keystone_host::{Enclave, Error, Reply, Stats};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -98,10 +98,24 @@ fn check_value(eapp: &str, value: u64) -> bool {
 
 fn cmd_one(args: &[String]) -> bool {
     let Some(eapp) = args.first() else { return usage() };
-    let free_mem = match args.get(1..3) {
-        Some([flag, v]) if flag == "--free-mem" => v.parse().unwrap_or(FULL_FREE_MEM),
-        _ => keystone_host::DEFAULT_FREE_MEM,
-    };
+    let mut free_mem = keystone_host::DEFAULT_FREE_MEM;
+    let mut wait = false;
+    let mut flags = args[1..].iter();
+    while let Some(flag) = flags.next() {
+        match flag.as_str() {
+            "--free-mem" => {
+                free_mem = flags.next().and_then(|v| v.parse().ok()).unwrap_or(FULL_FREE_MEM)
+            }
+            "--wait" => wait = true,
+            _ => {}
+        }
+    }
+    if wait {
+        // `procs`: start when the parent says so, once every process exists, so the
+        // enclaves overlap however slowly the processes started
+        let mut go = String::new();
+        let _ = std::io::stdin().read_line(&mut go);
+    }
     match run_one(eapp, free_mem) {
         Ok(o) => {
             println!("one: {}", describe(eapp, &o));
@@ -187,9 +201,21 @@ fn self_exe() -> String {
 /// N processes, each `ks-demo one EAPP`, started together.
 fn cmd_procs(args: &[String]) -> bool {
     let (n, eapp) = count_and_eapp(args, "fibonacci");
-    let children: Vec<_> = (0..n)
-        .map(|_| Command::new(self_exe()).args(["one", &eapp]).stdout(Stdio::piped()).spawn())
+    let mut children: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(self_exe())
+                .args(["one", &eapp, "--wait"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+        })
         .collect();
+    // every process exists: all of them go (closing its stdin says go as well)
+    for child in children.iter_mut().flatten() {
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(b"go\n");
+        }
+    }
     let mut ok = true;
     let mut spans = Vec::new();
     for (i, child) in children.into_iter().enumerate() {
