@@ -98,14 +98,13 @@ test: setup build host-test pytest pytest-parallel pytest-matrix lint
 run: setup build
 	$(KS) boot
 	$(KS) run --smp 4 ks-demo all
-	$(if $(ZCORE_SOURCES),$(KS) run --host zcore --smp 1 ks-demo all)
+	$(if $(ZCORE_SOURCES),$(KS) run --host zcore --smp 4 ks-demo all)
 
 # The demo with zCore as the host OS (needs its source archives: ZCORE_SOURCES=DIR).
-# One hart: with 4, its `procs 3` can stop for good (a zCore gap, zcore_patch/README.md).
 run-zcore: setup build
 	@test -n "$(ZCORE_SOURCES)" || { echo "run-zcore: no zCore sources; make run-zcore" \
 	  "ZCORE_SOURCES=DIR (a folder of zCore's source archives and MANIFEST.tsv)"; exit 1; }
-	$(KS) run --host zcore --smp 1 ks-demo all
+	$(KS) run --host zcore --smp 4 ks-demo all
 
 bench: setup build
 	$(KS) bench --phases $(if $(ZCORE_SOURCES),--zcore)
