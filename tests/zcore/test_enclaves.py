@@ -121,13 +121,7 @@ def test_a_long_enclave_is_stopped_many_times_for_zcore(guest):
     assert stops >= 5, str(run)
 
 
-def test_another_process_progresses_while_an_enclave_runs(guest, request):
-    if guest.machine.smp == 1:
-        # Runs, and says which way it went (XPASS or XFAIL): 3 runs in 4 pass.
-        request.applymarker(pytest.mark.xfail(
-            strict=False, reason="zCore gap (zcore_patch/README.md): on one hart the other "
-            "process sometimes never runs while the enclave is stopped and resumed: in about 1 "
-            "run in 4 or 5 it counts 0"))
+def test_another_process_progresses_while_an_enclave_runs(guest):
     stops, counted, run = progress(guest)
     assert stops >= 5 and counted > 0, str(run)
     assert run.status == 0, str(run)
