@@ -212,6 +212,18 @@ pub fn mask(cells: &[HsmCell], pick: impl Fn(Remote<'_>) -> bool) -> usize {
     cells.iter().enumerate().fold(0, |m, (id, c)| if pick(c.remote()) { m | (1 << id) } else { m })
 }
 
+/// Four harts for the mask tests: 0 started, 1 stopped (present, not booted), 2
+/// suspended, 3 absent.
+#[cfg(test)]
+pub(crate) fn four_cells() -> [HsmCell; 4] {
+    let cells: [HsmCell; 4] = core::array::from_fn(|_| HsmCell::new());
+    cells[0].present(true);
+    cells[1].present(false);
+    cells[2].present(true);
+    cells[2].local().suspend();
+    cells
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,11 +307,7 @@ mod tests {
 
     #[test]
     fn masks_pick_by_state() {
-        let cells: [HsmCell; 4] = core::array::from_fn(|_| HsmCell::new());
-        cells[0].present(true);
-        cells[1].present(false);
-        cells[2].present(true);
-        cells[2].local().suspend();
+        let cells = four_cells();
         let supervisor = |r: Remote<'_>| r.status().is_some_and(HsmState::runs_supervisor);
         assert_eq!(mask(&cells, supervisor), 0b101);
         assert!(cells[1].remote().request_start(0, 0));

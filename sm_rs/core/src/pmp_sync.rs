@@ -75,12 +75,8 @@ mod tests {
 
     #[test]
     fn the_sync_mask_skips_stopped_and_absent_harts_only() {
-        use crate::hsm::{mask, HsmCell};
-        let cells: [HsmCell; 4] = core::array::from_fn(|_| HsmCell::new());
-        cells[0].present(true);
-        cells[1].present(false);
-        cells[2].present(true);
-        cells[2].local().suspend();
+        use crate::hsm::{four_cells, mask};
+        let cells = four_cells();
         let sync = |r: crate::hsm::Remote<'_>| r.status_for_sync().is_some_and(sync_target);
         assert_eq!(mask(&cells, sync), 0b101);
         assert!(cells[1].remote().request_start(0, 0));
