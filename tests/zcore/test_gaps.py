@@ -36,6 +36,8 @@ CHECKS = {
     # before it the child's execve spun forever on the pipe's lock and zCore hung)
     "spawnread": r"eof=1 bytes=\d+ waitpid=(\d+)\(child \1\) errno=0 status=0\b",
     "exe": r"readlink=9 path=/bin/gaps",  # the root process's own path (patch 0022)
+    # the program break moves both ways, refuses too much, is copied by fork (patch 0027)
+    "brk": r"grew=1 zero=1 shrunk=1 refused=1 child=1 own=1",
 }
 
 

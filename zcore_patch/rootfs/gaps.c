@@ -268,6 +268,40 @@ static int check_fp(void) {
     return 0;
 }
 
+/* brk moves the program break: the heap grows with zeroed, writable pages, shrinks, refuses
+ * what it cannot give (glibc: ENOMEM, the break unchanged), and a fork's child has the
+ * parent's heap contents and a break of its own. */
+static int check_brk(void) {
+    const long mib = 1 << 20;
+    char *b0 = sbrk(0);
+    char *p = sbrk(mib);
+    int grew = b0 != (char *)-1 && p == b0 && sbrk(0) == b0 + mib;
+    int zero = grew;
+    for (long i = 0; grew && i < mib; i += 4096)
+        zero &= p[i] == 0;
+    if (grew)
+        memset(p, 0x5a, mib);
+    int shrunk = grew && brk(b0 + mib / 2) == 0 && sbrk(0) == b0 + mib / 2;
+    errno = 0;
+    int refused = sbrk(1L << 40) == (void *)-1 && errno == ENOMEM && sbrk(0) == b0 + mib / 2;
+    /* the first whole page the shrink gave back: zeroed when the child's heap grows again */
+    char *freed = (char *)(((unsigned long)(b0 + mib / 2) + 4095) & ~4095UL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(grew && p[100] == 0x5a && sbrk(0) == b0 + mib / 2 && sbrk(mib) != (void *)-1 &&
+                      freed[8] == 0
+                  ? 0
+                  : 1);
+    int st = -1;
+    waitpid(pid, &st, 0);
+    int child = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    int own = sbrk(0) == b0 + mib / 2;
+    printf("gaps: brk %s grew=%d zero=%d shrunk=%d refused=%d child=%d own=%d\n",
+           grew && zero && shrunk && refused && child && own ? "ok" : "FAIL", grew, zero, shrunk,
+           refused, child, own);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
@@ -275,7 +309,7 @@ static const struct {
     {"enosys", check_enosys}, {"fstat", check_fstat}, {"wait", check_wait},
     {"thread", check_thread}, {"sleep", check_sleep},
     {"futex", check_futex}, {"fp", check_fp}, {"spawn", check_spawn},
-    {"spawnread", check_spawnread}, {"exe", check_exe},
+    {"spawnread", check_spawnread}, {"exe", check_exe}, {"brk", check_brk},
 };
 
 int main(int argc, char **argv) {
