@@ -38,6 +38,8 @@ CHECKS = {
     "exe": r"readlink=9 path=/bin/gaps",  # the root process's own path (patch 0022)
     # the program break moves both ways, refuses too much, is copied by fork (patch 0027)
     "brk": r"grew=1 zero=1 shrunk=1 refused=1 child=1 own=1",
+    # a fork's child has its parent's FP registers and rounding mode (patch 0028)
+    "forkfp": r"child fs0=kept frm=kept",
 }
 
 

@@ -302,6 +302,27 @@ static int check_brk(void) {
     return 0;
 }
 
+/* A fork's child starts with its parent's FP registers: a callee-saved one (fs0) live across
+ * fork() and the rounding mode (fcsr.frm, here round-up), as clone copies them on Linux. */
+static int check_forkfp(void) {
+    unsigned long up = 3, mode = 0; /* RUP */
+    __asm__ volatile("fsrm %0" ::"r"(up));
+    register double keep __asm__("fs0") = 3.25;
+    __asm__ volatile("" : "+f"(keep));
+    pid_t pid = fork();
+    __asm__ volatile("" : "+f"(keep));
+    __asm__ volatile("frrm %0" : "=r"(mode));
+    if (pid == 0)
+        _exit((keep == 3.25 ? 0 : 1) | (mode == up ? 0 : 2));
+    __asm__ volatile("fsrm zero");
+    int st = -1;
+    waitpid(pid, &st, 0);
+    int code = pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    printf("gaps: forkfp %s child fs0=%s frm=%s\n", code == 0 ? "ok" : "FAIL",
+           code < 0 ? "?" : code & 1 ? "lost" : "kept", code < 0 ? "?" : code & 2 ? "lost" : "kept");
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
@@ -310,6 +331,7 @@ static const struct {
     {"thread", check_thread}, {"sleep", check_sleep},
     {"futex", check_futex}, {"fp", check_fp}, {"spawn", check_spawn},
     {"spawnread", check_spawnread}, {"exe", check_exe}, {"brk", check_brk},
+    {"forkfp", check_forkfp},
 };
 
 int main(int argc, char **argv) {
