@@ -358,6 +358,11 @@ class Toolchain:
             "openssl-headers": lambda: self._file_status(
                 "libssl-dev", OPENSSL_HEADER, ["libssl-dev"],
                 "OpenSSL headers for the kernel's certificate tools"),
+            # Optional: Keystone's own CMake builds (tests/linux/keystone_sources.py
+            # builds Keystone's SDK, Eyrie and examples when KEYSTONE_SOURCES is given).
+            "cmake": lambda: self._optional(self._exe_status(
+                "cmake", "cmake", ["cmake"],
+                "Keystone's own CMake builds, test inputs (optional)")),
             # Optional: the SSH remote tests start a real sshd on loopback.
             "sshd": lambda: self._optional(self._file_status(
                 "sshd", Path("/usr/sbin/sshd"), ["openssh-server"],
