@@ -23,6 +23,8 @@ Without $KEYSTONE_SOURCES every test skips, saying why."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import subprocess
 from contextlib import contextmanager
@@ -39,12 +41,14 @@ from keystone_py.qemu.guest import GuestRun
 from keystone_py.qemu.userrun import overlay_initramfs
 
 from .keystone_sources import (
+    ENV,
     EYRIE_TRACE,
     KeystoneStack,
     keystone_driver,
     keystone_hosts,
     keystone_stack,
     keystone_tree,
+    source_id,
 )
 
 COMBOS = {
@@ -218,6 +222,23 @@ def test_the_eapp_list_is_keystones(stack):
     assert stack.test_eapps == TEST_EAPPS
     assert {n: stack.plugins[n] for n in EXAMPLES} == {
         "hello": "io_syscall linux_syscall env_setup", "hello-native": "", "attestor": ""}
+
+
+def test_the_stack_build_is_cached(tree, stack, ks_paths):
+    """A second build runs nothing: the stamp and every output are untouched,
+    and the key names the archive by its sha256."""
+    stamp = ks_paths.root / "build" / "keystone-stack" / "stack.stamp"
+    outputs = [*stack.eapps.values(), *stack.hosts.values()]
+
+    def state() -> Tuple[str, List[int]]:
+        return stamp.read_text(), [p.stat().st_mtime_ns for p in outputs]
+    before = state()
+    assert keystone_stack(tree, ks_paths.root) == stack
+    assert state() == before
+    archives = sorted(Path(os.environ[ENV]).glob("keystone-*.tar.gz"))
+    if archives:
+        sha = hashlib.sha256(archives[-1].read_bytes()).hexdigest()
+        assert source_id(tree) == f"archive {sha}"
 
 
 @pytest.mark.parametrize("combo", list(COMBOS))
