@@ -12,7 +12,10 @@ changed value not EAGAIN`: zCore read op 9 as WAKE), and two threads taking turn
 on one hart saw each other's FP registers (`fp FAIL create=0 same=0 0`, 1 and 2 harts).
 Before 0021 a parent waiting in `read` on a pipe while its child ran `execve` hung
 zCore (gdb: the child's close-on-exec pass spinning on the pipe description's lock),
-and before 0022 the root process read `/proc/self/exe` as empty."""
+and before 0022 the root process read `/proc/self/exe` as empty. Before 0027 `brk`
+always failed (ENOMEM); before 0028 a fork's child lost its parent's FP registers
+(`forkfp FAIL child fs0=lost frm=lost`); before 0029 no signal's default action ended
+a process (`abort=exit 0 kill=exit 137 term=exit 0 ignored=exit 0 chld=exit 0`)."""
 
 import re
 
@@ -40,6 +43,9 @@ CHECKS = {
     "brk": r"grew=1 zero=1 shrunk=1 refused=1 child=1 own=1",
     # a fork's child has its parent's FP registers and rounding mode (patch 0028)
     "forkfp": r"child fs0=kept frm=kept",
+    # default signal actions end the process, seen as WIFSIGNALED by wait (patch 0029)
+    "signals": r"abort=signal 6 kill=signal 9 term=signal 15 ignored=exit 5 chld=exit 6 "
+               r"exit-1=exit 255",
 }
 
 

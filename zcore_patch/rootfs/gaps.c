@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <poll.h>
@@ -323,6 +324,73 @@ static int check_forkfp(void) {
     return 0;
 }
 
+/* How a child ended, as its parent's waitpid reads it: "exit N", "signal N" or "other". */
+static const char *ended(pid_t pid, char *buf, size_t len) {
+    int st = -1;
+    if (pid <= 0 || waitpid(pid, &st, 0) != pid)
+        snprintf(buf, len, "other(pid=%d errno=%d)", (int)pid, errno);
+    else if (WIFEXITED(st))
+        snprintf(buf, len, "exit %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, len, "signal %d", WTERMSIG(st));
+    else
+        snprintf(buf, len, "other(status=%#x)", st);
+    return buf;
+}
+
+/* A signal's default action ends the process and its parent sees the signal (WIFSIGNALED):
+ * abort() (SIGABRT, a Rust panic's end), SIGKILL and SIGTERM from the parent; an ignored
+ * SIGTERM and a default-ignored SIGCHLD do not end it; exit(-1) is status 255. */
+static int check_signals(void) {
+    char a[48], k[48], t[48], i[48], c[48], e[48];
+    pid_t pid = fork();
+    if (pid == 0)
+        abort();
+    ended(pid, a, sizeof a);
+    int go[2];
+    char x = 0;
+    pid = pipe(go) ? -1 : fork();
+    if (pid == 0) {
+        close(go[0]);
+        if (write(go[1], &x, 1) != 1)
+            _exit(3);
+        for (;;)
+            pause();
+    }
+    if (pid > 0 && read(go[0], &x, 1) == 1)
+        kill(pid, SIGKILL);
+    ended(pid, k, sizeof k);
+    pid = fork();
+    if (pid == 0) {
+        kill(getpid(), SIGTERM);
+        _exit(4); /* not reached: SIGTERM ends it first */
+    }
+    ended(pid, t, sizeof t);
+    pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_IGN);
+        kill(getpid(), SIGTERM);
+        kill(getpid(), SIGCHLD);
+        _exit(5);
+    }
+    ended(pid, i, sizeof i);
+    pid = fork();
+    if (pid == 0) {
+        kill(getpid(), SIGCHLD);
+        _exit(6);
+    }
+    ended(pid, c, sizeof c);
+    pid = fork();
+    if (pid == 0)
+        exit(-1);
+    ended(pid, e, sizeof e);
+    int ok = !strcmp(a, "signal 6") && !strcmp(k, "signal 9") && !strcmp(t, "signal 15") &&
+             !strcmp(i, "exit 5") && !strcmp(c, "exit 6") && !strcmp(e, "exit 255");
+    printf("gaps: signals %s abort=%s kill=%s term=%s ignored=%s chld=%s exit-1=%s\n",
+           ok ? "ok" : "FAIL", a, k, t, i, c, e);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
@@ -331,7 +399,7 @@ static const struct {
     {"thread", check_thread}, {"sleep", check_sleep},
     {"futex", check_futex}, {"fp", check_fp}, {"spawn", check_spawn},
     {"spawnread", check_spawnread}, {"exe", check_exe}, {"brk", check_brk},
-    {"forkfp", check_forkfp},
+    {"forkfp", check_forkfp}, {"signals", check_signals},
 };
 
 int main(int argc, char **argv) {
