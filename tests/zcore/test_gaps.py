@@ -46,6 +46,8 @@ CHECKS = {
     # default signal actions end the process, seen as WIFSIGNALED by wait (patch 0029)
     "signals": r"abort=signal 6 kill=signal 9 term=signal 15 ignored=exit 5 chld=exit 6 "
                r"exit-1=exit 255",
+    # sched_getaffinity names the harts (patch 0030); the count is checked against smp
+    "cpus": r"affinity=0 count=\d+",
 }
 
 
@@ -79,6 +81,7 @@ def test_every_gap_check_passes_on_our_sm(zcore_guest, cpu, smp):
     for name, values in CHECKS.items():
         line = gap_line(text, name)
         assert re.fullmatch(values, line.group(2)), line.group(0)
+    assert gap_line(text, "cpus").group(2) == f"affinity=0 count={smp}"
 
 
 @pytest.mark.parametrize("smp", [1, 2])

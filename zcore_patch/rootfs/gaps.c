@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <poll.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -391,6 +392,16 @@ static int check_signals(void) {
     return 0;
 }
 
+/* sched_getaffinity names every hart (glibc's CPU_COUNT, Rust's available_parallelism). */
+static int check_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int r = sched_getaffinity(0, sizeof set, &set);
+    printf("gaps: cpus %s affinity=%d count=%d\n", r == 0 && CPU_COUNT(&set) > 0 ? "ok" : "FAIL", r,
+           CPU_COUNT(&set));
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
@@ -400,6 +411,7 @@ static const struct {
     {"futex", check_futex}, {"fp", check_fp}, {"spawn", check_spawn},
     {"spawnread", check_spawnread}, {"exe", check_exe}, {"brk", check_brk},
     {"forkfp", check_forkfp}, {"signals", check_signals},
+    {"cpus", check_cpus}, /* last: the other harts have long started by now */
 };
 
 int main(int argc, char **argv) {
