@@ -33,7 +33,7 @@ Fixtures::
                      console): your files run in the guest (see ``keystone-py run --eapp``)
     ssh_target       a :class:`~keystone_py.remote.SshTarget` for ``--target ssh://user@host:port``
                      (``--target-key``); skips without ``--target``
-    tap_run          the run of a test marked with :func:`tap_checks` (see :mod:`.tap`)
+    tap_run          the run of a test marked with :func:`tap_checks` (see :mod:`.tap_items`)
     ks_cpu_load      every CPU of the build machine busy (one busy-loop process per core)
                      for the test, killed at its end whatever happens (see :mod:`.load`)
 
@@ -42,7 +42,7 @@ Artifacts (``ks_paths.artifacts``, ``ks_linux``, ``ks_enclave``) are
 ``ks_linux.vmlinux``.
 
 Modules: :mod:`.session` (KsPaths, log folders), :mod:`.fixtures`, :mod:`.hooks`
-(options, reports), :mod:`.tap` (one item per TAP line), :mod:`.load` (CPU load).
+(options, reports), :mod:`.tap_items` (one item per TAP line), :mod:`.load` (CPU load).
 """
 
 from .fixtures import (
@@ -60,7 +60,7 @@ from .fixtures import (
 from .hooks import pytest_addoption, pytest_configure, pytest_runtest_makereport
 from .load import CpuLoad, ks_cpu_load, saturated_cpus
 from .session import KsPaths, ks_session
-from .tap import (
+from .tap_items import (
     TapCheck,
     TapContext,
     TapRun,

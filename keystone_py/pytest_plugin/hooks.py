@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from .tap import MARKER
+from .tap_items import MARKER
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
