@@ -1,11 +1,16 @@
-"""A Linux guest on our SM booted once for a test module (the module fixtures'
-shared body)."""
+"""A Linux guest on our SM booted for a test module: the module fixtures' shared
+bodies (the stock initramfs on N harts; or one with extra files, on one hart)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Iterator, Optional
 
+from keystone_py.attest import devkey
+from keystone_py.build import Artifacts
 from keystone_py.qemu.guest import LinuxGuest, linux_machine
+from keystone_py.qemu.userrun import overlay_initramfs
 
 BOOT_TIMEOUT = 180
 
@@ -23,3 +28,22 @@ def module_guest(ks_paths, ks_linux, *, smp: int, logs: str, name: str) -> Itera
         g.wait_prompt()
         yield g
         assert g.poweroff() == 0
+
+
+@contextmanager
+def overlay_guest(ks_paths, ks_linux, ks_enclave, files: Dict[str, Path], log_dir: Path,
+                  device_secret: Optional[bytes] = None) -> Iterator[LinuxGuest]:
+    """A 1-hart guest whose initramfs also holds ``files`` (guest path -> file), on
+    our SM booted with ``device_secret`` (default: the development secret, which
+    sdk/cpp's verifier trusts), at its prompt; it powers off on leaving."""
+    initrd = overlay_initramfs(ks_linux.initramfs, files, ks_paths.root / "build" / "run")
+    art = Artifacts().update(ks_linux).update(ks_enclave).merged(Artifacts(initramfs=initrd))
+    secret = devkey.load_secret(None) if device_secret is None else device_secret
+    page = devkey.write_page(log_dir / "device.key", secret)
+    with linux_machine(art, memory="512M", append_extra="quiet", log_dir=log_dir / "linux",
+                       extra_args=devkey.qemu_args(page), toolchain=ks_paths.toolchain) as m:
+        guest = LinuxGuest(m)
+        guest.wait_ready(timeout=300)
+        guest.wait_prompt()
+        yield guest
+        guest.poweroff()

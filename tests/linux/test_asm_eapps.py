@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from keystone_py.build import Artifacts
 from keystone_py.build.userapp import build_app
-from keystone_py.qemu import LinuxGuest
-from keystone_py.qemu import linux_machine as make_linux_machine
-from keystone_py.qemu.userrun import overlay_initramfs, parse_returned
+from keystone_py.qemu.userrun import parse_returned
+
+from .guests import overlay_guest
 
 #: Eyrie's exit call number (a7) and our programs: name -> (source, exit value).
 EXIT = 1101
@@ -47,19 +46,12 @@ def eapps(tmp_path_factory):
 @pytest.fixture(scope="module")
 def runs(eapps, ks_paths, ks_linux, ks_enclave, tmp_path_factory):
     files = {f"user/eapp/{name}": path for name, path in eapps.items()}
-    initrd = overlay_initramfs(ks_linux.initramfs, files, ks_paths.root / "build" / "run")
-    art = Artifacts().update(ks_linux).update(ks_enclave).merged(Artifacts(initramfs=initrd))
-    logs = tmp_path_factory.mktemp("asm-eapps")
     out = {}
-    with make_linux_machine(art, memory="512M", append_extra="quiet", log_dir=logs,
-                            toolchain=ks_paths.toolchain) as m:
-        guest = LinuxGuest(m)
-        guest.wait_ready(timeout=300)
-        guest.wait_prompt()
+    with overlay_guest(ks_paths, ks_linux, ks_enclave, files,
+                       tmp_path_factory.mktemp("asm-eapps")) as guest:
         for name in PROGRAMS:
             out[name] = guest.run(f"/bin/test-runner /user/eapp/{name} /enclave/eyrie-rt "
                                   "/enclave/loader.bin", 300)
-        guest.poweroff()
     return out
 
 

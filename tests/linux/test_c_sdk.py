@@ -10,11 +10,10 @@ import pytest
 
 from keystone_py.attest import Report, devkey, predict, report_bytes_in, verify
 from keystone_py.attest.measure import firmware_hash
-from keystone_py.build import Artifacts
 from keystone_py.build.userapp import build_app
-from keystone_py.qemu import LinuxGuest
-from keystone_py.qemu import linux_machine as make_linux_machine
-from keystone_py.qemu.userrun import overlay_initramfs, parse_returned
+from keystone_py.qemu.userrun import parse_returned
+
+from .guests import overlay_guest
 
 REPO = Path(__file__).resolve().parents[2]
 #: Keystone's expected values (examples/tests), and the ocalls each makes.
@@ -32,21 +31,12 @@ def c_eapps():
 def runs(c_eapps, ks_paths, ks_linux, ks_enclave, tmp_path_factory):
     """Every C eapp through test-runner, in one boot (with the development device secret)."""
     files = {f"user/eapp/{name}": path for name, path in c_eapps.items()}
-    initrd = overlay_initramfs(ks_linux.initramfs, files, ks_paths.root / "build" / "run")
-    art = Artifacts().update(ks_linux).update(ks_enclave).merged(Artifacts(initramfs=initrd))
-    logs = tmp_path_factory.mktemp("c-sdk")
-    page = devkey.write_page(logs / "device.key", devkey.load_secret(None))
     out = {}
-    with make_linux_machine(art, memory="512M", append_extra="quiet", log_dir=logs / "linux",
-                            extra_args=devkey.qemu_args(page),
-                            toolchain=ks_paths.toolchain) as m:
-        guest = LinuxGuest(m)
-        guest.wait_ready(timeout=300)
-        guest.wait_prompt()
+    with overlay_guest(ks_paths, ks_linux, ks_enclave, files,
+                       tmp_path_factory.mktemp("c-sdk")) as guest:
         for name in EXPECTED:
             out[name] = guest.run(f"/bin/test-runner /user/eapp/{name} /enclave/eyrie-rt "
                                   f"/enclave/loader.bin --retval {EXPECTED[name][0]}", 600)
-        guest.poweroff()
     return out
 
 

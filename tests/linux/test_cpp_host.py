@@ -15,12 +15,7 @@ from typing import Dict
 
 import pytest
 
-from keystone_py.attest import devkey
-from keystone_py.build import Artifacts
-from keystone_py.qemu import LinuxGuest
-from keystone_py.qemu import linux_machine as make_linux_machine
-from keystone_py.qemu.userrun import overlay_initramfs
-
+from .guests import overlay_guest
 from .keystone_sources import keystone_c_eapp, keystone_driver, keystone_hosts, keystone_tree
 
 #: Keystone's test eapps (examples/tests: the sources its CMake names for
@@ -114,17 +109,9 @@ def runs(request, tree, hosts, eapps, ks_paths, ks_linux, ks_enclave, tmp_path_f
                                                                   ks_paths.toolchain)
     files.update({f"user/eapp/{n}": p for n, p in eapps.items()})
     files["user/sm.bin"] = ks_paths.sm_bin
-    initrd = overlay_initramfs(ks_linux.initramfs, files, ks_paths.root / "build" / "run")
-    art = Artifacts().update(ks_linux).update(ks_enclave).merged(Artifacts(initramfs=initrd))
-    logs = tmp_path_factory.mktemp("cpp-host")
-    page = devkey.write_page(logs / "device.key", devkey.load_secret(None))
     out = {"driver": request.param}
-    with make_linux_machine(art, memory="512M", append_extra="quiet", log_dir=logs / "linux",
-                            extra_args=devkey.qemu_args(page),
-                            toolchain=ks_paths.toolchain) as m:
-        guest = LinuxGuest(m)
-        guest.wait_ready(timeout=300)
-        guest.wait_prompt()
+    with overlay_guest(ks_paths, ks_linux, ks_enclave, files,
+                       tmp_path_factory.mktemp("cpp-host")) as guest:
         # Which driver is loaded: ours maps the EPM whole, Keystone's page by page.
         out["which"] = guest.run(f"/bin/test-runner /user/eapp/loop {RT} {LD}", 600)
         for name in TEST_EAPPS:
@@ -143,7 +130,6 @@ def runs(request, tree, hosts, eapps, ks_paths, ks_linux, ks_enclave, tmp_path_f
             f"/user/bin/hello-native-runner /user/eapp/hello-native {RT} {LD}", 600)
         out["attestor"] = guest.run(f"/user/bin/attestor-runner /user/eapp/attestor {RT} {LD} "
                                     "--sm-bin /user/sm.bin", 600)
-        guest.poweroff()
     return out
 
 

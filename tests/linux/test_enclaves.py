@@ -20,34 +20,22 @@ from pathlib import Path
 
 import pytest
 
-from keystone_py.attest import Report, devkey, report_bytes_in, verify
-from keystone_py.attest.ed25519_sha3 import public_key
-from keystone_py.attest.measure import firmware_hash, predict
-from keystone_py.qemu.guest import GuestRun, LinuxGuest, linux_machine
+from keystone_py.attest import devkey
+from keystone_py.qemu.guest import LinuxGuest, linux_machine
+
+from ..host_checks import (
+    KEYSTONE_TESTS,
+    SECRET,
+    check_attestation_report,
+    check_attestor_report,
+    check_kill_gave_everything_back,
+    figures,
+    runner,
+)
 
 BOOT_TIMEOUT = 180
-#: The device secret QEMU hands the SM (a test key).
-SECRET = bytes(range(3, 35))
-RUNTIME_ARGS = "/enclave/eyrie-rt /enclave/loader.bin"
-RUNNER = re.compile(r"^test-runner: (?P<name>\S+) returned (?P<value>\d+) \(interrupts "
-                    r"(?P<interrupts>\d+), ocalls (?P<ocalls>\d+), create (?P<create>\d+) us, "
-                    r"run (?P<run>\d+) us\)$", re.M)
 FAULT_BASE = 0xFA17_0000
 LOAD_PAGE_FAULT = 13
-
-#: docs/abi.md §9: eapp, --retval, lines its host prints (in order).
-KEYSTONE_TESTS = [
-    ("stack", 12345, []),
-    ("loop", 54321, []),
-    ("malloc", 11411, []),
-    ("long-nop", 12345, []),
-    ("fibonacci", 14930352, []),
-    ("untrusted", 13, ["Enclave said: hello world!", "Enclave said: 2nd hello world!",
-                       "Enclave said value: 13", "Enclave said value: 20"]),
-    ("data-sealing", 0, ["Enclave said: Sealing key derivation successful!"]),
-    ("attestation", 0, ["Attestation report data: nonce"]),
-    ("hello", 0, ["hello, world!"]),
-]
 
 
 def _boot(ks_paths, ks_linux, log_dir: Path, smp: int):
@@ -69,16 +57,6 @@ def guest(ks_paths, ks_linux, tmp_path_factory):
         g.wait_prompt()
         yield g
         assert g.poweroff() == 0
-
-
-def runner(guest: LinuxGuest, eapp: str, extra: str = "", timeout: float = 300) -> GuestRun:
-    return guest.run(f"/bin/test-runner /enclave/{eapp} {RUNTIME_ARGS} {extra}".strip(), timeout)
-
-
-def figures(run: GuestRun) -> dict:
-    m = RUNNER.search(run.output)
-    assert m, str(run)
-    return {k: (v if k == "name" else int(v)) for k, v in m.groupdict().items()}
 
 
 #: Lines the kernel may print on the console in the middle of a program's output when
@@ -108,40 +86,8 @@ def test_keystone_test_list_on_linux(guest, eapp, retval, lines):
         assert got["ocalls"] == 5, got
 
 
-def check_attestation_report(run: GuestRun, ks_paths) -> None:
-    """The report the host printed: the SM signed the measurement Python
-    predicts from the three files (as the SDK laid them out), the device key
-    signed the SM, and it carries the nonce. (The zCore suite checks its host's.)"""
-    raw = report_bytes_in(run.output)
-    assert raw, str(run)
-    art = ks_paths.artifacts
-    verdict = verify(Report.parse(raw),
-                     device_public_key=public_key(SECRET),
-                     enclave_hash=predict(art.loader_bin, art.runtime_elf,
-                                          art.eapp("attestation")),
-                     sm_hash=firmware_hash(ks_paths.sm_bin), nonce=b"nonce")
-    assert verdict.ok, str(verdict)
-
-
 def test_attestation_report_from_linux_verifies(guest, ks_paths, ks_linux):
     check_attestation_report(runner(guest, "attestation", "--retval 0"), ks_paths)
-
-
-def check_attestor_report(run: GuestRun, ks_paths) -> None:
-    """The attestor host picked a random nonce, the enclave attested to it and
-    returned the report over an ocall; Python verifies the whole chain."""
-    assert run.status == 0, str(run)
-    nonce = bytes.fromhex(re.search(r"^attestor: nonce ([0-9a-f]{64})$", run.output, re.M)
-                          .group(1))
-    raw = report_bytes_in(run.output)
-    assert raw, str(run)
-    art = ks_paths.artifacts
-    expected = predict(art.loader_bin, art.runtime_elf, art.eapp("attestor"))
-    verdict = verify(Report.parse(raw), device_public_key=public_key(SECRET),
-                     enclave_hash=expected, sm_hash=firmware_hash(ks_paths.sm_bin), nonce=nonce)
-    assert verdict.ok, str(verdict)
-    assert not verify(Report.parse(raw), device_public_key=public_key(SECRET),
-                      nonce=bytes(32)).ok
 
 
 def test_attestor_report_for_a_host_chosen_nonce_verifies(guest, ks_paths):
@@ -189,18 +135,6 @@ def test_loop_is_interrupted_many_times_while_another_process_progresses(guest):
                   run.output)
     assert m, str(run)
     assert int(m.group(1)) >= 5 and int(m.group(2)) > 0, m.group(0)
-
-
-def check_kill_gave_everything_back(run: GuestRun) -> None:
-    """``ks-demo kill``: the host app was killed while its enclave ran; a full-size
-    enclave ran right after and the SM's free slots are what they were."""
-    assert run.status == 0, str(run)
-    assert "host app was running its enclave when killed" in run.output
-    assert re.search(r"a full-size enclave \(0x[0-9a-f]+ bytes at 0x[0-9a-f]+\) ran right after: "
-                     r"returned 12345", run.output), str(run)
-    before = re.search(r"kill: (\d+) enclave slots before", run.output)
-    after = re.search(r"kill: (\d+) enclave slots after", run.output)
-    assert before and after and before.group(1) == after.group(1) and int(before.group(1)) > 0
 
 
 def test_killing_the_host_mid_enclave_frees_everything(guest):

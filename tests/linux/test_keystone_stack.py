@@ -34,12 +34,10 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from keystone_py.attest import devkey
-from keystone_py.build import Artifacts
 from keystone_py.qemu import LinuxGuest
-from keystone_py.qemu import linux_machine as make_linux_machine
 from keystone_py.qemu.guest import GuestRun
-from keystone_py.qemu.userrun import overlay_initramfs
 
+from .guests import overlay_guest
 from .keystone_sources import (
     ENV,
     EYRIE_TRACE,
@@ -131,12 +129,8 @@ def combo_guest(combo: str, tree: Path, stack: KeystoneStack, paths, linux, encl
         files["lib/modules/keystone-driver.ko"] = keystone_driver(tree, paths.root,
                                                                   paths.toolchain)
     files.update(extra or {})
-    initrd = overlay_initramfs(linux.initramfs, files, paths.root / "build" / "run")
-    art = Artifacts().update(linux).update(enclave).merged(Artifacts(initramfs=initrd))
     # Our verifier (sdk/cpp) trusts our development key; Keystone's, its test key.
-    key = (devkey.load_secret(None) if ours
-           else devkey.load_key(tree / "bootrom" / "test_dev_key.h"))
-    page = devkey.write_page(logs / "device.key", key)
+    key = None if ours else devkey.load_key(tree / "bootrom" / "test_dev_key.h")
 
     def rt_ld(eapp: str) -> Tuple[str, str]:
         if combo == "A":
@@ -144,14 +138,8 @@ def combo_guest(combo: str, tree: Path, stack: KeystoneStack, paths, linux, encl
         d = _guest_eyrie(stack.plugins[eapp])
         return f"{d}/eyrie-rt", f"{d}/loader.bin"
 
-    with make_linux_machine(art, memory="512M", append_extra="quiet", log_dir=logs / "linux",
-                            extra_args=devkey.qemu_args(page),
-                            toolchain=paths.toolchain) as m:
-        guest = LinuxGuest(m)
-        guest.wait_ready(timeout=300)
-        guest.wait_prompt()
+    with overlay_guest(paths, linux, enclave, files, logs, device_secret=key) as guest:
         yield guest, rt_ld
-        guest.poweroff()
 
 
 def _boot_combo(combo: str, tree: Path, stack: KeystoneStack, paths, linux, enclave,

@@ -20,15 +20,9 @@ import pytest
 
 from keystone_py.qemu.guest import LinuxGuest
 
+from ..host_checks import assert_both_ends_agree, parse_calls
 from .guests import module_guest
 
-CALLS = re.compile(
-    r"^switchless: (?P<kind>\S+): exit (?P<exit>0x[0-9a-f]+); eapp: switchless (?P<sw>\d+) "
-    r"ordinary (?P<ord>\d+) unclaimed (?P<unclaimed>\d+) waited (?P<waited>\d+) \(asked "
-    r"(?P<asked>\d+)\) protocol (?P<protocol>\d+) wrong (?P<wrong>\d+) status (?P<status>\d+); "
-    r"host: workers served (?P<by_workers>\d+) run loop served (?P<by_loop>\d+) \(switchless "
-    r"(?P<host_sw>\d+), ordinary stops (?P<stops>\d+), waits (?P<host_waits>\d+), interrupts "
-    r"(?P<irq>\d+)\), ran (?P<ms>\d+) ms, lost (?P<lost>\d+) duplicated (?P<dup>\d+)$", re.M)
 SLOW = re.compile(r"^switchless: slow: exit (?P<exit>0x[0-9a-f]+), answered through the ring "
                   r"after (?P<ticks>\d+) ticks \(\d+ ms\), eapp asked the run loop to wait "
                   r"(?P<asked>\d+) times, run loop waited (?P<host_waits>\d+) times; sleeps "
@@ -52,13 +46,6 @@ def guest(ks_paths, ks_linux):
                             name="switchless-smp2")
 
 
-def parse_calls(line: str) -> dict:
-    """The figures of one CALLS report line (asserted to be one)."""
-    m = CALLS.search(line)
-    assert m, line
-    return {k: (v if k == "kind" else int(v, 0)) for k, v in m.groupdict().items()}
-
-
 def switchless(guest: LinuxGuest, args: str, timeout: float = 240) -> dict:
     run = guest.run(f"/bin/ks-demo switchless {args}", timeout=timeout)
     print(run.output)
@@ -67,27 +54,6 @@ def switchless(guest: LinuxGuest, args: str, timeout: float = 240) -> dict:
     got["output"] = run.output
     assert got["exit"] == 0, got
     return got
-
-
-def assert_both_ends_agree(got: dict, n: int) -> None:
-    """An honest host's run of CALLS: each of the n calls answered once,
-    right, by the path both ends say it took, and never failed."""
-    # Every answer was checked by the eapp (request + 1); none failed.
-    assert got["wrong"] == got["status"] == got["protocol"] == 0, got
-    assert got["sw"] + got["ord"] == n, got
-    # The worker threads served exactly the calls the eapp saw answered
-    # through the ring; the run loop exactly those it sent the ordinary way,
-    # each one a request no worker had taken (withdrawn with the CAS).
-    assert got["by_workers"] == got["sw"] == got["host_sw"], got
-    assert got["by_loop"] == got["ord"] == got["unclaimed"], got
-    # The eapp asked the run loop to wait exactly as often as the run loop
-    # served such a request; a waited-for call asked at least once.
-    assert got["asked"] == got["host_waits"] >= got["waited"], got
-    assert got["waited"] <= got["sw"], got
-    # MODE and REPORT are ordinary ocalls; so are the fallbacks and the waits.
-    assert got["stops"] == got["ord"] + got["asked"] + 2, got
-    # The host's handler saw each request 0..n exactly once.
-    assert got["lost"] == got["dup"] == 0, got
 
 
 def test_a_worker_answers_every_call_through_the_ring(guest):

@@ -1,6 +1,5 @@
-"""Every enclave flow of the Linux suites, on zCore as the host OS: all of them on
-one hart through /init's prompt; on 4 harts, one program per boot as zCore's root
-process (zCore on 4 harts loses console input: the last section says why).
+"""Every enclave flow of the Linux suites, on zCore as the host OS, on 1 and 4 harts
+through /init's prompt; and the demo on 4 harts as zCore's root process (no /init).
 
 zCore (patched by ``zcore_patch/``, its enclave device in patch 0014) boots on our
 SM with Keystone's test device key and runs the Linux initramfs's ``/init`` as its
@@ -19,26 +18,27 @@ import pytest
 
 from keystone_py.attest import devkey
 from keystone_py.qemu import resolve_firmware
-from keystone_py.qemu.guest import GuestRun, LinuxGuest
+from keystone_py.qemu.guest import LinuxGuest
 from keystone_py.qemu.zcore import ZCORE_PANIC, zcore_machine
 
-from ..linux.test_enclaves import (
+from ..host_checks import (
     KEYSTONE_TESTS,
-    RUNTIME_ARGS,
     SECRET,
+    assert_both_ends_agree,
     check_attestation_report,
     check_attestor_report,
     check_kill_gave_everything_back,
     figures,
+    parse_calls,
+    runner,
 )
-from ..linux.test_switchless import assert_both_ends_agree, parse_calls
 
 pytestmark = pytest.mark.zcore
 
 BOOT_TIMEOUT = 240
 
 
-@pytest.fixture(scope="module", params=[1], ids=["smp1"])
+@pytest.fixture(scope="module", params=[1, 4], ids=["smp1", "smp4"])
 def guest(request, ks_paths, zcore_build, zcore_root_image):
     """zCore with /init on 1 or 4 harts, booted once per module and hart count."""
     smp = request.param
@@ -55,10 +55,6 @@ def guest(request, ks_paths, zcore_build, zcore_root_image):
         g.wait_prompt()
         yield g
     assert not re.search(ZCORE_PANIC, machine.console_text)
-
-
-def runner(guest: LinuxGuest, eapp: str, extra: str = "", timeout: float = 300) -> GuestRun:
-    return guest.run(f"/bin/test-runner /enclave/{eapp} {RUNTIME_ARGS} {extra}".strip(), timeout)
 
 
 @pytest.mark.parametrize("eapp,retval,lines", KEYSTONE_TESTS, ids=[t[0] for t in KEYSTONE_TESTS])
@@ -159,8 +155,9 @@ def test_the_demo_runs_every_example(guest):
 
 def test_switchless_calls_are_answered_by_a_host_worker_thread(guest):
     """On one hart the worker and the enclave take turns (each call waits for the
-    worker's turn: about 20 ms), and every call still goes through the ring."""
-    n = 200
+    worker's turn: about 20 ms), and every call still goes through the ring; on 4
+    harts the worker runs beside the enclave."""
+    n = 200 if guest.machine.smp == 1 else 2000
     run = guest.run(f"/bin/ks-demo switchless calls {n} 1", timeout=300)
     assert run.status == 0, str(run)
     got = parse_calls(run.output)
@@ -179,60 +176,17 @@ def test_switchless_calls_without_a_worker_are_ordinary_ocalls(guest):
     assert got["stops"] == n + 2 and got["lost"] == got["dup"] == 0, got
 
 
-# -- 4 harts: one program per boot, zCore's root process -------------------------------
-#
-# With 4 harts, zCore on our SM loses characters typed on the console (the device tree
-# the SM passes keeps the PLIC's M-mode contexts, which zCore does not expect: it logs
-# "invalid SCAUSE value 0xb" at boot), so /init's prompt cannot be driven there. Each
-# program runs as zCore's root process instead and its own output is the verdict.
+# -- 4 harts, zCore's root process: the host program is the first process, no /init ----
 
-ROOT_TIMEOUT = 300
+ROOT_TIMEOUT = 600
 
 
-def root_run(zcore_guest, ks_paths, argv, until, name, timeout=ROOT_TIMEOUT):
-    """Boots zCore on 4 harts with ``argv`` as its root process (Keystone's test
-    device key) and returns the console once ``until`` matched."""
+def test_the_demo_runs_every_example_as_zcores_root_process_on_4_harts(zcore_guest, ks_paths):
     log_dir = ks_paths.build_dir / "test-logs" / "zcore_enclaves" / "smp4"
     log_dir.mkdir(parents=True, exist_ok=True)
     page = devkey.write_page(log_dir / "device.key", SECRET)
-    with zcore_guest(argv, smp=4, extra_args=devkey.qemu_args(page), log="error",
-                     name=name) as m:
-        found = m.expect(until, fail=[r"\[FAIL\]"], timeout=timeout)
-        return found, m.console_text
-
-
-@pytest.mark.parametrize("eapp,retval,lines", KEYSTONE_TESTS, ids=[t[0] for t in KEYSTONE_TESTS])
-def test_keystone_test_list_on_zcore_with_4_harts(zcore_guest, ks_paths, eapp, retval, lines):
-    argv = ["/bin/test-runner", f"/enclave/{eapp}", *RUNTIME_ARGS.split(), "--retval",
-            str(retval)]
-    found, text = root_run(zcore_guest, ks_paths, argv,
-                           rf"test-runner: {re.escape(eapp)} returned (\d+) \(", f"list-{eapp}")
-    assert int(found.group(1)) == retval
-    clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    for want in lines:
-        assert want in clean, want
-
-
-def test_bad_ioctls_get_errnos_on_zcore_with_4_harts(zcore_guest, ks_paths):
-    found, text = root_run(zcore_guest, ks_paths, ["/bin/driver-refusals"],
-                           r"driver-refusals: (\d+) checks, (\d+) failed; an enclave runs "
-                           r"afterwards: (\w+)", "refusals")
-    assert int(found.group(1)) >= 25 and found.group(2) == "0" and found.group(3) == "yes", \
-        found.group(0)
-    assert "FAIL " not in re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
-def test_switchless_calls_on_zcore_with_4_harts(zcore_guest, ks_paths):
-    n = 2000
-    _, text = root_run(zcore_guest, ks_paths, ["/bin/ks-demo", "switchless", "calls", str(n), "1"],
-                       r"switchless: calls: ran from \d+", "switchless")
-    got = parse_calls(re.sub(r"\x1b\[[0-9;]*m", "", text).replace("\r", ""))
-    assert got["exit"] == 0, got
-    assert_both_ends_agree(got, n)
-    assert got["sw"] > 0, got
-
-
-def test_the_demo_runs_every_example_on_zcore_with_4_harts(zcore_guest, ks_paths):
-    found, _ = root_run(zcore_guest, ks_paths, ["/bin/ks-demo", "all"],
-                        r"demo: (\d+) examples, (\d+) passed, (\d+) failed", "demo")
+    with zcore_guest(["/bin/ks-demo", "all"], smp=4, extra_args=devkey.qemu_args(page),
+                     log="error", name="demo-root") as m:
+        found = m.expect(r"demo: (\d+) examples, (\d+) passed, (\d+) failed",
+                         fail=[r"\[FAIL\]"], timeout=ROOT_TIMEOUT)
     assert found.group(1) == found.group(2) and found.group(3) == "0", found.group(0)
