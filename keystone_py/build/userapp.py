@@ -6,7 +6,13 @@
   - a **C eapp folder** (``*.c``/``*.S``, no ``Cargo.toml``): every source of the
     folder with :data:`C_FLAGS`, the SDK's include folders, the library and
     ``sdk/c/eapp.ld``, into ``DIR/build/<folder name>``; its ``host/`` folder,
-    when there is one, is a C++ host app on ``sdk/cpp`` (``<folder name>-host``);
+    when there is one, is a C++ host app on ``sdk/cpp`` (``<folder name>-host``).
+    The sources may also be in ``DIR/eapp/`` (the layout of Keystone's examples:
+    ``eapp/``, ``host/`` and a CMakeLists.txt, which is not read). An eapp whose
+    sources define ``main`` and never use the eapp library (no ``EAPP_ENTRY``,
+    ``app/*.h`` or ``_start``: Keystone's ``hello``) is a Linux program: built
+    static with glibc, as Keystone's CMake builds it, to run on the runtime's
+    Linux system calls;
   - a **Rust crate or workspace**: each package that depends on
     ``keystone-enclave`` is an eapp (``riscv64gc-unknown-none-elf``, linked with
     ``sdk/enclave/eapp.ld``), each that depends on ``keystone-host`` a host app
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import struct
 from dataclasses import dataclass, field
@@ -219,11 +226,34 @@ def build_app(folder: Path, root: Optional[Path] = None, toolchain: Optional[Too
     toolchain = toolchain or Toolchain()
     if (folder / "Cargo.toml").is_file():
         return _build_rust(folder, root, toolchain, force)
-    if c_sources(folder):
+    if c_source_dir(folder):
         return _build_c(folder, root, toolchain, force)
     raise KeystoneError(f"--app {folder}: neither a Cargo.toml (a Rust eapp crate) nor C "
-                        "sources (*.c, *.S) there. Create a project with `keystone-py new DIR "
-                        "--lang rust|c`, or point --app at your eapp's folder.")
+                        "sources (*.c, *.S) there or in its eapp/ folder. Create a project "
+                        "with `keystone-py new DIR --lang rust|c`, or point --app at your "
+                        "eapp's folder.")
+
+
+def c_source_dir(folder: Path) -> Optional[Path]:
+    """Where a C eapp's sources are: the folder itself, else its ``eapp/``
+    (Keystone's examples); None when neither holds any."""
+    for cand in (Path(folder), Path(folder) / "eapp"):
+        if cand.is_dir() and c_sources(cand):
+            return cand
+    return None
+
+
+#: A ``main`` definition or call, and what marks a source as using the eapp library.
+_MAIN = re.compile(rb"\bmain\s*\(")
+_EAPP_LIBRARY_MARKS = (b"EAPP_ENTRY", b"app/", b"eapp_utils.h", b"_start")
+
+
+def is_linux_program(sources: Sequence[Path]) -> bool:
+    """An eapp that is a plain Linux program (``main`` and nothing of the eapp
+    library): Keystone builds those with the Linux toolchain, static."""
+    texts = [p.read_bytes() for p in sources]
+    return (any(_MAIN.search(t) for t in texts)
+            and not any(mark in t for t in texts for mark in _EAPP_LIBRARY_MARKS))
 
 
 def c_sources(folder: Path) -> List[Path]:
@@ -250,16 +280,31 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
         return result
     out.mkdir(parents=True, exist_ok=True)
     gcc, logs = sdk.gcc(), out / "logs"
+    src_dir = c_source_dir(folder) or folder
+    sources = [src.relative_to(folder) for src in c_sources(src_dir)]
+    if is_linux_program([folder / s for s in sources]):
+        linux_gcc = toolchain.require("linux-gcc")
+        run_logged([linux_gcc, "-static", "-O2", "-Wall", *c_prefix_maps(folder, root),
+                    "-Wl,--build-id=none", *sources, "-o", exe.relative_to(folder)],
+                   f"build {name} (a Linux program: static, glibc)", logs / "link.log",
+                   cwd=folder, fix="Fix the C error above.")
+        check_eapp_elf(exe)
+        stamp.write(key, kind="c")
+        log.info("eapp %s (a static Linux program): %s", name, exe)
+        _build_c_host(folder, root, toolchain, force, result)
+        return result
     # The same command lines as the Makefile `keystone-py new` writes (run in
     # the folder, relative names, both folders remapped), so `make` and
     # `build --app` make the same bytes wherever the two folders are: the
     # eapp's file is what the SM measures.
-    cflags = [*C_FLAGS, *c_prefix_maps(folder, root), "-I.", *sdk.include_flags()]
+    cflags = [*C_FLAGS, *c_prefix_maps(folder, root), "-I.",
+              *(["-I" + str(src_dir.relative_to(folder))] if src_dir != folder else []),
+              *sdk.include_flags()]
     objects = []
-    for src in c_sources(folder):
+    for src in sources:
         obj = Path("build") / "obj" / (src.name + ".o")
         (folder / obj).parent.mkdir(parents=True, exist_ok=True)
-        run_logged([gcc, *cflags, "-c", src.name, "-o", obj],
+        run_logged([gcc, *cflags, "-c", src, "-o", obj],
                    f"compile {src.name}", logs / "compile.log", cwd=folder,
                    fix=f"Fix the C error above (the C eapp API is in {sdk.sdk / 'include'}).")
         objects.append(obj)

@@ -153,6 +153,21 @@ def keystone_c_eapp(dest: Path, files: Dict[str, Path]) -> Path:
     return build_app(dest).eapp()
 
 
+#: What Keystone's tests/test-qemu.expected.log shows each program print.
+EXPECTED_LINES = {
+    "attestation": ["Attestation report SIGNATURE is valid"],
+    "untrusted": ["Enclave said: hello world!", "Enclave said: 2nd hello world!",
+                  "Enclave said value: 13", "Enclave said value: 20"],
+    "data-sealing": ["Enclave said: Sealing key derivation successful!"],
+    "hello": ["hello, world!"],
+    "hello-native": ['Enclave said: "Hello World"'],
+    "attestor": ["Enclave said value: 5000", "Enclave said value: 10000",
+                 "Attestation report SIGNATURE is valid",
+                 "Enclave and SM hashes match with expected.",
+                 "Returned data in the report match with the nonce sent."],
+}
+
+
 # -- Keystone's own build of its SDK, Eyrie and examples ------------------------------------
 
 #: The tool prefix Keystone's CMake files call (sdk/macros.cmake, use_riscv_toolchain);

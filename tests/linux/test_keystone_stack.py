@@ -40,6 +40,7 @@ from keystone_py.qemu.guest import GuestRun
 from .guests import overlay_guest
 from .keystone_sources import (
     ENV,
+    EXPECTED_LINES,
     EYRIE_TRACE,
     KeystoneStack,
     keystone_driver,
@@ -61,19 +62,6 @@ EXAMPLES = ["hello", "hello-native", "attestor"]
 #: A value no test eapp returns: test-runner then prints the value it got.
 SENTINEL = 1
 WRONG_VALUE = re.compile(r"\[FAIL\] enclave returned a wrong value \((-?\d+) != %d\)" % SENTINEL)
-#: What Keystone's tests/test-qemu.expected.log shows each program print.
-EXPECTED_LINES = {
-    "attestation": ["Attestation report SIGNATURE is valid"],
-    "untrusted": ["Enclave said: hello world!", "Enclave said: 2nd hello world!",
-                  "Enclave said value: 13", "Enclave said value: 20"],
-    "data-sealing": ["Enclave said: Sealing key derivation successful!"],
-    "hello": ["hello, world!"],
-    "hello-native": ['Enclave said: "Hello World"'],
-    "attestor": ["Enclave said value: 5000", "Enclave said value: 10000",
-                 "Attestation report SIGNATURE is valid",
-                 "Enclave and SM hashes match with expected.",
-                 "Returned data in the report match with the nonce sent."],
-}
 HOST_OF = {"hello": "hello-runner", "hello-native": "hello-native-runner",
            "attestor": "attestor-runner"}
 OUR_RT, OUR_LD = "/enclave/eyrie-rt", "/enclave/loader.bin"
