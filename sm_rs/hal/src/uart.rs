@@ -22,6 +22,17 @@ impl Uart {
         Self { base, shift }
     }
 
+    /// The UART the device tree names at `base` (MMIO, outside the SM),
+    /// with register shift `shift`; `None` when its registers would overlap
+    /// the SM. Only the console should drive it.
+    pub fn for_device(base: usize, shift: usize) -> Option<Self> {
+        let span = (LSR + 1).checked_shl(shift as u32)?;
+        crate::phys::PhysRange::new(base, span)?;
+        // SAFETY: the registers lie outside the SM (checked), so writing them
+        // cannot change a Rust object; the caller is the console, its one user.
+        Some(unsafe { Self::new(base, shift) })
+    }
+
     fn reg(&self, index: usize) -> *mut u8 {
         (self.base + (index << self.shift)) as *mut u8
     }

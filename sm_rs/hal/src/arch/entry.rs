@@ -343,6 +343,8 @@ pub unsafe fn enter_supervisor(
     entry: usize,
     frame: *mut TrapFrame,
 ) -> ! {
+    // From here on lower-privilege code may write memory outside the SM.
+    crate::phys::lower_privilege_starting();
     let top = stack_top(hartid);
     // SAFETY: the words at top - 16 and top - 24 are reserved (Rust's stack
     // starts below them, see `_start` and `park_on_fresh_stack`); the trap

@@ -1,6 +1,7 @@
 //! Everything that touches the hart directly: CSRs, entry and trap assembly.
 
 pub mod bits;
+pub mod context;
 pub mod csr;
 pub mod entry;
 pub mod fence;

@@ -83,3 +83,30 @@ pub unsafe fn clear_all() {
         }
     }
 }
+
+/// Rebuilds this hart's PMP from scratch: every entry cleared, then each of
+/// `entries` (index, encoded address, configuration byte) programmed.
+///
+/// Safe: PMP entries without the lock bit do not apply to M-mode, so they
+/// cannot change what the SM itself may access; entries with it are refused.
+pub fn program(entries: impl IntoIterator<Item = (usize, usize, u8)>) {
+    // SAFETY: unlocked entries only restrict S/U-mode (see above).
+    unsafe { clear_all() };
+    for (index, addr, cfg) in entries {
+        assert!(cfg & pmp::L == 0, "PMP entry {index}: the SM never locks an entry");
+        // SAFETY: as above; `set_entry` panics on an entry that does not exist.
+        unsafe { set_entry(index, addr, cfg) };
+    }
+}
+
+/// Switches this hart to a precomputed view (an enclave's, or the host's
+/// back): one write per changed pmpaddr, one masked write per pmpcfg, one
+/// SFENCE.VMA.
+///
+/// Safe as `program`: `sm_core::pmp_view` builds views from the allocator's
+/// unlocked entries only.
+#[inline(always)]
+pub fn switch_view(view: &sm_core::pmp_view::PmpView) {
+    // SAFETY: unlocked entries only restrict S/U-mode (see `program`).
+    unsafe { apply_view(view) };
+}
