@@ -1,25 +1,21 @@
 //! Per-hart machine setup: trap routing, counters, PMP, timer ownership.
 //! The PMP policy itself lives in `pmp_global` (SM closed, all else open).
 
-use crate::arch::{bits, csr};
+use crate::arch::bits;
+use crate::cpu;
 use crate::platform;
 
 /// Configures this hart's M-mode state once, before it first enters S-mode.
 pub fn init(_hartid: usize) {
-    // SAFETY: this is the hart's own configuration, done before any
-    // lower-privilege code runs on it; the SM region stays closed to S/U.
-    unsafe {
-        let h = if platform::get().h { bits::MEDELEG_H } else { 0 };
-        csr::medeleg::write(bits::MEDELEG_DEFAULT | h);
-        csr::mideleg::write(bits::MIDELEG_DEFAULT);
-        csr::mcounteren::write(bits::MCOUNTEREN_DEFAULT);
-        // Linux leaves scounteren to the firmware (only its SBI PMU driver
-        // writes it): without TM, glibc's vDSO clock_gettime traps in U-mode.
-        csr::scounteren::write(bits::MCOUNTEREN_DEFAULT);
-        if platform::get().sstc {
-            csr::menvcfg::set(bits::MENVCFG_STCE);
-        }
-    }
+    // The hart's own configuration, done before any lower-privilege code
+    // runs on it; the SM region stays closed to S/U.
+    let h = if platform::get().h { bits::MEDELEG_H } else { 0 };
+    cpu::init_trap_routing(
+        bits::MEDELEG_DEFAULT | h,
+        bits::MIDELEG_DEFAULT,
+        bits::MCOUNTEREN_DEFAULT,
+        platform::get().sstc,
+    );
     crate::pmp_global::apply_host();
 }
 
@@ -27,12 +23,9 @@ pub fn init(_hartid: usize) {
 pub fn prepare_for_supervisor(hartid: usize) {
     // Enclaves may have come and gone while this hart was stopped.
     crate::pmp_global::apply_host();
-    // SAFETY: keeps only the software interrupt (HSM and IPIs) until S-mode
-    // arms a timer; clears stale S-mode interrupt state.
-    unsafe {
-        csr::mie::write(1 << bits::IRQ_M_SOFT);
-        csr::mip::clear(1 << bits::IRQ_S_SOFT);
-    }
+    // Only the software interrupt (HSM and IPIs) until S-mode arms a timer;
+    // no stale S-mode interrupt state.
+    cpu::reset_supervisor_interrupts();
     // No deadline left over from before: mtimecmp at the far future.
     crate::timer::reset_hart(hartid);
 }

@@ -1,6 +1,7 @@
 //! Hart state management: which harts run S-mode code, and starting/stopping them.
 
-use crate::arch::{bits, csr, entry, fence};
+use crate::arch::{entry, fence};
+use crate::cpu;
 use crate::harts::HARTS;
 use crate::{clint, hart, platform};
 use keystone_abi::layout::MAX_HARTS;
@@ -81,22 +82,21 @@ pub fn hart_get_status(hartid: usize) -> SbiRet {
 }
 
 /// A stopped hart waits here, interrupts masked, until hart_start names it.
+// Trap/entry glue: `entry::park_on_fresh_stack` jumps to this symbol.
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 extern "C" fn sm_parked_hart_loop(hartid: usize) -> ! {
     let me = HARTS[hartid].local();
-    // SAFETY: only the software interrupt may wake a parked hart; with
-    // mstatus.MIE clear it wakes `wfi` without trapping.
-    unsafe {
-        csr::mie::write(1 << bits::IRQ_M_SOFT);
-        csr::mstatus::clear(1 << 3);
-    }
+    // Only the software interrupt may wake a parked hart; with mstatus.MIE
+    // clear it wakes `wfi` without trapping.
+    cpu::park_interrupts();
     me.parked();
     let (addr, arg) = loop {
         if let Some(start) = me.take_start() {
             break start;
         }
         // Only the software interrupt is enabled: wait for it.
-        fence::wfi();
+        cpu::wait_for_interrupt();
         crate::ipi::process(hartid);
     };
     clint::clear_ipi(hartid);

@@ -3,7 +3,7 @@
 //! the TLB. Fences are synchronous: the caller returns once every target has
 //! executed them.
 
-use crate::arch::{bits, csr};
+use crate::cpu;
 use crate::{clint, platform};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use keystone_abi::layout::MAX_HARTS;
@@ -78,8 +78,7 @@ fn run(hart: usize, at_safe_point: bool) {
         handler();
     }
     if events & EV_SSIP != 0 {
-        // SAFETY: SSIP is writable from M-mode and only signals S-mode.
-        unsafe { csr::mip::set(1 << bits::IRQ_S_SOFT) };
+        cpu::raise_supervisor_soft_irq();
     }
     if events & EV_FENCE_I != 0 {
         crate::arch::fence::fence_i();

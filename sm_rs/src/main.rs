@@ -54,7 +54,7 @@ mod umem;
 mod world;
 
 #[cfg(target_os = "none")]
-use sm_hal::{arch, clint, uart};
+use sm_hal::{arch, clint, cpu, uart};
 
 /// On the build machine the firmware has nothing to do: say how to build it.
 #[cfg(not(target_os = "none"))]

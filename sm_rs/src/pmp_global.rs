@@ -47,14 +47,9 @@ pub fn apply_host() {
     let policy = POLICY.lock();
     let hart = crate::arch::csr::mhartid::read();
     APPLIED[hart].store(GEN.load(Ordering::SeqCst), Ordering::SeqCst);
-    // SAFETY: rebuilds every entry from the policy, the single source of
-    // truth; no S/U code runs on this hart meanwhile.
-    unsafe { pmp_csr::clear_all() };
-    for e in policy.host_entries() {
-        // SAFETY: the allocator produced this entry for a region it owns,
-        // with the host image's permission.
-        unsafe { pmp_csr::set_entry(e.index, e.addr, e.cfg) };
-    }
+    // Rebuilds every entry from the policy, the single source of truth; no
+    // S/U code runs on this hart meanwhile.
+    pmp_csr::program(policy.host_entries().map(|e| (e.index, e.addr, e.cfg)));
 }
 
 /// Reserves enclave `eid`'s EPM and UTM; the EPM is closed on every hart
@@ -98,16 +93,16 @@ impl EnclavePmp {
     /// Switches this hart's PMP to the enclave's view.
     #[inline(always)]
     pub fn enter(&self) {
-        // SAFETY: the views come from the allocator for this enclave's own
-        // regions; S/U code on this hart runs the enclave next.
-        unsafe { pmp_csr::apply_view(&self.enter) };
+        // The views come from the allocator for this enclave's own regions;
+        // S/U code on this hart runs the enclave next.
+        pmp_csr::switch_view(&self.enter);
     }
 
     /// Gives this hart back the host's view.
     #[inline(always)]
     pub fn leave(&self) {
-        // SAFETY: as in `enter`; the host runs next.
-        unsafe { pmp_csr::apply_view(&self.leave) };
+        // As in `enter`; the host runs next.
+        pmp_csr::switch_view(&self.leave);
     }
 }
 

@@ -10,7 +10,7 @@
 //! host's deadline lives on the same M-timer: it is put back, armed, when the
 //! enclave leaves, so no host tick is ever lost.
 
-use crate::arch::{bits, csr};
+use crate::cpu;
 use crate::{clint, platform};
 use core::sync::atomic::{AtomicU64, Ordering};
 use keystone_abi::layout::MAX_HARTS;
@@ -41,19 +41,17 @@ pub fn reset_hart(hartid: usize) {
     HOST[hartid].store(NEVER, Ordering::Relaxed);
     ENCLAVE[hartid].store(NEVER, Ordering::Relaxed);
     clint::set_timecmp(hartid, NEVER);
-    // SAFETY: clears this hart's own timer state before S-mode runs on it.
-    unsafe {
-        csr::mie::clear(1 << bits::IRQ_M_TIMER);
-        if sstc() {
-            csr::stimecmp::write(usize::MAX);
-            if platform::h() {
-                // The host's VS timer starts quiet too (QEMU resets
-                // vstimecmp to 0: due at once when the switch writes it).
-                crate::arch::hext::vstimecmp::write(usize::MAX);
-            }
-        } else {
-            csr::mip::clear(1 << bits::IRQ_S_TIMER);
+    // This hart's own timer state, cleared before S-mode runs on it.
+    cpu::disable_machine_timer_irq();
+    if sstc() {
+        cpu::set_supervisor_timer(usize::MAX);
+        if platform::h() {
+            // The host's VS timer starts quiet too (QEMU resets vstimecmp
+            // to 0: due at once when the switch writes it).
+            cpu::set_virtual_supervisor_timer(usize::MAX);
         }
+    } else {
+        cpu::clear_supervisor_timer_irq();
     }
 }
 
@@ -66,18 +64,16 @@ pub fn set_timer(hartid: usize, when: u64) {
         return;
     }
     if sstc() {
-        // SAFETY: the hart implements Sstc (checked in the device tree) and
+        // The hart implements Sstc (checked in the device tree) and
         // menvcfg.STCE is set; stimecmp only drives STIP.
-        unsafe { csr::stimecmp::write(when as usize) };
+        cpu::set_supervisor_timer(when as usize);
     } else {
         HOST[hartid].store(when, Ordering::Relaxed);
         clint::set_timecmp(hartid, when);
-        // SAFETY: STIP is the SM's to drive without Sstc; MTIE routes the
-        // machine timer to `on_machine_timer`.
-        unsafe {
-            csr::mip::clear(1 << bits::IRQ_S_TIMER);
-            csr::mie::set(1 << bits::IRQ_M_TIMER);
-        }
+        // STIP is the SM's to drive without Sstc; MTIE routes the machine
+        // timer to `on_machine_timer`.
+        cpu::clear_supervisor_timer_irq();
+        cpu::enable_machine_timer_irq();
     }
 }
 
@@ -85,8 +81,8 @@ pub fn set_timer(hartid: usize, when: u64) {
 fn arm_guard(hartid: usize) {
     let guard = HOST[hartid].load(Ordering::Relaxed).min(ENCLAVE[hartid].load(Ordering::Relaxed));
     clint::set_timecmp(hartid, guard);
-    // SAFETY: the M-timer is the SM's; it stops the enclave at the guard.
-    unsafe { csr::mie::set(1 << bits::IRQ_M_TIMER) };
+    // The M-timer is the SM's; it stops the enclave at the guard.
+    cpu::enable_machine_timer_irq();
 }
 
 /// An enclave goes onto this hart: arm the guard at the earlier of the host's
@@ -108,15 +104,15 @@ pub fn leave_enclave(hartid: usize) -> u64 {
     let request = if request != NEVER && request <= now() { NEVER } else { request };
     let host = HOST[hartid].load(Ordering::Relaxed);
     if sstc() || host == NEVER {
-        // SAFETY: with Sstc the host's timer is its stimecmp (restored with
-        // its context); the M-timer goes quiet. Masking MTIE is enough: a
-        // guard left in mtimecmp raises nothing until the next enclave entry
+        // With Sstc the host's timer is its stimecmp (restored with its
+        // context); the M-timer goes quiet. Masking MTIE is enough: a guard
+        // left in mtimecmp raises nothing until the next enclave entry
         // re-arms it (and no wfi waits on it: it is not enabled).
-        unsafe { csr::mie::clear(1 << bits::IRQ_M_TIMER) };
+        cpu::disable_machine_timer_irq();
     } else {
         clint::set_timecmp(hartid, host);
-        // SAFETY: the host's armed deadline is back on the M-timer.
-        unsafe { csr::mie::set(1 << bits::IRQ_M_TIMER) };
+        // The host's armed deadline is back on the M-timer.
+        cpu::enable_machine_timer_irq();
     }
     request
 }
@@ -127,8 +123,8 @@ pub fn leave_enclave(hartid: usize) -> u64 {
 pub fn on_machine_timer(hartid: usize) {
     let host = HOST[hartid].load(Ordering::Relaxed);
     if sstc() || host == NEVER {
-        // SAFETY: nothing of the host's is armed on the M-timer.
-        unsafe { csr::mie::clear(1 << bits::IRQ_M_TIMER) };
+        // Nothing of the host's is armed on the M-timer.
+        cpu::disable_machine_timer_irq();
         return;
     }
     if now() < host {
@@ -136,10 +132,8 @@ pub fn on_machine_timer(hartid: usize) {
         return;
     }
     HOST[hartid].store(NEVER, Ordering::Relaxed);
-    // SAFETY: see `set_timer`; masking MTIE stops the interrupt from re-firing
-    // until S-mode arms the timer again.
-    unsafe {
-        csr::mie::clear(1 << bits::IRQ_M_TIMER);
-        csr::mip::set(1 << bits::IRQ_S_TIMER);
-    }
+    // See `set_timer`; masking MTIE stops the interrupt from re-firing until
+    // S-mode arms the timer again.
+    cpu::disable_machine_timer_irq();
+    cpu::raise_supervisor_timer_irq();
 }

@@ -3,12 +3,16 @@
 use crate::arch::bits::*;
 use crate::arch::csr;
 use crate::arch::entry::{self, TrapFrame};
+use crate::cpu;
 use crate::{enclave, sbi, timer};
 
 /// Entered from `sm_trap_vector` with the interrupted world's GPRs saved in
 /// `frame`; leaves through the frame to resume (another world's after a
 /// world switch). It never returns, so it saves no callee-saved registers:
 /// the vector has every GPR in the frame already.
+// Trap glue: the trap vector calls this symbol and it leaves through
+// `entry::resume`, which restores the frame it returns.
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 extern "C" fn sm_trap_handler(frame: *mut TrapFrame, from_lower: usize, base: usize) -> ! {
     let resume = handle(frame);
@@ -17,6 +21,8 @@ extern "C" fn sm_trap_handler(frame: *mut TrapFrame, from_lower: usize, base: us
     unsafe { entry::resume(resume, from_lower, base) }
 }
 
+// Trap glue: the frame the vector just filled becomes a reference.
+#[allow(unsafe_code)]
 #[inline(always)]
 fn handle(frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: the vector passes the frame it just filled: the running
@@ -77,9 +83,9 @@ fn redirect_to_supervisor(mcause: usize, mstatus: usize) {
         if mstatus & MSTATUS_GVA != 0 {
             h |= HSTATUS_GVA;
         }
-        // SAFETY: MPV is only ever set on a hart with H; this is the
-        // hardware's trap entry into HS from a virtual mode.
-        unsafe { csr::hstatus::write(h) };
+        // MPV is only ever set on a hart with H; this is the hardware's trap
+        // entry into HS from a virtual mode.
+        cpu::set_hstatus(h);
     }
     let mut new = mstatus
         & !(MSTATUS_SPP
@@ -95,13 +101,7 @@ fn redirect_to_supervisor(mcause: usize, mstatus: usize) {
         new |= MSTATUS_SPIE;
     }
     new |= MSTATUS_MPP_S;
-    // SAFETY: this is the privileged spec's trap entry into S-mode, done by
-    // hand: S-mode's trap CSRs get the cause, and mret lands on stvec.
-    unsafe {
-        csr::scause::write(mcause);
-        csr::stval::write(csr::mtval::read());
-        csr::sepc::write(csr::mepc::read());
-        csr::mstatus::write(new);
-        csr::mepc::write(csr::stvec::read() & !3);
-    }
+    // The privileged spec's trap entry into S-mode, done by hand: S-mode's
+    // trap CSRs get the cause, and mret lands on stvec.
+    cpu::deliver_trap_to_supervisor(mcause, new);
 }

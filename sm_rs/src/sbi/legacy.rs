@@ -4,7 +4,7 @@
 //! it is read through MPRV, so a bad pointer is an error, never a crash.
 
 use super::Call;
-use crate::arch::{bits, csr};
+use crate::cpu;
 use crate::{console, ipi, timer};
 use sbi_spec::legacy::*;
 
@@ -55,7 +55,7 @@ pub fn handle(hartid: usize, call: &Call<'_>) -> usize {
         },
         LEGACY_CLEAR_IPI => {
             // SAFETY: clearing SSIP only withdraws this hart's S-mode IPI.
-            unsafe { csr::mip::clear(1 << bits::IRQ_S_SOFT) };
+            cpu::clear_supervisor_soft_irq();
             0
         }
         LEGACY_SEND_IPI => send(hartid, a0, ipi::EV_SSIP),

@@ -19,8 +19,8 @@ mod spi;
 mod srst;
 mod time;
 
-use crate::arch::csr;
 use crate::arch::entry::TrapFrame;
+use crate::cpu;
 use crate::enclave::Switch;
 use sbi_spec::binary::SbiRet;
 use sm_core::sbi_ext::{self, Extension, Row};
@@ -37,6 +37,8 @@ pub enum Reply {
 
 /// Puts the other world of a world switch on the hart: its a0/a1 (when the
 /// switch answers its pending call) and the pc it resumes at; returns its frame.
+// Trap glue: the frame of the world the switch put on the hart.
+#[allow(unsafe_code)]
 pub fn switched(s: Switch) -> *mut TrapFrame {
     // SAFETY: the switch hands over the frame of the world it put on this
     // hart, which only this hart uses while that world runs.
@@ -45,9 +47,9 @@ pub fn switched(s: Switch) -> *mut TrapFrame {
         regs.set_a(0, a0);
         regs.set_a(1, a1);
     }
-    // SAFETY: the world resumes where the switch says (after its ecall, or
-    // where it was interrupted).
-    unsafe { csr::mepc::write(s.mepc) };
+    // The world resumes where the switch says (after its ecall, or where it
+    // was interrupted).
+    cpu::resume_at(s.mepc);
     s.frame
 }
 
@@ -100,10 +102,10 @@ pub fn dispatch(
             return switched(s);
         }
     }
-    // SAFETY: resume after the 4-byte ecall instruction. mepc is rewritten
-    // from the value read at entry: a guarded MPRV access during the call may
-    // have trapped and overwritten the CSR.
-    unsafe { csr::mepc::write(mepc + 4) };
+    // Resume after the 4-byte ecall instruction. mepc is rewritten from the
+    // value read at entry: a guarded MPRV access during the call may have
+    // trapped and overwritten the CSR.
+    cpu::resume_at(mepc + 4);
     frame
 }
 
