@@ -12,6 +12,8 @@ const BOOT_HART: usize = 0;
 static PLATFORM_READY: AtomicBool = AtomicBool::new(false);
 
 /// Rust entry of every hart: hart 0 brings the machine up, the others park.
+// Trap/entry glue: the reset assembly calls this symbol by name.
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 pub extern "C" fn sm_main(hartid: usize, dtb: usize) -> ! {
     if hartid == BOOT_HART {
@@ -29,8 +31,11 @@ fn boot_hart(hartid: usize, dtb: usize) -> ! {
         Ok(p) => p,
         Err(err) => panic!("cannot use the device tree at {dtb:#x}: {err:?}"),
     };
-    // SAFETY: the device tree names this UART; only the console drives it.
-    crate::console::init(unsafe { Uart::new(platform.uart, platform.uart_shift) });
+    // The device tree names this UART; only the console drives it.
+    match Uart::for_device(platform.uart, platform.uart_shift) {
+        Some(uart) => crate::console::init(uart),
+        None => panic!("UART at {:#x} overlaps the SM", platform.uart),
+    }
     banner(platform);
     if platform.csr_probe {
         crate::csr_probe::run();

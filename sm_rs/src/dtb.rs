@@ -4,6 +4,7 @@
 use crate::platform::Platform;
 use keystone_abi::layout::{SM_BASE, SM_SIZE};
 use sm_core::fdt_patch;
+use sm_hal::phys::{self, PhysRange};
 use spin::Mutex;
 
 /// Room for the patched tree (QEMU's trees are well under 16 KiB packed):
@@ -11,22 +12,36 @@ use spin::Mutex;
 pub const SCRATCH: usize = 64 * 1024;
 static SCRATCH_BUF: Mutex<[u8; SCRATCH]> = Mutex::new([0; SCRATCH]);
 
-/// The size a tree's header gives (bytes 4..8, big-endian); callers bound it.
-pub fn total_size(dtb: usize) -> usize {
-    // SAFETY: `dtb` is the tree the platform parsed: DRAM outside the SM,
-    // starting with its header.
-    u32::from_be(unsafe { ((dtb + 4) as *const u32).read_volatile() }) as usize
+/// The size a tree's header gives (bytes 4..8, big-endian); callers bound
+/// it. None when the header would lie in the SM.
+pub fn total_size(dtb: usize) -> Option<usize> {
+    let mut header = [0u8; 8];
+    phys::read_into(PhysRange::new(dtb, header.len())?, &mut header);
+    Some(u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize)
+}
+
+/// The tree at `dtb` (its header's size), lent to `f` at boot; None when no
+/// tree's magic is there or it would overlap the SM.
+pub fn with_tree<R>(dtb: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    let mut magic = [0u8; 4];
+    phys::read_into(PhysRange::new(dtb, magic.len())?, &mut magic);
+    if u32::from_be_bytes(magic) != 0xd00d_feed {
+        return None;
+    }
+    let range = PhysRange::new(dtb, total_size(dtb)?)?;
+    Some(phys::with_boot_bytes(range, f))
 }
 
 /// Rewrites the tree at `p.dtb` in place with a no-map reserved-memory node
 /// for the SM, so the kernel never maps or allocates the SM's region, and
 /// with the SM's devices `status = "disabled"`, so it never maps those.
 pub fn reserve_sm_region(p: &Platform) {
-    let total = total_size(p.dtb);
-    // SAFETY: the tree lies in DRAM, outside the SM, and nothing else runs yet.
-    let src = unsafe { core::slice::from_raw_parts(p.dtb as *const u8, total) };
+    let total = total_size(p.dtb).expect("the platform parsed this tree");
     let mut scratch = SCRATCH_BUF.lock();
-    let len = match fdt_patch::reserve_memory(src, &mut scratch[..], SM_BASE, SM_SIZE) {
+    // The tree lies in DRAM, outside the SM, and nothing else runs yet.
+    let patched =
+        with_tree(p.dtb, |src| fdt_patch::reserve_memory(src, &mut scratch[..], SM_BASE, SM_SIZE));
+    let len = match patched.expect("the platform parsed this tree") {
         Ok(len) => len,
         Err(err) => panic!("cannot add reserved-memory to the device tree: {err:?}"),
     };
@@ -36,9 +51,12 @@ pub fn reserve_sm_region(p: &Platform) {
     if len > room {
         panic!("patched device tree ({len} bytes) does not fit at {:#x}", p.dtb);
     }
-    // SAFETY: [dtb, dtb + len) lies in DRAM (checked above), outside the SM,
-    // and is the tree's own space; the scratch copy does not overlap it.
-    unsafe { core::ptr::copy_nonoverlapping(scratch.as_ptr(), p.dtb as *mut u8, len) };
+    // [dtb, dtb + len) lies in DRAM (checked above), outside the SM, and is
+    // the tree's own space.
+    match PhysRange::new(p.dtb, len) {
+        Some(dst) => phys::write_from(dst, &scratch[..len]),
+        None => panic!("patched device tree at {:#x} overlaps the SM", p.dtb),
+    }
     drop(scratch);
     println!(
         "SM: device tree at {:#x}: reserved {:#x}..{:#x} (no-map), reset device and CLINT disabled",

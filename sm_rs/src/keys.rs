@@ -18,12 +18,11 @@
 //! 64-byte expanded secret and its 32-byte public key. Without either the
 //! SM falls back to a public all-zero development seed and says so loudly.
 
-use keystone_abi::layout::SM_BASE;
-use keystone_abi::sm::{
-    DEVICE_KEY_EXPANDED_MAGIC, DEVICE_SECRET_ADDR, DEVICE_SECRET_MAGIC, SM_HASH_SIZE,
-};
+use keystone_abi::sm::{DEVICE_KEY_EXPANDED_MAGIC, DEVICE_SECRET_MAGIC, SM_HASH_SIZE};
 use sm_core::crypto::{self, Keypair};
+use sm_hal::smmem;
 use spin::Once;
+use zeroize::Zeroize;
 
 /// Which device key the platform handed over.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -50,10 +49,6 @@ pub struct SmKeys {
 
 static KEYS: Once<SmKeys> = Once::new();
 
-unsafe extern "C" {
-    static __sm_image_end: u8;
-}
-
 /// The keys, once the boot stage has run.
 pub fn get() -> &'static SmKeys {
     KEYS.get().expect("boot stage ran before anything else")
@@ -61,14 +56,11 @@ pub fn get() -> &'static SmKeys {
 
 /// The device key and the secret bytes the SM key is derived from (the
 /// seed, or the 64 expanded bytes), read from the platform's page.
-fn read_device_key(page: *const u8) -> (DeviceKeySource, Keypair, [u8; 64], usize) {
+fn read_device_key(
+    page: &[u8; smmem::DEVICE_KEY_BYTES],
+) -> (DeviceKeySource, Keypair, [u8; 64], usize) {
     let mut secret = [0u8; 64];
-    // SAFETY: the last page of the SM region is reserved for the device key
-    // (the linker script keeps the SM below it); M-mode reads it directly,
-    // and 8 + 64 + 32 bytes fit in the page.
-    let (magic, body) = unsafe {
-        (core::slice::from_raw_parts(page, 8), core::slice::from_raw_parts(page.add(8), 96))
-    };
+    let (magic, body) = page.split_at(8);
     if magic == DEVICE_KEY_EXPANDED_MAGIC {
         secret.copy_from_slice(&body[..64]);
         let mut public = [0u8; 32];
@@ -94,19 +86,20 @@ fn read_device_key(page: *const u8) -> (DeviceKeySource, Keypair, [u8; 64], usiz
 }
 
 /// Boot stage entry, called from the reset assembly on hart 0 only.
+// Trap/entry glue: the reset assembly calls this symbol by name.
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 extern "C" fn sm_boot_stage() {
-    let end = core::ptr::addr_of!(__sm_image_end) as usize;
-    // SAFETY: [SM_BASE, __sm_image_end) is the loaded image (text, rodata,
-    // data), untouched so far: only .bss has been written.
-    let image = unsafe { core::slice::from_raw_parts(SM_BASE as *const u8, end - SM_BASE) };
-    let sm_hash = crypto::sha3_512_zero_padded(image, SM_HASH_SIZE)
+    // The loaded image (text, rodata, data), untouched so far: only .bss has
+    // been written.
+    let sm_hash = smmem::with_boot_image(|image| crypto::sha3_512_zero_padded(image, SM_HASH_SIZE))
         .expect("the linker script keeps the image below the device-key page");
 
-    let page = DEVICE_SECRET_ADDR as *mut u8;
-    let (device_key, device, mut secret, secret_len) = read_device_key(page);
-    // SAFETY: wipes the whole device-key page; nothing else lives there.
-    unsafe { core::ptr::write_bytes(page, 0, 0x1000) };
+    let mut page = smmem::read_device_key_page();
+    let (device_key, device, mut secret, secret_len) = read_device_key(&page);
+    zero(&mut page);
+    // Wipes the whole device-key page; nothing else lives there.
+    smmem::wipe_device_key_page();
 
     let mut seed = crypto::derive_sm_seed(&secret[..secret_len], &sm_hash);
     let sm = Keypair::from_seed(&seed);
@@ -119,11 +112,9 @@ extern "C" fn sm_boot_stage() {
     KEYS.call_once(|| SmKeys { sm_hash, sm, sm_signature, device_public, device_key });
 }
 
+/// Wipes a secret (volatile writes, not optimised away).
 fn zero(buf: &mut [u8]) {
-    for b in buf.iter_mut() {
-        // SAFETY: a volatile write so the wipe is not optimised away.
-        unsafe { core::ptr::write_volatile(b, 0) };
-    }
+    buf.zeroize();
 }
 
 /// Lower-case hex of the first bytes of `v`, for the banner.

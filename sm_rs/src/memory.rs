@@ -13,3 +13,12 @@ pub fn supervisor_may_access(range: &Range) -> bool {
         && !range.overlaps(&platform::sm_region())
         && !crate::pmp_global::overlaps_enclave(range)
 }
+
+/// The hal's checked physical range for `range`, which the caller has
+/// already found outside the SM; a range inside it is a firmware bug.
+pub fn phys(range: Range) -> sm_hal::phys::PhysRange {
+    match sm_hal::phys::PhysRange::new(range.base, range.size) {
+        Some(r) => r,
+        None => panic!("{:#x}+{:#x} is empty or overlaps the SM", range.base, range.size),
+    }
+}

@@ -69,10 +69,14 @@ fn first_reg(node: fdt::node::FdtNode) -> Option<usize> {
 
 /// Parses the device tree QEMU handed to hart 0.
 pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
-    // SAFETY: QEMU passes the address of a valid flattened device tree in a1;
-    // `from_ptr` checks its magic and size before reading further.
-    let fdt = unsafe { fdt::Fdt::from_ptr(dtb as *const u8) }
-        .map_err(|_| PlatformError::BadDeviceTree)?;
+    // QEMU passes the address of a flattened device tree in a1: read at
+    // boot, as long as its header says, and parsed by `fdt`.
+    crate::dtb::with_tree(dtb, |bytes| parse(dtb, bytes))
+        .unwrap_or(Err(PlatformError::BadDeviceTree))
+}
+
+fn parse(dtb: usize, bytes: &[u8]) -> Result<&'static Platform, PlatformError> {
+    let fdt = fdt::Fdt::new(bytes).map_err(|_| PlatformError::BadDeviceTree)?;
 
     let uart_node = fdt.find_compatible(&["ns16550a", "ns16550"]).ok_or(PlatformError::NoUart)?;
     let uart = first_reg(uart_node).ok_or(PlatformError::NoUart)?;
@@ -134,8 +138,8 @@ pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
     HAS_SSTC.store(sstc, Ordering::Relaxed);
     HAS_H.store(h, Ordering::Relaxed);
     if h {
-        // SAFETY: the hart has H, and nothing has run in V-mode yet.
-        unsafe { crate::arch::hext::record_first_run_readback() };
+        // The hart has H, and nothing has run in V-mode yet.
+        crate::cpu::record_h_first_run_readback();
     }
     Ok(PLATFORM.call_once(|| Platform {
         dtb,

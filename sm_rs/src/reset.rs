@@ -1,6 +1,7 @@
 //! Power-off and reboot through QEMU's SiFive test device.
 
 use crate::platform;
+use sm_hal::phys::{self, PhysRange};
 
 const FINISHER_PASS: u32 = 0x5555;
 const FINISHER_FAIL: u32 = 0x3333;
@@ -8,8 +9,11 @@ const FINISHER_RESET: u32 = 0x7777;
 
 fn finisher(value: u32) {
     if let Some(base) = platform::try_get().and_then(|p| p.test_device) {
-        // SAFETY: the device tree names this MMIO register as the test finisher.
-        unsafe { (base as *mut u32).write_volatile(value) };
+        // The device tree names this MMIO register as the test finisher.
+        match PhysRange::new(base, 4) {
+            Some(reg) => phys::write_u32(reg, value),
+            None => panic!("test finisher at {base:#x} overlaps the SM"),
+        }
     }
 }
 

@@ -13,29 +13,30 @@ use keystone_abi::layout::{PAYLOAD_BASE, SM_BASE, SM_SIZE};
 use sm_core::boot_images::{kernel_footprint, BootImages};
 use sm_core::pmp::Range;
 use sm_core::scrub_registry::Registry;
+use sm_hal::phys::{self, PhysRange};
+use sm_hal::smmem;
 use spin::Mutex;
 
-/// The registry's page: inside the SM's PMP-closed region, above the image,
-/// .bss and stacks (link.ld keeps them below it), below the device-secret page.
-const PAGE: usize = SM_BASE + SM_SIZE - 2 * 4096;
+/// The registry lives in `sm_hal::smmem::REGISTRY_PAGE`, inside the SM's
+/// PMP-closed region.
 static LOCK: Mutex<()> = Mutex::new(());
 
 fn read() -> Registry {
-    // SAFETY: PAGE is the SM's own memory, never written by anything else
-    // (PMP closes it to S/U); any bit pattern is a Registry (all u64 words).
-    unsafe { (PAGE as *const Registry).read_volatile() }
+    smmem::read_scrub_registry()
 }
 
+/// The record is in memory before the enclave can hold secrets (the hal
+/// fences after the store).
 fn write(r: &Registry) {
-    // SAFETY: as in `read`.
-    unsafe { (PAGE as *mut Registry).write_volatile(*r) };
-    // The record must be in memory before the enclave can hold secrets.
-    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    smmem::write_scrub_registry(r);
 }
 
 fn zero(base: u64, size: u64) {
-    // SAFETY: callers pass ranges inside DRAM and outside the SM (checked).
-    unsafe { core::ptr::write_bytes(base as usize as *mut u8, 0, size as usize) };
+    // Callers pass ranges inside DRAM and outside the SM (checked).
+    match PhysRange::new(base as usize, size as usize) {
+        Some(range) => phys::zero(range),
+        None => panic!("scrub of {base:#x}+{size:#x} refused: empty or in the SM"),
+    }
 }
 
 /// Records a live EPM; false when the registry is full (CREATE then fails).
@@ -104,9 +105,10 @@ static IMAGES: spin::Once<BootImages> = spin::Once::new();
 
 /// The kernel's Image header claim, the initrd and the device tree of this boot.
 fn boot_images(p: &Platform) -> BootImages {
-    // SAFETY: PAYLOAD_BASE is DRAM; the Image header is 64 bytes.
-    let header = unsafe { (PAYLOAD_BASE as *const [u8; 64]).read_volatile() };
-    let dtb_size = crate::dtb::total_size(p.dtb);
+    // PAYLOAD_BASE is DRAM, right above the SM; the Image header is 64 bytes.
+    let mut header = [0u8; 64];
+    phys::read_into(PhysRange::new(PAYLOAD_BASE, header.len()).expect("above the SM"), &mut header);
+    let dtb_size = crate::dtb::total_size(p.dtb).expect("the platform parsed this tree");
     BootImages {
         kernel_base: PAYLOAD_BASE,
         kernel: kernel_footprint(PAYLOAD_BASE, &header),
@@ -121,7 +123,7 @@ fn boot_images(p: &Platform) -> BootImages {
 /// patch buffer.
 pub fn refuses_epm(epm: &Range) -> bool {
     let Some(mut images) = IMAGES.get().copied() else { return false };
-    let now = crate::dtb::total_size(images.dtb.base);
+    let now = crate::dtb::total_size(images.dtb.base).unwrap_or(0);
     images.dtb.size = images.dtb.size.max(now.min(crate::dtb::SCRATCH));
     images.refuses_epm(epm)
 }

@@ -6,6 +6,7 @@ use keystone_abi::sm::report::*;
 use sm_core::crypto;
 use sm_core::error::SmError;
 use sm_core::pmp::Range;
+use sm_hal::phys;
 
 /// Builds the 1352-byte report for an enclave with measurement `hash`.
 pub fn build_report(hash: &[u8; 64], data: &[u8]) -> [u8; REPORT] {
@@ -65,15 +66,19 @@ pub fn sealing_key(
     }
     let k = keys::get();
     let mut ident = [0u8; SEALING_IDENT_MAX];
-    // SAFETY: [ident_pa, +len) lies in the calling enclave's EPM (checked).
-    unsafe { core::ptr::copy_nonoverlapping(ident_pa as *const u8, ident.as_mut_ptr(), len) };
+    // [ident_pa, +len) lies in the calling enclave's EPM (checked).
+    if len != 0 {
+        phys::read_into(
+            crate::memory::phys(Range { base: ident_pa, size: len }),
+            &mut ident[..len],
+        );
+    }
     let secret = k.sm.secret_bytes();
     let key = crypto::sealing_key(&secret, hash, &ident[..len]);
     let sig = k.sm.sign(&[&key]);
-    // SAFETY: [key_pa, +192) lies in the calling enclave's EPM (checked).
-    unsafe {
-        core::ptr::copy_nonoverlapping(key.as_ptr(), key_pa as *mut u8, SEALING_KEY);
-        core::ptr::copy_nonoverlapping(sig.as_ptr(), (key_pa + SEALING_KEY) as *mut u8, SIGNATURE);
-    }
+    // [key_pa, +192) lies in the calling enclave's EPM (checked).
+    let out = crate::memory::phys(Range { base: key_pa, size: SEALING_KEY_STRUCT });
+    phys::write_from(out, &key[..SEALING_KEY]);
+    phys::write_from(out.sub(SEALING_KEY, SIGNATURE).expect("the key struct holds both"), &sig);
     Ok(())
 }

@@ -8,6 +8,7 @@ use crate::console;
 use sbi_spec::binary::SbiRet;
 use sbi_spec::dbcn::*;
 use sm_core::pmp::Range;
+use sm_hal::phys;
 
 /// The checked physical range of a DBCN buffer, or the SBI error to return.
 fn buffer(len: usize, lo: usize, hi: usize) -> Result<Option<Range>, SbiRet> {
@@ -33,11 +34,10 @@ pub fn handle(call: &Call<'_>) -> SbiRet {
             Err(err) => err,
             Ok(None) => SbiRet::success(0),
             Ok(Some(range)) => {
-                // SAFETY: `range` lies in DRAM outside the SM (checked above),
-                // so these are plain memory reads that cannot fault.
-                console::write_bytes(
-                    (range.base..range.end()).map(|a| unsafe { (a as *const u8).read_volatile() }),
-                );
+                // `range` lies in DRAM outside the SM (checked above), so
+                // these are plain memory reads that cannot fault.
+                let buf = crate::memory::phys(range);
+                console::write_bytes((0..range.size).map(|i| phys::read_u8(buf, i)));
                 SbiRet::success(range.size)
             }
         },
@@ -46,11 +46,12 @@ pub fn handle(call: &Call<'_>) -> SbiRet {
             Ok(None) => SbiRet::success(0),
             Ok(Some(range)) => {
                 let Some(uart) = console::uart() else { return SbiRet::failed() };
+                let buf = crate::memory::phys(range);
                 let mut count = 0;
                 while count < range.size {
                     let Some(byte) = uart.getc() else { break };
-                    // SAFETY: as for CONSOLE_WRITE, within the checked range.
-                    unsafe { ((range.base + count) as *mut u8).write_volatile(byte) };
+                    // As for CONSOLE_WRITE, within the checked range.
+                    phys::write_u8(buf, count, byte);
                     count += 1;
                 }
                 SbiRet::success(count)
