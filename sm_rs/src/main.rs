@@ -7,6 +7,11 @@
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![cfg_attr(target_os = "none", deny(clippy::undocumented_unsafe_blocks))]
 #![deny(unsafe_op_in_unsafe_fn)]
+// Every hardware and physical-memory access goes through `sm-hal`'s small
+// safe wrappers; only the trap entry/exit glue (the symbols the assembly
+// calls, and the frames the trap vector saves into) opts back in, each item
+// with its own `#[allow(unsafe_code)]` and the reason.
+#![deny(unsafe_code)]
 
 #[cfg(target_os = "none")]
 #[macro_use]

@@ -18,6 +18,9 @@ pub fn host_frame(hartid: usize) -> *mut TrapFrame {
 }
 
 /// Starts (or restarts) the host OS on this hart at `entry`, a0 = hartid, a1 = arg.
+// Trap/entry glue: the first `mret` into a world, with the frame its traps
+// save into.
+#[allow(unsafe_code)]
 pub fn enter_host(hartid: usize, arg: usize, entry_pc: usize) -> ! {
     set_host(hartid);
     // SAFETY: the hart's host frame is this hart's alone; nothing of the
