@@ -15,8 +15,8 @@ use crate::{clint, platform};
 use core::sync::atomic::{AtomicU64, Ordering};
 use keystone_abi::layout::MAX_HARTS;
 
-/// No deadline.
-pub const NEVER: u64 = u64::MAX;
+pub use sm_core::timer_policy::NEVER;
+use sm_core::timer_policy::{self as policy, HostTimer, MachineTimer};
 
 #[allow(clippy::declare_interior_mutable_const)]
 const UNARMED: AtomicU64 = AtomicU64::new(NEVER);
@@ -79,7 +79,10 @@ pub fn set_timer(hartid: usize, when: u64) {
 
 #[inline(always)]
 fn arm_guard(hartid: usize) {
-    let guard = HOST[hartid].load(Ordering::Relaxed).min(ENCLAVE[hartid].load(Ordering::Relaxed));
+    let guard = policy::guard(
+        HOST[hartid].load(Ordering::Relaxed),
+        ENCLAVE[hartid].load(Ordering::Relaxed),
+    );
     clint::set_timecmp(hartid, guard);
     // The M-timer is the SM's; it stops the enclave at the guard.
     cpu::enable_machine_timer_irq();
@@ -100,19 +103,19 @@ pub fn enter_enclave(hartid: usize, host_stimecmp: usize, request: u64) {
 /// return the enclave's request, consumed (NEVER) if it has come due.
 #[inline(always)]
 pub fn leave_enclave(hartid: usize) -> u64 {
-    let request = ENCLAVE[hartid].swap(NEVER, Ordering::Relaxed);
-    let request = if request != NEVER && request <= now() { NEVER } else { request };
+    let request = policy::request_after_run(ENCLAVE[hartid].swap(NEVER, Ordering::Relaxed), now);
     let host = HOST[hartid].load(Ordering::Relaxed);
-    if sstc() || host == NEVER {
+    match policy::host_timer_after_run(sstc(), host) {
         // With Sstc the host's timer is its stimecmp (restored with its
         // context); the M-timer goes quiet. Masking MTIE is enough: a guard
         // left in mtimecmp raises nothing until the next enclave entry
         // re-arms it (and no wfi waits on it: it is not enabled).
-        cpu::disable_machine_timer_irq();
-    } else {
-        clint::set_timecmp(hartid, host);
-        // The host's armed deadline is back on the M-timer.
-        cpu::enable_machine_timer_irq();
+        HostTimer::Quiet => cpu::disable_machine_timer_irq(),
+        HostTimer::Armed(host) => {
+            clint::set_timecmp(hartid, host);
+            // The host's armed deadline is back on the M-timer.
+            cpu::enable_machine_timer_irq();
+        }
     }
     request
 }
@@ -121,19 +124,17 @@ pub fn leave_enclave(hartid: usize) -> u64 {
 /// without Sstc, hand the host's due deadline to S-mode as STIP. A guard
 /// that fired for the enclave's own request is not the host's tick.
 pub fn on_machine_timer(hartid: usize) {
-    let host = HOST[hartid].load(Ordering::Relaxed);
-    if sstc() || host == NEVER {
+    match policy::on_machine_timer(sstc(), HOST[hartid].load(Ordering::Relaxed), now) {
         // Nothing of the host's is armed on the M-timer.
-        cpu::disable_machine_timer_irq();
-        return;
-    }
-    if now() < host {
+        MachineTimer::Mask => cpu::disable_machine_timer_irq(),
         // The guard fired for an enclave's own request, not the host's tick.
-        return;
+        MachineTimer::EnclaveGuard => {}
+        MachineTimer::HostDue => {
+            HOST[hartid].store(NEVER, Ordering::Relaxed);
+            // See `set_timer`; masking MTIE stops the interrupt from
+            // re-firing until S-mode arms the timer again.
+            cpu::disable_machine_timer_irq();
+            cpu::raise_supervisor_timer_irq();
+        }
     }
-    HOST[hartid].store(NEVER, Ordering::Relaxed);
-    // See `set_timer`; masking MTIE stops the interrupt from re-firing until
-    // S-mode arms the timer again.
-    cpu::disable_machine_timer_irq();
-    cpu::raise_supervisor_timer_irq();
 }

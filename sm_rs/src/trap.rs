@@ -73,35 +73,15 @@ fn handle(frame: *mut TrapFrame) -> *mut TrapFrame {
 // Off the world-switch path: kept out of line so the trap handler stays lean.
 #[inline(never)]
 fn redirect_to_supervisor(mcause: usize, mstatus: usize) {
-    let from_s = mstatus & MSTATUS_MPP_MASK == MSTATUS_MPP_S;
-    if mstatus & MSTATUS_MPV != 0 {
-        let mut h = csr::hstatus::read() & !(HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_GVA);
-        h |= HSTATUS_SPV;
-        if from_s {
-            h |= HSTATUS_SPVP;
-        }
-        if mstatus & MSTATUS_GVA != 0 {
-            h |= HSTATUS_GVA;
-        }
-        // MPV is only ever set on a hart with H; this is the hardware's trap
-        // entry into HS from a virtual mode.
+    // The CSR values are `sm_core::trap_redirect`'s (host-tested); hstatus is
+    // read only for a trap from a virtual mode (MPV is only ever set on a
+    // hart with H).
+    let entry = sm_core::trap_redirect::into_supervisor(mstatus, csr::hstatus::read);
+    if let Some(h) = entry.hstatus {
+        // The hardware's trap entry into HS from a virtual mode.
         cpu::set_hstatus(h);
     }
-    let mut new = mstatus
-        & !(MSTATUS_SPP
-            | MSTATUS_SPIE
-            | MSTATUS_SIE
-            | MSTATUS_MPP_MASK
-            | MSTATUS_MPV
-            | MSTATUS_GVA);
-    if from_s {
-        new |= MSTATUS_SPP;
-    }
-    if mstatus & MSTATUS_SIE != 0 {
-        new |= MSTATUS_SPIE;
-    }
-    new |= MSTATUS_MPP_S;
     // The privileged spec's trap entry into S-mode, done by hand: S-mode's
     // trap CSRs get the cause, and mret lands on stvec.
-    cpu::deliver_trap_to_supervisor(mcause, new);
+    cpu::deliver_trap_to_supervisor(mcause, entry.mstatus);
 }

@@ -4,6 +4,7 @@
 //! `sm-hal`. Dependency direction: firmware -> {core, hal}, hal -> core.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+pub mod bits;
 pub mod boot_images;
 pub mod create_args;
 pub mod crypto;
@@ -21,5 +22,7 @@ pub mod pmp_view;
 pub mod quiesce;
 pub mod sbi_ext;
 pub mod scrub_registry;
+pub mod timer_policy;
+pub mod trap_redirect;
 pub mod umem;
 pub mod world_csrs;

@@ -1,6 +1,6 @@
 //! Everything that touches the hart directly: CSRs, entry and trap assembly.
 
-pub mod bits;
+pub use sm_core::bits;
 pub mod context;
 pub mod csr;
 pub mod entry;

@@ -1,4 +1,5 @@
-//! Bit positions of the M-mode CSRs the SM programs (privileged spec 1.12).
+//! Bit positions of the M-mode CSRs the SM programs (privileged spec 1.12);
+//! `sm_hal::arch::bits` re-exports them.
 
 /// mstatus.SIE: supervisor interrupt enable.
 pub const MSTATUS_SIE: usize = 1 << 1;
@@ -26,7 +27,7 @@ pub const MSTATUS_SXL: usize = 3 << 34;
 /// read-only SXL. Everything else is the arriving world's (MSTATUS_WORLD)
 /// or zero (sm_core::world_csrs::MSTATUS_FIELDS).
 pub const MSTATUS_SM_KEEP: usize = MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_SXL;
-const _: () = assert!(MSTATUS_SM_KEEP as u64 == sm_core::world_csrs::MSTATUS_KEPT);
+const _: () = assert!(MSTATUS_SM_KEEP as u64 == crate::world_csrs::MSTATUS_KEPT);
 /// mstatus.VS field (vector state), two bits at 9.
 pub const MSTATUS_VS: usize = 3 << 9;
 /// mstatus.GVA (H): mtval holds a guest virtual address.
@@ -92,6 +93,6 @@ pub const MSTATUS_WORLD: usize = MSTATUS_SIE
     | MSTATUS_MPP_MASK
     | MSTATUS_GVA
     | MSTATUS_MPV;
-const _: () = assert!(MSTATUS_WORLD as u64 == sm_core::world_csrs::MSTATUS_WORLD);
+const _: () = assert!(MSTATUS_WORLD as u64 == crate::world_csrs::MSTATUS_WORLD);
 /// The S-level interrupt-enable bits in mie (sie's view when delegated).
 pub const MIE_S_BITS: usize = (1 << IRQ_S_SOFT) | (1 << IRQ_S_TIMER) | (1 << IRQ_S_EXT);
