@@ -1,7 +1,7 @@
 //! Hands the next stage a device tree that reserves the SM's memory and
 //! disables the devices the SM owns (reset device, CLINT).
 
-use crate::platform::Platform;
+use crate::platform::{self, Platform};
 use keystone_abi::layout::{SM_BASE, SM_SIZE};
 use sm_core::fdt_patch;
 use sm_hal::phys::{self, PhysRange};
@@ -12,35 +12,16 @@ use spin::Mutex;
 pub const SCRATCH: usize = 64 * 1024;
 static SCRATCH_BUF: Mutex<[u8; SCRATCH]> = Mutex::new([0; SCRATCH]);
 
-/// The size a tree's header gives (bytes 4..8, big-endian); callers bound
-/// it. None when the header would lie in the SM.
-pub fn total_size(dtb: usize) -> Option<usize> {
-    let mut header = [0u8; 8];
-    phys::read_into(PhysRange::new(dtb, header.len())?, &mut header);
-    Some(u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize)
-}
-
-/// The tree at `dtb` (its header's size), lent to `f` at boot; None when no
-/// tree's magic is there or it would overlap the SM.
-pub fn with_tree<R>(dtb: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-    let mut magic = [0u8; 4];
-    phys::read_into(PhysRange::new(dtb, magic.len())?, &mut magic);
-    if u32::from_be_bytes(magic) != 0xd00d_feed {
-        return None;
-    }
-    let range = PhysRange::new(dtb, total_size(dtb)?)?;
-    Some(phys::with_boot_bytes(range, f))
-}
-
 /// Rewrites the tree at `p.dtb` in place with a no-map reserved-memory node
 /// for the SM, so the kernel never maps or allocates the SM's region, and
 /// with the SM's devices `status = "disabled"`, so it never maps those.
 pub fn reserve_sm_region(p: &Platform) {
-    let total = total_size(p.dtb).expect("the platform parsed this tree");
+    let total = platform::tree_size(p.dtb).expect("the platform parsed this tree");
     let mut scratch = SCRATCH_BUF.lock();
     // The tree lies in DRAM, outside the SM, and nothing else runs yet.
-    let patched =
-        with_tree(p.dtb, |src| fdt_patch::reserve_memory(src, &mut scratch[..], SM_BASE, SM_SIZE));
+    let patched = platform::with_tree(p.dtb, |src| {
+        fdt_patch::reserve_memory(src, &mut scratch[..], SM_BASE, SM_SIZE)
+    });
     let len = match patched.expect("the platform parsed this tree") {
         Ok(len) => len,
         Err(err) => panic!("cannot add reserved-memory to the device tree: {err:?}"),

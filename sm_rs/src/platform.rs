@@ -6,6 +6,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use keystone_abi::layout::{MAX_HARTS, SM_BASE, SM_SIZE};
 use sm_core::pmp::Range;
 use sm_core::pmp_alloc::PAGE_SIZE;
+use sm_hal::phys::{self, PhysRange};
 use spin::Once;
 
 /// Most DRAM banks the SM tracks.
@@ -67,12 +68,31 @@ fn first_reg(node: fdt::node::FdtNode) -> Option<usize> {
     node.reg()?.next().map(|r| r.starting_address as usize)
 }
 
+/// The size a tree's header gives (bytes 4..8, big-endian); callers bound
+/// it. None when the header would lie in the SM.
+pub fn tree_size(dtb: usize) -> Option<usize> {
+    let mut header = [0u8; 8];
+    phys::read_into(PhysRange::new(dtb, header.len())?, &mut header);
+    Some(u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize)
+}
+
+/// The tree at `dtb` (its header's size), lent to `f` at boot; None when no
+/// tree's magic is there or it would overlap the SM.
+pub fn with_tree<R>(dtb: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    let mut magic = [0u8; 4];
+    phys::read_into(PhysRange::new(dtb, magic.len())?, &mut magic);
+    if u32::from_be_bytes(magic) != 0xd00d_feed {
+        return None;
+    }
+    let range = PhysRange::new(dtb, tree_size(dtb)?)?;
+    Some(phys::with_boot_bytes(range, f))
+}
+
 /// Parses the device tree QEMU handed to hart 0.
 pub fn init(dtb: usize) -> Result<&'static Platform, PlatformError> {
     // QEMU passes the address of a flattened device tree in a1: read at
     // boot, as long as its header says, and parsed by `fdt`.
-    crate::dtb::with_tree(dtb, |bytes| parse(dtb, bytes))
-        .unwrap_or(Err(PlatformError::BadDeviceTree))
+    with_tree(dtb, |bytes| parse(dtb, bytes)).unwrap_or(Err(PlatformError::BadDeviceTree))
 }
 
 fn parse(dtb: usize, bytes: &[u8]) -> Result<&'static Platform, PlatformError> {

@@ -108,7 +108,7 @@ fn boot_images(p: &Platform) -> BootImages {
     // PAYLOAD_BASE is DRAM, right above the SM; the Image header is 64 bytes.
     let mut header = [0u8; 64];
     phys::read_into(PhysRange::new(PAYLOAD_BASE, header.len()).expect("above the SM"), &mut header);
-    let dtb_size = crate::dtb::total_size(p.dtb).expect("the platform parsed this tree");
+    let dtb_size = crate::platform::tree_size(p.dtb).expect("the platform parsed this tree");
     BootImages {
         kernel_base: PAYLOAD_BASE,
         kernel: kernel_footprint(PAYLOAD_BASE, &header),
@@ -123,7 +123,7 @@ fn boot_images(p: &Platform) -> BootImages {
 /// patch buffer.
 pub fn refuses_epm(epm: &Range) -> bool {
     let Some(mut images) = IMAGES.get().copied() else { return false };
-    let now = crate::dtb::total_size(images.dtb.base).unwrap_or(0);
+    let now = crate::platform::tree_size(images.dtb.base).unwrap_or(0);
     images.dtb.size = images.dtb.size.max(now.min(crate::dtb::SCRATCH));
     images.refuses_epm(epm)
 }
