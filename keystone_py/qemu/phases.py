@@ -54,11 +54,12 @@ ADDR2LINE = "riscv64-unknown-elf-addr2line"
 PHASE_BY_FILE: Tuple[Tuple[str, str], ...] = (
     ("arch/fpu.rs", "FP registers"),
     ("arch/hext.rs", "H/VS CSRs"),
-    ("enclave/context.rs", "S-mode CSRs, mstatus, mie"),
+    ("arch/context.rs", "S-mode CSRs, mstatus, mie"),
     ("arch/pmp.rs", "PMP registers"),
     ("pmp_global.rs", "PMP policy"),
     ("core/src/pmp", "PMP policy"),
     ("timer.rs", "timer guard"),
+    ("timer_policy.rs", "timer guard"),
     ("clint.rs", "timer guard"),
     ("ipi.rs", "IPI poll"),
     ("/spin-", "locks"),
@@ -69,8 +70,8 @@ PHASE_BY_FILE: Tuple[Tuple[str, str], ...] = (
     ("src/trap.rs", "trap handler"),
 )
 #: Frames that say nothing about the phase: the caller's frame decides.
-_HELPERS = ("arch/csr.rs", "arch/bits.rs", "/library/core/", "/rustc/", "core/src/num",
-            "core/src/ops", "core/src/ptr", "core/src/cmp", "core/src/option",
+_HELPERS = ("arch/csr.rs", "core/src/bits.rs", "hal/src/cpu.rs", "/library/core/", "/rustc/",
+            "core/src/num", "core/src/ops", "core/src/ptr", "core/src/cmp", "core/src/option",
             "core/src/result", "core/src/slice", "core/src/sync")
 HOST = "host (payload S-mode)"
 ENCLAVE = "enclave"

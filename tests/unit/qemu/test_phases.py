@@ -23,7 +23,7 @@ def test_a_symbol_with_no_phase_or_no_symbol_at_all_names_nothing():
 
 def test_the_innermost_frame_that_is_not_a_helper_names_the_phase():
     chain = ["/x/sm_rs/hal/src/arch/csr.rs", "/x/sm_rs/hal/src/arch/hext.rs",
-             "/x/sm_rs/src/enclave/context.rs"]
+             "/x/sm_rs/hal/src/arch/context.rs"]
     assert phase_of(chain) == "H/VS CSRs"
-    assert phase_of(["/x/sm_rs/src/enclave/context.rs"]) == "S-mode CSRs, mstatus, mie"
+    assert phase_of(["/x/sm_rs/hal/src/arch/context.rs"]) == "S-mode CSRs, mstatus, mie"
     assert phase_of(["/x/sm_rs/src/nowhere.rs"]) == "other (nowhere.rs)"
