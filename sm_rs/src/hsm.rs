@@ -1,12 +1,12 @@
 //! Hart state management: which harts run S-mode code, and starting/stopping them.
 
-use crate::arch::{entry, fence};
+use crate::arch::entry;
 use crate::cpu;
 use crate::harts::HARTS;
 use crate::{clint, hart, platform};
 use keystone_abi::layout::MAX_HARTS;
 use sbi_spec::binary::SbiRet;
-use sm_core::pmp::Range;
+use sm_core::hsm::{self, ArgError, Suspend};
 
 /// Records every hart of the device tree: the boot hart started, the rest stopped.
 pub fn init(boot_hart: usize) {
@@ -18,15 +18,25 @@ pub fn init(boot_hart: usize) {
     }
 }
 
+// sm-core's suspend types are SBI's.
+const _: () = assert!(
+    hsm::SUSPEND_RETENTIVE == sbi_spec::hsm::suspend_type::RETENTIVE as usize
+        && hsm::SUSPEND_NON_RETENTIVE == sbi_spec::hsm::suspend_type::NON_RETENTIVE as usize
+);
+
+/// The SBI error for arguments `sm_core::hsm` refused.
+fn refused(e: ArgError) -> SbiRet {
+    match e {
+        ArgError::InvalidParam => SbiRet::invalid_param(),
+        ArgError::InvalidAddress => SbiRet::invalid_address(),
+    }
+}
+
 /// SBI HSM hart_start: wake a stopped hart at `start_addr` (S-mode, physical).
 pub fn hart_start(hartid: usize, start_addr: usize, opaque: usize) -> SbiRet {
-    let platform = platform::get();
-    if !platform.hart_exists(hartid) {
-        return SbiRet::invalid_param();
-    }
-    let target = Range::new(start_addr, 4);
-    if !target.is_ok_and(|r| crate::memory::supervisor_may_access(&r)) || start_addr % 2 != 0 {
-        return SbiRet::invalid_address();
+    let exists = platform::get().hart_exists(hartid);
+    if let Err(e) = hsm::check_start(exists, start_addr, crate::memory::supervisor_may_access) {
+        return refused(e);
     }
     if !HARTS[hartid].remote().request_start(start_addr, opaque) {
         return SbiRet::already_available();
@@ -46,25 +56,18 @@ pub fn hart_stop(hartid: usize) -> SbiRet {
 /// SBI HSM hart_suspend: wait for an interrupt, then return (retentive) or
 /// restart S-mode at `resume_addr` (non-retentive).
 pub fn hart_suspend(hartid: usize, kind: usize, resume_addr: usize, opaque: usize) -> SbiRet {
-    use sbi_spec::hsm::suspend_type::{NON_RETENTIVE, RETENTIVE};
-    let Ok(kind) = u32::try_from(kind) else { return SbiRet::invalid_param() };
-    if kind != RETENTIVE && kind != NON_RETENTIVE {
-        return SbiRet::invalid_param();
-    }
-    if kind == NON_RETENTIVE {
-        let target = Range::new(resume_addr, 4);
-        if !target.is_ok_and(|r| crate::memory::supervisor_may_access(&r)) {
-            return SbiRet::invalid_address();
-        }
-    }
+    let kind = match hsm::check_suspend(kind, resume_addr, crate::memory::supervisor_may_access) {
+        Ok(kind) => kind,
+        Err(e) => return refused(e),
+    };
     let me = HARTS[hartid].local();
     me.suspend();
     // Waits until an enabled interrupt (mip & mie) is pending; M-mode keeps
     // MIE clear, so nothing traps here.
-    fence::wfi();
+    cpu::wait_for_interrupt();
     me.resume();
     crate::pmp_global::gate(hartid);
-    if kind == NON_RETENTIVE {
+    if let Suspend::NonRetentive(resume_addr) = kind {
         crate::world::enter_host(hartid, opaque, resume_addr)
     }
     SbiRet::success(0)

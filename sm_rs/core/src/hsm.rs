@@ -14,6 +14,7 @@
 //! reads states with SeqCst, so the stores a hart makes on its way into
 //! S-mode (STARTED, SUSPENDED) are SeqCst too.
 
+use crate::pmp::Range;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// An SBI HSM hart state (SBI v2.0, chapter 9: `sbi_hart_get_status`).
@@ -212,6 +213,68 @@ pub fn mask(cells: &[HsmCell], pick: impl Fn(Remote<'_>) -> bool) -> usize {
     cells.iter().enumerate().fold(0, |m, (id, c)| if pick(c.remote()) { m | (1 << id) } else { m })
 }
 
+/// Why an HSM call's arguments are refused, before any state changes (the
+/// firmware answers SBI_ERR_INVALID_PARAM or SBI_ERR_INVALID_ADDRESS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgError {
+    /// No such hart, or an unknown suspend type.
+    InvalidParam,
+    /// An address S-mode may not name, or a misaligned start address.
+    InvalidAddress,
+}
+
+/// SBI's retentive suspend type (SBI v2.0, 9.4).
+pub const SUSPEND_RETENTIVE: usize = 0;
+/// SBI's non-retentive suspend type.
+pub const SUSPEND_NON_RETENTIVE: usize = 0x8000_0000;
+
+/// How a hart suspends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suspend {
+    /// Waits for an interrupt, then returns from the call.
+    Retentive,
+    /// Waits for an interrupt, then restarts S-mode at this address.
+    NonRetentive(usize),
+}
+
+/// The 4 bytes at `addr` are memory the host may name (`may_access`).
+fn executable(addr: usize, may_access: impl FnOnce(&Range) -> bool) -> bool {
+    Range::new(addr, 4).is_ok_and(|r| may_access(&r))
+}
+
+/// hart_start's checks: the hart exists, and the start address is memory
+/// the host may name, 2-byte aligned (IALIGN with C).
+pub fn check_start(
+    hart_exists: bool,
+    start_addr: usize,
+    may_access: impl FnOnce(&Range) -> bool,
+) -> Result<(), ArgError> {
+    if !hart_exists {
+        return Err(ArgError::InvalidParam);
+    }
+    if !executable(start_addr, may_access) || start_addr % 2 != 0 {
+        return Err(ArgError::InvalidAddress);
+    }
+    Ok(())
+}
+
+/// hart_suspend's checks: a known suspend type (a 32-bit value), and for a
+/// non-retentive suspend a resume address the host may name.
+pub fn check_suspend(
+    kind: usize,
+    resume_addr: usize,
+    may_access: impl FnOnce(&Range) -> bool,
+) -> Result<Suspend, ArgError> {
+    match kind {
+        SUSPEND_RETENTIVE => Ok(Suspend::Retentive),
+        SUSPEND_NON_RETENTIVE if executable(resume_addr, may_access) => {
+            Ok(Suspend::NonRetentive(resume_addr))
+        }
+        SUSPEND_NON_RETENTIVE => Err(ArgError::InvalidAddress),
+        _ => Err(ArgError::InvalidParam),
+    }
+}
+
 /// Four harts for the mask tests: 0 started, 1 stopped (present, not booted), 2
 /// suspended, 3 absent.
 #[cfg(test)]
@@ -358,6 +421,60 @@ mod tests {
             assert!(cell.remote().request_start(0x8020_0000 + round, round));
             assert_eq!(hart.join().unwrap(), (0x8020_0000 + round, round));
             assert_eq!(cell.remote().status(), Some(HsmState::Started));
+        }
+    }
+}
+
+#[cfg(test)]
+mod arg_tests {
+    use super::*;
+
+    const DRAM: Range = Range { base: 0x8020_0000, size: 0x100_0000 };
+
+    fn host_memory(r: &Range) -> bool {
+        DRAM.contains(r)
+    }
+
+    #[test]
+    fn start_on_a_missing_hart_is_invalid_param() {
+        assert_eq!(check_start(false, DRAM.base, host_memory), Err(ArgError::InvalidParam));
+    }
+
+    #[test]
+    fn start_at_host_memory_is_accepted() {
+        assert_eq!(check_start(true, DRAM.base, host_memory), Ok(()));
+        assert_eq!(check_start(true, DRAM.base + 2, host_memory), Ok(()), "IALIGN 16 with C");
+    }
+
+    #[test]
+    fn start_outside_host_memory_or_odd_is_invalid_address() {
+        assert_eq!(check_start(true, 0x8000_0000, host_memory), Err(ArgError::InvalidAddress));
+        assert_eq!(check_start(true, DRAM.base + 1, host_memory), Err(ArgError::InvalidAddress));
+        assert_eq!(check_start(true, DRAM.end() - 2, host_memory), Err(ArgError::InvalidAddress));
+        assert_eq!(check_start(true, usize::MAX - 1, |_| true), Err(ArgError::InvalidAddress));
+    }
+
+    #[test]
+    fn retentive_suspend_ignores_the_resume_address() {
+        assert_eq!(check_suspend(SUSPEND_RETENTIVE, 0, |_| false), Ok(Suspend::Retentive));
+    }
+
+    #[test]
+    fn non_retentive_suspend_needs_a_host_address() {
+        assert_eq!(
+            check_suspend(SUSPEND_NON_RETENTIVE, DRAM.base, host_memory),
+            Ok(Suspend::NonRetentive(DRAM.base))
+        );
+        assert_eq!(
+            check_suspend(SUSPEND_NON_RETENTIVE, 0x8000_0000, host_memory),
+            Err(ArgError::InvalidAddress)
+        );
+    }
+
+    #[test]
+    fn unknown_suspend_types_are_invalid_param() {
+        for kind in [1, 0x7fff_ffff, 0x8000_0001, 0x1_0000_0000, 0x1_8000_0000, usize::MAX] {
+            assert_eq!(check_suspend(kind, DRAM.base, host_memory), Err(ArgError::InvalidParam));
         }
     }
 }
