@@ -252,7 +252,7 @@ pub fn check_start(
     if !hart_exists {
         return Err(ArgError::InvalidParam);
     }
-    if !executable(start_addr, may_access) || start_addr % 2 != 0 {
+    if !executable(start_addr, may_access) || !start_addr.is_multiple_of(2) {
         return Err(ArgError::InvalidAddress);
     }
     Ok(())
