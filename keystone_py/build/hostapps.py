@@ -7,6 +7,7 @@ std, riscv64 Linux) and the enclave files they load.
     /bin/test-runner, /bin/ks-demo    host apps (examples/host)
     /bin/ks-cpp-demo                  the C++ host SDK's (added by .linux from .cppsdk)
     /enclave/loader.bin, /enclave/eyrie-rt, /enclave/<eapp>   enclave files
+    /enclave/linux-<name>             Linux programs run as eapps (examples/linux)
 
 Each piece is rebuilt only when its inputs change (stamp files in ``build/``).
 """
@@ -28,12 +29,39 @@ log = logging.getLogger("keystone_py.hostapps")
 
 LINUX_USER_TARGET = "riscv64gc-unknown-linux-gnu"
 #: The host-app binaries of examples/host.
-HOST_APPS = ("test-runner", "ks-demo", "attestor", "driver-refusals")
+HOST_APPS = ("test-runner", "ks-demo", "attestor", "driver-refusals", "ks-files")
 HOST_APP_INPUTS = ("sdk/abi", "sdk/host", "examples/host")
 CARGO_FLAGS = ("build", "--release", "-Z", "build-std=std,panic_abort",
                "--target", LINUX_USER_TARGET)
 
-__all__ = ["EAPPS", "HOST_APPS", "LINUX_USER_TARGET", "HostAppsBuilder", "guest_files"]
+#: Linux programs (static glibc, no Keystone SDK) run as eapps: folder under
+#: examples/linux -> its C sources, built into build/linux-eapps/<name>.
+LINUX_EAPPS = {"files": ("files.c",)}
+LINUX_EAPP_FLAGS = ("-static", "-no-pie", "-O2", "-Wall", "-Wextra", "-Werror")
+
+__all__ = ["EAPPS", "HOST_APPS", "LINUX_EAPPS", "LINUX_USER_TARGET", "HostAppsBuilder",
+           "build_linux_eapps", "guest_files"]
+
+
+def build_linux_eapps(root: Path, toolchain: Toolchain) -> Dict[str, Path]:
+    """The Linux programs of :data:`LINUX_EAPPS`, compiled with the glibc
+    cross compiler when their sources changed: name -> ELF."""
+    gcc = toolchain.require("linux-gcc")
+    out = build_dir(root) / "linux-eapps"
+    out.mkdir(parents=True, exist_ok=True)
+    built: Dict[str, Path] = {}
+    for name, sources in LINUX_EAPPS.items():
+        folder = f"examples/linux/{name}"
+        key = compute_cache_key(root, (folder,), " ".join(LINUX_EAPP_FLAGS) + str(gcc))
+        stamp = Stamp(out / f"{name}.stamp")
+        elf = out / name
+        if not stamp.fresh(key, [elf]):
+            argv = [str(gcc), *LINUX_EAPP_FLAGS, "-o", str(elf),
+                    *(str(root / folder / s) for s in sources)]
+            run_logged(argv, f"gcc {folder}", build_dir(root) / "logs" / f"linux-eapp-{name}.log")
+            stamp.write(key)
+        built[name] = elf
+    return built
 
 
 class HostAppsBuilder:
@@ -86,4 +114,6 @@ def guest_files(root: Path, toolchain: Toolchain, module: Path) -> Dict[str, Pat
     files["enclave/eyrie-rt"] = art.require("runtime_elf")
     for name in EAPPS:
         files[f"enclave/{name}"] = art.eapp(name)
+    for name, path in build_linux_eapps(root, toolchain).items():
+        files[f"enclave/linux-{name}"] = path
     return files

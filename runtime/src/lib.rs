@@ -14,6 +14,7 @@
 pub mod edge;
 pub mod elf;
 pub mod epm;
+pub mod files;
 pub mod freemem;
 pub mod pt;
 pub mod user;

@@ -57,6 +57,51 @@ pub const MAX_EDGE_CALL: u64 = 10;
 /// Call id of a proxied Linux system call (`EDGECALL_SYSCALL`).
 pub const EDGECALL_SYSCALL: u64 = 11;
 
+/// Call id of a proxied file system call (ours; docs/runtime.md, "Files"):
+/// the data area holds a [`FileCall`], then the call's bytes (the path of
+/// an openat, the bytes of a write); the host answers a [`FileReply`]
+/// header, then the call's bytes (what a read read, a `struct stat`).
+pub const EDGECALL_FILE: u64 = 12;
+
+/// The request of an [`EDGECALL_FILE`] call: a Linux syscall number and up
+/// to four arguments, their meaning by call (see [`file`]).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileCall {
+    pub num: u64,
+    pub args: [u64; 4],
+}
+
+/// The answer's header: the syscall's result (`-errno` on failure).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileReply {
+    pub result: i64,
+}
+
+/// Offset of a file call's bytes from the start of the request.
+pub const FILE_CALL_SIZE: usize = core::mem::size_of::<FileCall>();
+/// Offset of the answer's bytes from the start of the reply.
+pub const FILE_REPLY_SIZE: usize = core::mem::size_of::<FileReply>();
+
+const _: () = assert!(FILE_CALL_SIZE == 40);
+const _: () = assert!(FILE_REPLY_SIZE == 8);
+
+/// The arguments of each [`EDGECALL_FILE`] call, by syscall number. A
+/// `handle` is the host's name for an open file (the runtime keeps the
+/// eapp's descriptors itself and never shows it the host's).
+///
+/// - `OPENAT`: `[flags, mode, 0, 0]`, bytes = the path (no NUL);
+///   result: a handle (>= 0).
+/// - `CLOSE`: `[handle, 0, 0, 0]`.
+/// - `READ`: `[handle, count, offset, positioned]` (positioned = 1 for
+///   pread64); result: bytes read (<= count), answered after the header.
+/// - `WRITE`: `[handle, count, offset, positioned]`, bytes = the data;
+///   result: bytes written (<= count).
+/// - `LSEEK`: `[handle, offset, whence, 0]`; result: the new offset.
+/// - `FSTAT`: `[handle, 0, 0, 0]`; answered: a `struct stat` (STAT_SIZE).
+pub mod file {}
+
 /// `struct edge_syscall` header: the syscall number, then its arguments.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -26,7 +26,19 @@ pub mod syscall {
 
 /// The Linux (riscv64 generic) system calls the runtime answers.
 pub mod linux {
+    pub const FCNTL: usize = 25;
+    pub const IOCTL: usize = 29;
+    pub const OPENAT: usize = 56;
+    pub const CLOSE: usize = 57;
+    pub const LSEEK: usize = 62;
+    pub const READ: usize = 63;
     pub const WRITE: usize = 64;
+    pub const READV: usize = 65;
+    pub const WRITEV: usize = 66;
+    pub const PREAD64: usize = 67;
+    pub const PWRITE64: usize = 68;
+    pub const NEWFSTATAT: usize = 79;
+    pub const FSTAT: usize = 80;
     pub const EXIT: usize = 93;
     pub const EXIT_GROUP: usize = 94;
     pub const SET_TID_ADDRESS: usize = 96;
@@ -40,11 +52,43 @@ pub mod linux {
     pub const MPROTECT: usize = 226;
     pub const GETRANDOM: usize = 278;
     /// errno values returned negated.
+    pub const ENOENT: isize = 2;
+    pub const EIO: isize = 5;
     pub const EBADF: isize = 9;
     pub const ENOMEM: isize = 12;
+    pub const EACCES: isize = 13;
+    pub const EFAULT: isize = 14;
     pub const EEXIST: isize = 17;
     pub const EINVAL: isize = 22;
+    pub const EMFILE: isize = 24;
+    pub const ENOTTY: isize = 25;
+    pub const ENAMETOOLONG: isize = 36;
     pub const ENOSYS: isize = 38;
+    /// The largest errno: a result in `-MAX_ERRNO..0` is an error.
+    pub const MAX_ERRNO: isize = 4095;
+    /// openat's flags (the access mode is the low two bits).
+    pub const O_ACCMODE: usize = 3;
+    pub const O_RDONLY: usize = 0;
+    pub const O_WRONLY: usize = 1;
+    pub const O_RDWR: usize = 2;
+    pub const O_CREAT: usize = 0o100;
+    pub const O_EXCL: usize = 0o200;
+    pub const O_TRUNC: usize = 0o1000;
+    pub const O_APPEND: usize = 0o2000;
+    pub const O_CLOEXEC: usize = 0o2000000;
+    /// openat's and fstatat's "the current directory" and "the fd itself".
+    pub const AT_FDCWD: isize = -100;
+    pub const AT_EMPTY_PATH: usize = 0x1000;
+    /// lseek's whence values.
+    pub const SEEK_SET: usize = 0;
+    pub const SEEK_CUR: usize = 1;
+    pub const SEEK_END: usize = 2;
+    /// `struct stat` (asm-generic, riscv64) in bytes.
+    pub const STAT_SIZE: usize = 128;
+    /// The longest path an openat may name (PATH_MAX, with its NUL).
+    pub const PATH_MAX: usize = 4096;
+    /// The most iovecs one readv/writev takes (IOV_MAX).
+    pub const IOV_MAX: usize = 1024;
     /// mmap flags and protections.
     pub const PROT_READ: usize = 1;
     pub const PROT_WRITE: usize = 2;

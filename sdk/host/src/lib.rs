@@ -17,10 +17,12 @@
 //! destroys it when the process dies).
 
 mod epm;
+pub mod files;
 pub mod switchless;
 mod sys;
 
 pub use epm::EpmLoad;
+pub use files::{FilePolicy, FileServer};
 
 /// The driver's ioctls and mmap without the SDK's checks, for tests that
 /// feed the driver bad input on purpose (still sound: each command's size is
@@ -189,6 +191,7 @@ impl Table {
             // poisoned; its state is the handler's own business.
             Some(Entry::Exclusive(h)) => h.lock().unwrap_or_else(|p| p.into_inner())(args),
             None if id == edge::EDGECALL_SYSCALL => proxy_syscall(args),
+            None if id == edge::EDGECALL_FILE => refuse_file(args),
             None => {
                 self.unknown.fetch_add(1, Ordering::Relaxed);
                 Reply::Status(status::BAD_CALL_ID)
@@ -466,6 +469,13 @@ impl Builder {
         self
     }
 
+    /// Serves the eapp's files (EDGECALL_FILE) under `policy`; without
+    /// this, every file the eapp opens is refused (EACCES).
+    pub fn files(self, policy: FilePolicy) -> Self {
+        let mut server = FileServer::new(policy);
+        self.ocall(edge::EDGECALL_FILE, move |args| server.serve(args))
+    }
+
     /// Serves ocall `id` with `handler`, which several switchless workers
     /// may run at once (ordinary ocalls use it too).
     pub fn ocall_shared(
@@ -685,6 +695,11 @@ impl Drop for Enclave {
             let _ = self.ioctl("DESTROY_ENCLAVE", kio::DESTROY_ENCLAVE, &mut args);
         }
     }
+}
+
+/// EDGECALL_FILE with no [`Builder::files`]: every call refused (EACCES).
+fn refuse_file(_: &[u8]) -> Reply {
+    Reply::Data((-(linux::EACCES as i64)).to_le_bytes().to_vec())
 }
 
 /// EDGECALL_SYSCALL: write(2) to fd 1 or 2 goes to ours; anything else is

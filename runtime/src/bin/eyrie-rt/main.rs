@@ -9,6 +9,8 @@
 #[cfg(target_os = "none")]
 mod entry;
 #[cfg(target_os = "none")]
+mod fileio;
+#[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
 mod slice;

@@ -13,6 +13,7 @@ use keystone_abi::eyrie::{exit_code, linux};
 use keystone_abi::switchless::RING_BYTES;
 use runtime::arch::{self, SbiRet};
 use runtime::epm::{Epm, WindowPages};
+use runtime::files::FdTable;
 use runtime::freemem::FreeMem;
 use runtime::pt::{flags, PhysMem};
 use runtime::user::{AddressSpace, Readable, UserSlice, Write};
@@ -33,6 +34,8 @@ pub struct State {
     pub copy: CopyPages,
     /// Whether the switchless ring is mapped for the eapp.
     pub ring_mapped: bool,
+    /// The eapp's open files (proxied to the host).
+    pub files: FdTable,
 }
 
 /// The physical addresses of the runtime's two copy pages (free memory).
@@ -62,6 +65,7 @@ static STATE: Global = Global {
         utm: Utm { size: 0, pa: 0 },
         copy: CopyPages { a: 0, b: 0 },
         ring_mapped: false,
+        files: FdTable::new(),
     }),
 };
 

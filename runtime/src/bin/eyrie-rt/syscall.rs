@@ -4,6 +4,7 @@
 //! BAD_POINTER; an untrusted answer from the host that fails its checks makes
 //! the call fail.
 
+use crate::fileio;
 use crate::mem::{with_state, State, Utm};
 use keystone_abi::edge::{EdgeCall, SyscallWrite, DATA_OFFSET, EDGECALL_SYSCALL, EDGE_CALL_SIZE};
 use keystone_abi::eyrie::{exit_code, linux, syscall as ks, TIMEBASE_HZ};
@@ -24,12 +25,14 @@ fn neg(errno: isize) -> usize {
 }
 
 /// Ends the enclave: the eapp named memory that is not its own.
-fn bad_pointer() -> ! {
+pub(crate) fn bad_pointer() -> ! {
     exit_enclave(exit_code::BAD_POINTER)
 }
 
 /// The checked slice, or the end of the enclave (BAD_POINTER).
-fn or_bad_pointer<A: runtime::user::Access>(r: Result<UserSlice<A>, BadPointer>) -> UserSlice<A> {
+pub(crate) fn or_bad_pointer<A: runtime::user::Access>(
+    r: Result<UserSlice<A>, BadPointer>,
+) -> UserSlice<A> {
     r.unwrap_or_else(|BadPointer| bad_pointer())
 }
 
@@ -60,7 +63,18 @@ fn dispatch_other(n: usize, a: [usize; 6]) -> usize {
         ks::ATTEST_ENCLAVE => attest(s, a[0], a[1], a[2]),
         ks::GET_SEALING_KEY => sealing_key(s, a[0], a[1], a[2], a[3]),
         ks::MAP_RING => s.map_ring(a[0]) as usize,
-        linux::WRITE => write(s, a[0], a[1], a[2]),
+        linux::WRITE => fileio::ret(fileio::write(s, a[0], a[1], a[2], None)),
+        linux::PWRITE64 => fileio::ret(fileio::write(s, a[0], a[1], a[2], Some(a[3]))),
+        linux::READ => fileio::ret(fileio::read(s, a[0], a[1], a[2], None)),
+        linux::PREAD64 => fileio::ret(fileio::read(s, a[0], a[1], a[2], Some(a[3]))),
+        linux::OPENAT => fileio::ret(fileio::openat(s, a[0], a[1], a[2], a[3])),
+        linux::CLOSE => fileio::ret(fileio::close(s, a[0])),
+        linux::LSEEK => fileio::ret(fileio::lseek(s, a[0], a[1], a[2])),
+        linux::FSTAT => fileio::ret(fileio::fstat(s, a[0], a[1])),
+        linux::NEWFSTATAT => fileio::ret(fileio::fstatat(s, a[0], a[1], a[2], a[3])),
+        linux::READV => fileio::ret(fileio::vector(s, a[0], a[1], a[2], false)),
+        linux::WRITEV => fileio::ret(fileio::vector(s, a[0], a[1], a[2], true)),
+        linux::IOCTL => neg(linux::ENOTTY),
         linux::BRK => s.set_brk(a[0]),
         linux::MMAP => s.mmap(a[1], a[2], a[3], a[4] as isize) as usize,
         linux::MUNMAP => s.munmap(a[0], a[1]) as usize,
@@ -83,7 +97,7 @@ fn post(utm: &mut Utm, id: u64, len: usize) -> Result<(), ()> {
 }
 
 /// Writes the edge-call header, stops for the host, and reads its answer.
-fn call_host(utm: &mut Utm, id: u64, len: usize) -> Result<EdgeCall, ()> {
+pub(crate) fn call_host(utm: &mut Utm, id: u64, len: usize) -> Result<EdgeCall, ()> {
     post(utm, id, len)?;
     Ok(read_header(utm))
 }
@@ -224,7 +238,7 @@ fn sealing_key(
 
 /// write(fd, buf, len) to stdout/stderr, proxied to the host as
 /// EDGECALL_SYSCALL; long writes are cut to what the UTM holds.
-fn write(s: &mut State, fd: usize, buf: usize, len: usize) -> usize {
+pub(crate) fn console_write(s: &mut State, fd: usize, buf: usize, len: usize) -> usize {
     if fd != 1 && fd != 2 {
         return neg(linux::EBADF);
     }

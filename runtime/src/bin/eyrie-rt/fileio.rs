@@ -1,0 +1,219 @@
+//! The eapp's file system calls, proxied to the host as EDGECALL_FILE calls
+//! (`keystone_abi::edge::file`). The eapp's pointers are checked as any
+//! system call's (a bad one ends the enclave, BAD_POINTER); the host's
+//! answers are checked by `runtime::files` before a byte reaches the eapp:
+//! a lie about a length, a range or a result makes the call fail with EIO.
+
+use crate::mem::State;
+use crate::syscall::{call_host, console_write, or_bad_pointer};
+use keystone_abi::edge::{DATA_OFFSET, EDGECALL_FILE, FILE_CALL_SIZE, FILE_REPLY_SIZE};
+use keystone_abi::eyrie::linux;
+use runtime::edge;
+use runtime::files::{self, Bytes};
+use runtime::PAGE_SIZE;
+
+type Result<T> = core::result::Result<T, isize>;
+
+/// Where a call's bytes start in the UTM.
+const BYTES_AT: usize = DATA_OFFSET + FILE_CALL_SIZE;
+
+/// The syscall's return value for `r`.
+pub fn ret(r: Result<u64>) -> usize {
+    match r {
+        Ok(v) => v as usize,
+        Err(e) => (-e) as usize,
+    }
+}
+
+/// Bytes a call may carry to the host (after its header).
+fn request_room(s: &mut State) -> usize {
+    edge::data_capacity(s.utm.size()).saturating_sub(FILE_CALL_SIZE)
+}
+
+/// Bytes an answer may carry back (after its header).
+fn answer_room(s: &mut State) -> usize {
+    edge::data_capacity(s.utm.size()).saturating_sub(FILE_REPLY_SIZE)
+}
+
+/// Writes the call's header, calls the host with `len` bytes after it and
+/// checks the answer (see `files::answer`).
+fn call(
+    s: &mut State,
+    num: usize,
+    args: [u64; 4],
+    len: usize,
+    limit: Option<u64>,
+    bytes: Bytes,
+) -> Result<(u64, core::ops::Range<usize>)> {
+    let u = s.utm.bytes();
+    if u.len() < BYTES_AT {
+        return Err(linux::EIO);
+    }
+    u[DATA_OFFSET..DATA_OFFSET + 8].copy_from_slice(&(num as u64).to_le_bytes());
+    for (i, a) in args.iter().enumerate() {
+        let at = DATA_OFFSET + 8 + 8 * i;
+        u[at..at + 8].copy_from_slice(&a.to_le_bytes());
+    }
+    let answer =
+        call_host(&mut s.utm, EDGECALL_FILE, FILE_CALL_SIZE + len).map_err(|_| linux::EIO)?;
+    files::answer(s.utm.bytes(), &answer, limit, bytes)
+}
+
+fn handle(s: &State, fd: usize) -> Result<u64> {
+    s.files.get(fd).ok_or(linux::EBADF)
+}
+
+/// openat(dirfd, path, flags, mode): the path is copied (up to its NUL) into
+/// the UTM page by page, each piece checked; only AT_FDCWD or an absolute
+/// path (the host resolves a relative one in its own directory).
+pub fn openat(s: &mut State, dirfd: usize, path: usize, flags: usize, mode: usize) -> Result<u64> {
+    let max = linux::PATH_MAX.min(request_room(s));
+    let mut len = 0;
+    loop {
+        if len == max {
+            return Err(linux::ENAMETOOLONG);
+        }
+        let va = path.checked_add(len).unwrap_or_else(|| crate::syscall::bad_pointer());
+        let n = (PAGE_SIZE - va % PAGE_SIZE).min(max - len);
+        let src = or_bad_pointer(s.space.readable(va, n));
+        let dst = &mut s.utm.bytes()[BYTES_AT + len..BYTES_AT + len + n];
+        s.space.copy_in(&src, dst);
+        if let Some(nul) = dst.iter().position(|&b| b == 0) {
+            len += nul;
+            break;
+        }
+        len += n;
+    }
+    if len == 0 {
+        return Err(linux::ENOENT);
+    }
+    if dirfd as isize != linux::AT_FDCWD && s.utm.bytes()[BYTES_AT] != b'/' {
+        return Err(linux::EINVAL);
+    }
+    if !s.files.has_room() {
+        return Err(linux::EMFILE);
+    }
+    let (h, _) = call(s, linux::OPENAT, [flags as u64, mode as u64, 0, 0], len, None, Bytes::None)?;
+    Ok(s.files.insert(h).expect("checked room") as u64)
+}
+
+/// close(fd): the console's descriptors stay; a file's is freed here
+/// whatever the host answers.
+pub fn close(s: &mut State, fd: usize) -> Result<u64> {
+    if fd <= 2 {
+        return Ok(0);
+    }
+    let h = s.files.remove(fd).ok_or(linux::EBADF)?;
+    call(s, linux::CLOSE, [h, 0, 0, 0], 0, Some(0), Bytes::None).map(|_| 0)
+}
+
+/// read/pread64(fd, buf, count[, offset]): at most what one answer holds.
+pub fn read(s: &mut State, fd: usize, buf: usize, count: usize, at: Option<usize>) -> Result<u64> {
+    if fd == 0 {
+        return Ok(0);
+    }
+    let h = handle(s, fd)?;
+    let offset = positioned(at)?;
+    let dst = or_bad_pointer(s.space.writable(buf, count));
+    let n = count.min(answer_room(s));
+    let args = [h, n as u64, offset, at.is_some() as u64];
+    let (got, range) = call(s, linux::READ, args, 0, Some(n as u64), Bytes::Counted)?;
+    let dst = dst.prefix(got as usize);
+    s.space.copy_out(&dst, &s.utm.bytes()[range]);
+    Ok(got)
+}
+
+/// write/pwrite64(fd, buf, count[, offset]): at most what one call holds;
+/// fd 1 and 2 (not positioned) are the console's.
+pub fn write(s: &mut State, fd: usize, buf: usize, count: usize, at: Option<usize>) -> Result<u64> {
+    if (fd == 1 || fd == 2) && at.is_none() {
+        return match console_write(s, fd, buf, count) {
+            v if (v as isize) < 0 => Err(-(v as isize)),
+            v => Ok(v as u64),
+        };
+    }
+    let h = handle(s, fd)?;
+    let offset = positioned(at)?;
+    let src = or_bad_pointer(s.space.readable(buf, count));
+    let n = count.min(request_room(s));
+    let src = src.prefix(n);
+    s.space.copy_in(&src, &mut s.utm.bytes()[BYTES_AT..BYTES_AT + n]);
+    let args = [h, n as u64, offset, at.is_some() as u64];
+    call(s, linux::WRITE, args, n, Some(n as u64), Bytes::None).map(|(v, _)| v)
+}
+
+fn positioned(at: Option<usize>) -> Result<u64> {
+    match at {
+        Some(o) if (o as isize) < 0 => Err(linux::EINVAL),
+        Some(o) => Ok(o as u64),
+        None => Ok(0),
+    }
+}
+
+/// lseek(fd, offset, whence).
+pub fn lseek(s: &mut State, fd: usize, offset: usize, whence: usize) -> Result<u64> {
+    let h = handle(s, fd)?;
+    if whence > linux::SEEK_END {
+        return Err(linux::EINVAL);
+    }
+    call(s, linux::LSEEK, [h, offset as u64, whence as u64, 0], 0, None, Bytes::None).map(|r| r.0)
+}
+
+/// fstat(fd, statbuf): the host's `struct stat`, exactly STAT_SIZE bytes.
+pub fn fstat(s: &mut State, fd: usize, statbuf: usize) -> Result<u64> {
+    let h = handle(s, fd)?;
+    let dst = or_bad_pointer(s.space.writable(statbuf, linux::STAT_SIZE));
+    let (_, range) =
+        call(s, linux::FSTAT, [h, 0, 0, 0], 0, Some(0), Bytes::Exactly(linux::STAT_SIZE))?;
+    s.space.copy_out(&dst, &s.utm.bytes()[range]);
+    Ok(0)
+}
+
+/// newfstatat(dirfd, path, statbuf, flags): only the fstat form (an empty
+/// path with AT_EMPTY_PATH); a path is ENOSYS.
+pub fn fstatat(
+    s: &mut State,
+    dirfd: usize,
+    path: usize,
+    statbuf: usize,
+    flags: usize,
+) -> Result<u64> {
+    let first = or_bad_pointer(s.space.readable(path, 1));
+    let mut b = [0u8; 1];
+    s.space.copy_in(&first, &mut b);
+    if b[0] != 0 || flags & linux::AT_EMPTY_PATH == 0 {
+        return Err(linux::ENOSYS);
+    }
+    fstat(s, dirfd, statbuf)
+}
+
+/// readv/writev(fd, iov, iovcnt): each iovec in turn until one is short.
+pub fn vector(s: &mut State, fd: usize, iov: usize, count: usize, writing: bool) -> Result<u64> {
+    if count > linux::IOV_MAX {
+        return Err(linux::EINVAL);
+    }
+    let mut total = 0u64;
+    for i in 0..count {
+        let va = iov.checked_add(16 * i).unwrap_or_else(|| crate::syscall::bad_pointer());
+        let entry = or_bad_pointer(s.space.readable(va, 16));
+        let mut b = [0u8; 16];
+        s.space.copy_in(&entry, &mut b);
+        let base = u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize;
+        let len = u64::from_le_bytes(b[8..].try_into().expect("8 bytes")) as usize;
+        if len == 0 {
+            continue;
+        }
+        let r = if writing { write(s, fd, base, len, None) } else { read(s, fd, base, len, None) };
+        match r {
+            Ok(n) => {
+                total += n;
+                if n < len as u64 {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}

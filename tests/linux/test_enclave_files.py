@@ -1,0 +1,148 @@
+"""Linux programs inside enclaves, with files (docs/runtime.md, "Files"): a
+static glibc program (examples/linux/files) runs as an eapp on our runtime
+under `ks-files`, a host that grants it paths with the host SDK's
+FilePolicy. Its open/read/pread/write/pwrite/writev/readv/lseek/fstat/close
+and stdio calls reach host files through EDGECALL_FILE; what the policy does
+not grant is EACCES. Then the same program under hosts that lie (lengths,
+ranges, results, handles): the call fails with EIO, and the canary bytes
+around the eapp's buffer show the runtime wrote nothing outside it. Last, the
+instructions of a proxied 4 KiB read and write beside a plain ocall.
+
+One guest boot (under -icount shift=0, for the cost figure) for all of it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Dict
+
+import pytest
+
+from keystone_py.qemu import LinuxGuest
+from keystone_py.qemu import linux_machine as make_linux_machine
+
+log = logging.getLogger(__name__)
+
+DIR = "/tmp/ksf"
+EIO, EBADF, EACCES = 5, 9, 13
+LINE = re.compile(r"^files: (?P<name>\S+) ret=(?P<ret>-?\d+) errno=(?P<errno>\d+) "
+                  r"canary=(?P<canary>\S+) ?(?P<extra>.*)$", re.M)
+BENCH = re.compile(r"^files: bench rounds=(\d+) pread4k=(\d+) pwrite4k=(\d+) ocall=(\d+)$", re.M)
+RETURNED = re.compile(r"^ks-files: returned (\d+) \(file calls (\d+), open at the end (\d+)\)$",
+                      re.M)
+
+
+@pytest.fixture(scope="module")
+def guest(ks_paths, ks_linux, tmp_path_factory):
+    logs = tmp_path_factory.mktemp("enclave-files")
+    with make_linux_machine(ks_linux, memory="512M", append_extra="quiet", log_dir=logs,
+                            icount=0, toolchain=ks_paths.toolchain,
+                            name="enclave-files") as m:
+        g = LinuxGuest(m)
+        g.wait_ready(timeout=600)
+        g.wait_prompt()
+        yield g
+        assert g.poweroff() == 0
+
+
+def ks_files(guest: LinuxGuest, extra: str = ""):
+    run = guest.run(f"/bin/ks-files /enclave/linux-files --setup {DIR} --ro {DIR}/in.txt "
+                    f"--rw {DIR}/rw {extra}".strip(), 600)
+    checks: Dict[str, re.Match] = {m.group("name"): m for m in LINE.finditer(run.output)}
+    return run, checks
+
+
+@pytest.fixture(scope="module")
+def honest(guest):
+    return ks_files(guest, f"--cat {DIR}/rw/out.txt --cat {DIR}/rw/log.txt")
+
+
+def expect(checks, name: str, ret: int, errno: int = 0, extra: str = ""):
+    m = checks.get(name)
+    assert m, f"no line for {name}: {sorted(checks)}"
+    assert (int(m.group("ret")), int(m.group("errno"))) == (ret, errno), m.group(0)
+    assert m.group("canary") == "ok", m.group(0)
+    if extra:
+        assert m.group("extra") == extra, m.group(0)
+
+
+def test_a_glibc_program_uses_the_files_the_host_grants(honest):
+    run, c = honest
+    r = RETURNED.search(run.output)
+    assert r and r.group(1) == "0", str(run)
+    assert r.group(3) == "0", "every file the eapp opened was closed"
+    expect(c, "open", 3, extra="fd=3")
+    expect(c, "read", 33, extra="data=first line of in.txt|second line|")
+    expect(c, "pread", 5, extra="data=line ")
+    expect(c, "fstat", 0, extra="size=33")
+    expect(c, "lseek-end", 33)
+    expect(c, "close", 0)
+    expect(c, "create", 3)
+    expect(c, "write", 23)
+    expect(c, "pwrite", 5)
+    expect(c, "writev", 16)
+    expect(c, "fgets", 20, extra="first line of in.txt")
+    expect(c, "fprintf", 0)
+    expect(c, "readv", 10, extra="data=first line")
+    assert f"ks-files: cat {DIR}/rw/out.txt: HELLO from the enclave|vec-one vec-two|" \
+        in run.output, str(run)
+    assert f"ks-files: cat {DIR}/rw/log.txt: stdio 42|" in run.output, str(run)
+
+
+def test_what_the_policy_does_not_grant_is_refused(honest):
+    _, c = honest
+    expect(c, "refused", -1, EACCES)
+    expect(c, "refused-rw", -1, EACCES)
+    expect(c, "refused-dotdot", -1, EACCES)
+    expect(c, "close-again", -1, EBADF)
+    expect(c, "read-bad-fd", -1, EBADF)
+
+
+@pytest.mark.parametrize("mode", ["read-more", "read-short", "read-outside", "read-not-errno"])
+def test_a_host_lying_about_a_read_gets_eio_and_no_byte_outside_the_buffer(guest, mode):
+    run, c = ks_files(guest, f"--lie {mode}")
+    assert RETURNED.search(run.output), str(run)
+    expect(c, "read", -1, EIO, extra="data=")
+    expect(c, "pread", -1, EIO, extra="data=")
+    expect(c, "fgets", 0, extra="")
+    expect(c, "write", 23)  # the rest still works
+
+
+def test_a_host_lying_about_a_write_gets_eio(guest):
+    run, c = ks_files(guest, "--lie write-more")
+    assert RETURNED.search(run.output), str(run)
+    expect(c, "write", -1, EIO)
+    expect(c, "pwrite", -1, EIO)
+    expect(c, "read", 33)
+
+
+def test_a_short_stat_answer_gets_eio_and_the_stat_buffer_untouched(guest):
+    run, c = ks_files(guest, "--lie stat-short")
+    assert RETURNED.search(run.output), str(run)
+    expect(c, "fstat", -1, EIO, extra="size=-1")
+    expect(c, "read", 33)
+
+
+def test_the_host_never_chooses_the_eapps_descriptors(guest):
+    """Every open answered with handle 1 (stdout's number): the eapp still
+    gets its own descriptors (3 for each, as each is closed before the next),
+    and its writes go to the host's file server, never to the console: the
+    write to the created file reaches the server's handle 1, in.txt, opened
+    read-only (EBADF)."""
+    run, c = ks_files(guest, "--lie open-handle-1")
+    assert RETURNED.search(run.output), str(run)
+    expect(c, "open", 3, extra="fd=3")
+    expect(c, "create", 3)
+    expect(c, "write", -1, EBADF)
+    assert "hello from the enclave" not in run.output, str(run)
+
+
+def test_cost_of_a_proxied_4k_read_and_write_beside_a_plain_ocall(honest):
+    run, _ = honest
+    m = BENCH.search(run.output)
+    assert m, str(run)
+    rounds, pread, pwrite, ocall = (int(g) for g in m.groups())
+    log.warning("instructions each (-icount shift=0, %d rounds): pread 4 KiB %d, "
+                "pwrite 4 KiB %d, plain ocall %d", rounds, pread, pwrite, ocall)
+    # A proxied call is an ocall plus the copies and the host's file work.
+    assert ocall > 0 and pread > ocall and pwrite > ocall, m.group(0)
