@@ -11,6 +11,7 @@
 //! - [`epm`]: physical ranges inside the enclave's memory, checked the same way.
 #![cfg_attr(not(test), no_std)]
 
+pub mod args;
 pub mod edge;
 pub mod elf;
 pub mod epm;

@@ -45,16 +45,17 @@ def guest(ks_paths, ks_linux, tmp_path_factory):
         assert g.poweroff() == 0
 
 
-def ks_files(guest: LinuxGuest, extra: str = ""):
+def ks_files(guest: LinuxGuest, extra: str = "", args: str = ""):
     run = guest.run(f"/bin/ks-files /enclave/linux-files --setup {DIR} --ro {DIR}/in.txt "
-                    f"--rw {DIR}/rw {extra}".strip(), 600)
+                    f"--rw {DIR}/rw {extra} {args}".strip(), 600)
     checks: Dict[str, re.Match] = {m.group("name"): m for m in LINE.finditer(run.output)}
     return run, checks
 
 
 @pytest.fixture(scope="module")
 def honest(guest):
-    return ks_files(guest, f"--cat {DIR}/rw/out.txt --cat {DIR}/rw/log.txt")
+    return ks_files(guest, f"--cat {DIR}/rw/out.txt --cat {DIR}/rw/log.txt",
+                    "--env KSF_MODE=honest --env OTHER=1 -- one two")
 
 
 def expect(checks, name: str, ret: int, errno: int = 0, extra: str = ""):
@@ -87,6 +88,26 @@ def test_a_glibc_program_uses_the_files_the_host_grants(honest):
     assert f"ks-files: cat {DIR}/rw/out.txt: HELLO from the enclave|vec-one vec-two|" \
         in run.output, str(run)
     assert f"ks-files: cat {DIR}/rw/log.txt: stdio 42|" in run.output, str(run)
+
+
+def test_argv_and_environment_come_from_the_hosts_arguments(honest, guest):
+    run, _ = honest
+    assert ("files: argc=3 argv[0]=/enclave/linux-files argv[1]=one argv[2]=two "
+            "KSF_MODE=honest") in run.lines, str(run)
+    bare, _ = ks_files(guest, "--lie stat-short")
+    assert "files: argc=1 argv[0]=/enclave/linux-files KSF_MODE=(unset)" in bare.lines, str(bare)
+
+
+def test_a_host_without_a_file_policy_refuses_every_file(guest):
+    """Keystone's test-runner (no Builder::files, no args): the SDK answers
+    every file call EACCES, and the eapp's argv is the runtime's default."""
+    run = guest.run("/bin/test-runner /enclave/linux-files /enclave/eyrie-rt "
+                    "/enclave/loader.bin", 600)
+    c = {m.group("name"): m for m in LINE.finditer(run.output)}
+    assert "files: argc=1 argv[0]=eapp KSF_MODE=(unset)" in run.lines, str(run)
+    expect(c, "open", -1, EACCES, extra="fd=-1")
+    expect(c, "create", -1, EACCES)
+    expect(c, "refused", -1, EACCES)
 
 
 def test_what_the_policy_does_not_grant_is_refused(honest):

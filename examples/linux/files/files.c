@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -58,7 +59,11 @@ int main(int argc, char **argv)
     long r;
     int fd;
 
-    printf("files: argc=%d argv0=%s\n", argc, argc > 0 ? argv[0] : "-");
+    printf("files: argc=%d", argc);
+    for (int i = 0; i < argc; i++)
+        printf(" argv[%d]=%s", i, argv[i]);
+    const char *mode = getenv("KSF_MODE");
+    printf(" KSF_MODE=%s\n", mode ? mode : "(unset)");
     errno = 0;
     r = open(DIR "/secret", O_RDONLY);
     line("refused", r, "ok", "");

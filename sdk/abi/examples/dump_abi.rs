@@ -330,7 +330,8 @@ fn groups() -> Vec<Group> {
         },
         Group {
             header: Header::Sm,
-            comment: "Edge-call statuses (call_status) and the proxied-syscall call id.",
+            comment: "Edge-call statuses (call_status), the proxied-syscall and file call ids, \
+                      the argv block the host may place in the UTM.",
             items: vec![
                 konst("EDGE_STATUS_OK", edge::status::OK as i128, Dec),
                 konst("EDGE_STATUS_BAD_CALL_ID", edge::status::BAD_CALL_ID as i128, Dec),
@@ -339,6 +340,13 @@ fn groups() -> Vec<Group> {
                 konst("EDGE_STATUS_ERROR", edge::status::ERROR as i128, Dec),
                 konst("EDGE_STATUS_SYSCALL_FAILED", edge::status::SYSCALL_FAILED as i128, Dec),
                 konst("EDGECALL_SYSCALL", edge::EDGECALL_SYSCALL as i128, Dec),
+                konst("EDGECALL_FILE", edge::EDGECALL_FILE as i128, Dec),
+                konst("FILE_CALL_SIZE", edge::FILE_CALL_SIZE as i128, Dec),
+                konst("FILE_REPLY_SIZE", edge::FILE_REPLY_SIZE as i128, Dec),
+                konst("ARGS_MAGIC", edge::ARGS_MAGIC as i128, HexUl),
+                konst("ARGS_HEADER_SIZE", edge::ARGS_HEADER_SIZE as i128, Dec),
+                konst("ARGS_MAX_BYTES", edge::ARGS_MAX_BYTES as i128, Dec),
+                konst("ARGS_MAX_STRINGS", edge::ARGS_MAX_STRINGS as i128, Dec),
             ],
         },
         Group {

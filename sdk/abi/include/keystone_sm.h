@@ -105,7 +105,7 @@ struct edge_call {
 	struct edge_call_retdata return_data;
 };
 
-/* Edge-call statuses (call_status) and the proxied-syscall call id. */
+/* Edge-call statuses (call_status), the proxied-syscall and file call ids, the argv block the host may place in the UTM. */
 #define EDGE_STATUS_OK 0
 #define EDGE_STATUS_BAD_CALL_ID 1
 #define EDGE_STATUS_BAD_OFFSET 2
@@ -113,6 +113,13 @@ struct edge_call {
 #define EDGE_STATUS_ERROR 4
 #define EDGE_STATUS_SYSCALL_FAILED 5
 #define EDGECALL_SYSCALL 11
+#define EDGECALL_FILE 12
+#define FILE_CALL_SIZE 40
+#define FILE_REPLY_SIZE 8
+#define ARGS_MAGIC 0x313056475241534bUL
+#define ARGS_HEADER_SIZE 32
+#define ARGS_MAX_BYTES 4096
+#define ARGS_MAX_STRINGS 256
 
 /* Eyrie system calls an eapp makes (a7). */
 #define EYRIE_OCALL 1001

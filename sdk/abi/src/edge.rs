@@ -102,6 +102,31 @@ const _: () = assert!(FILE_REPLY_SIZE == 8);
 /// - `FSTAT`: `[handle, 0, 0, 0]`; answered: a `struct stat` (STAT_SIZE).
 pub mod file {}
 
+/// The eapp's arguments and environment, which the host may place at the
+/// UTM's data area before the first run (ours): an [`ArgsHeader`] with
+/// [`ARGS_MAGIC`], then `len` bytes: `argc` then `envc` NUL-terminated
+/// strings. The runtime copies them to the eapp's initial stack (argv,
+/// envp) and clears the magic; without it the eapp gets `argv = {"eapp"}`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArgsHeader {
+    pub magic: u64,
+    pub argc: u64,
+    pub envc: u64,
+    pub len: u64,
+}
+
+/// `ArgsHeader::magic`: "KSARGV01" little-endian.
+pub const ARGS_MAGIC: u64 = u64::from_le_bytes(*b"KSARGV01");
+/// The most bytes of strings an [`ArgsHeader`] may announce.
+pub const ARGS_MAX_BYTES: usize = 4096;
+/// The most strings (argc + envc).
+pub const ARGS_MAX_STRINGS: usize = 256;
+/// Size of [`ArgsHeader`]; the strings follow it.
+pub const ARGS_HEADER_SIZE: usize = core::mem::size_of::<ArgsHeader>();
+
+const _: () = assert!(ARGS_HEADER_SIZE == 32);
+
 /// `struct edge_syscall` header: the syscall number, then its arguments.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

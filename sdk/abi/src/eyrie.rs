@@ -146,6 +146,9 @@ pub mod exit_code {
     pub const BAD_ELF: usize = 0xFA17_0101;
     /// The runtime ran out of free memory while loading the eapp.
     pub const OUT_OF_MEMORY: usize = 0xFA17_0102;
+    /// The arguments the host placed in the UTM break their bounds
+    /// (`keystone_abi::edge::ArgsHeader`).
+    pub const BAD_ARGS: usize = 0xFA17_0103;
     /// The runtime itself trapped (a runtime bug): value `RUNTIME_FAULT + scause`;
     /// a runtime or loader panic is `RUNTIME_FAULT + 0xff`.
     pub const RUNTIME_FAULT: usize = 0xFA17_0200;

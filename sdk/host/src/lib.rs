@@ -425,6 +425,7 @@ pub struct Builder {
     device: PathBuf,
     ocalls: Ocalls,
     switchless: switchless::Config,
+    args: Option<(Vec<String>, Vec<String>)>,
 }
 
 impl Builder {
@@ -466,6 +467,21 @@ impl Builder {
     /// Id [`edge::EDGECALL_SYSCALL`] is served by the SDK unless given here.
     pub fn ocall(mut self, id: u64, handler: impl FnMut(&[u8]) -> Reply + Send + 'static) -> Self {
         self.ocalls.insert(id, handler);
+        self
+    }
+
+    /// The eapp's argv (argv[0] first) and environment (`NAME=value`
+    /// strings), placed in the UTM for the runtime to put on the eapp's
+    /// stack; without this the eapp gets `argv = {"eapp"}` and no
+    /// environment. At most [`edge::ARGS_MAX_STRINGS`] strings and
+    /// [`edge::ARGS_MAX_BYTES`] bytes (NULs included).
+    pub fn args<A: Into<String>, E: Into<String>>(
+        mut self,
+        argv: impl IntoIterator<Item = A>,
+        env: impl IntoIterator<Item = E>,
+    ) -> Self {
+        let argv = argv.into_iter().map(Into::into).collect();
+        self.args = Some((argv, env.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -516,6 +532,10 @@ impl Builder {
         if self.utm_size == 0 {
             return Err(Error::Config("utm_size is 0".into()));
         }
+        let args_block = match &self.args {
+            Some((argv, env)) => Some(args_block(argv, env)?),
+            None => None,
+        };
         let pages = |n: u64| n.div_ceil(PAGE);
         let loaded: u64 = images.iter().map(|d| pages(d.len() as u64)).sum();
         let min_pages = pages(self.free_mem) + loaded + EXTRA_PAGES;
@@ -556,6 +576,16 @@ impl Builder {
             Mapping::new(&enclave.file, 0, utm_size as usize)
                 .map_err(|source| Error::Driver { op: "mmap of the UTM", source })?,
         );
+        if let Some(block) = &args_block {
+            let utm = enclave.utm.as_mut().expect("mapped above");
+            if DATA_OFFSET + block.len() > utm.len() {
+                return Err(Error::Config(format!(
+                    "argv and environment need {} bytes of UTM, it has {utm_size}",
+                    DATA_OFFSET + block.len()
+                )));
+            }
+            utm.write(DATA_OFFSET, block);
+        }
         if utm_size >= switchless_min_utm() {
             let at = utm_size - RING_BYTES as u64;
             let ring = Mapping::new(&enclave.file, at, RING_BYTES)
@@ -601,6 +631,7 @@ impl Enclave {
             device: kio::DEVICE_PATH.into(),
             ocalls: Ocalls::default(),
             switchless: switchless::Config::default(),
+            args: None,
         }
     }
 
@@ -695,6 +726,35 @@ impl Drop for Enclave {
             let _ = self.ioctl("DESTROY_ENCLAVE", kio::DESTROY_ENCLAVE, &mut args);
         }
     }
+}
+
+/// The UTM block of `argv` and `env` (`edge::ArgsHeader`, then the strings).
+fn args_block(argv: &[String], env: &[String]) -> Result<Vec<u8>, Error> {
+    let strings: Vec<&String> = argv.iter().chain(env).collect();
+    if argv.is_empty() {
+        return Err(Error::Config("argv needs argv[0]".into()));
+    }
+    if let Some(s) = strings.iter().find(|s| s.contains('\0')) {
+        return Err(Error::Config(format!("argument or variable {s:?} holds a NUL")));
+    }
+    let len: usize = strings.iter().map(|s| s.len() + 1).sum();
+    if strings.len() > edge::ARGS_MAX_STRINGS || len > edge::ARGS_MAX_BYTES {
+        return Err(Error::Config(format!(
+            "{} strings of {len} bytes: at most {} strings of {} bytes in all",
+            strings.len(),
+            edge::ARGS_MAX_STRINGS,
+            edge::ARGS_MAX_BYTES
+        )));
+    }
+    let mut b = Vec::with_capacity(edge::ARGS_HEADER_SIZE + len);
+    for w in [edge::ARGS_MAGIC, argv.len() as u64, env.len() as u64, len as u64] {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    for s in strings {
+        b.extend_from_slice(s.as_bytes());
+        b.push(0);
+    }
+    Ok(b)
 }
 
 /// EDGECALL_FILE with no [`Builder::files`]: every call refused (EACCES).

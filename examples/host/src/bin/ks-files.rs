@@ -1,5 +1,7 @@
 //! A host that gives its eapp files: `ks-files EAPP [--setup DIR] [--ro
-//! PATH]... [--rw PATH]... [--lie MODE] [--utm-size BYTES] [--cat PATH]...`.
+//! PATH]... [--rw PATH]... [--lie MODE] [--utm-size BYTES] [--cat PATH]...
+//! [--env NAME=VALUE]... [-- ARG...]`: the eapp's argv is EAPP then the ARGs,
+//! its environment the `--env` strings.
 //! `--setup` first makes DIR with `in.txt` ([`IN_TXT`]), `secret` and an
 //! empty folder `rw` (the guest has no shell to make them); `--cat` prints
 //! a file after the run, as `ks-files: cat PATH: TEXT` (newlines as `|`).
@@ -27,7 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 const USAGE: &str = "usage: ks-files EAPP [--setup DIR] [--ro PATH]... [--rw PATH]... \
-                     [--lie MODE] [--utm-size BYTES] [--cat PATH]...";
+                     [--lie MODE] [--utm-size BYTES] [--cat PATH]... [--env NAME=VALUE]... \
+                     [-- ARG...]";
 /// What `--setup` writes to DIR/in.txt.
 const IN_TXT: &str = "first line of in.txt\nsecond line\n";
 
@@ -90,12 +93,18 @@ fn main() -> ExitCode {
     let (mut eapp, mut policy, mut mode, mut utm_size) =
         (None, FilePolicy::new(), None, 2u64 << 20);
     let mut cat = Vec::new();
+    let (mut argv, mut env) = (Vec::new(), Vec::new());
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
         let r = match a.as_str() {
             "--setup" => value().and_then(|d| setup(&d).map_err(|e| format!("--setup {d}: {e}"))),
             "--cat" => value().map(|p| cat.push(p)),
+            "--env" => value().map(|e| env.push(e)),
+            "--" => {
+                argv.extend(it.by_ref().cloned());
+                Ok(())
+            }
             "--ro" => value().map(|p| policy = policy.clone().read_only(p)),
             "--rw" => value().map(|p| policy = policy.clone().read_write(p)),
             "--lie" => value().and_then(|m| {
@@ -135,7 +144,9 @@ fn main() -> ExitCode {
             _ => honest,
         }
     };
+    argv.insert(0, eapp.clone());
     let built = builder(&eapp)
+        .args(argv, env)
         .free_mem(48 << 20)
         .utm_size(utm_size)
         .ocall(EDGECALL_FILE, handler)

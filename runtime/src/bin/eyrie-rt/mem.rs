@@ -8,10 +8,12 @@
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
+use keystone_abi::edge::{ArgsHeader, ARGS_HEADER_SIZE, ARGS_MAX_BYTES, DATA_OFFSET};
 use keystone_abi::eyrie::vm::*;
 use keystone_abi::eyrie::{exit_code, linux};
 use keystone_abi::switchless::RING_BYTES;
 use runtime::arch::{self, SbiRet};
+use runtime::args;
 use runtime::epm::{Epm, WindowPages};
 use runtime::files::FdTable;
 use runtime::freemem::FreeMem;
@@ -405,41 +407,92 @@ impl State {
             va += PAGE_SIZE;
         }
         arch::sfence_vma();
-        let sp = self.initial_stack().ok_or(exit_code::OUT_OF_MEMORY)?;
+        let sp = self.initial_stack()?;
         Ok((plan.entry, sp))
     }
 
-    /// Writes argc, argv, envp and auxv (AT_PAGESZ, AT_RANDOM) at the stack top
-    /// as a Linux process would find them; returns the sp pointing at argc.
-    fn initial_stack(&mut self) -> Option<usize> {
+    /// Writes argc, argv, envp and auxv (AT_PAGESZ, AT_RANDOM) at the stack
+    /// top as a Linux process would find them: argv and envp from the host's
+    /// [`ArgsHeader`] in the UTM when it placed one (checked, copied once into
+    /// the runtime's own memory, then its magic cleared), else `{"eapp"}`.
+    /// Returns the sp pointing at argc, or the exit code.
+    fn initial_stack(&mut self) -> Result<usize, usize> {
         let mut random = [0u8; 16];
         for chunk in random.chunks_mut(8) {
             chunk.copy_from_slice(&arch::random().to_le_bytes());
         }
-        let name = b"eapp\0";
+        let mut blob = [0u8; ARGS_MAX_BYTES];
+        let (argc, envc, len) = self.host_args(&mut blob)?;
+        let oom = exit_code::OUT_OF_MEMORY;
         let rand_va = USER_STACK_TOP - 16;
-        let name_va = rand_va - 16;
-        let words = [
-            1,
-            name_va,
-            0,
-            0,
-            linux::AT_PAGESZ,
-            PAGE_SIZE,
-            linux::AT_RANDOM,
-            rand_va,
-            linux::AT_NULL,
-            0,
-        ];
-        let sp = (name_va - words.len() * 8) & !15;
-        let mut bytes = [0u8; 80];
-        for (i, w) in words.iter().enumerate() {
-            bytes[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        let str_va = (rand_va - len) & !15;
+        let words = argc + envc + 3 + 6;
+        let sp = (str_va - words * 8) & !15;
+        let dst = self.space.writable(rand_va, 16).map_err(|_| oom)?;
+        self.space.copy_out(&dst, &random);
+        let dst = self.space.writable(str_va, len).map_err(|_| oom)?;
+        self.space.copy_out(&dst, &blob[..len]);
+        let mut at = sp;
+        let mut put = |space: &mut AddressSpace<Window>, w: usize| -> Result<(), usize> {
+            let dst = space.writable(at, 8).map_err(|_| oom)?;
+            space.copy_out(&dst, &w.to_le_bytes());
+            at += 8;
+            Ok(())
+        };
+        put(&mut self.space, argc)?;
+        let mut n = 0;
+        let mut result = Ok(());
+        args::starts(&blob[..len], |off| {
+            if result.is_ok() {
+                result = put(&mut self.space, str_va + off);
+                n += 1;
+                if n == argc {
+                    result = result.and_then(|_| put(&mut self.space, 0));
+                }
+            }
+        });
+        result?;
+        for w in [0, linux::AT_PAGESZ, PAGE_SIZE, linux::AT_RANDOM, rand_va, linux::AT_NULL, 0] {
+            put(&mut self.space, w)?;
         }
-        for (va, data) in [(rand_va, &random[..]), (name_va, &name[..]), (sp, &bytes[..])] {
-            let dst = self.space.writable(va, data.len()).ok()?;
-            self.space.copy_out(&dst, data);
+        Ok(sp)
+    }
+
+    /// Copies the host's argument strings into `blob`: (argc, envc, bytes),
+    /// `{"eapp"}` when there is no [`ArgsHeader`], BAD_ARGS when it breaks
+    /// its bounds. The magic is cleared either way.
+    fn host_args(
+        &mut self,
+        blob: &mut [u8; ARGS_MAX_BYTES],
+    ) -> Result<(usize, usize, usize), usize> {
+        let u = self.utm.bytes();
+        let at = DATA_OFFSET;
+        let room = u.len().saturating_sub(at + ARGS_HEADER_SIZE);
+        if u.len() < at + ARGS_HEADER_SIZE {
+            blob[..5].copy_from_slice(b"eapp\0");
+            return Ok((1, 0, 5));
         }
-        Some(sp)
+        let word = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&u[at + 8 * i..at + 8 * i + 8]);
+            u64::from_le_bytes(b)
+        };
+        let h = ArgsHeader { magic: word(0), argc: word(1), envc: word(2), len: word(3) };
+        u[at..at + 8].fill(0);
+        match args::announced(&h, room) {
+            Ok(None) => {
+                blob[..5].copy_from_slice(b"eapp\0");
+                Ok((1, 0, 5))
+            }
+            Ok(Some(a)) => {
+                let from = at + ARGS_HEADER_SIZE;
+                blob[..a.len].copy_from_slice(&u[from..from + a.len]);
+                if !args::strings_ok(&blob[..a.len], a.argc + a.envc) {
+                    return Err(exit_code::BAD_ARGS);
+                }
+                Ok((a.argc, a.envc, a.len))
+            }
+            Err(args::BadArgs) => Err(exit_code::BAD_ARGS),
+        }
     }
 }
