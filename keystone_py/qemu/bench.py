@@ -118,6 +118,12 @@ class LinuxRun:
     hello_create_run_destroy: Optional[int] = None
     #: The same ocall round trip served through the C++ host SDK (``ks-cpp-demo bench``).
     ocall_round_trip_cpp: Optional[int] = None
+    #: ``ks-files``: a glibc eapp's proxied 4 KiB pread and pwrite (file calls
+    #: served by the host SDK's FileServer) and its plain NOP ocall, each the
+    #: eapp's instret per call (docs/runtime.md, "Files").
+    file_pread_4k: Optional[int] = None
+    file_pwrite_4k: Optional[int] = None
+    file_plain_ocall: Optional[int] = None
     #: ``bench: switchless TOPIC: ...`` lines of ``ks-demo bench``, by topic
     #: (see :func:`parse_switchless`); empty when the guest printed none.
     switchless: Dict[str, Dict[str, Any]] = field(default_factory=dict)
@@ -129,6 +135,11 @@ OCALL_LINE = re.compile(r"^bench: ocall round trip: \d+ ticks for \d+ ocalls = (
 #: ``ks-cpp-demo bench``: the same eapp and count, served by sdk/cpp's Keystone::Enclave.
 CPP_OCALL_LINE = re.compile(r"^bench-cpp: ocall round trip: \d+ ticks for \d+ ocalls = (\d+) ns "
                             r"each", re.MULTILINE)
+#: ``ks-files``' glibc eapp: instructions per call (instret, averaged over its rounds).
+FILES_LINE = re.compile(r"^files: bench rounds=\d+ pread4k=(\d+) pwrite4k=(\d+) ocall=(\d+)$",
+                        re.MULTILINE)
+#: The ``ks-files`` run that prints FILES_LINE (its folder made by --setup).
+FILES_BENCH = "run /bin/ks-files /enclave/linux-files --setup /tmp/ksf --rw /tmp/ksf/rw"
 HELLO_LINE = re.compile(r"^bench: hello create \d+ ns, run \d+ ns, destroy \d+ ns, "
                         r"total (\d+) ns", re.MULTILINE)
 #: ``bench: switchless ...`` lines (figures of switchless ocalls, ks-demo bench).
@@ -464,6 +475,9 @@ class BenchReport:
             rows.append(["  wall time to the marker", *mwall, "", ""])
             for key, label in (("ocall_round_trip", "ocall round trip eapp -> host -> eapp"),
                                ("ocall_round_trip_cpp", "the same through the C++ host SDK"),
+                               ("file_plain_ocall", "glibc eapp: plain ocall (ks-files)"),
+                               ("file_pread_4k", "glibc eapp: proxied 4 KiB pread"),
+                               ("file_pwrite_4k", "glibc eapp: proxied 4 KiB pwrite"),
                                ("hello_create_run_destroy", "hello create + run + destroy")):
                 vals = {fw: getattr(linux.get((fw, smp)), key, None) for fw in labels}
                 if any(v is not None for v in vals.values()):
@@ -613,8 +627,8 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     # On our SM the guest also runs the driver-level figures: an ocall round
     # trip eapp -> host handler -> eapp, and hello's create + run + destroy.
     ours = run.firmware == "ours"
-    script = (["run /bin/ks-demo bench", "run /bin/ks-cpp-demo bench", "poweroff"] if ours
-              else ["poweroff"])
+    script = (["run /bin/ks-demo bench", "run /bin/ks-cpp-demo bench", FILES_BENCH, "poweroff"]
+              if ours else ["poweroff"])
     m = linux_machine(artifacts, firmware=firmware, smp=smp, script=script,
                       icount=ICOUNT_SHIFT, toolchain=toolchain, log_dir=log_dir,
                       name=f"bench-linux-{run.firmware}-smp{smp}")
@@ -628,6 +642,10 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     cpp = CPP_OCALL_LINE.search(res.text)
     run.ocall_round_trip_cpp = int(cpp.group(1)) if cpp else None
     run.hello_create_run_destroy = int(hello[-1]) if hello else None
+    files = FILES_LINE.search(res.text.replace("\r", ""))
+    if files:
+        run.file_pread_4k, run.file_pwrite_4k, run.file_plain_ocall = \
+            (int(g) for g in files.groups())
     run.switchless = parse_switchless(res.text)
     ready = parse_ready(res.text)
     if ready is not None:

@@ -110,6 +110,17 @@ def test_a_host_without_a_file_policy_refuses_every_file(guest):
     expect(c, "refused", -1, EACCES)
 
 
+def test_a_rust_std_program_uses_files_through_std_fs(guest):
+    run = guest.run(f"/bin/ks-files /bin/files-rs --setup {DIR} --ro {DIR}/in.txt "
+                    f"--rw {DIR}/rw --cat {DIR}/rw/rust.txt -- alpha", 600)
+    r = RETURNED.search(run.output)
+    assert r and r.group(1) == "0" and r.group(3) == "0", str(run)
+    assert 'files-rs: args ["/bin/files-rs", "alpha"]' in run.lines, str(run)
+    assert 'files-rs: read 33 bytes, first line "first line of in.txt"' in run.lines, str(run)
+    assert "files-rs: secret refused" in run.lines, str(run)
+    assert f"ks-files: cat {DIR}/rw/rust.txt: written by Rust std in an enclave|" in run.lines
+
+
 def test_what_the_policy_does_not_grant_is_refused(honest):
     _, c = honest
     expect(c, "refused", -1, EACCES)

@@ -75,6 +75,7 @@ fn dispatch_other(n: usize, a: [usize; 6]) -> usize {
         linux::READV => fileio::ret(fileio::vector(s, a[0], a[1], a[2], false)),
         linux::WRITEV => fileio::ret(fileio::vector(s, a[0], a[1], a[2], true)),
         linux::IOCTL => neg(linux::ENOTTY),
+        linux::PPOLL => fileio::ret(fileio::ppoll(s, a[0], a[1])),
         linux::BRK => s.set_brk(a[0]),
         linux::MMAP => s.mmap(a[1], a[2], a[3], a[4] as isize) as usize,
         linux::MUNMAP => s.munmap(a[0], a[1]) as usize,
