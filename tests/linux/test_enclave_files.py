@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 DIR = "/tmp/ksf"
 EIO, EBADF, EACCES = 5, 9, 13
+BAD_POINTER = 0xFA17_0100
 LINE = re.compile(r"^files: (?P<name>\S+) ret=(?P<ret>-?\d+) errno=(?P<errno>\d+) "
                   r"canary=(?P<canary>\S+) ?(?P<extra>.*)$", re.M)
 BENCH = re.compile(r"^files: bench rounds=(\d+) pread4k=(\d+) pwrite4k=(\d+) ocall=(\d+)$", re.M)
@@ -119,6 +120,18 @@ def test_a_rust_std_program_uses_files_through_std_fs(guest):
     assert 'files-rs: read 33 bytes, first line "first line of in.txt"' in run.lines, str(run)
     assert "files-rs: secret refused" in run.lines, str(run)
     assert f"ks-files: cat {DIR}/rw/rust.txt: written by Rust std in an enclave|" in run.lines
+
+
+@pytest.mark.parametrize("mode", ["bad-read-buffer", "bad-write-buffer", "bad-path"])
+def test_a_file_call_naming_memory_not_the_eapps_ends_the_enclave(guest, mode):
+    """A read into, a write from, or a path at memory the eapp does not own
+    (the runtime's, or a buffer that starts in the eapp's data and runs 64 MiB
+    past it) is checked as an ocall's buffer: the enclave ends with
+    BAD_POINTER before the host sees any byte of it."""
+    run, c = ks_files(guest, "", f"-- {mode}")
+    r = RETURNED.search(run.output)
+    assert r and int(r.group(1)) == BAD_POINTER, str(run)
+    assert mode not in c, "the call returned to the eapp"
 
 
 def test_what_the_policy_does_not_grant_is_refused(honest):

@@ -64,6 +64,29 @@ int main(int argc, char **argv)
         printf(" argv[%d]=%s", i, argv[i]);
     const char *mode = getenv("KSF_MODE");
     printf(" KSF_MODE=%s\n", mode ? mode : "(unset)");
+    fflush(stdout);
+    /* argv[1] = bad-read-buffer / bad-write-buffer / bad-path: a pointer
+     * that is not the eapp's own (the runtime ends the enclave). */
+    if (argc > 1 && strcmp(argv[1], "bad-read-buffer") == 0) {
+        fd = open(DIR "/in.txt", O_RDONLY);
+        r = read(fd, (void *)0xffffffffc0000000UL, 16);
+        line("bad-read-buffer", r, "ok", "not reached");
+        return 5;
+    }
+    if (argc > 1 && strcmp(argv[1], "bad-write-buffer") == 0) {
+        fd = open(DIR "/rw/out.txt", O_WRONLY | O_CREAT, 0600);
+        /* Starts in area, runs off the mapped pages (hidden from gcc's
+         * bounds warning through a volatile pointer). */
+        unsigned char *volatile start = area;
+        r = write(fd, start, 64UL << 20);
+        line("bad-write-buffer", r, "ok", "not reached");
+        return 5;
+    }
+    if (argc > 1 && strcmp(argv[1], "bad-path") == 0) {
+        r = open((const char *)0xffffffffc0000000UL, O_RDONLY);
+        line("bad-path", r, "ok", "not reached");
+        return 5;
+    }
     errno = 0;
     r = open(DIR "/secret", O_RDONLY);
     line("refused", r, "ok", "");
