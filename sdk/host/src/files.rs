@@ -46,7 +46,12 @@ impl FilePolicy {
     /// Grants `path` (and what is under it) with `access`.
     pub fn allow(mut self, path: impl AsRef<Path>, access: Access) -> Self {
         let p = path.as_ref();
-        let p = std::fs::canonicalize(p).unwrap_or_else(|_| normalize(p));
+        // A path that does not exist yet is taken lexically, from the
+        // current folder when relative (the calls' paths are resolved too).
+        let p = std::fs::canonicalize(p).unwrap_or_else(|_| match std::env::current_dir() {
+            Ok(cwd) if p.is_relative() => normalize(&cwd.join(p)),
+            _ => normalize(p),
+        });
         self.rules.push((p, access));
         self
     }

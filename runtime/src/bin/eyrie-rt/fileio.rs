@@ -170,7 +170,7 @@ pub fn fstat(s: &mut State, fd: usize, statbuf: usize) -> Result<u64> {
 }
 
 /// newfstatat(dirfd, path, statbuf, flags): only the fstat form (an empty
-/// path with AT_EMPTY_PATH); a path is ENOSYS.
+/// or NULL path with AT_EMPTY_PATH); a path is ENOSYS.
 pub fn fstatat(
     s: &mut State,
     dirfd: usize,
@@ -178,6 +178,10 @@ pub fn fstatat(
     statbuf: usize,
     flags: usize,
 ) -> Result<u64> {
+    // Linux takes a NULL path with AT_EMPTY_PATH as "".
+    if path == 0 && flags & linux::AT_EMPTY_PATH != 0 {
+        return fstat(s, dirfd, statbuf);
+    }
     let first = or_bad_pointer(s.space.readable(path, 1));
     let mut b = [0u8; 1];
     s.space.copy_in(&first, &mut b);
