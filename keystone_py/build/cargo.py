@@ -57,7 +57,7 @@ def _eapp_target(name: str) -> Target:
 
 TARGETS: Dict[str, Target] = {
     "sm": Target("sm", "sm_rs", "sm_rs", ("sm_rs", *RUST_SDK), "sm_rs"),
-    "payload": Target("payload", "sbi_conformance", "sbi_conformance", ("qemu", *RUST_SDK),
+    "payload": Target("payload", "sbi_conformance", "sbi_conformance", ("payload", *RUST_SDK),
                       "sbi_conformance"),
     # The enclave worlds: loader.bin, the eyrie-rt ELF, and the test eapps.
     "loader": Target("loader", "keystone-runtime", "loader", ("runtime", *RUST_SDK), "loader"),

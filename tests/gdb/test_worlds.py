@@ -11,7 +11,7 @@ import pytest
 
 from keystone_py.gdb.worlds import PRIV_M, PRIV_S, PRIV_U
 
-#: The payload's enclave (qemu/src/runtime_host.rs): EPM 8 MiB at 0x8400_0000,
+#: The payload's enclave (payload/src/runtime_host.rs): EPM 8 MiB at 0x8400_0000,
 #: UTM 64 KiB at 0x8300_0000; the SM owns 0x8000_0000 + 2 MiB.
 EPM, EPM_SIZE = 0x8400_0000, 0x80_0000
 UTM, UTM_SIZE = 0x8300_0000, 0x1_0000

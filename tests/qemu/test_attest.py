@@ -51,7 +51,7 @@ def _test_enclave_image(payload_elf: Path) -> bytes:
 
 def _prediction(image: bytes) -> bytes:
     # The payload lays the test enclave out as loader page, then one zero
-    # page each for "runtime" and "eapp" (qemu/src/enclaves.rs).
+    # page each for "runtime" and "eapp" (payload/src/enclaves.rs).
     return predict(image, bytes(4096), bytes(4096))
 
 

@@ -1,4 +1,4 @@
-"""The CLINT is the SM's (`-append clint`, qemu/src/clint_attack.rs), on every
+"""The CLINT is the SM's (`-append clint`, payload/src/clint_attack.rs), on every
 CPU model of the matrix (conftest.py) with 1, 2 and 4 harts.
 
 On each hart the host (S-mode payload) and a fresh test enclave load mtime

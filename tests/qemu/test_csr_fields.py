@@ -1,4 +1,4 @@
-"""No field of a CSR crosses worlds (`-append csr-sweep`, qemu/src/csr_sweep.rs),
+"""No field of a CSR crosses worlds (`-append csr-sweep`, payload/src/csr_sweep.rs),
 on every CPU model of the matrix (conftest.py) with 1, 2 and 4 harts.
 
 For each CSR of the world-state table that S-mode can set, the host and the
@@ -21,7 +21,7 @@ import pytest
 from keystone_py.contract import PAYLOAD_DONE, SM_BANNER
 from keystone_py.tap import parse_tap
 
-SRC = Path(__file__).resolve().parents[2] / "qemu/src/csr_sweep.rs"
+SRC = Path(__file__).resolve().parents[2] / "payload/src/csr_sweep.rs"
 
 
 @pytest.mark.parametrize("smp", [1, 2, 4])

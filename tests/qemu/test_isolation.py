@@ -1,4 +1,4 @@
-"""The attack suite against the SM (`-append attacks`, qemu/src/attacks/),
+"""The attack suite against the SM (`-append attacks`, payload/src/attacks/),
 on every CPU model of the matrix (conftest.py) with 1, 2 and 4 harts, plus
 the two-stage reset attacks and the vsstatus/MPRV attack. Every TAP line must
 be ok (`# SKIP` lines are: H checks without H, races on one hart).
@@ -232,7 +232,7 @@ def test_host_vsstatus_cannot_set_mprv_for_the_sm(machine_factory, cpu):
 
 def test_attack_tap_names_carry_their_class():
     """Every attack check names its class first (what the SM engineer greps)."""
-    folder = Path(__file__).resolve().parents[2] / "qemu/src/attacks"
+    folder = Path(__file__).resolve().parents[2] / "payload/src/attacks"
     src = "\n".join(f.read_text() for f in sorted(folder.glob("*.rs")))
     names = re.findall(r'(?:check|skip)!\([^"]*"([a-z-]+):', src)
     assert names and set(names) <= {"timer", "stop", "h-state", "s-state", "h-ctl", "mpv",

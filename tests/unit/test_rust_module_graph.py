@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Crate source folders whose top-level modules must form a DAG.
-CRATES = ["sm_rs/src", "sm_rs/core/src", "sm_rs/hal/src", "runtime/src", "qemu/src"]
+CRATES = ["sm_rs/src", "sm_rs/core/src", "sm_rs/hal/src", "runtime/src", "payload/src"]
 
 REF = re.compile(r"\bcrate::([a-z_][a-z0-9_]*)")
 USE_GROUP = re.compile(r"\buse\s+crate::\{([^}]*)\}", re.S)
