@@ -60,6 +60,9 @@ C_FLAGS = ("-march=rv64gc", "-mabi=lp64d", "-mcmodel=medany", "-O2", "-g", "-Wal
 C_INCLUDE_DIRS = ("include", "include/app", "include/edge")
 C_LINK_FLAGS = ("-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none")
 C_SOURCE_SUFFIXES = (".c", ".S", ".s")
+#: How an eapp that is a plain Linux program is built (Keystone's CMake: the Linux
+#: toolchain, static).
+LINUX_PROGRAM_FLAGS = ("-static", "-O2", "-Wall", "-Wl,--build-id=none")
 
 #: The crates an eapp or a host app depends on (sdk/enclave, sdk/host).
 EAPP_CRATE = "keystone-enclave"
@@ -270,6 +273,7 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
     exe = out / name
     key = digest(compute_cache_key(folder, ["."]), Stamp(sdk.out / "c-sdk.stamp").key(),
                  " ".join([*C_FLAGS, *c_prefix_maps(folder, root), *C_LINK_FLAGS]),
+                 " ".join(LINUX_PROGRAM_FLAGS),
                  "run in the folder, relative names")
     stamp = Stamp(out / ".keystone-app.stamp")
     result = AppBuild(folder=folder, kind="c", eapps={name: exe})
@@ -279,20 +283,33 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
         _build_c_host(folder, root, toolchain, force, result)
         return result
     out.mkdir(parents=True, exist_ok=True)
-    gcc, logs = sdk.gcc(), out / "logs"
     src_dir = c_source_dir(folder) or folder
     sources = [src.relative_to(folder) for src in c_sources(src_dir)]
     if is_linux_program([folder / s for s in sources]):
-        linux_gcc = toolchain.require("linux-gcc")
-        run_logged([linux_gcc, "-static", "-O2", "-Wall", *c_prefix_maps(folder, root),
-                    "-Wl,--build-id=none", *sources, "-o", exe.relative_to(folder)],
-                   f"build {name} (a Linux program: static, glibc)", logs / "link.log",
-                   cwd=folder, fix="Fix the C error above.")
-        check_eapp_elf(exe)
-        stamp.write(key, kind="c")
-        log.info("eapp %s (a static Linux program): %s", name, exe)
-        _build_c_host(folder, root, toolchain, force, result)
-        return result
+        _link_linux_program(folder, root, toolchain, sources, exe)
+    else:
+        _compile_and_link_eapp(folder, root, sdk, lib, src_dir, sources, exe)
+    check_eapp_elf(exe)
+    stamp.write(key, kind="c")
+    log.info("eapp %s: %s", name, exe)
+    _build_c_host(folder, root, toolchain, force, result)
+    return result
+
+
+def _link_linux_program(folder: Path, root: Path, toolchain: Toolchain, sources: List[Path],
+                        exe: Path) -> None:
+    """An eapp that is a plain Linux program, built as Keystone's CMake builds one."""
+    run_logged([toolchain.require("linux-gcc"), *LINUX_PROGRAM_FLAGS,
+                *c_prefix_maps(folder, root), *sources, "-o", exe.relative_to(folder)],
+               f"build {exe.name} (a Linux program: static, glibc)",
+               app_out_dir(folder) / "logs" / "link.log", cwd=folder,
+               fix="Fix the C error above.")
+
+
+def _compile_and_link_eapp(folder: Path, root: Path, sdk: "CSdkBuilder", lib: Path,
+                           src_dir: Path, sources: List[Path], exe: Path) -> None:
+    """An eapp on the C eapp library: each source compiled, linked with its script."""
+    name, gcc, logs = exe.name, sdk.gcc(), app_out_dir(folder) / "logs"
     # The same command lines as the Makefile `keystone-py new` writes (run in
     # the folder, relative names, both folders remapped), so `make` and
     # `build --app` make the same bytes wherever the two folders are: the
@@ -319,11 +336,6 @@ def _build_c(folder: Path, root: Path, toolchain: Toolchain, force: bool) -> App
                              "then `void EAPP_ENTRY eapp_entry() { ... EAPP_RETURN(0); }`), "
                              "else `_start`, else the first instruction of .text.") from None
         raise
-    check_eapp_elf(exe)
-    stamp.write(key, kind="c")
-    log.info("eapp %s: %s", name, exe)
-    _build_c_host(folder, root, toolchain, force, result)
-    return result
 
 
 def host_sources(folder: Path) -> List[Path]:
