@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import BuildError
 from ..paths import build_dir, find_root
-from ..toolchain import Toolchain
+from ..toolchain import Toolchain, tool_output
 from .cache import Stamp, compute_cache_key, digest
 from .hostapps import CARGO_FLAGS, LINUX_USER_TARGET
 from .runner import run_logged
@@ -80,11 +79,7 @@ class CppSdkBuilder:
 
     def tools_version(self) -> str:
         """The C++ compiler's and rustc's versions (part of every cache key)."""
-        try:
-            gxx = subprocess.run([str(self.cxx()), "--version"], capture_output=True,
-                                 text=True, timeout=20, check=True).stdout
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise BuildError(f"{self.cxx()} --version failed: {exc}") from exc
+        gxx = tool_output([self.cxx(), "--version"], error=BuildError)
         return gxx + self.toolchain.rustc_version()
 
     def key(self) -> str:

@@ -32,7 +32,6 @@ import argparse
 import bisect
 import collections
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from ..build.targets import build_targets
 from ..build.zcore import ZcoreBuilder
+from ..toolchain import run_tool
 from .firmware import resolve_firmware
 from .guest import LinuxGuest, linux_machine
 from .zcore import zcore_machine
@@ -60,8 +60,7 @@ class Symbols:
         self.names: List[str] = []
         if elf is None or not elf.exists():
             return
-        out = subprocess.run(["nm", "-n", "--defined-only", str(elf)], capture_output=True,
-                             text=True, check=False).stdout
+        out = run_tool(["nm", "-n", "--defined-only", elf]).stdout
         for line in out.splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[1] in "tTwW":
