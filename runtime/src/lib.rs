@@ -18,6 +18,7 @@ pub mod epm;
 pub mod files;
 pub mod freemem;
 pub mod pt;
+pub mod sealed;
 pub mod user;
 
 #[cfg(target_os = "none")]
