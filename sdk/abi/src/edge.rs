@@ -79,6 +79,11 @@ pub struct FileReply {
     pub result: i64,
 }
 
+/// Set in an `OPENAT` answer's handle when the host serves the file sealed:
+/// the runtime then reads and writes it through its sealed format
+/// (docs/runtime.md, "Sealed files"); the host's handle is the whole value.
+pub const FILE_SEALED: u64 = 1 << 62;
+
 /// Offset of a file call's bytes from the start of the request.
 pub const FILE_CALL_SIZE: usize = core::mem::size_of::<FileCall>();
 /// Offset of the answer's bytes from the start of the reply.
@@ -100,6 +105,16 @@ const _: () = assert!(FILE_REPLY_SIZE == 8);
 ///   result: bytes written (<= count).
 /// - `LSEEK`: `[handle, offset, whence, 0]`; result: the new offset.
 /// - `FSTAT`: `[handle, 0, 0, 0]`; answered: a `struct stat` (STAT_SIZE).
+/// - `NEWFSTATAT`: `[flags, 0, 0, 0]`, bytes = the path; answered: a
+///   `struct stat` (flags: AT_SYMLINK_NOFOLLOW).
+/// - `UNLINKAT`: `[flags, 0, 0, 0]`, bytes = the path (flags: AT_REMOVEDIR).
+/// - `RENAMEAT2`: `[old_len, flags, 0, 0]`, bytes = the old path then the
+///   new one.
+/// - `FTRUNCATE`: `[handle, length, 0, 0]`.
+/// - `GETDENTS64`: `[handle, count, 0, 0]`; answered: `linux_dirent64`
+///   records (<= count bytes), result = their length, 0 at the end.
+/// - `FCNTL`: `[handle, cmd, arg, 0]` for F_GETFL/F_SETFL; F_DUPFD(_CLOEXEC)
+///   asks for a new handle to the same open file (result: the handle).
 pub mod file {}
 
 /// The eapp's arguments and environment, which the host may place at the

@@ -27,6 +27,10 @@ pub mod syscall {
 /// The Linux (riscv64 generic) system calls the runtime answers.
 pub mod linux {
     pub const FCNTL: usize = 25;
+    pub const UNLINKAT: usize = 35;
+    pub const RENAMEAT: usize = 38;
+    pub const FTRUNCATE: usize = 46;
+    pub const GETDENTS64: usize = 61;
     pub const IOCTL: usize = 29;
     pub const OPENAT: usize = 56;
     pub const CLOSE: usize = 57;
@@ -51,6 +55,7 @@ pub mod linux {
     pub const MUNMAP: usize = 215;
     pub const MMAP: usize = 222;
     pub const MPROTECT: usize = 226;
+    pub const RENAMEAT2: usize = 276;
     pub const GETRANDOM: usize = 278;
     /// errno values returned negated.
     pub const ENOENT: isize = 2;
@@ -65,6 +70,7 @@ pub mod linux {
     pub const ENOTTY: isize = 25;
     pub const ENAMETOOLONG: isize = 36;
     pub const ENOSYS: isize = 38;
+    pub const EBADMSG: isize = 74;
     /// The largest errno: a result in `-MAX_ERRNO..0` is an error.
     pub const MAX_ERRNO: isize = 4095;
     /// openat's flags (the access mode is the low two bits).
@@ -80,6 +86,17 @@ pub mod linux {
     /// openat's and fstatat's "the current directory" and "the fd itself".
     pub const AT_FDCWD: isize = -100;
     pub const AT_EMPTY_PATH: usize = 0x1000;
+    pub const AT_SYMLINK_NOFOLLOW: usize = 0x100;
+    pub const AT_REMOVEDIR: usize = 0x200;
+    /// fcntl's commands and FD_CLOEXEC.
+    pub const F_DUPFD: usize = 0;
+    pub const F_GETFD: usize = 1;
+    pub const F_SETFD: usize = 2;
+    pub const F_GETFL: usize = 3;
+    pub const F_SETFL: usize = 4;
+    pub const F_DUPFD_CLOEXEC: usize = 1030;
+    pub const FD_CLOEXEC: usize = 1;
+    pub const O_DIRECTORY: usize = 0o200000;
     /// lseek's whence values.
     pub const SEEK_SET: usize = 0;
     pub const SEEK_CUR: usize = 1;

@@ -10,7 +10,7 @@
 //! ```
 
 use crate::Reply;
-use keystone_abi::edge::{FILE_CALL_SIZE, FILE_REPLY_SIZE};
+use keystone_abi::edge::{FILE_CALL_SIZE, FILE_REPLY_SIZE, FILE_SEALED};
 use keystone_abi::eyrie::linux;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -25,6 +25,11 @@ pub enum Access {
     ReadOnly,
     /// Any access mode; files may be created and truncated.
     ReadWrite,
+    /// Read-write, and sealed: the runtime encrypts and authenticates the
+    /// file with the enclave's sealing key (docs/runtime.md, "Sealed
+    /// files"); the host opens it read-write without truncating and marks
+    /// its handle [`FILE_SEALED`].
+    Sealed,
 }
 
 /// Which host paths an enclave may open. A rule grants a path and, when it
@@ -62,6 +67,12 @@ impl FilePolicy {
 
     pub fn read_write(self, path: impl AsRef<Path>) -> Self {
         self.allow(path, Access::ReadWrite)
+    }
+
+    /// Grants `path` (and what is under it) as sealed files: the enclave
+    /// stores them encrypted with its own sealing key.
+    pub fn sealed(self, path: impl AsRef<Path>) -> Self {
+        self.allow(path, Access::Sealed)
     }
 
     /// The access granted to the resolved `path`, if any.
@@ -205,14 +216,23 @@ impl FileServer {
             _ => denied(),
         })?;
         let creates = flags & (linux::O_CREAT | linux::O_TRUNC) != 0;
-        let mode_ok = match (self.policy.access(&real), flags & linux::O_ACCMODE) {
-            (Some(Access::ReadWrite), m) => m != 3,
+        let access = self.policy.access(&real);
+        let mode_ok = match (access, flags & linux::O_ACCMODE) {
+            (Some(Access::ReadWrite | Access::Sealed), m) => m != 3,
             (Some(Access::ReadOnly), linux::O_RDONLY) => !creates,
             _ => false,
         };
         if !mode_ok {
             return Err(denied());
         }
+        let sealed = access == Some(Access::Sealed);
+        // A sealed file's bytes are the runtime's format: it reads them to
+        // write, and truncates and appends itself.
+        let flags = if sealed {
+            (flags & !(linux::O_ACCMODE | linux::O_TRUNC | linux::O_APPEND)) | linux::O_RDWR
+        } else {
+            flags
+        };
         let acc = flags & linux::O_ACCMODE;
         let mut o = OpenOptions::new();
         o.read(acc != linux::O_WRONLY)
@@ -226,7 +246,7 @@ impl FileServer {
         // (a link swapped in since is not followed at the last component).
         o.custom_flags(libc_o_nofollow());
         let f = o.open(&real)?;
-        let h = self.next;
+        let h = if sealed { self.next | FILE_SEALED } else { self.next };
         self.next += 1;
         self.open.insert(h, f);
         Ok(h)

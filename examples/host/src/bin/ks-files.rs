@@ -16,7 +16,17 @@
 //! - `read-not-errno`: a read answers a negative value that is no errno;
 //! - `write-more`: a write claims more bytes written than it was given;
 //! - `stat-short`: fstat answers half a `struct stat`;
-//! - `open-handle-1`: every open answers handle 1 (stdout's number).
+//! - `open-handle-1`: every open answers handle 1 (stdout's number);
+//! - `rollback-reopen`: the second open of a `--sealed` file first puts
+//!   back the copy `--keep` saved (an older version, within one run).
+//!
+//! Sealed files: `--sealed PATH` grants PATH sealed; `--tamper MODE:PATH`
+//! changes the sealed host file before the run as a hostile host would
+//! (`edit`: one byte of block 0; `swap`: blocks 0 and 1; `truncate`: into
+//! block 1; `replay-block`: block 0 from the `--keep` copy; `replay-file`:
+//! the whole `--keep` copy); `--keep PATH` copies PATH to PATH.old after
+//! the run; `--contains PATH TEXT` prints `ks-files: PATH contains TEXT:
+//! yes|no` after the run.
 //!
 //! Ends with `ks-files: returned V (file calls N, open at the end K)`.
 
@@ -49,7 +59,57 @@ const MODES: &[&str] = &[
     "write-more",
     "stat-short",
     "open-handle-1",
+    "rollback-reopen",
 ];
+
+/// Where block `i` of a sealed host file starts (after its header page).
+const fn block_at(i: usize) -> usize {
+    4096 * (i + 1)
+}
+
+/// Changes sealed host file `path` as `mode` says (see the module doc).
+fn tamper(mode: &str, path: &str) -> Result<(), String> {
+    let old = format!("{path}.old");
+    let mut b = std::fs::read(path).map_err(|e| format!("--tamper {path}: {e}"))?;
+    let need = |n: usize| {
+        if b.len() < n {
+            Err(format!("--tamper {mode}: {path} is too short"))
+        } else {
+            Ok(())
+        }
+    };
+    match mode {
+        "edit" => {
+            need(block_at(0) + 101)?;
+            b[block_at(0) + 100] ^= 1;
+        }
+        "swap" => {
+            need(block_at(2))?;
+            let first = b[block_at(0)..block_at(1)].to_vec();
+            b.copy_within(block_at(1)..block_at(2), block_at(0));
+            b[block_at(1)..block_at(2)].copy_from_slice(&first);
+        }
+        "truncate" => {
+            need(block_at(1) + 100)?;
+            b.truncate(block_at(1) + 100);
+        }
+        "replay-block" => {
+            need(block_at(1))?;
+            let o = std::fs::read(&old).map_err(|e| format!("--tamper {old}: {e}"))?;
+            if o.len() < block_at(1) {
+                return Err(format!("--tamper {old} is too short"));
+            }
+            b[block_at(0)..block_at(1)].copy_from_slice(&o[block_at(0)..block_at(1)]);
+        }
+        "replay-file" => b = std::fs::read(&old).map_err(|e| format!("--tamper {old}: {e}"))?,
+        _ => {
+            return Err(format!(
+                "unknown --tamper mode {mode} (edit, swap, truncate, replay-block, replay-file)"
+            ))
+        }
+    }
+    std::fs::write(path, b).map_err(|e| format!("--tamper {path}: {e}"))
+}
 
 fn num(call: &[u8]) -> usize {
     call.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
@@ -93,6 +153,7 @@ fn main() -> ExitCode {
     let (mut eapp, mut policy, mut mode, mut utm_size) =
         (None, FilePolicy::new(), None, 2u64 << 20);
     let mut cat = Vec::new();
+    let (mut sealed, mut keep, mut contains) = (Vec::new(), Vec::new(), Vec::new());
     let (mut argv, mut env) = (Vec::new(), Vec::new());
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -107,6 +168,20 @@ fn main() -> ExitCode {
             }
             "--ro" => value().map(|p| policy = policy.clone().read_only(p)),
             "--rw" => value().map(|p| policy = policy.clone().read_write(p)),
+            "--sealed" => value().map(|p| {
+                policy = policy.clone().sealed(&p);
+                sealed.push(p)
+            }),
+            "--keep" => value().map(|p| keep.push(p)),
+            "--contains" => value().and_then(|p| {
+                let text = it.next().cloned().ok_or("--contains needs PATH TEXT")?;
+                contains.push((p, text));
+                Ok(())
+            }),
+            "--tamper" => value().and_then(|v| match v.split_once(':') {
+                Some((m, p)) => tamper(m, p),
+                None => Err(format!("--tamper {v}: MODE:PATH")),
+            }),
             "--lie" => value().and_then(|m| {
                 if MODES.contains(&m.as_str()) {
                     mode = Some(m);
@@ -136,8 +211,19 @@ fn main() -> ExitCode {
     let server = Arc::new(Mutex::new(FileServer::new(policy)));
     let calls = Arc::new(AtomicU64::new(0));
     let (s, c) = (server.clone(), calls.clone());
+    let opens = AtomicU64::new(0);
     let handler = move |call: &[u8]| {
         c.fetch_add(1, Ordering::Relaxed);
+        if mode.as_deref() == Some("rollback-reopen")
+            && num(call) == linux::OPENAT
+            && sealed.iter().any(|p| call.get(FILE_CALL_SIZE..) == Some(p.as_bytes()))
+            && opens.fetch_add(1, Ordering::Relaxed) == 1
+        {
+            let p = std::str::from_utf8(&call[FILE_CALL_SIZE..]).unwrap_or_default();
+            if let Err(e) = std::fs::copy(format!("{p}.old"), p) {
+                eprintln!("ks-files: rollback-reopen {p}: {e}");
+            }
+        }
         let honest = s.lock().expect("file server").serve(call);
         match &mode {
             Some(m) if call.len() >= FILE_CALL_SIZE => lie(m, call, honest, utm_size),
@@ -166,6 +252,16 @@ fn main() -> ExitCode {
                 "ks-files: returned {v} (file calls {}, open at the end {open})",
                 calls.load(Ordering::Relaxed)
             );
+            for p in &keep {
+                if let Err(e) = std::fs::copy(p, format!("{p}.old")) {
+                    println!("ks-files: keep {p}: {e}");
+                }
+            }
+            for (p, text) in &contains {
+                let yes = std::fs::read(p)
+                    .is_ok_and(|b| b.windows(text.len().max(1)).any(|w| w == text.as_bytes()));
+                println!("ks-files: {p} contains {text}: {}", if yes { "yes" } else { "no" });
+            }
             for p in &cat {
                 let text = std::fs::read_to_string(p).unwrap_or_else(|e| format!("<{e}>"));
                 println!("ks-files: cat {p}: {}", text.replace('\n', "|"));

@@ -4,15 +4,18 @@
 //! answers are checked by `runtime::files` before a byte reaches the eapp:
 //! a lie about a length, a range or a result makes the call fail with EIO.
 
-use crate::mem::State;
+use crate::mem::{State, Utm};
+use crate::sealedio;
 use crate::syscall::{call_host, console_write, or_bad_pointer};
-use keystone_abi::edge::{DATA_OFFSET, EDGECALL_FILE, FILE_CALL_SIZE, FILE_REPLY_SIZE};
+use keystone_abi::edge::{
+    DATA_OFFSET, EDGECALL_FILE, FILE_CALL_SIZE, FILE_REPLY_SIZE, FILE_SEALED,
+};
 use keystone_abi::eyrie::linux;
 use runtime::edge;
 use runtime::files::{self, Bytes};
 use runtime::PAGE_SIZE;
 
-type Result<T> = core::result::Result<T, isize>;
+pub type Result<T> = core::result::Result<T, isize>;
 
 /// Where a call's bytes start in the UTM.
 const BYTES_AT: usize = DATA_OFFSET + FILE_CALL_SIZE;
@@ -45,7 +48,19 @@ fn call(
     limit: Option<u64>,
     bytes: Bytes,
 ) -> Result<(u64, core::ops::Range<usize>)> {
-    let u = s.utm.bytes();
+    file_call(&mut s.utm, num, args, len, limit, bytes)
+}
+
+/// [`call`] on the UTM alone (the sealed files' host I/O).
+pub fn file_call(
+    utm: &mut Utm,
+    num: usize,
+    args: [u64; 4],
+    len: usize,
+    limit: Option<u64>,
+    bytes: Bytes,
+) -> Result<(u64, core::ops::Range<usize>)> {
+    let u = utm.bytes();
     if u.len() < BYTES_AT {
         return Err(linux::EIO);
     }
@@ -54,9 +69,8 @@ fn call(
         let at = DATA_OFFSET + 8 + 8 * i;
         u[at..at + 8].copy_from_slice(&a.to_le_bytes());
     }
-    let answer =
-        call_host(&mut s.utm, EDGECALL_FILE, FILE_CALL_SIZE + len).map_err(|_| linux::EIO)?;
-    files::answer(s.utm.bytes(), &answer, limit, bytes)
+    let answer = call_host(utm, EDGECALL_FILE, FILE_CALL_SIZE + len).map_err(|_| linux::EIO)?;
+    files::answer(utm.bytes(), &answer, limit, bytes)
 }
 
 fn handle(s: &State, fd: usize) -> Result<u64> {
@@ -94,7 +108,14 @@ pub fn openat(s: &mut State, dirfd: usize, path: usize, flags: usize, mode: usiz
         return Err(linux::EMFILE);
     }
     let (h, _) = call(s, linux::OPENAT, [flags as u64, mode as u64, 0, 0], len, None, Bytes::None)?;
-    Ok(s.files.insert(h).expect("checked room") as u64)
+    let fd = s.files.insert(h).expect("checked room");
+    if h & FILE_SEALED != 0 {
+        if let Err(e) = sealedio::open(s, fd, h, flags) {
+            let _ = close(s, fd);
+            return Err(e);
+        }
+    }
+    Ok(fd as u64)
 }
 
 /// close(fd): the console's descriptors stay; a file's is freed here
@@ -104,6 +125,7 @@ pub fn close(s: &mut State, fd: usize) -> Result<u64> {
         return Ok(0);
     }
     let h = s.files.remove(fd).ok_or(linux::EBADF)?;
+    s.sealed.forget(fd);
     call(s, linux::CLOSE, [h, 0, 0, 0], 0, Some(0), Bytes::None).map(|_| 0)
 }
 
@@ -114,6 +136,9 @@ pub fn read(s: &mut State, fd: usize, buf: usize, count: usize, at: Option<usize
     }
     let h = handle(s, fd)?;
     let offset = positioned(at)?;
+    if s.sealed.has(fd) {
+        return sealedio::read(s, fd, buf, count, at.map(|_| offset));
+    }
     let dst = or_bad_pointer(s.space.writable(buf, count));
     let n = count.min(answer_room(s));
     let args = [h, n as u64, offset, at.is_some() as u64];
@@ -134,6 +159,9 @@ pub fn write(s: &mut State, fd: usize, buf: usize, count: usize, at: Option<usiz
     }
     let h = handle(s, fd)?;
     let offset = positioned(at)?;
+    if s.sealed.has(fd) {
+        return sealedio::write(s, fd, buf, count, at.map(|_| offset));
+    }
     let src = or_bad_pointer(s.space.readable(buf, count));
     let n = count.min(request_room(s));
     let src = src.prefix(n);
@@ -156,6 +184,9 @@ pub fn lseek(s: &mut State, fd: usize, offset: usize, whence: usize) -> Result<u
     if whence > linux::SEEK_END {
         return Err(linux::EINVAL);
     }
+    if s.sealed.has(fd) {
+        return sealedio::lseek(s, fd, offset, whence);
+    }
     call(s, linux::LSEEK, [h, offset as u64, whence as u64, 0], 0, None, Bytes::None).map(|r| r.0)
 }
 
@@ -165,7 +196,13 @@ pub fn fstat(s: &mut State, fd: usize, statbuf: usize) -> Result<u64> {
     let dst = or_bad_pointer(s.space.writable(statbuf, linux::STAT_SIZE));
     let (_, range) =
         call(s, linux::FSTAT, [h, 0, 0, 0], 0, Some(0), Bytes::Exactly(linux::STAT_SIZE))?;
-    s.space.copy_out(&dst, &s.utm.bytes()[range]);
+    let mut st = [0u8; linux::STAT_SIZE];
+    st.copy_from_slice(&s.utm.bytes()[range]);
+    if let Some(size) = sealedio::size(s, fd) {
+        // A sealed file's size is the plaintext's (st_size; st_blocks stays the host's).
+        st[48..56].copy_from_slice(&size.to_le_bytes());
+    }
+    s.space.copy_out(&dst, &st);
     Ok(0)
 }
 

@@ -13,6 +13,8 @@ mod fileio;
 #[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
+mod sealedio;
+#[cfg(target_os = "none")]
 mod slice;
 #[cfg(target_os = "none")]
 mod syscall;

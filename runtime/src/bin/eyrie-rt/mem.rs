@@ -38,6 +38,8 @@ pub struct State {
     pub ring_mapped: bool,
     /// The eapp's open files (proxied to the host).
     pub files: FdTable,
+    /// Which of them are sealed, and their state.
+    pub sealed: crate::sealedio::Sealed,
 }
 
 /// The physical addresses of the runtime's two copy pages (free memory).
@@ -68,6 +70,7 @@ static STATE: Global = Global {
         copy: CopyPages { a: 0, b: 0 },
         ring_mapped: false,
         files: FdTable::new(),
+        sealed: crate::sealedio::Sealed::new(),
     }),
 };
 
