@@ -36,7 +36,7 @@ CARGO_FLAGS = ("build", "--release", "-Z", "build-std=std,panic_abort",
 
 #: Linux programs (static glibc, no Keystone SDK) run as eapps: folder under
 #: examples/linux -> its C sources, built into build/linux-eapps/<name>.
-LINUX_EAPPS = {"files": ("files.c",)}
+LINUX_EAPPS = {"files": ("files.c",), "sealed": ("sealed.c",), "sealed-other": ("other.c",)}
 LINUX_EAPP_FLAGS = ("-static", "-no-pie", "-O2", "-Wall", "-Wextra", "-Werror")
 
 __all__ = ["EAPPS", "HOST_APPS", "LINUX_EAPPS", "LINUX_USER_TARGET", "HostAppsBuilder",
@@ -52,7 +52,8 @@ def build_linux_eapps(root: Path, toolchain: Toolchain) -> Dict[str, Path]:
     built: Dict[str, Path] = {}
     for name, sources in LINUX_EAPPS.items():
         folder = f"examples/linux/{name}"
-        key = compute_cache_key(root, (folder,), " ".join(LINUX_EAPP_FLAGS) + str(gcc))
+        # All of examples/linux: a program may include another's source.
+        key = compute_cache_key(root, ("examples/linux",), " ".join(LINUX_EAPP_FLAGS) + str(gcc))
         stamp = Stamp(out / f"{name}.stamp")
         elf = out / name
         if not stamp.fresh(key, [elf]):
