@@ -43,6 +43,21 @@ impl FdTable {
         Some(FIRST_FD + i)
     }
 
+    /// The lowest free descriptor >= `min`, now naming `handle` (fcntl's
+    /// F_DUPFD); None when there is none.
+    pub fn insert_from(&mut self, min: usize, handle: u64) -> Option<usize> {
+        let from = min.saturating_sub(FIRST_FD);
+        let i = from + self.slots.get(from..)?.iter().position(Option::is_none)?;
+        self.slots[i] = Some(handle);
+        Some(FIRST_FD + i)
+    }
+
+    /// Whether a descriptor >= `min` is free.
+    pub fn has_room_from(&self, min: usize) -> bool {
+        let from = min.saturating_sub(FIRST_FD);
+        self.slots.get(from..).is_some_and(|s| s.iter().any(Option::is_none))
+    }
+
     /// The handle descriptor `fd` names, if it is open.
     pub fn get(&self, fd: usize) -> Option<u64> {
         *self.slots.get(fd.checked_sub(FIRST_FD)?)?
@@ -121,6 +136,28 @@ pub fn answer(
     Ok((value, data..data + n))
 }
 
+/// `linux_dirent64`'s fixed part: d_ino, d_off, d_reclen, d_type.
+pub const DIRENT_HEAD: usize = 19;
+
+/// Whether `b` is whole `linux_dirent64` records: each at least its head
+/// and a NUL, 8-byte aligned in length, inside `b`, its name ending in a NUL
+/// inside the record. A reader that trusts `d_reclen` then stays in `b`.
+pub fn dirents_ok(b: &[u8]) -> bool {
+    let mut at = 0;
+    while at < b.len() {
+        let Some(len) = b.get(at + 16..at + 18) else { return false };
+        let reclen = u16::from_le_bytes([len[0], len[1]]) as usize;
+        if reclen < DIRENT_HEAD + 1 || reclen % 8 != 0 || reclen > b.len() - at {
+            return false;
+        }
+        if !b[at + DIRENT_HEAD..at + reclen].contains(&0) {
+            return false;
+        }
+        at += reclen;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +178,38 @@ mod tests {
         }
         assert_eq!(t.insert(1), None, "full");
         assert_eq!(t.get(FIRST_FD + MAX_FILES), None);
+    }
+
+    #[test]
+    fn dup_takes_the_lowest_free_descriptor_from_its_minimum() {
+        let mut t = FdTable::new();
+        assert_eq!(t.insert(1), Some(3));
+        assert_eq!(t.insert_from(0, 2), Some(4), "below the first: from the first");
+        assert_eq!(t.insert_from(10, 3), Some(10));
+        assert_eq!(t.insert_from(FIRST_FD + MAX_FILES, 3), None, "past the table");
+        assert!(!t.has_room_from(FIRST_FD + MAX_FILES) && t.has_room_from(5));
+    }
+
+    fn dirent(name: &[u8], reclen: u16) -> Vec<u8> {
+        let mut r = vec![0u8; (reclen as usize).max(24)];
+        r[16..18].copy_from_slice(&reclen.to_le_bytes());
+        r[DIRENT_HEAD..DIRENT_HEAD + name.len()].copy_from_slice(name);
+        r
+    }
+
+    #[test]
+    fn directory_records_are_checked_before_the_eapp_walks_them() {
+        let mut two = dirent(b"a.txt", 32);
+        two.extend(dirent(b"b", 24));
+        assert!(dirents_ok(&two) && dirents_ok(&[]));
+        assert!(!dirents_ok(&two[..40]), "the last record runs past the answer");
+        assert!(!dirents_ok(&dirent(b"x", 0)), "d_reclen 0 (a reader would loop)");
+        assert!(!dirents_ok(&dirent(b"x", 23)), "unaligned");
+        assert!(!dirents_ok(&dirent(b"12345", 24)[..23]), "shorter than it says");
+        let mut no_nul = dirent(b"", 24);
+        no_nul[DIRENT_HEAD..].fill(b'x');
+        assert!(!dirents_ok(&no_nul), "a name without its NUL");
+        assert!(!dirents_ok(&[0u8; 10]), "half a head");
     }
 
     #[test]

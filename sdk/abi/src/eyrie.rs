@@ -70,6 +70,7 @@ pub mod linux {
     pub const ENOTTY: isize = 25;
     pub const ENAMETOOLONG: isize = 36;
     pub const ENOSYS: isize = 38;
+    pub const ENOTDIR: isize = 20;
     pub const EBADMSG: isize = 74;
     /// The largest errno: a result in `-MAX_ERRNO..0` is an error.
     pub const MAX_ERRNO: isize = 4095;

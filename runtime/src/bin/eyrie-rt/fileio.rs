@@ -73,15 +73,14 @@ pub fn file_call(
     files::answer(utm.bytes(), &answer, limit, bytes)
 }
 
-fn handle(s: &State, fd: usize) -> Result<u64> {
-    s.files.get(fd).ok_or(linux::EBADF)
-}
-
-/// openat(dirfd, path, flags, mode): the path is copied (up to its NUL) into
-/// the UTM page by page, each piece checked; only AT_FDCWD or an absolute
-/// path (the host resolves a relative one in its own directory).
-pub fn openat(s: &mut State, dirfd: usize, path: usize, flags: usize, mode: usize) -> Result<u64> {
-    let max = linux::PATH_MAX.min(request_room(s));
+/// Copies the eapp's NUL-terminated `path` into the UTM, `at` bytes after
+/// the call's header, page by page with each piece checked: its length
+/// (ENOENT if empty, ENAMETOOLONG past PATH_MAX or the UTM). Only AT_FDCWD
+/// or an absolute path (the host resolves a relative one in its own
+/// directory): another `dirfd` with a relative path is EINVAL.
+fn copy_path(s: &mut State, dirfd: usize, path: usize, at: usize) -> Result<usize> {
+    let max = linux::PATH_MAX.min(request_room(s).saturating_sub(at));
+    let start = BYTES_AT + at;
     let mut len = 0;
     loop {
         if len == max {
@@ -90,7 +89,7 @@ pub fn openat(s: &mut State, dirfd: usize, path: usize, flags: usize, mode: usiz
         let va = path.checked_add(len).unwrap_or_else(|| crate::syscall::bad_pointer());
         let n = (PAGE_SIZE - va % PAGE_SIZE).min(max - len);
         let src = or_bad_pointer(s.space.readable(va, n));
-        let dst = &mut s.utm.bytes()[BYTES_AT + len..BYTES_AT + len + n];
+        let dst = &mut s.utm.bytes()[start + len..start + len + n];
         s.space.copy_in(&src, dst);
         if let Some(nul) = dst.iter().position(|&b| b == 0) {
             len += nul;
@@ -101,14 +100,37 @@ pub fn openat(s: &mut State, dirfd: usize, path: usize, flags: usize, mode: usiz
     if len == 0 {
         return Err(linux::ENOENT);
     }
-    if dirfd as isize != linux::AT_FDCWD && s.utm.bytes()[BYTES_AT] != b'/' {
+    if dirfd as isize != linux::AT_FDCWD && s.utm.bytes()[start] != b'/' {
         return Err(linux::EINVAL);
     }
+    Ok(len)
+}
+
+/// Records `fd`'s FD_CLOEXEC (fds below 64; the table is smaller).
+fn set_cloexec(s: &mut State, fd: usize, on: bool) {
+    let bit = 1u64.checked_shl(fd as u32).unwrap_or(0);
+    if on {
+        s.cloexec |= bit;
+    } else {
+        s.cloexec &= !bit;
+    }
+}
+
+fn handle(s: &State, fd: usize) -> Result<u64> {
+    s.files.get(fd).ok_or(linux::EBADF)
+}
+
+/// openat(dirfd, path, flags, mode): the path is copied (up to its NUL) into
+/// the UTM page by page, each piece checked; only AT_FDCWD or an absolute
+/// path (the host resolves a relative one in its own directory).
+pub fn openat(s: &mut State, dirfd: usize, path: usize, flags: usize, mode: usize) -> Result<u64> {
+    let len = copy_path(s, dirfd, path, 0)?;
     if !s.files.has_room() {
         return Err(linux::EMFILE);
     }
     let (h, _) = call(s, linux::OPENAT, [flags as u64, mode as u64, 0, 0], len, None, Bytes::None)?;
     let fd = s.files.insert(h).expect("checked room");
+    set_cloexec(s, fd, flags & linux::O_CLOEXEC != 0);
     if h & FILE_SEALED != 0 {
         if let Err(e) = sealedio::open(s, fd, h, flags) {
             let _ = close(s, fd);
@@ -126,6 +148,7 @@ pub fn close(s: &mut State, fd: usize) -> Result<u64> {
     }
     let h = s.files.remove(fd).ok_or(linux::EBADF)?;
     s.sealed.forget(fd);
+    set_cloexec(s, fd, false);
     call(s, linux::CLOSE, [h, 0, 0, 0], 0, Some(0), Bytes::None).map(|_| 0)
 }
 
@@ -206,8 +229,9 @@ pub fn fstat(s: &mut State, fd: usize, statbuf: usize) -> Result<u64> {
     Ok(0)
 }
 
-/// newfstatat(dirfd, path, statbuf, flags): only the fstat form (an empty
-/// or NULL path with AT_EMPTY_PATH); a path is ENOSYS.
+/// newfstatat(dirfd, path, statbuf, flags): the fstat form (an empty or
+/// NULL path with AT_EMPTY_PATH), or the host's stat of a path the policy
+/// grants (a sealed file's host size: its plaintext size is fstat's).
 pub fn fstatat(
     s: &mut State,
     dirfd: usize,
@@ -222,10 +246,120 @@ pub fn fstatat(
     let first = or_bad_pointer(s.space.readable(path, 1));
     let mut b = [0u8; 1];
     s.space.copy_in(&first, &mut b);
-    if b[0] != 0 || flags & linux::AT_EMPTY_PATH == 0 {
-        return Err(linux::ENOSYS);
+    if b[0] == 0 && flags & linux::AT_EMPTY_PATH != 0 {
+        return fstat(s, dirfd, statbuf);
     }
-    fstat(s, dirfd, statbuf)
+    let dst = or_bad_pointer(s.space.writable(statbuf, linux::STAT_SIZE));
+    let len = copy_path(s, dirfd, path, 0)?;
+    let args = [(flags & linux::AT_SYMLINK_NOFOLLOW) as u64, 0, 0, 0];
+    let (_, range) =
+        call(s, linux::NEWFSTATAT, args, len, Some(0), Bytes::Exactly(linux::STAT_SIZE))?;
+    s.space.copy_out(&dst, &s.utm.bytes()[range]);
+    Ok(0)
+}
+
+/// unlinkat(dirfd, path, flags): the host removes a file (or an empty
+/// folder with AT_REMOVEDIR) if the policy grants it writable.
+pub fn unlinkat(s: &mut State, dirfd: usize, path: usize, flags: usize) -> Result<u64> {
+    if flags & !linux::AT_REMOVEDIR != 0 {
+        return Err(linux::EINVAL);
+    }
+    let len = copy_path(s, dirfd, path, 0)?;
+    call(s, linux::UNLINKAT, [flags as u64, 0, 0, 0], len, Some(0), Bytes::None).map(|_| 0)
+}
+
+/// renameat2(olddirfd, old, newdirfd, new, flags) (renameat: flags 0): both
+/// paths in one call, old then new; both must be granted writable.
+pub fn renameat(
+    s: &mut State,
+    olddirfd: usize,
+    old: usize,
+    newdirfd: usize,
+    new: usize,
+    flags: usize,
+) -> Result<u64> {
+    let old_len = copy_path(s, olddirfd, old, 0)?;
+    let new_len = copy_path(s, newdirfd, new, old_len)?;
+    let args = [old_len as u64, flags as u64, 0, 0];
+    call(s, linux::RENAMEAT2, args, old_len + new_len, Some(0), Bytes::None).map(|_| 0)
+}
+
+/// ftruncate(fd, length): a sealed file's own, or the host's.
+pub fn ftruncate(s: &mut State, fd: usize, length: usize) -> Result<u64> {
+    let h = handle(s, fd)?;
+    if (length as isize) < 0 {
+        return Err(linux::EINVAL);
+    }
+    if s.sealed.has(fd) {
+        return sealedio::truncate(s, fd, length);
+    }
+    call(s, linux::FTRUNCATE, [h, length as u64, 0, 0], 0, Some(0), Bytes::None).map(|_| 0)
+}
+
+/// getdents64(fd, dirp, count): the host's records, each checked (length,
+/// alignment, a NUL-terminated name inside it) before any is copied out.
+pub fn getdents64(s: &mut State, fd: usize, dirp: usize, count: usize) -> Result<u64> {
+    let h = handle(s, fd)?;
+    let dst = or_bad_pointer(s.space.writable(dirp, count));
+    let n = count.min(answer_room(s)).min(sealedio::SCRATCH);
+    let args = [h, n as u64, 0, 0];
+    let (got, range) = call(s, linux::GETDENTS64, args, 0, Some(n as u64), Bytes::Counted)?;
+    // Copied into the runtime's own page first: the host could change the
+    // UTM between a check there and the copy out.
+    let mut n = range.len();
+    let page = s.sealed.scratch();
+    n = n.min(page.len());
+    page[..n].copy_from_slice(&s.utm.bytes()[range.start..range.start + n]);
+    let ok = files::dirents_ok(&page[..n]);
+    if ok {
+        s.space.copy_out(&dst.prefix(n), &s.sealed.scratch()[..n]);
+    }
+    s.sealed.scratch().fill(0);
+    if !ok {
+        return Err(linux::EIO);
+    }
+    Ok(got)
+}
+
+/// fcntl(fd, cmd, arg): F_GETFD/F_SETFD (FD_CLOEXEC kept here: an enclave
+/// never execs), F_GETFL/F_SETFL (the host's open flags; a sealed file's
+/// here), F_DUPFD(_CLOEXEC) of a plain file (a new host handle, the lowest
+/// free descriptor >= arg). The console's descriptors cannot be duplicated.
+pub fn fcntl(s: &mut State, fd: usize, cmd: usize, arg: usize) -> Result<u64> {
+    let console = fd <= 2;
+    let h = if console { None } else { Some(handle(s, fd)?) };
+    let bit = 1u64.checked_shl(fd as u32).unwrap_or(0);
+    match cmd {
+        linux::F_GETFD => Ok(u64::from(s.cloexec & bit != 0)),
+        linux::F_SETFD => {
+            set_cloexec(s, fd, arg & linux::FD_CLOEXEC != 0);
+            Ok(0)
+        }
+        linux::F_GETFL | linux::F_SETFL if s.sealed.has(fd) => sealedio::flags(s, fd, cmd, arg),
+        linux::F_GETFL if console => Ok(linux::O_RDWR as u64),
+        linux::F_SETFL if console => Ok(0),
+        linux::F_GETFL | linux::F_SETFL => {
+            let h = h.expect("a file");
+            call(s, linux::FCNTL, [h, cmd as u64, arg as u64, 0], 0, None, Bytes::None).map(|r| r.0)
+        }
+        linux::F_DUPFD | linux::F_DUPFD_CLOEXEC => {
+            let Some(h) = h else { return Err(linux::EINVAL) };
+            if s.sealed.has(fd) || arg >= files::FIRST_FD + files::MAX_FILES {
+                return Err(linux::EINVAL);
+            }
+            if !s.files.has_room_from(arg) {
+                return Err(linux::EMFILE);
+            }
+            let args = [h, linux::F_DUPFD as u64, 0, 0];
+            let (new, _) = call(s, linux::FCNTL, args, 0, None, Bytes::None)?;
+            let Some(newfd) = s.files.insert_from(arg, new) else {
+                return Err(linux::EMFILE);
+            };
+            set_cloexec(s, newfd, cmd == linux::F_DUPFD_CLOEXEC);
+            Ok(newfd as u64)
+        }
+        _ => Err(linux::EINVAL),
+    }
 }
 
 /// readv/writev(fd, iov, iovcnt): each iovec in turn until one is short.

@@ -40,6 +40,8 @@ pub struct State {
     pub files: FdTable,
     /// Which of them are sealed, and their state.
     pub sealed: crate::sealedio::Sealed,
+    /// FD_CLOEXEC of each descriptor (bit fd).
+    pub cloexec: u64,
 }
 
 /// The physical addresses of the runtime's two copy pages (free memory).
@@ -71,6 +73,7 @@ static STATE: Global = Global {
         ring_mapped: false,
         files: FdTable::new(),
         sealed: crate::sealedio::Sealed::new(),
+        cloexec: 0,
     }),
 };
 

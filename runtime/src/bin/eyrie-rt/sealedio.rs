@@ -16,6 +16,9 @@ use runtime::files::Bytes;
 use runtime::pt::PhysMem;
 use runtime::sealed::{Anchors, HostFile, SealedFile, BLOCK, IDENT_LEN};
 
+/// Bytes of the scratch page.
+pub const SCRATCH: usize = BLOCK;
+
 /// How many sealed files may be open at once.
 pub const MAX_SEALED: usize = 4;
 
@@ -41,6 +44,11 @@ pub struct Sealed {
 impl Sealed {
     pub const fn new() -> Self {
         Sealed { open: [const { None }; MAX_SEALED], anchors: Anchors::new(), scratch: [0; BLOCK] }
+    }
+
+    /// The runtime's scratch page (the caller clears what it leaves).
+    pub fn scratch(&mut self) -> &mut [u8; BLOCK] {
+        &mut self.scratch
     }
 
     /// Whether `fd` names a sealed file.
@@ -225,4 +233,20 @@ pub fn truncate(s: &mut State, fd: usize, len: usize) -> Result<u64> {
     }
     o.file.truncate(&mut Host { utm, handle: o.handle }, len as u64, anchors, scratch)?;
     Ok(0)
+}
+
+/// F_GETFL/F_SETFL of a sealed file: its access mode and O_APPEND, kept here.
+pub fn flags(s: &mut State, fd: usize, cmd: usize, arg: usize) -> Result<u64> {
+    let i = s.sealed.get(fd)?;
+    let o = s.sealed.open[i].as_mut().expect("found");
+    if cmd == linux::F_SETFL {
+        o.append = arg & linux::O_APPEND != 0;
+        return Ok(0);
+    }
+    let acc = match (o.read, o.write) {
+        (true, true) => linux::O_RDWR,
+        (false, true) => linux::O_WRONLY,
+        _ => linux::O_RDONLY,
+    };
+    Ok((acc | if o.append { linux::O_APPEND } else { 0 }) as u64)
 }
