@@ -36,7 +36,8 @@ CARGO_FLAGS = ("build", "--release", "-Z", "build-std=std,panic_abort",
 
 #: Linux programs (static glibc, no Keystone SDK) run as eapps: folder under
 #: examples/linux -> its C sources, built into build/linux-eapps/<name>.
-LINUX_EAPPS = {"files": ("files.c",), "sealed": ("sealed.c",), "sealed-other": ("other.c",)}
+LINUX_EAPPS = {"files": ("files.c",), "sealed": ("sealed.c",), "sealed-other": ("other.c",),
+               "paths": ("paths.c",)}
 LINUX_EAPP_FLAGS = ("-static", "-no-pie", "-O2", "-Wall", "-Wextra", "-Werror")
 
 __all__ = ["EAPPS", "HOST_APPS", "LINUX_EAPPS", "LINUX_USER_TARGET", "HostAppsBuilder",

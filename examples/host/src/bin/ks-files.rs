@@ -17,6 +17,10 @@
 //! - `write-more`: a write claims more bytes written than it was given;
 //! - `stat-short`: fstat answers half a `struct stat`;
 //! - `open-handle-1`: every open answers handle 1 (stdout's number);
+//! - `dents-bad-reclen`: getdents64's first record claims a length past
+//!   the answer;
+//! - `dents-more`: getdents64 answers more bytes than were asked for;
+//! - `stat-path-short`: a stat by path answers half a `struct stat`;
 //! - `rollback-reopen`: the second open of a `--sealed` file first puts
 //!   back the copy `--keep` saved (an older version, within one run).
 //!
@@ -60,6 +64,9 @@ const MODES: &[&str] = &[
     "stat-short",
     "open-handle-1",
     "rollback-reopen",
+    "dents-bad-reclen",
+    "dents-more",
+    "stat-path-short",
 ];
 
 /// Where block `i` of a sealed host file starts (after its header page).
@@ -138,6 +145,15 @@ fn lie(mode: &str, call: &[u8], honest: Reply, utm_size: u64) -> Reply {
         ("read-not-errno", linux::READ) => data(-100_000, &[]),
         ("write-more", linux::WRITE) => data(asked as i64 + 1, &[]),
         ("stat-short", linux::FSTAT) => data(0, &[b'X'; linux::STAT_SIZE / 2]),
+        ("stat-path-short", linux::NEWFSTATAT) => data(0, &[b'X'; linux::STAT_SIZE / 2]),
+        ("dents-more", linux::GETDENTS64) => data(asked as i64 + 8, &vec![0; asked as usize + 8]),
+        ("dents-bad-reclen", linux::GETDENTS64) => match honest {
+            Reply::Data(mut d) if d.len() >= 8 + 24 => {
+                d[8 + 16..8 + 18].copy_from_slice(&0xfff8u16.to_le_bytes());
+                Reply::Data(d)
+            }
+            other => other,
+        },
         ("open-handle-1", linux::OPENAT) => match honest {
             Reply::Data(d) if i64::from_le_bytes(d[..8].try_into().expect("8")) >= 0 => {
                 data(1, &[])

@@ -1,0 +1,118 @@
+"""The path calls of Linux programs in enclaves (docs/runtime.md, "Files"):
+a static glibc program (examples/linux/paths) stats paths, lists, renames,
+unlinks and truncates files and uses fcntl under `ks-files`, whose
+FilePolicy grants DIR/in.txt read-only and DIR/rw read-write: what the
+policy grants works, the rest is EACCES. Then hosts that lie about a
+directory listing or a stat: the call fails with EIO and the canary bytes
+around the eapp's buffer show the runtime wrote nothing outside it.
+
+One guest boot for all of it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from keystone_py.qemu import LinuxGuest
+from keystone_py.qemu import linux_machine as make_linux_machine
+
+DIR = "/tmp/ksp"
+ENOENT, EIO, EACCES, EINVAL = 2, 5, 13, 22
+LINE = re.compile(r"^paths: (?P<name>\S+) ret=(?P<ret>-?\d+) errno=(?P<errno>\d+) "
+                  r"canary=(?P<canary>\S+) ?(?P<extra>.*)$", re.M)
+RETURNED = re.compile(r"^ks-files: returned (\d+) \(file calls (\d+), open at the end (\d+)\)$",
+                      re.M)
+
+
+@pytest.fixture(scope="module")
+def guest(ks_paths, ks_linux, tmp_path_factory):
+    logs = tmp_path_factory.mktemp("enclave-paths")
+    with make_linux_machine(ks_linux, memory="512M", append_extra="quiet", log_dir=logs,
+                            toolchain=ks_paths.toolchain, name="enclave-paths") as m:
+        g = LinuxGuest(m)
+        g.wait_ready(timeout=600)
+        g.wait_prompt()
+        yield g
+        assert g.poweroff() == 0
+
+
+def ks_files(guest: LinuxGuest, extra: str = ""):
+    run = guest.run(f"/bin/ks-files /enclave/linux-paths --setup {DIR} --ro {DIR}/in.txt "
+                    f"--rw {DIR}/rw {extra}".strip(), 600)
+    r = RETURNED.search(run.output)
+    assert r and r.group(1) == "0", str(run)
+    return run, {m.group("name"): m for m in LINE.finditer(run.output)}
+
+
+@pytest.fixture(scope="module")
+def honest(guest):
+    return ks_files(guest)
+
+
+def expect(checks, name: str, ret: int, errno: int = 0, extra: str = ""):
+    m = checks.get(name)
+    assert m, f"no line for {name}: {sorted(checks)}"
+    assert (int(m.group("ret")), int(m.group("errno"))) == (ret, errno), m.group(0)
+    assert m.group("canary") == "ok", m.group(0)
+    if extra:
+        assert m.group("extra") == extra, m.group(0)
+
+
+def test_stat_by_path_sees_granted_paths_only(honest):
+    _, c = honest
+    expect(c, "stat", 0, extra="size=33")
+    expect(c, "stat-refused", -1, EACCES)
+    expect(c, "stat-missing", -1, ENOENT)
+
+
+def test_a_granted_folder_is_listed_and_another_refused(honest):
+    _, c = honest
+    m = c["getdents64"]
+    assert int(m.group("ret")) > 0 and m.group("canary") == "ok", m.group(0)
+    expect(c, "readdir", 0, extra="a,b,")
+    expect(c, "readdir-refused", -1)
+    assert int(c["readdir-refused"].group("errno")) == EACCES
+
+
+def test_ftruncate_needs_a_descriptor_open_for_writing(honest):
+    _, c = honest
+    expect(c, "ftruncate", 0, extra="size=1")
+    expect(c, "ftruncate-read-only", -1, EINVAL)
+
+
+def test_fcntl_keeps_close_on_exec_and_duplicates_descriptors(honest):
+    _, c = honest
+    expect(c, "getfd", 0)
+    expect(c, "setfd", 0)
+    expect(c, "getfd-cloexec", 1)
+    expect(c, "getfl", 2)
+    expect(c, "dupfd", 10)
+    expect(c, "dup-shares-the-file", 2, extra="data=aZ")
+    expect(c, "dupfd-cloexec", 1)
+
+
+def test_rename_and_unlink_need_write_grants_on_every_path(honest):
+    run, c = honest
+    expect(c, "rename", 0)
+    expect(c, "rename-out", -1, EACCES)
+    expect(c, "rename-read-only", -1, EACCES)
+    expect(c, "unlink", 0)
+    expect(c, "unlink-read-only", -1, EACCES)
+    expect(c, "unlink-refused", -1, EACCES)
+    expect(c, "unlinked", -1, ENOENT)
+    assert RETURNED.search(run.output).group(3) == "0", "every file closed"
+
+
+@pytest.mark.parametrize("mode", ["dents-bad-reclen", "dents-more"])
+def test_a_host_lying_about_a_listing_gets_eio_and_no_byte_outside_the_buffer(guest, mode):
+    _, c = ks_files(guest, f"--lie {mode}")
+    expect(c, "getdents64", -1, EIO)
+    expect(c, "readdir", 0, extra="")  # readdir ends at the error
+    expect(c, "stat", 0, extra="size=33")  # the rest still works
+
+
+def test_a_short_stat_by_path_gets_eio(guest):
+    _, c = ks_files(guest, "--lie stat-path-short")
+    expect(c, "stat", -1, EIO, extra="size=-1")
+    expect(c, "readdir", 0, extra="a,b,")
