@@ -100,7 +100,9 @@ int main(void)
     r = r == 1 ? pread(fd, two, 2, 0) : -1;
     snprintf(extra, sizeof extra, "data=%s", r > 0 ? two : "");
     line("dup-shares-the-file", r, extra);
-    line("dupfd-cloexec", fcntl(fcntl(fd, F_DUPFD_CLOEXEC, 0), F_GETFD), "");
+    int dup2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    line("dupfd-cloexec", fcntl(dup2, F_GETFD), "");
+    close(dup2);
     close(fd);
     close(dup);
 
