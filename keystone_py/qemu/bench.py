@@ -124,6 +124,10 @@ class LinuxRun:
     file_pread_4k: Optional[int] = None
     file_pwrite_4k: Optional[int] = None
     file_plain_ocall: Optional[int] = None
+    #: ``ks-files --sealed``: the sealed-file eapp's 4 KiB pread and pwrite of
+    #: a sealed file (docs/runtime.md, "Sealed files"), instret per call.
+    sealed_pread_4k: Optional[int] = None
+    sealed_pwrite_4k: Optional[int] = None
     #: ``bench: switchless TOPIC: ...`` lines of ``ks-demo bench``, by topic
     #: (see :func:`parse_switchless`); empty when the guest printed none.
     switchless: Dict[str, Dict[str, Any]] = field(default_factory=dict)
@@ -140,6 +144,12 @@ FILES_LINE = re.compile(r"^files: bench rounds=\d+ pread4k=(\d+) pwrite4k=(\d+) 
                         re.MULTILINE)
 #: The ``ks-files`` run that prints FILES_LINE (its folder made by --setup).
 FILES_BENCH = "run /bin/ks-files /enclave/linux-files --setup /tmp/ksf --rw /tmp/ksf/rw"
+#: The sealed-file eapp: sealed and plain 4 KiB pread/pwrite (instret per call).
+SEALED_LINE = re.compile(r"^sealed: bench rounds=\d+ sealed_pread4k=(\d+) sealed_pwrite4k=(\d+) ",
+                         re.MULTILINE)
+#: The ``ks-files`` run that prints SEALED_LINE.
+SEALED_BENCH = ("run /bin/ks-files /enclave/linux-sealed --setup /tmp/kss --rw /tmp/kss/rw "
+                "--sealed /tmp/kss/rw/s.bin --sealed /tmp/kss/rw/bench.bin -- write")
 HELLO_LINE = re.compile(r"^bench: hello create \d+ ns, run \d+ ns, destroy \d+ ns, "
                         r"total (\d+) ns", re.MULTILINE)
 #: ``bench: switchless ...`` lines (figures of switchless ocalls, ks-demo bench).
@@ -478,6 +488,8 @@ class BenchReport:
                                ("file_plain_ocall", "glibc eapp: plain ocall (ks-files)"),
                                ("file_pread_4k", "glibc eapp: proxied 4 KiB pread"),
                                ("file_pwrite_4k", "glibc eapp: proxied 4 KiB pwrite"),
+                               ("sealed_pread_4k", "glibc eapp: sealed 4 KiB pread"),
+                               ("sealed_pwrite_4k", "glibc eapp: sealed 4 KiB pwrite"),
                                ("hello_create_run_destroy", "hello create + run + destroy")):
                 vals = {fw: getattr(linux.get((fw, smp)), key, None) for fw in labels}
                 if any(v is not None for v in vals.values()):
@@ -627,8 +639,8 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     # On our SM the guest also runs the driver-level figures: an ocall round
     # trip eapp -> host handler -> eapp, and hello's create + run + destroy.
     ours = run.firmware == "ours"
-    script = (["run /bin/ks-demo bench", "run /bin/ks-cpp-demo bench", FILES_BENCH, "poweroff"]
-              if ours else ["poweroff"])
+    script = (["run /bin/ks-demo bench", "run /bin/ks-cpp-demo bench", FILES_BENCH, SEALED_BENCH,
+               "poweroff"] if ours else ["poweroff"])
     m = linux_machine(artifacts, firmware=firmware, smp=smp, script=script,
                       icount=ICOUNT_SHIFT, toolchain=toolchain, log_dir=log_dir,
                       name=f"bench-linux-{run.firmware}-smp{smp}")
@@ -646,6 +658,9 @@ def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
     if files:
         run.file_pread_4k, run.file_pwrite_4k, run.file_plain_ocall = \
             (int(g) for g in files.groups())
+    sealed = SEALED_LINE.search(res.text.replace("\r", ""))
+    if sealed:
+        run.sealed_pread_4k, run.sealed_pwrite_4k = (int(g) for g in sealed.groups())
     run.switchless = parse_switchless(res.text)
     ready = parse_ready(res.text)
     if ready is not None:

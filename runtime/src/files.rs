@@ -147,7 +147,7 @@ pub fn dirents_ok(b: &[u8]) -> bool {
     while at < b.len() {
         let Some(len) = b.get(at + 16..at + 18) else { return false };
         let reclen = u16::from_le_bytes([len[0], len[1]]) as usize;
-        if reclen < DIRENT_HEAD + 1 || reclen % 8 != 0 || reclen > b.len() - at {
+        if reclen < DIRENT_HEAD + 1 || !reclen.is_multiple_of(8) || reclen > b.len() - at {
             return false;
         }
         if !b[at + DIRENT_HEAD..at + reclen].contains(&0) {

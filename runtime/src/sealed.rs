@@ -570,8 +570,7 @@ mod tests {
 
     #[test]
     fn an_edited_byte_anywhere_is_detected() {
-        let (env0, h0, _, _) = sealed_with(2);
-        drop(env0);
+        let (_, h0, _, _) = sealed_with(2);
         for at in [
             0,
             9,
