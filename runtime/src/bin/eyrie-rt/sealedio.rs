@@ -142,7 +142,9 @@ pub fn open(s: &mut State, fd: usize, handle: u64, flags: usize) -> Result<()> {
     let file = SealedFile::open(
         &mut Host { utm, handle },
         |ident| derive(mem, a, b, ident),
-        flags & linux::O_CREAT != 0 && write,
+        // O_CREAT makes an empty host file a new sealed file whatever the
+        // access mode (the host opened it read-write); O_TRUNC needs write.
+        flags & linux::O_CREAT != 0,
         flags & linux::O_TRUNC != 0 && write,
         salt,
         &mut sealed.anchors,
