@@ -238,6 +238,11 @@ impl SealedFile {
         Ok(())
     }
 
+    /// The file's id (which sealed file this is, whatever its path).
+    pub fn id(&self) -> &[u8; 16] {
+        &self.id
+    }
+
     /// The plaintext size.
     pub fn size(&self) -> u64 {
         self.size

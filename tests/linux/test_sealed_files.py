@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 DIR = "/tmp/kss"
 SEALED = f"{DIR}/rw/s.bin"
 MARKER = "SEALED-PLAINTEXT-MARKER"
-EBADF, EACCES, EBADMSG = 9, 13, 74
+EBADF, EACCES, EBUSY, EBADMSG = 9, 13, 16, 74
 SIZE = 3 * 4096 - 100
 LINE = re.compile(r"^sealed: (?P<name>\S+) ret=(?P<ret>-?\d+) errno=(?P<errno>\d+) ?(?P<extra>.*)$",
                   re.M)
@@ -97,6 +97,11 @@ def test_a_glibc_program_reads_back_what_it_wrote_to_a_sealed_file(written):
 def test_a_read_only_descriptor_of_a_sealed_file_cannot_write(written):
     _, c = written
     expect(c, "write-read-only", -1, EBADF)
+
+
+def test_a_sealed_file_has_one_open_descriptor_at_a_time(written):
+    _, c = written
+    expect(c, "open-twice", -1, EBUSY)
 
 
 def test_the_host_file_holds_no_plaintext(written):

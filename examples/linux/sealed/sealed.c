@@ -86,6 +86,7 @@ static int do_write(void)
     line("open", fd, "");
     if (fd < 0)
         return 1;
+    line("open-twice", open(SEALED, O_RDONLY), "");
     line("write", write(fd, want, SIZE), "");
     memcpy(want + 5000, "PWRITE", 6);
     line("pwrite", pwrite(fd, "PWRITE", 6, 5000), "");

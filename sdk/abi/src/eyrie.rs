@@ -64,6 +64,7 @@ pub mod linux {
     pub const ENOMEM: isize = 12;
     pub const EACCES: isize = 13;
     pub const EFAULT: isize = 14;
+    pub const EBUSY: isize = 16;
     pub const EEXIST: isize = 17;
     pub const EINVAL: isize = 22;
     pub const EMFILE: isize = 24;

@@ -143,13 +143,22 @@ pub fn open(s: &mut State, fd: usize, handle: u64, flags: usize) -> Result<()> {
         &mut Host { utm, handle },
         |ident| derive(mem, a, b, ident),
         // O_CREAT makes an empty host file a new sealed file whatever the
-        // access mode (the host opened it read-write); O_TRUNC needs write.
+        // access mode (the host opened it read-write).
         flags & linux::O_CREAT != 0,
-        flags & linux::O_TRUNC != 0 && write,
+        false,
         salt,
         &mut sealed.anchors,
         &mut sealed.scratch,
     )?;
+    // One descriptor per sealed file: two would each keep a table and
+    // overwrite each other's header.
+    if sealed.open.iter().flatten().any(|o| o.file.id() == file.id()) {
+        return Err(linux::EBUSY);
+    }
+    let mut file = file;
+    if flags & linux::O_TRUNC != 0 && write {
+        file.truncate(&mut Host { utm, handle }, 0, &mut sealed.anchors, &mut sealed.scratch)?;
+    }
     let append = flags & linux::O_APPEND != 0;
     sealed.open[slot] = Some(Open { fd, handle, file, pos: 0, read, write, append });
     Ok(())
