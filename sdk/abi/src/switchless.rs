@@ -90,6 +90,180 @@ pub const fn slot_offset(i: usize) -> usize {
     SLOT_BYTES * (i + 1)
 }
 
+/// A slot's state, as read from its STATE word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// The eapp's: no request in it.
+    Free,
+    /// A request for the workers; the eapp may still withdraw it.
+    Posted,
+    /// A worker's: being carried out.
+    Claimed,
+    /// The eapp's: answered, the answer in the slot.
+    Done,
+}
+
+impl State {
+    /// The word that stands for this state in the ring ([`state`]).
+    pub const fn word(self) -> u64 {
+        match self {
+            State::Free => state::FREE,
+            State::Posted => state::POSTED,
+            State::Claimed => state::CLAIMED,
+            State::Done => state::DONE,
+        }
+    }
+
+    /// The state `word` stands for, or the word itself when the protocol
+    /// has no such state (a host or eapp that scribbled on the ring).
+    pub const fn from_word(word: u64) -> Result<State, u64> {
+        match word {
+            state::FREE => Ok(State::Free),
+            state::POSTED => Ok(State::Posted),
+            state::CLAIMED => Ok(State::Claimed),
+            state::DONE => Ok(State::Done),
+            other => Err(other),
+        }
+    }
+}
+
+/// Which end of the ring makes a move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Eapp,
+    Host,
+}
+
+/// The protocol's moves, each a method of [`Slot`]; nothing else changes a
+/// slot's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// [`Slot::post`]: FREE -> POSTED, by the eapp.
+    Post,
+    /// [`Slot::claim`]: POSTED -> CLAIMED, by a worker (races `Withdraw`).
+    Claim,
+    /// [`Slot::finish`]: CLAIMED -> DONE, by the worker that claimed it.
+    Finish,
+    /// [`Slot::withdraw`]: POSTED -> FREE, by the eapp (races `Claim`).
+    Withdraw,
+    /// [`Slot::release`]: DONE -> FREE, by the eapp.
+    Release,
+}
+
+impl Move {
+    /// Every move.
+    pub const ALL: [Move; 5] =
+        [Move::Post, Move::Claim, Move::Finish, Move::Withdraw, Move::Release];
+
+    /// (from, to, by whom).
+    pub const fn transition(self) -> (State, State, Side) {
+        match self {
+            Move::Post => (State::Free, State::Posted, Side::Eapp),
+            Move::Claim => (State::Posted, State::Claimed, Side::Host),
+            Move::Finish => (State::Claimed, State::Done, Side::Host),
+            Move::Withdraw => (State::Posted, State::Free, Side::Eapp),
+            Move::Release => (State::Done, State::Free, Side::Eapp),
+        }
+    }
+
+    /// Whether two sides may try it on the same state at once: then it is
+    /// a compare-and-swap and it may fail. The other moves are made by the
+    /// side that owns the slot in their `from` state and are plain stores.
+    pub const fn races(self) -> bool {
+        matches!(self, Move::Claim | Move::Withdraw)
+    }
+}
+
+/// One slot's STATE word, moved only through the protocol's [`Move`]s.
+///
+/// Each state has one owner: FREE and DONE the eapp's, CLAIMED the worker's
+/// that claimed it, POSTED contested (the workers' claim and the eapp's
+/// withdrawal race; a CAS lets exactly one win). An owner's move is a plain
+/// store and trusts the owner's own record of the state (the other side may
+/// have scribbled on the word; the owner's store wins). The orderings carry
+/// the payload: the request is visible to the worker that claims it, the
+/// answer to the eapp that sees DONE, and the eapp's reads of the answer
+/// happen before the slot is reused.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot<'a>(&'a AtomicU64);
+
+impl<'a> Slot<'a> {
+    /// The slot whose STATE word is `state` (in the ring: [`slot_offset`] +
+    /// [`slot::STATE`]).
+    pub const fn new(state: &'a AtomicU64) -> Slot<'a> {
+        Slot(state)
+    }
+
+    /// The state, with acquire ordering: once DONE is seen, so is the answer.
+    #[inline]
+    pub fn load(&self) -> Result<State, u64> {
+        State::from_word(self.0.load(Ordering::Acquire))
+    }
+
+    /// The state, with no ordering: for polling, never before reading the
+    /// payload.
+    #[inline]
+    pub fn peek(&self) -> Result<State, u64> {
+        State::from_word(self.0.load(Ordering::Relaxed))
+    }
+
+    /// Whether a worker may still answer (POSTED or CLAIMED): one relaxed look.
+    #[inline]
+    pub fn pending(&self) -> bool {
+        matches!(self.peek(), Ok(State::Posted | State::Claimed))
+    }
+
+    /// Eapp: FREE -> POSTED, once the request is written. Release: the
+    /// worker that claims it sees the request.
+    #[inline]
+    pub fn post(&self) {
+        self.0.store(state::POSTED, Ordering::Release);
+    }
+
+    /// Worker: POSTED -> CLAIMED. Acquire: the request is visible from here
+    /// on. False when it was not POSTED, or another worker or the eapp's
+    /// withdrawal won the race (one relaxed look first spares the CAS on a
+    /// slot with nothing to take).
+    #[inline]
+    pub fn claim(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == state::POSTED
+            && self
+                .0
+                .compare_exchange(
+                    state::POSTED,
+                    state::CLAIMED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+
+    /// Worker: CLAIMED -> DONE, once the answer is written. Release: the
+    /// eapp that sees DONE sees the answer.
+    #[inline]
+    pub fn finish(&self) {
+        self.0.store(state::DONE, Ordering::Release);
+    }
+
+    /// Eapp: POSTED -> FREE, a request no worker has taken yet. True when
+    /// the eapp won: then no worker ever will take it. False when a worker
+    /// claimed it first (or the word is not POSTED).
+    #[inline]
+    pub fn withdraw(&self) -> bool {
+        self.0
+            .compare_exchange(state::POSTED, state::FREE, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Eapp: DONE -> FREE, once the answer is read (or to take back a slot
+    /// the host left in a state the protocol does not have). Release: the
+    /// reads of the answer happen before the slot is reused.
+    #[inline]
+    pub fn release(&self) {
+        self.0.store(state::FREE, Ordering::Release);
+    }
+}
+
 /// Ordinary ocall id the eapp sends when a worker holds its request past the
 /// eapp's spin bound: the request is two u64 LE (slot index, seq), the
 /// answer empty. The host's run loop waits (bounded) for that slot to leave
@@ -119,15 +293,14 @@ pub struct Bounds {
     pub spin: u64,
 }
 
-/// Waits for the answer to the request in the slot whose STATE word is
-/// `state`: spins while it is POSTED (withdrawing it with a CAS POSTED ->
-/// FREE once `bounds.claim` has passed, if no worker took it first) or
-/// CLAIMED (calling `ask_host` once `bounds.spin` has passed, and again each
+/// Waits for the answer to the request in `slot`: spins while it is POSTED
+/// (withdrawing it once `bounds.claim` has passed, if no worker took it
+/// first: [`Slot::withdraw`]) or CLAIMED (calling `ask_host` once `bounds.spin` has passed, and again each
 /// time it returns with the slot still CLAIMED). Never gives up on a claimed
 /// request: the host may be carrying it out. `now` reads the clock; returns
 /// how the wait ended and how many times it called `ask_host`.
 pub fn await_answer(
-    state: &AtomicU64,
+    slot: Slot<'_>,
     bounds: Bounds,
     mut now: impl FnMut() -> u64,
     mut ask_host: impl FnMut(),
@@ -137,12 +310,12 @@ pub fn await_answer(
     let mut spins = 0u32;
     loop {
         // Acquire: the worker's answer is visible once DONE is.
-        let s = state.load(Ordering::Acquire);
-        match s {
-            state::DONE => return (Awaited::Done, asked),
-            state::POSTED | state::CLAIMED => {}
-            other => return (Awaited::Broken(other), asked),
-        }
+        let s = match slot.load() {
+            Ok(State::Done) => return (Awaited::Done, asked),
+            Ok(s @ (State::Posted | State::Claimed)) => s,
+            Ok(State::Free) => return (Awaited::Broken(state::FREE), asked),
+            Err(other) => return (Awaited::Broken(other), asked),
+        };
         spins = spins.wrapping_add(1);
         // The clock is read every 16 looks (and at once after an ask).
         if asked == 0 && !spins.is_multiple_of(16) {
@@ -150,16 +323,13 @@ pub fn await_answer(
             continue;
         }
         let waited = now().wrapping_sub(start);
-        if s == state::POSTED && waited > bounds.claim {
+        if s == State::Posted && waited > bounds.claim {
             // Take it back if no worker has: then no worker ever will. If
             // the CAS loses, a worker took it and the loop waits for it.
-            if state
-                .compare_exchange(state::POSTED, state::FREE, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
+            if slot.withdraw() {
                 return (Awaited::Withdrawn, asked);
             }
-        } else if s == state::CLAIMED && waited > bounds.spin {
+        } else if s == State::Claimed && waited > bounds.spin {
             ask_host();
             asked += 1;
         }
@@ -220,13 +390,18 @@ mod tests {
     #[test]
     fn a_done_slot_ends_the_wait_at_once() {
         let s = AtomicU64::new(state::DONE);
-        assert_eq!(await_answer(&s, B, clock(1), || panic!("no ask")), (Awaited::Done, 0));
+        assert_eq!(
+            await_answer(Slot::new(&s), B, clock(1), || panic!("no ask")),
+            (Awaited::Done, 0)
+        );
     }
 
     #[test]
     fn an_unclaimed_request_is_withdrawn_after_the_claim_bound() {
         let s = AtomicU64::new(state::POSTED);
-        let got = await_answer(&s, B, clock(10), || panic!("a POSTED request is not asked for"));
+        let got = await_answer(Slot::new(&s), B, clock(10), || {
+            panic!("a POSTED request is not asked for")
+        });
         assert_eq!(got, (Awaited::Withdrawn, 0));
         assert_eq!(s.load(Ordering::Relaxed), state::FREE, "no worker can claim it now");
     }
@@ -237,7 +412,7 @@ mod tests {
         // The host's run loop returns 50 times with the worker still busy
         // (far past both bounds), then the worker answers.
         let mut asks = 0;
-        let got = await_answer(&s, B, clock(1000), || {
+        let got = await_answer(Slot::new(&s), B, clock(1000), || {
             asks += 1;
             if asks == 51 {
                 s.store(state::DONE, Ordering::Release);
@@ -255,7 +430,7 @@ mod tests {
             t.set(t.get() + 1);
             t.get()
         };
-        let got = await_answer(&s, B, now, || {
+        let got = await_answer(Slot::new(&s), B, now, || {
             asked_at.set(t.get());
             s.store(state::DONE, Ordering::Release);
         });
@@ -267,49 +442,156 @@ mod tests {
     fn a_state_the_protocol_does_not_have_breaks_the_wait() {
         for bad in [state::FREE, 4, 0xdead, u64::MAX] {
             let s = AtomicU64::new(bad);
-            assert_eq!(await_answer(&s, B, clock(1), || {}), (Awaited::Broken(bad), 0));
+            assert_eq!(await_answer(Slot::new(&s), B, clock(1), || {}), (Awaited::Broken(bad), 0));
         }
     }
 
     /// The eapp's withdrawal races a worker's claim: exactly one wins. A
-    /// withdrawn request is never served; a claimed one is always answered.
+    /// withdrawn request is never served; a claimed one is always answered,
+    /// and the eapp that sees DONE sees the answer the worker wrote before.
     #[test]
     fn withdrawal_and_claim_race_and_exactly_one_wins() {
         let s = Arc::new(AtomicU64::new(state::FREE));
+        let (request, answer) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let served = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let worker = {
             let (s, served, stop) = (s.clone(), served.clone(), stop.clone());
+            let (request, answer) = (request.clone(), answer.clone());
             std::thread::spawn(move || {
+                let slot = Slot::new(&s);
                 while !stop.load(Ordering::Relaxed) {
-                    if s.compare_exchange(
-                        state::POSTED,
-                        state::CLAIMED,
-                        Ordering::Acquire,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-                    {
+                    if slot.claim() {
+                        let r = request.load(Ordering::Relaxed);
+                        answer.store(r + 1, Ordering::Relaxed);
                         served.fetch_add(1, Ordering::Relaxed);
-                        s.store(state::DONE, Ordering::Release);
+                        slot.finish();
                     }
                 }
             })
         };
+        let slot = Slot::new(&s);
         let (mut done, mut withdrawn) = (0u64, 0u64);
-        for _ in 0..20_000 {
-            s.store(state::POSTED, Ordering::Release);
+        for k in 0..20_000u64 {
+            request.store(k, Ordering::Relaxed);
+            slot.post();
             // Claim bound 0: withdraw at the first look at the clock.
-            match await_answer(&s, Bounds { claim: 0, spin: 0 }, clock(1), || {}) {
-                (Awaited::Done, _) => done += 1,
+            match await_answer(slot, Bounds { claim: 0, spin: 0 }, clock(1), || {}) {
+                (Awaited::Done, _) => {
+                    assert_eq!(answer.load(Ordering::Relaxed), k + 1, "the answer to this request");
+                    done += 1;
+                }
                 (Awaited::Withdrawn, _) => withdrawn += 1,
                 other => panic!("{other:?}"),
             }
-            s.store(state::FREE, Ordering::Release);
+            slot.release();
         }
         stop.store(true, Ordering::Relaxed);
         worker.join().unwrap();
         assert_eq!(done + withdrawn, 20_000);
         assert_eq!(served.load(Ordering::Relaxed), done, "withdrawn requests were never served");
+    }
+
+    /// Every word a slot's STATE may hold: the four states and some the
+    /// protocol does not have.
+    const WORDS: [u64; 7] =
+        [state::FREE, state::POSTED, state::CLAIMED, state::DONE, 4, 0xdead, u64::MAX];
+
+    fn make(slot: Slot<'_>, m: Move) -> bool {
+        match m {
+            Move::Post => slot.post(),
+            Move::Claim => return slot.claim(),
+            Move::Finish => slot.finish(),
+            Move::Withdraw => return slot.withdraw(),
+            Move::Release => slot.release(),
+        }
+        true
+    }
+
+    #[test]
+    fn each_state_has_one_word_and_other_words_are_no_state() {
+        for s in [State::Free, State::Posted, State::Claimed, State::Done] {
+            assert_eq!(State::from_word(s.word()), Ok(s));
+        }
+        for w in &WORDS[4..] {
+            assert_eq!(State::from_word(*w), Err(*w));
+        }
+    }
+
+    #[test]
+    fn each_move_takes_its_from_state_to_its_to_state() {
+        for m in Move::ALL {
+            let (from, to, _) = m.transition();
+            let w = AtomicU64::new(from.word());
+            assert!(make(Slot::new(&w), m), "{m:?} from {from:?}");
+            assert_eq!(Slot::new(&w).load(), Ok(to), "{m:?}");
+        }
+    }
+
+    /// The racing moves are the only ones two sides may try on one state,
+    /// so they alone check it: from any other word they fail and leave it.
+    #[test]
+    fn a_racing_move_from_any_other_word_fails_and_changes_nothing() {
+        for m in Move::ALL.into_iter().filter(|m| m.races()) {
+            let from = m.transition().0.word();
+            for w0 in WORDS.into_iter().filter(|&w| w != from) {
+                let w = AtomicU64::new(w0);
+                assert!(!make(Slot::new(&w), m), "{m:?} from {w0:#x}");
+                assert_eq!(w.load(Ordering::Relaxed), w0, "{m:?} from {w0:#x}");
+            }
+        }
+    }
+
+    /// Each state has one owner: the eapp moves FREE and DONE slots, the
+    /// workers the CLAIMED ones, and POSTED is the one both may move (the
+    /// race that a CAS settles).
+    #[test]
+    fn each_side_moves_only_the_states_it_owns_and_only_posted_is_contested() {
+        use Side::{Eapp, Host};
+        let movers = |s: State| {
+            let mut by: std::vec::Vec<Side> = Move::ALL
+                .iter()
+                .map(|m| m.transition())
+                .filter(|t| t.0 == s)
+                .map(|t| t.2)
+                .collect();
+            by.dedup();
+            by
+        };
+        assert_eq!(movers(State::Free), [Eapp]);
+        assert_eq!(movers(State::Posted), [Host, Eapp]);
+        assert_eq!(movers(State::Claimed), [Host]);
+        assert_eq!(movers(State::Done), [Eapp]);
+        for m in Move::ALL {
+            assert_eq!(m.races(), m.transition().0 == State::Posted, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn a_request_goes_free_posted_claimed_done_free() {
+        let w = AtomicU64::new(state::FREE);
+        let s = Slot::new(&w);
+        assert!(!s.pending());
+        s.post();
+        assert!(s.pending());
+        assert!(s.claim());
+        assert!(s.pending());
+        assert!(!s.claim(), "claimed once only");
+        assert!(!s.withdraw(), "a claimed request cannot be taken back");
+        s.finish();
+        assert!(!s.pending());
+        assert_eq!(s.load(), Ok(State::Done));
+        s.release();
+        assert_eq!(s.load(), Ok(State::Free));
+    }
+
+    #[test]
+    fn a_withdrawn_request_is_never_claimed() {
+        let w = AtomicU64::new(state::FREE);
+        let s = Slot::new(&w);
+        s.post();
+        assert!(s.withdraw());
+        assert!(!s.claim());
+        assert_eq!(s.load(), Ok(State::Free));
     }
 }

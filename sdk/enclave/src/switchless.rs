@@ -28,7 +28,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use keystone_abi::edge::status;
 use keystone_abi::eyrie::syscall::MAP_RING;
 use keystone_abi::switchless::{
-    await_answer, header, slot, slot_offset, state, Awaited, Bounds, MAGIC, PAYLOAD_BYTES,
+    await_answer, header, slot, slot_offset, Awaited, Bounds, Slot, MAGIC, PAYLOAD_BYTES,
     PAYLOAD_OFFSET, RING_BYTES, SLOTS, SLOT_BYTES, WAIT_OCALL,
 };
 
@@ -180,6 +180,11 @@ impl Switchless {
         self.word(slot_offset(slot_index) + field)
     }
 
+    /// Slot `slot_index`'s state, moved only by the protocol's moves.
+    fn slot(&self, slot_index: usize) -> Slot<'_> {
+        Slot::new(self.field(slot_index, slot::STATE))
+    }
+
     /// Whether the host says a worker runs (a hint; lying costs a bounded wait).
     pub fn workers(&self) -> u64 {
         self.word(header::WORKERS).load(Ordering::Relaxed)
@@ -210,8 +215,8 @@ impl Switchless {
         self.field(i, slot::SEQ).store(seq, Ordering::Relaxed);
         self.field(i, slot::ID).store(id, Ordering::Relaxed);
         self.field(i, slot::ARG_LEN).store(request.len() as u64, Ordering::Relaxed);
-        // Release: a worker that sees POSTED (acquire) sees the request.
-        self.field(i, slot::STATE).store(state::POSTED, Ordering::Release);
+        // A worker that claims it sees the request.
+        self.slot(i).post();
         self.slots[i] = Use::Busy(seq);
         Ok(Ticket { slot: i, seq })
     }
@@ -225,8 +230,7 @@ impl Switchless {
     /// Whether the answer to `t` is in (or the host did something that ends
     /// the wait): one look, no waiting.
     pub fn ready(&self, t: &Ticket) -> bool {
-        let s = self.field(t.slot, slot::STATE).load(Ordering::Relaxed);
-        s != state::POSTED && s != state::CLAIMED
+        !self.slot(t.slot).pending()
     }
 
     /// Waits for the answer to `t` and copies it into `response`.
@@ -238,13 +242,12 @@ impl Switchless {
         let mut args = [0u8; 16];
         args[..8].copy_from_slice(&(t.slot as u64).to_le_bytes());
         args[8..].copy_from_slice(&t.seq.to_le_bytes());
-        let state = self.field(t.slot, slot::STATE);
         // The answer is read from the slot, whatever this ocall says: a
         // failed or refused WAIT only means asking again.
         let ask_host = || {
             let _ = crate::ocall(WAIT_OCALL, &args, &mut []);
         };
-        let (how, asked) = await_answer(state, self.bounds, rdtime, ask_host);
+        let (how, asked) = await_answer(self.slot(t.slot), self.bounds, rdtime, ask_host);
         self.stats.host_waits += asked;
         match how {
             Awaited::Done => {
@@ -265,7 +268,7 @@ impl Switchless {
     /// The host left slot `t` in a state it may not: the slot is reset and
     /// the call fails.
     fn broken(&mut self, t: Ticket) -> CallError {
-        self.field(t.slot, slot::STATE).store(state::FREE, Ordering::Relaxed);
+        self.slot(t.slot).release();
         self.slots[t.slot] = Use::Free;
         self.stats.protocol_errors += 1;
         CallError::Protocol
@@ -291,8 +294,8 @@ impl Switchless {
             let w = self.word(payload + 8 * k).load(Ordering::Relaxed).to_le_bytes();
             chunk.copy_from_slice(&w[..chunk.len()]);
         }
-        // Release: our reads of the answer happen before the slot is reused.
-        self.field(t.slot, slot::STATE).store(state::FREE, Ordering::Release);
+        // Our reads of the answer happen before the slot is reused.
+        self.slot(t.slot).release();
         self.slots[t.slot] = Use::Free;
         if st != status::OK {
             return Err(CallError::Status(st));

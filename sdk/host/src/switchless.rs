@@ -21,7 +21,7 @@ use crate::{Reply, SharedMem, Table};
 use keystone_abi::edge::status;
 pub use keystone_abi::switchless::WAIT_OCALL;
 use keystone_abi::switchless::{
-    header, slot, slot_offset, state, MAGIC, PAYLOAD_BYTES, PAYLOAD_OFFSET, RING_BYTES, SLOTS,
+    header, slot, slot_offset, Slot, State, MAGIC, PAYLOAD_BYTES, PAYLOAD_OFFSET, RING_BYTES, SLOTS,
 };
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,6 +67,12 @@ impl Ring {
         self.0.word(offset).store(v, Ordering::Release)
     }
 
+    /// Slot `i`'s state (< SLOTS; panics otherwise), moved only by the
+    /// protocol's moves ([`Slot`]).
+    pub fn slot(&self, i: usize) -> Slot<'_> {
+        Slot::new(self.0.word(slot_offset(i) + slot::STATE))
+    }
+
     /// Whether the eapp has mapped the ring (its magic is in the header).
     pub fn attached(&self) -> bool {
         self.load(header::MAGIC) == MAGIC
@@ -76,11 +82,10 @@ impl Ring {
     /// answer (neither POSTED nor CLAIMED), or `bound` has passed: returns
     /// whether it does.
     pub fn await_slot(&self, i: usize, bound: Duration) -> bool {
-        let st = self.0.word(slot_offset(i) + slot::STATE);
+        let slot = self.slot(i);
         let t0 = Instant::now();
         loop {
-            let s = st.load(Ordering::Acquire);
-            if s != state::POSTED && s != state::CLAIMED {
+            if !matches!(slot.load(), Ok(State::Posted | State::Claimed)) {
                 return true;
             }
             let waited = t0.elapsed();
@@ -113,17 +118,8 @@ impl Ring {
     /// whether it did.
     fn serve(&self, i: usize, table: &Table) -> bool {
         let word = |field: usize| self.0.word(slot_offset(i) + field);
-        let st = word(slot::STATE);
-        if st.load(Ordering::Relaxed) != state::POSTED
-            || st
-                .compare_exchange(
-                    state::POSTED,
-                    state::CLAIMED,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                )
-                .is_err()
-        {
+        let slot = self.slot(i);
+        if !slot.claim() {
             return false;
         }
         let seq = word(slot::SEQ).load(Ordering::Relaxed);
@@ -161,8 +157,8 @@ impl Ring {
         word(slot::STATUS).store(st_out, Ordering::Relaxed);
         word(slot::RET_LEN).store(len, Ordering::Relaxed);
         word(slot::RET_SEQ).store(seq, Ordering::Relaxed);
-        // Release: the eapp that sees DONE (acquire) sees the answer.
-        st.store(state::DONE, Ordering::Release);
+        // The eapp that sees DONE sees the answer.
+        slot.finish();
         table.count_switchless();
         true
     }
@@ -252,7 +248,7 @@ mod tests {
     use super::*;
     use crate::sys::Mapping;
     use keystone_abi::edge::DATA_OFFSET;
-    use keystone_abi::switchless::{await_answer, Awaited, Bounds};
+    use keystone_abi::switchless::{await_answer, state, Awaited, Bounds};
     use std::fs::OpenOptions;
     use std::sync::atomic::AtomicU64;
 
@@ -281,7 +277,7 @@ mod tests {
         r.store(b + slot::SEQ, seq);
         r.store(b + slot::ID, id);
         r.store(b + slot::ARG_LEN, arg.len() as u64);
-        r.store(b + slot::STATE, state::POSTED);
+        r.slot(i).post();
     }
 
     /// (state, status, ret_len, ret_seq, first payload word)
@@ -350,7 +346,7 @@ mod tests {
     fn eapp_wait(r: &Ring, i: usize, bounds: Bounds, ask: impl FnMut()) -> (Awaited, u64) {
         let t0 = Instant::now();
         let ticks = move || t0.elapsed().as_micros() as u64;
-        await_answer(r.0.word(slot_offset(i) + slot::STATE), bounds, ticks, ask)
+        await_answer(r.slot(i), bounds, ticks, ask)
     }
 
     /// Spin 1 ms, withdraw after 10 ms (in µs ticks).
@@ -399,11 +395,12 @@ mod tests {
     #[test]
     fn the_run_loops_wait_is_bounded_and_checks_the_slot() {
         let r = ring();
-        r.store(slot_offset(2) + slot::STATE, state::CLAIMED);
+        r.slot(2).post();
+        assert!(r.slot(2).claim(), "a worker holds it");
         let t0 = Instant::now();
         assert!(!r.await_slot(2, Duration::from_millis(20)), "nobody answers");
         assert!(t0.elapsed() >= Duration::from_millis(20));
-        r.store(slot_offset(2) + slot::STATE, state::DONE);
+        r.slot(2).finish();
         assert!(r.await_slot(2, Duration::from_secs(100)), "answered: returns at once");
         assert_eq!(r.serve_wait(&wait_args(2, 1)), Reply::None);
         assert_eq!(r.serve_wait(&wait_args(SLOTS, 1)), Reply::Status(status::BAD_OFFSET));
@@ -434,7 +431,7 @@ mod tests {
                 (Awaited::Withdrawn, _) => withdrawn += 1,
                 other => panic!("{other:?}"),
             }
-            r.store(slot_offset(i) + slot::STATE, state::FREE);
+            r.slot(i).release();
         }
         drop(w);
         assert_eq!(done + withdrawn, 5000);
