@@ -5,6 +5,7 @@ printed by a C compiler)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -46,7 +47,13 @@ GENERATED = {
     "keystone_py/abi.py": "--python",
     "sdk/abi/include/keystone_sm.h": "--c-sm",
     "sdk/abi/include/keystone_user.h": "--c-user",
+    "sdk/c/include/shared/eapp_abi.h": "--c-eapp",
 }
+
+#: A `#define NAME number` line (decimal or hex, maybe negative, suffixed or
+#: parenthesized): what a hand copy of an ABI constant looks like.
+NUMERIC_DEFINE = re.compile(
+    r"^\s*#\s*define\s+(\w+)\s+\(?-?(?:0x[0-9a-fA-F]+|[0-9]+)[uUlL]*\)?\s*$", re.M)
 
 
 def dump_abi(ks_paths, *args: str) -> str:
@@ -59,17 +66,19 @@ def dump_abi(ks_paths, *args: str) -> str:
 
 
 def run_c_dump(ks_paths, tmp_path: Path, name: str, body: list[str]) -> str:
-    """Compiles `body` (statements) as main() with the two C headers
+    """Compiles `body` (statements) as main() with the generated C headers
     included, runs it, and returns what it printed."""
     gcc = shutil.which("gcc") or shutil.which("cc")
     assert gcc, "a host C compiler is needed (Debian package gcc)"
     lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
-             '#include "keystone_user.h"', "int main(void) {", *body, "    return 0;", "}"]
+             '#include "keystone_user.h"', '#include "shared/eapp_abi.h"', "int main(void) {",
+             *body, "    return 0;", "}"]
     src = tmp_path / f"{name}.c"
     src.write_text("\n".join(lines) + "\n")
     exe = tmp_path / name
     subprocess.run([gcc, "-Wall", "-Werror", "-I", str(ks_paths.root / "sdk/abi/include"),
-                    "-o", str(exe), str(src)], check=True, capture_output=True, text=True)
+                    "-I", str(ks_paths.root / "sdk/c/include"), "-o", str(exe), str(src)],
+                   check=True, capture_output=True, text=True)
     return subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
 
 
@@ -132,3 +141,19 @@ def test_every_c_struct_field_has_the_rust_offset_and_size(ks_paths, tmp_path: P
         struct, field, offset, size = line.split()
         c[(struct, field)] = (int(offset), int(size))
     assert c == rust
+
+
+def test_the_c_eapp_sdks_headers_define_no_number_of_their_own(ks_paths):
+    """Every number the C eapp SDK's headers carry comes from the generated
+    shared/eapp_abi.h: a hand-written header that defines one is a second
+    copy that can drift from sdk/abi."""
+    include = ks_paths.root / "sdk/c/include"
+    generated = {ks_paths.root / p for p in GENERATED}
+    headers = sorted(p for p in include.rglob("*.h") if p not in generated)
+    assert len(headers) >= 5, headers
+    copies = {f"{h.relative_to(ks_paths.root)}: {m.group(1)}"
+              for h in headers for m in NUMERIC_DEFINE.finditer(h.read_text())}
+    assert not copies, (
+        f"hand-written numbers in the C SDK's headers: {sorted(copies)}; give them to "
+        f"sdk/abi and dump_abi's Header::Eapp instead, then `{REGENERATE}`")
+

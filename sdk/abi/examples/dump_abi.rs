@@ -9,7 +9,10 @@
 //!   errors, states, the SM's structs, attestation sizes, edge calls, Eyrie calls);
 //! - `--c-user`: the C header `sdk/abi/include/keystone_user.h` (the driver's
 //!   device, ioctl numbers and argument structs);
-//! - `--write`: writes all three files in place (`REGENERATE`);
+//! - `--c-eapp`: the C header `sdk/c/include/shared/eapp_abi.h` (the C eapp
+//!   SDK's numbers under Keystone's names: Eyrie calls, edge-call statuses,
+//!   the sealing key; the SDK's other headers include it and define none);
+//! - `--write`: writes all four files in place (`REGENERATE`);
 //! - `--layouts`: every C struct of the headers as `struct - 0 SIZE` and
 //!   `struct field OFFSET SIZE` lines, the Rust layout the C compiler must match.
 //!
@@ -73,6 +76,8 @@ enum Item {
 enum Header {
     Sm,
     User,
+    /// The C eapp SDK's (`sdk/c/include/shared/eapp_abi.h`).
+    Eapp,
 }
 
 /// Items under one comment in one header.
@@ -84,6 +89,12 @@ struct Group {
 
 fn konst(name: &str, value: i128, form: Form) -> Item {
     Item::Const { name: name.to_string(), value, form }
+}
+
+/// `#define PREFIX_NAME value` for each constant of a module's `NAMED`
+/// table (the crate's `named!`): the constants are not named again here.
+fn named(prefix: &str, table: &[(&str, i128)], form: Form) -> Vec<Item> {
+    table.iter().map(|(name, value)| konst(&format!("{prefix}{name}"), *value, form)).collect()
 }
 
 fn type_of<T>(_: &T) -> (&'static str, usize) {
@@ -189,35 +200,6 @@ fn groups() -> Vec<Group> {
         ioctl("KEYSTONE_IOC_FINALIZE_ENCLAVE", kio::FINALIZE_ENCLAVE, &args),
         ioctl("KEYSTONE_IOC_UTM_INIT", kio::UTM_INIT, &args),
     ];
-    let errors = [
-        ("SUCCESS", err::SUCCESS),
-        ("UNKNOWN_ERROR", err::UNKNOWN_ERROR),
-        ("INVALID_ID", err::INVALID_ID),
-        ("INTERRUPTED", err::INTERRUPTED),
-        ("PMP_FAILURE", err::PMP_FAILURE),
-        ("NOT_RUNNABLE", err::NOT_RUNNABLE),
-        ("NOT_DESTROYABLE", err::NOT_DESTROYABLE),
-        ("REGION_OVERLAPS", err::REGION_OVERLAPS),
-        ("NOT_ACCESSIBLE", err::NOT_ACCESSIBLE),
-        ("ILLEGAL_ARGUMENT", err::ILLEGAL_ARGUMENT),
-        ("NOT_RUNNING", err::NOT_RUNNING),
-        ("NOT_RESUMABLE", err::NOT_RESUMABLE),
-        ("EDGE_CALL_HOST", err::EDGE_CALL_HOST),
-        ("NOT_INITIALIZED", err::NOT_INITIALIZED),
-        ("NO_FREE_RESOURCE", err::NO_FREE_RESOURCE),
-        ("SBI_PROHIBITED", err::SBI_PROHIBITED),
-        ("ILLEGAL_PTE", err::ILLEGAL_PTE),
-        ("NOT_FRESH", err::NOT_FRESH),
-        ("DEPRECATED", err::DEPRECATED),
-        ("NOT_IMPLEMENTED", err::NOT_IMPLEMENTED),
-        ("PMP_REGION_SIZE_INVALID", err::PMP_REGION_SIZE_INVALID),
-        ("PMP_REGION_NOT_PAGE_GRANULARITY", err::PMP_REGION_NOT_PAGE_GRANULARITY),
-        ("PMP_REGION_NOT_ALIGNED", err::PMP_REGION_NOT_ALIGNED),
-        ("PMP_REGION_MAX_REACHED", err::PMP_REGION_MAX_REACHED),
-        ("PMP_REGION_INVALID", err::PMP_REGION_INVALID),
-        ("PMP_REGION_OVERLAP", err::PMP_REGION_OVERLAP),
-        ("PMP_REGION_IMPOSSIBLE_TOR", err::PMP_REGION_IMPOSSIBLE_TOR),
-    ];
     vec![
         Group {
             header: Header::Sm,
@@ -241,39 +223,17 @@ fn groups() -> Vec<Group> {
         Group {
             header: Header::Sm,
             comment: "Function ids (a6). 2000-2999: host only; 3000-3999: enclave only.",
-            items: vec![
-                konst("FID_CREATE_ENCLAVE", fid::CREATE_ENCLAVE as i128, Dec),
-                konst("FID_DESTROY_ENCLAVE", fid::DESTROY_ENCLAVE as i128, Dec),
-                konst("FID_RUN_ENCLAVE", fid::RUN_ENCLAVE as i128, Dec),
-                konst("FID_RESUME_ENCLAVE", fid::RESUME_ENCLAVE as i128, Dec),
-                konst("FID_RANDOM", fid::RANDOM as i128, Dec),
-                konst("FID_ATTEST_ENCLAVE", fid::ATTEST_ENCLAVE as i128, Dec),
-                konst("FID_GET_SEALING_KEY", fid::GET_SEALING_KEY as i128, Dec),
-                konst("FID_STOP_ENCLAVE", fid::STOP_ENCLAVE as i128, Dec),
-                konst("FID_EXIT_ENCLAVE", fid::EXIT_ENCLAVE as i128, Dec),
-                konst("FID_CALL_PLUGIN", fid::CALL_PLUGIN as i128, Dec),
-            ],
+            items: named("FID_", fid::NAMED, Dec),
         },
         Group {
             header: Header::Sm,
             comment: "STOP_ENCLAVE reasons (a0).",
-            items: vec![
-                konst("STOP_TIMER_INTERRUPT", stop_reason::TIMER_INTERRUPT as i128, Dec),
-                konst("STOP_EDGE_CALL_HOST", stop_reason::EDGE_CALL_HOST as i128, Dec),
-                konst("STOP_EXIT_ENCLAVE", stop_reason::EXIT_ENCLAVE as i128, Dec),
-            ],
+            items: named("STOP_", stop_reason::NAMED, Dec),
         },
         Group {
             header: Header::Sm,
             comment: "Enclave states.",
-            items: vec![
-                konst("STATE_INVALID", state::INVALID as i128, Dec),
-                konst("STATE_DESTROYING", state::DESTROYING as i128, Dec),
-                konst("STATE_ALLOCATED", state::ALLOCATED as i128, Dec),
-                konst("STATE_FRESH", state::FRESH as i128, Dec),
-                konst("STATE_STOPPED", state::STOPPED as i128, Dec),
-                konst("STATE_RUNNING", state::RUNNING as i128, Dec),
-            ],
+            items: named("STATE_", state::NAMED, Dec),
         },
         Group {
             header: Header::Sm,
@@ -332,22 +292,22 @@ fn groups() -> Vec<Group> {
             header: Header::Sm,
             comment: "Edge-call statuses (call_status), the proxied-syscall and file call ids, \
                       the argv block the host may place in the UTM.",
-            items: vec![
-                konst("EDGE_STATUS_OK", edge::status::OK as i128, Dec),
-                konst("EDGE_STATUS_BAD_CALL_ID", edge::status::BAD_CALL_ID as i128, Dec),
-                konst("EDGE_STATUS_BAD_OFFSET", edge::status::BAD_OFFSET as i128, Dec),
-                konst("EDGE_STATUS_BAD_PTR", edge::status::BAD_PTR as i128, Dec),
-                konst("EDGE_STATUS_ERROR", edge::status::ERROR as i128, Dec),
-                konst("EDGE_STATUS_SYSCALL_FAILED", edge::status::SYSCALL_FAILED as i128, Dec),
-                konst("EDGECALL_SYSCALL", edge::EDGECALL_SYSCALL as i128, Dec),
-                konst("EDGECALL_FILE", edge::EDGECALL_FILE as i128, Dec),
-                konst("FILE_CALL_SIZE", edge::FILE_CALL_SIZE as i128, Dec),
-                konst("FILE_REPLY_SIZE", edge::FILE_REPLY_SIZE as i128, Dec),
-                konst("ARGS_MAGIC", edge::ARGS_MAGIC as i128, HexUl),
-                konst("ARGS_HEADER_SIZE", edge::ARGS_HEADER_SIZE as i128, Dec),
-                konst("ARGS_MAX_BYTES", edge::ARGS_MAX_BYTES as i128, Dec),
-                konst("ARGS_MAX_STRINGS", edge::ARGS_MAX_STRINGS as i128, Dec),
-            ],
+            items: [
+                named("EDGE_STATUS_", edge::status::NAMED, Dec),
+                vec![
+                    konst("EDGECALL_SYSCALL", edge::EDGECALL_SYSCALL as i128, Dec),
+                    konst("EDGECALL_FILE", edge::EDGECALL_FILE as i128, Dec),
+                    konst("FILE_CALL_SIZE", edge::FILE_CALL_SIZE as i128, Dec),
+                    konst("FILE_REPLY_SIZE", edge::FILE_REPLY_SIZE as i128, Dec),
+                    konst("ARGS_MAGIC", edge::ARGS_MAGIC as i128, HexUl),
+                    konst("ARGS_HEADER_SIZE", edge::ARGS_HEADER_SIZE as i128, Dec),
+                    konst("ARGS_MAX_BYTES", edge::ARGS_MAX_BYTES as i128, Dec),
+                    konst("ARGS_MAX_STRINGS", edge::ARGS_MAX_STRINGS as i128, Dec),
+                ],
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         },
         Group {
             header: Header::Sm,
@@ -410,19 +370,60 @@ fn groups() -> Vec<Group> {
             items: vec![konst("KEYSTONE_UTM_MAX", kio::UTM_MAX as i128, HexUl)],
         },
         Group {
+            header: Header::Eapp,
+            comment: "Eyrie-compatible runtime calls an eapp makes with `ecall` (a7 = number).",
+            items: vec![
+                konst("SYSCALL_OCALL", eyrie::syscall::OCALL as i128, Dec),
+                konst("SYSCALL_SHAREDCOPY", eyrie::syscall::SHAREDCOPY as i128, Dec),
+                konst("SYSCALL_ATTEST_ENCLAVE", eyrie::syscall::ATTEST_ENCLAVE as i128, Dec),
+                konst("SYSCALL_GET_SEALING_KEY", eyrie::syscall::GET_SEALING_KEY as i128, Dec),
+                konst("SYSCALL_EXIT", eyrie::syscall::EXIT as i128, Dec),
+            ],
+        },
+        Group {
+            header: Header::Eapp,
+            comment: "Linux system calls the runtime serves itself or proxies to the host.",
+            items: vec![
+                konst("SYSCALL_WRITE", eyrie::linux::WRITE as i128, Dec),
+                konst("SYSCALL_BRK", eyrie::linux::BRK as i128, Dec),
+                konst("SYSCALL_MUNMAP", eyrie::linux::MUNMAP as i128, Dec),
+                konst("SYSCALL_MMAP", eyrie::linux::MMAP as i128, Dec),
+                konst("SYSCALL_GETRANDOM", eyrie::linux::GETRANDOM as i128, Dec),
+            ],
+        },
+        Group {
+            header: Header::Eapp,
+            comment: "Edge calls: the size of the host's ocall table (ids below it) and the\n\
+                      statuses a callee answers with (call_status).",
+            items: [
+                vec![konst("MAX_EDGE_CALL", edge::MAX_EDGE_CALL as i128, Dec)],
+                named("CALL_STATUS_", edge::status::NAMED, Dec),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        },
+        Group {
+            header: Header::Eapp,
+            comment: "The sealing key get_sealing_key() returns (struct sealing_key): key\n\
+                      bytes, then the SM's Ed25519 signature over them.",
+            items: vec![
+                konst("SEALING_KEY_SIZE", report::SEALING_KEY as i128, Dec),
+                konst("SIGNATURE_SIZE", report::SIGNATURE as i128, Dec),
+            ],
+        },
+        Group {
             header: Header::Sm,
             comment: "Error codes (positive, in a0).",
-            items: errors
-                .iter()
-                .map(|(n, v)| konst(&format!("ERR_{n}"), *v as i128, Dec))
-                .collect(),
+            items: named("ERR_", err::NAMED, Dec),
         },
     ]
 }
 
-/// Every constant and layout as `(NAME, value)`, in the order of the groups.
+/// Every constant and layout as `(NAME, value)`, in the order of the groups;
+/// a name two headers define (with the same value, or this panics) once.
 fn rows(groups: &[Group]) -> Vec<(String, i128)> {
-    let mut rows = Vec::new();
+    let mut rows: Vec<(String, i128)> = Vec::new();
     for item in groups.iter().flat_map(|g| &g.items) {
         match item {
             Item::Const { name, value, .. } => rows.push((name.clone(), *value)),
@@ -433,6 +434,14 @@ fn rows(groups: &[Group]) -> Vec<(String, i128)> {
             Item::Str { .. } => {}
         }
     }
+    let mut seen = std::collections::HashMap::new();
+    rows.retain(|(name, value)| match seen.insert(name.clone(), *value) {
+        None => true,
+        Some(first) => {
+            assert_eq!(first, *value, "{name}: two headers give it two values");
+            false
+        }
+    });
     rows
 }
 
@@ -449,6 +458,7 @@ fn main() {
         ("keystone_py/abi.py", python_module(&groups)),
         ("sdk/abi/include/keystone_sm.h", c_header(&groups, Header::Sm)),
         ("sdk/abi/include/keystone_user.h", c_header(&groups, Header::User)),
+        ("sdk/c/include/shared/eapp_abi.h", c_header(&groups, Header::Eapp)),
     ];
     let arg = std::env::args().nth(1);
     match arg.as_deref() {
@@ -468,6 +478,7 @@ fn main() {
         Some("--python") => print!("{}", files[0].1),
         Some("--c-sm") => print!("{}", files[1].1),
         Some("--c-user") => print!("{}", files[2].1),
+        Some("--c-eapp") => print!("{}", files[3].1),
         Some("--write") => {
             for (path, text) in &files {
                 std::fs::write(root.join(path), text).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -475,7 +486,7 @@ fn main() {
             }
         }
         Some(other) => {
-            eprintln!("dump_abi: unknown argument {other:?} (--python, --c-sm, --c-user, --write, --layouts)");
+            eprintln!("dump_abi: unknown argument {other:?} (--python, --c-sm, --c-user, --c-eapp, --write, --layouts)");
             std::process::exit(2);
         }
     }
@@ -567,6 +578,15 @@ const USER_PROLOGUE: &str = "\
  *
 ";
 
+const EAPP_PROLOGUE: &str = "\
+/*
+ * The numbers the C eapp SDK shares with the runtime, the host and the SM,
+ * under Keystone's names (Keystone's eapp code compiles unchanged). The SDK's
+ * headers (shared/eyrie_call.h, edge/edge_common.h, app/sealing.h) include
+ * this file and define no number of their own.
+ *
+";
+
 const USER_INCLUDES: &str = "#include <linux/ioctl.h>\n#include <linux/types.h>\n";
 
 /// `sdk/abi/include/keystone_sm.h` or `keystone_user.h`.
@@ -574,8 +594,10 @@ fn c_header(groups: &[Group], header: Header) -> String {
     let (guard, prologue, includes) = match header {
         Header::Sm => ("KEYSTONE_SM_H", SM_PROLOGUE, SM_INCLUDES),
         Header::User => ("KEYSTONE_USER_H", USER_PROLOGUE, USER_INCLUDES),
+        Header::Eapp => ("KEYSTONE_RS_SHARED_EAPP_ABI_H", EAPP_PROLOGUE, ""),
     };
     let structs = structs(groups);
+    let includes = if includes.is_empty() { String::new() } else { format!("\n{includes}") };
     let mut out = String::from(prologue);
     out += &format!(
         " * Generated from the Rust crate sdk/abi, the one source of these numbers and\n \
@@ -583,7 +605,7 @@ fn c_header(groups: &[Group], header: Header) -> String {
          *   {REGENERATE}\n \
          * (tests/tools/test_abi.py fails when this file is stale, and compiles it to\n \
          * check every value against the crate).\n */\n\
-         #ifndef {guard}\n#define {guard}\n\n{includes}"
+         #ifndef {guard}\n#define {guard}\n{includes}"
     );
     for group in groups.iter().filter(|g| g.header == header) {
         out += "\n";

@@ -44,12 +44,14 @@ const _: () = assert!(core::mem::size_of::<EdgeData>() == 16);
 
 /// `call_status` values.
 pub mod status {
-    pub const OK: u64 = 0;
-    pub const BAD_CALL_ID: u64 = 1;
-    pub const BAD_OFFSET: u64 = 2;
-    pub const BAD_PTR: u64 = 3;
-    pub const ERROR: u64 = 4;
-    pub const SYSCALL_FAILED: u64 = 5;
+    named! {
+        pub const OK: u64 = 0;
+        pub const BAD_CALL_ID: u64 = 1;
+        pub const BAD_OFFSET: u64 = 2;
+        pub const BAD_PTR: u64 = 3;
+        pub const ERROR: u64 = 4;
+        pub const SYSCALL_FAILED: u64 = 5;
+    }
 }
 
 /// Size of the host SDK's ocall table (`MAX_EDGE_CALL`): ids 0..10.

@@ -16,16 +16,18 @@ pub const fn impl_version(major: usize, minor: usize, patch: usize) -> usize {
 pub mod fid {
     /// Highest deprecated id: every FID at or below it returns DEPRECATED.
     pub const DEPRECATED_MAX: usize = 1999;
-    pub const CREATE_ENCLAVE: usize = 2001;
-    pub const DESTROY_ENCLAVE: usize = 2002;
-    pub const RUN_ENCLAVE: usize = 2003;
-    pub const RESUME_ENCLAVE: usize = 2005;
-    pub const RANDOM: usize = 3001;
-    pub const ATTEST_ENCLAVE: usize = 3002;
-    pub const GET_SEALING_KEY: usize = 3003;
-    pub const STOP_ENCLAVE: usize = 3004;
-    pub const EXIT_ENCLAVE: usize = 3006;
-    pub const CALL_PLUGIN: usize = 4000;
+    named! {
+        pub const CREATE_ENCLAVE: usize = 2001;
+        pub const DESTROY_ENCLAVE: usize = 2002;
+        pub const RUN_ENCLAVE: usize = 2003;
+        pub const RESUME_ENCLAVE: usize = 2005;
+        pub const RANDOM: usize = 3001;
+        pub const ATTEST_ENCLAVE: usize = 3002;
+        pub const GET_SEALING_KEY: usize = 3003;
+        pub const STOP_ENCLAVE: usize = 3004;
+        pub const EXIT_ENCLAVE: usize = 3006;
+        pub const CALL_PLUGIN: usize = 4000;
+    }
     /// Host-only calls are 2000..=2999.
     pub const HOST_RANGE: core::ops::RangeInclusive<usize> = 2000..=2999;
     /// Enclave-only calls are 3000..=3999.
@@ -34,40 +36,44 @@ pub mod fid {
 
 /// Error codes of the Keystone extension (positive, in a0).
 pub mod err {
-    pub const SUCCESS: usize = 0;
-    pub const UNKNOWN_ERROR: usize = 100000;
-    pub const INVALID_ID: usize = 100001;
-    pub const INTERRUPTED: usize = 100002;
-    pub const PMP_FAILURE: usize = 100003;
-    pub const NOT_RUNNABLE: usize = 100004;
-    pub const NOT_DESTROYABLE: usize = 100005;
-    pub const REGION_OVERLAPS: usize = 100006;
-    pub const NOT_ACCESSIBLE: usize = 100007;
-    pub const ILLEGAL_ARGUMENT: usize = 100008;
-    pub const NOT_RUNNING: usize = 100009;
-    pub const NOT_RESUMABLE: usize = 100010;
-    pub const EDGE_CALL_HOST: usize = 100011;
-    pub const NOT_INITIALIZED: usize = 100012;
-    pub const NO_FREE_RESOURCE: usize = 100013;
-    pub const SBI_PROHIBITED: usize = 100014;
-    pub const ILLEGAL_PTE: usize = 100015;
-    pub const NOT_FRESH: usize = 100016;
-    pub const DEPRECATED: usize = 100099;
-    pub const NOT_IMPLEMENTED: usize = 100100;
-    pub const PMP_REGION_SIZE_INVALID: usize = 100020;
-    pub const PMP_REGION_NOT_PAGE_GRANULARITY: usize = 100021;
-    pub const PMP_REGION_NOT_ALIGNED: usize = 100022;
-    pub const PMP_REGION_MAX_REACHED: usize = 100023;
-    pub const PMP_REGION_INVALID: usize = 100024;
-    pub const PMP_REGION_OVERLAP: usize = 100025;
-    pub const PMP_REGION_IMPOSSIBLE_TOR: usize = 100026;
+    named! {
+        pub const SUCCESS: usize = 0;
+        pub const UNKNOWN_ERROR: usize = 100000;
+        pub const INVALID_ID: usize = 100001;
+        pub const INTERRUPTED: usize = 100002;
+        pub const PMP_FAILURE: usize = 100003;
+        pub const NOT_RUNNABLE: usize = 100004;
+        pub const NOT_DESTROYABLE: usize = 100005;
+        pub const REGION_OVERLAPS: usize = 100006;
+        pub const NOT_ACCESSIBLE: usize = 100007;
+        pub const ILLEGAL_ARGUMENT: usize = 100008;
+        pub const NOT_RUNNING: usize = 100009;
+        pub const NOT_RESUMABLE: usize = 100010;
+        pub const EDGE_CALL_HOST: usize = 100011;
+        pub const NOT_INITIALIZED: usize = 100012;
+        pub const NO_FREE_RESOURCE: usize = 100013;
+        pub const SBI_PROHIBITED: usize = 100014;
+        pub const ILLEGAL_PTE: usize = 100015;
+        pub const NOT_FRESH: usize = 100016;
+        pub const DEPRECATED: usize = 100099;
+        pub const NOT_IMPLEMENTED: usize = 100100;
+        pub const PMP_REGION_SIZE_INVALID: usize = 100020;
+        pub const PMP_REGION_NOT_PAGE_GRANULARITY: usize = 100021;
+        pub const PMP_REGION_NOT_ALIGNED: usize = 100022;
+        pub const PMP_REGION_MAX_REACHED: usize = 100023;
+        pub const PMP_REGION_INVALID: usize = 100024;
+        pub const PMP_REGION_OVERLAP: usize = 100025;
+        pub const PMP_REGION_IMPOSSIBLE_TOR: usize = 100026;
+    }
 }
 
 /// Reasons an enclave passes to STOP_ENCLAVE (a0).
 pub mod stop_reason {
-    pub const TIMER_INTERRUPT: usize = 0;
-    pub const EDGE_CALL_HOST: usize = 1;
-    pub const EXIT_ENCLAVE: usize = 2;
+    named! {
+        pub const TIMER_INTERRUPT: usize = 0;
+        pub const EDGE_CALL_HOST: usize = 1;
+        pub const EXIT_ENCLAVE: usize = 2;
+    }
 }
 
 /// Enclave slots in the SM (Keystone's ENCL_MAX).
@@ -110,12 +116,14 @@ const _: () = assert!(core::mem::size_of::<RuntimeParams>() == 64);
 
 /// Enclave states (Keystone's `enclave_state`).
 pub mod state {
-    pub const INVALID: i32 = -1;
-    pub const DESTROYING: i32 = 0;
-    pub const ALLOCATED: i32 = 1;
-    pub const FRESH: i32 = 2;
-    pub const STOPPED: i32 = 3;
-    pub const RUNNING: i32 = 4;
+    named! {
+        pub const INVALID: i32 = -1;
+        pub const DESTROYING: i32 = 0;
+        pub const ALLOCATED: i32 = 1;
+        pub const FRESH: i32 = 2;
+        pub const STOPPED: i32 = 3;
+        pub const RUNNING: i32 = 4;
+    }
 }
 
 /// Attestation report layout (docs/abi.md §5.1), 1352 bytes.

@@ -6,8 +6,7 @@
 
 #include <stdint.h>
 
-#define SEALING_KEY_SIZE 128
-#define SIGNATURE_SIZE 64
+#include "shared/eapp_abi.h" /* SEALING_KEY_SIZE, SIGNATURE_SIZE */
 
 struct sealing_key {
   uint8_t key[SEALING_KEY_SIZE];

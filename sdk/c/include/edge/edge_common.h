@@ -8,21 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shared/eapp_abi.h" /* MAX_EDGE_CALL, CALL_STATUS_* */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef size_t edge_data_offset;
 typedef void (*edgecallwrapper)(void*);
-
-#define MAX_EDGE_CALL 10
-
-#define CALL_STATUS_OK 0
-#define CALL_STATUS_BAD_CALL_ID 1
-#define CALL_STATUS_BAD_OFFSET 2
-#define CALL_STATUS_BAD_PTR 3
-#define CALL_STATUS_ERROR 4
-#define CALL_STATUS_SYSCALL_FAILED 5
 
 /* The shared buffer the edge_call_* helpers work on (edge_call_init_internals). */
 extern uintptr_t _shared_start;
