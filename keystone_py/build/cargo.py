@@ -208,8 +208,8 @@ class Builder:
         return art
 
     def host_test(self, packages: Sequence[str] = ("sm-core", "keystone-runtime", "keystone-abi",
-                                                  "keystone-host", "host-examples",
-                                                  "keystone-cpp-ffi")) -> int:
+                                                  "keystone-host", "keystone-enclave",
+                                                  "host-examples", "keystone-cpp-ffi")) -> int:
         """``cargo test`` of the pure-logic crates on the build machine; its output
         goes straight to our stdout. Returns cargo's exit status."""
         argv = [str(self.toolchain.cargo), "test"]

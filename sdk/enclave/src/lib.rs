@@ -7,16 +7,22 @@
 //!
 //! An eapp: `#![no_std] #![no_main]`, `keystone_enclave::entry!(main);` with
 //! `fn main() -> usize`, and a build.rs passing `eapp.ld` (see `examples/`).
-#![no_std]
+//!
+//! Off RISC-V (`cargo test` on the build machine) it builds without the
+//! eapp's entry, panic handler and heap: its unit tests exercise the logic
+//! that needs no runtime (the switchless ring over memory of the test's
+//! own); a system call there panics.
+#![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
+#[cfg(target_arch = "riscv64")]
 mod heap;
 pub mod switchless;
 pub mod syscall;
 
 use keystone_abi::edge::EdgeData;
-use keystone_abi::eyrie::{exit_code, linux, syscall as ks};
+use keystone_abi::eyrie::{linux, syscall as ks};
 use keystone_abi::sm::report;
 pub use syscall::{syscall, Error};
 
@@ -160,6 +166,7 @@ macro_rules! entry {
     };
 }
 
+#[cfg(target_arch = "riscv64")]
 core::arch::global_asm!(
     r#"
     .section .text.entry, "ax"
@@ -171,10 +178,12 @@ _start:
 "#
 );
 
+#[cfg(target_arch = "riscv64")]
 unsafe extern "C" {
     fn __keystone_eapp_main() -> usize;
 }
 
+#[cfg(target_arch = "riscv64")]
 #[unsafe(no_mangle)]
 extern "C" fn __keystone_eapp_start(_sp: usize) -> ! {
     // SAFETY: `entry!` defines __keystone_eapp_main as a safe fn() -> usize.
@@ -182,8 +191,9 @@ extern "C" fn __keystone_eapp_start(_sp: usize) -> ! {
     exit(code)
 }
 
+#[cfg(target_arch = "riscv64")]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     let _ = core::fmt::Write::write_fmt(&mut Fd(2), format_args!("eapp panicked: {info}\n"));
-    exit(exit_code::EAPP_PANIC)
+    exit(keystone_abi::eyrie::exit_code::EAPP_PANIC)
 }

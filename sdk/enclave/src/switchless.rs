@@ -107,6 +107,7 @@ pub struct Switchless {
     stats: Stats,
 }
 
+#[cfg(target_arch = "riscv64")]
 fn rdtime() -> u64 {
     let t: u64;
     // SAFETY: reads the time CSR (the runtime lets U-mode read it).
@@ -115,11 +116,25 @@ fn rdtime() -> u64 {
 }
 
 /// This hart's `instret` (the runtime lets U-mode read it).
+#[cfg(target_arch = "riscv64")]
 pub fn rdinstret() -> u64 {
     let t: u64;
     // SAFETY: reads the instret CSR; no side effect.
     unsafe { core::arch::asm!("rdinstret {0}", out(reg) t) };
     t
+}
+
+/// Off RISC-V (unit tests): a clock that advances one tick per read.
+#[cfg(not(target_arch = "riscv64"))]
+fn rdtime() -> u64 {
+    static TICKS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    TICKS.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Off RISC-V (unit tests): no instruction count.
+#[cfg(not(target_arch = "riscv64"))]
+pub fn rdinstret() -> u64 {
+    0
 }
 
 impl Switchless {
@@ -133,8 +148,14 @@ impl Switchless {
         if (r as isize) < 0 || r % 4096 != 0 {
             return Err(Error(r));
         }
+        Ok(Switchless::at(r))
+    }
+
+    /// This side of the ring mapped at `base` (RING_BYTES, read-write, for
+    /// the rest of the program), its header written.
+    fn at(base: usize) -> Switchless {
         let ring = Switchless {
-            base: r,
+            base,
             slots: [Use::Free; SLOTS],
             next: 0,
             seq: 0,
@@ -144,7 +165,7 @@ impl Switchless {
         ring.word(header::SLOTS).store(SLOTS as u64, Ordering::Relaxed);
         ring.word(header::SLOT_BYTES).store(SLOT_BYTES as u64, Ordering::Relaxed);
         ring.word(header::MAGIC).store(MAGIC, Ordering::Release);
-        Ok(ring)
+        ring
     }
 
     /// How long (ms) a request may wait for a worker to take it before it is
@@ -324,5 +345,167 @@ impl Switchless {
         crate::ocall(id, request, response).map_err(CallError::Ocall)?;
         self.stats.ordinary += 1;
         Ok(Path::Ordinary)
+    }
+}
+
+/// The eapp's side against a ring in this process's memory, with the test
+/// playing the host: what it writes into the ring, and what it does with
+/// every answer a host may give, honest or not.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keystone_abi::switchless::state;
+    use std::vec::Vec;
+
+    /// The host's view of a ring in this process's memory.
+    struct Host(Vec<AtomicU64>);
+
+    /// A ring with `workers` workers announced, and the eapp's end of it.
+    fn ring(workers: u64) -> (Host, Switchless) {
+        let host = Host((0..RING_BYTES / 8).map(|_| AtomicU64::new(0)).collect());
+        host.0[header::WORKERS / 8].store(workers, Ordering::Relaxed);
+        // The Vec's buffer stays put when `host` moves; it outlives the test.
+        let eapp = Switchless::at(host.0.as_ptr() as usize);
+        (host, eapp)
+    }
+
+    impl Host {
+        fn get(&self, i: usize, field: usize) -> u64 {
+            self.0[(slot_offset(i) + field) / 8].load(Ordering::Relaxed)
+        }
+
+        fn set(&self, i: usize, field: usize, v: u64) {
+            self.0[(slot_offset(i) + field) / 8].store(v, Ordering::Relaxed)
+        }
+
+        fn payload(&self, i: usize, len: usize) -> Vec<u8> {
+            let words = (0..len.div_ceil(8)).map(|k| self.get(i, PAYLOAD_OFFSET + 8 * k));
+            let mut bytes: Vec<u8> = words.flat_map(u64::to_le_bytes).collect();
+            bytes.truncate(len);
+            bytes
+        }
+
+        /// A worker's answer to slot `i`: claimed, then `answer` with
+        /// `status`, `ret_seq` and `ret_len` as given, then DONE.
+        fn answer(&self, i: usize, status: u64, ret_seq: u64, ret_len: u64, answer: &[u8]) {
+            let slot = Slot::new(&self.0[(slot_offset(i) + slot::STATE) / 8]);
+            assert!(slot.claim(), "slot {i} was not posted");
+            for (k, c) in answer.chunks(8).enumerate() {
+                let mut w = [0u8; 8];
+                w[..c.len()].copy_from_slice(c);
+                self.set(i, PAYLOAD_OFFSET + 8 * k, u64::from_le_bytes(w));
+            }
+            self.set(i, slot::STATUS, status);
+            self.set(i, slot::RET_LEN, ret_len);
+            self.set(i, slot::RET_SEQ, ret_seq);
+            slot.finish();
+        }
+    }
+
+    #[test]
+    fn attaching_writes_the_header() {
+        let (host, _eapp) = ring(1);
+        assert_eq!(host.0[header::MAGIC / 8].load(Ordering::Relaxed), MAGIC);
+        assert_eq!(host.0[header::SLOTS / 8].load(Ordering::Relaxed), SLOTS as u64);
+        assert_eq!(host.0[header::SLOT_BYTES / 8].load(Ordering::Relaxed), SLOT_BYTES as u64);
+    }
+
+    #[test]
+    fn a_request_is_written_into_a_free_slot_then_posted() {
+        let (host, mut eapp) = ring(1);
+        let t = eapp.post(9, b"hello, ring").unwrap();
+        assert_eq!(t, Ticket { slot: 0, seq: 1 });
+        assert_eq!(host.get(0, slot::STATE), state::POSTED);
+        assert_eq!((host.get(0, slot::SEQ), host.get(0, slot::ID)), (1, 9));
+        assert_eq!(host.get(0, slot::ARG_LEN), 11);
+        assert_eq!(host.payload(0, 11), b"hello, ring");
+        assert!(!eapp.ready(&t));
+        let t2 = eapp.post(4, &[]).unwrap();
+        assert_eq!(t2, Ticket { slot: 1, seq: 2 }, "the next slot, the next number");
+    }
+
+    #[test]
+    fn a_request_the_ring_cannot_take_is_refused_before_it_is_written() {
+        let (host, mut eapp) = ring(1);
+        assert_eq!(eapp.post(1, &[0; PAYLOAD_BYTES + 1]), Err(PostError::TooLarge));
+        assert!(eapp.post(1, &[0; PAYLOAD_BYTES]).is_ok(), "a full payload fits");
+        for _ in 1..SLOTS {
+            eapp.post(1, &[]).unwrap();
+        }
+        assert_eq!(eapp.post(1, &[]), Err(PostError::Full));
+        let (_, mut idle) = ring(0);
+        assert_eq!(idle.post(1, &[]), Err(PostError::NoWorkers));
+        assert_eq!(host.get(SLOTS - 1, slot::STATE), state::POSTED);
+    }
+
+    #[test]
+    fn an_answer_is_copied_out_and_frees_its_slot() {
+        let (host, mut eapp) = ring(1);
+        let t = eapp.post(9, b"ping").unwrap();
+        host.answer(0, status::OK, 1, 5, b"pong!");
+        assert!(eapp.ready(&t));
+        let mut got = [0u8; 8];
+        assert_eq!(eapp.wait(t, &mut got), Ok(5));
+        assert_eq!(&got[..5], b"pong!");
+        assert_eq!(host.get(0, slot::STATE), state::FREE);
+        assert_eq!(eapp.stats().switchless, 1);
+        // Cut to the caller's buffer, the full length reported.
+        let t = eapp.post(9, b"ping").unwrap();
+        host.answer(t.slot, status::OK, t.seq, 5, b"pong!");
+        let mut short = [0u8; 2];
+        assert_eq!(eapp.wait(t, &mut short), Ok(5));
+        assert_eq!(&short, b"po");
+    }
+
+    #[test]
+    fn a_failed_call_reports_the_hosts_status_and_frees_its_slot() {
+        let (host, mut eapp) = ring(1);
+        let t = eapp.post(9, b"x").unwrap();
+        host.answer(0, status::BAD_CALL_ID, 1, 0, &[]);
+        assert_eq!(eapp.wait(t, &mut []), Err(Some(CallError::Status(status::BAD_CALL_ID))));
+        assert_eq!(host.get(0, slot::STATE), state::FREE);
+        assert_eq!(eapp.stats().protocol_errors, 0);
+    }
+
+    #[test]
+    fn an_answer_to_another_request_is_a_protocol_error() {
+        let (host, mut eapp) = ring(1);
+        let t = eapp.post(9, b"x").unwrap();
+        host.answer(0, status::OK, 7, 1, b"y");
+        let mut got = [0u8; 1];
+        assert_eq!(eapp.wait(t, &mut got), Err(Some(CallError::Protocol)));
+        assert_eq!(got, [0], "nothing copied");
+        assert_eq!(host.get(0, slot::STATE), state::FREE);
+        assert_eq!(eapp.stats().protocol_errors, 1);
+    }
+
+    #[test]
+    fn an_answer_longer_than_a_slot_is_a_protocol_error() {
+        let (host, mut eapp) = ring(1);
+        let t = eapp.post(9, b"x").unwrap();
+        host.answer(0, status::OK, 1, PAYLOAD_BYTES as u64 + 1, &[]);
+        assert_eq!(eapp.wait(t, &mut [0; 8]), Err(Some(CallError::Protocol)));
+        assert_eq!(host.get(0, slot::STATE), state::FREE);
+    }
+
+    #[test]
+    fn a_state_the_protocol_does_not_have_is_a_protocol_error() {
+        let (host, mut eapp) = ring(1);
+        let t = eapp.post(9, b"x").unwrap();
+        host.set(0, slot::STATE, 0xdead);
+        assert_eq!(eapp.wait(t, &mut []), Err(Some(CallError::Protocol)));
+        assert_eq!(host.get(0, slot::STATE), state::FREE, "taken back");
+        assert_eq!(eapp.post(9, b"x").map(|t| t.slot), Ok(1), "and used again in turn");
+    }
+
+    #[test]
+    fn a_request_no_worker_takes_is_withdrawn_and_never_served() {
+        let (host, mut eapp) = ring(1);
+        eapp.set_bounds(0, 0);
+        let t = eapp.post(9, b"x").unwrap();
+        assert_eq!(eapp.wait(t, &mut []), Err(None));
+        assert_eq!(host.get(0, slot::STATE), state::FREE);
+        assert!(!Slot::new(&host.0[(slot_offset(0) + slot::STATE) / 8]).claim());
+        assert_eq!(eapp.stats().unclaimed, 1);
     }
 }
