@@ -48,6 +48,7 @@ GENERATED = {
     "sdk/abi/include/keystone_sm.h": "--c-sm",
     "sdk/abi/include/keystone_user.h": "--c-user",
     "sdk/c/include/shared/eapp_abi.h": "--c-eapp",
+    "sdk/cpp/include/common/cpp_abi.h": "--c-cpp",
 }
 
 #: A `#define NAME number` line (decimal or hex, maybe negative, suffixed or
@@ -71,13 +72,15 @@ def run_c_dump(ks_paths, tmp_path: Path, name: str, body: list[str]) -> str:
     gcc = shutil.which("gcc") or shutil.which("cc")
     assert gcc, "a host C compiler is needed (Debian package gcc)"
     lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
-             '#include "keystone_user.h"', '#include "shared/eapp_abi.h"', "int main(void) {",
+             '#include "keystone_user.h"', '#include "shared/eapp_abi.h"', '#include "common/cpp_abi.h"',
+             "int main(void) {",
              *body, "    return 0;", "}"]
     src = tmp_path / f"{name}.c"
     src.write_text("\n".join(lines) + "\n")
     exe = tmp_path / name
     subprocess.run([gcc, "-Wall", "-Werror", "-I", str(ks_paths.root / "sdk/abi/include"),
-                    "-I", str(ks_paths.root / "sdk/c/include"), "-o", str(exe), str(src)],
+                    "-I", str(ks_paths.root / "sdk/c/include"),
+                    "-I", str(ks_paths.root / "sdk/cpp/include"), "-o", str(exe), str(src)],
                    check=True, capture_output=True, text=True)
     return subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
 
@@ -143,17 +146,20 @@ def test_every_c_struct_field_has_the_rust_offset_and_size(ks_paths, tmp_path: P
     assert c == rust
 
 
-def test_the_c_eapp_sdks_headers_define_no_number_of_their_own(ks_paths):
-    """Every number the C eapp SDK's headers carry comes from the generated
-    shared/eapp_abi.h: a hand-written header that defines one is a second
-    copy that can drift from sdk/abi."""
-    include = ks_paths.root / "sdk/c/include"
+@pytest.mark.parametrize("sdk, at_least", [("sdk/c/include", 5), ("sdk/cpp", 8)])
+def test_the_c_sdks_sources_define_no_number_of_their_own(ks_paths, sdk, at_least):
+    """Every number the C eapp SDK's headers and the C++ host SDK's headers and
+    sources carry comes from a generated header (shared/eapp_abi.h,
+    common/cpp_abi.h): a hand-written file that defines one is a second copy
+    that can drift from sdk/abi."""
+    include = ks_paths.root / sdk
     generated = {ks_paths.root / p for p in GENERATED}
-    headers = sorted(p for p in include.rglob("*.h") if p not in generated)
-    assert len(headers) >= 5, headers
+    headers = sorted(p for p in include.rglob("*") if p.suffix in (".h", ".c", ".cpp")
+                     and p not in generated)
+    assert len(headers) >= at_least, headers
     copies = {f"{h.relative_to(ks_paths.root)}: {m.group(1)}"
               for h in headers for m in NUMERIC_DEFINE.finditer(h.read_text())}
     assert not copies, (
-        f"hand-written numbers in the C SDK's headers: {sorted(copies)}; give them to "
-        f"sdk/abi and dump_abi's Header::Eapp instead, then `{REGENERATE}`")
+        f"hand-written numbers in {sdk}: {sorted(copies)}; give them to "
+        f"sdk/abi and a dump_abi Header (Eapp, Cpp) instead, then `{REGENERATE}`")
 

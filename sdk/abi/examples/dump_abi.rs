@@ -12,7 +12,10 @@
 //! - `--c-eapp`: the C header `sdk/c/include/shared/eapp_abi.h` (the C eapp
 //!   SDK's numbers under Keystone's names: Eyrie calls, edge-call statuses,
 //!   the sealing key; the SDK's other headers include it and define none);
-//! - `--write`: writes all four files in place (`REGENERATE`);
+//! - `--c-cpp`: the C header `sdk/cpp/include/common/cpp_abi.h` (the numbers
+//!   the C++ host SDK and verifier share: report sizes, the proxied-syscall
+//!   edge call; its other headers and sources include it and define none);
+//! - `--write`: writes all five files in place (`REGENERATE`);
 //! - `--layouts`: every C struct of the headers as `struct - 0 SIZE` and
 //!   `struct field OFFSET SIZE` lines, the Rust layout the C compiler must match.
 //!
@@ -78,6 +81,8 @@ enum Header {
     User,
     /// The C eapp SDK's (`sdk/c/include/shared/eapp_abi.h`).
     Eapp,
+    /// The C++ host SDK's (`sdk/cpp/include/common/cpp_abi.h`).
+    Cpp,
 }
 
 /// Items under one comment in one header.
@@ -413,6 +418,28 @@ fn groups() -> Vec<Group> {
             ],
         },
         Group {
+            header: Header::Cpp,
+            comment: "An attestation report's parts (report_t, docs/abi.md §5.1).",
+            items: vec![
+                konst("MDSIZE", report::MDSIZE as i128, Dec),
+                konst("ATTEST_DATA_MAXLEN", report::DATA_MAX as i128, Dec),
+                konst("SIGNATURE_SIZE", report::SIGNATURE as i128, Dec),
+                konst("PUBLIC_KEY_SIZE", report::PUBLIC_KEY as i128, Dec),
+            ],
+        },
+        Group {
+            header: Header::Cpp,
+            comment: "The runtime's proxied Linux system calls: their edge-call id, where the\n\
+                      arguments start in the call's data (after the syscall number), and\n\
+                      write(2)'s number and where its bytes start in its arguments.",
+            items: vec![
+                konst("EDGECALL_SYSCALL", edge::EDGECALL_SYSCALL as i128, Dec),
+                konst("EDGE_SYSCALL_ARGS", edge::SYSCALL_DATA_OFFSET as i128, Dec),
+                konst("EDGE_SYS_WRITE", eyrie::linux::WRITE as i128, Dec),
+                konst("EDGE_SYSCALL_WRITE_BUF", edge::WRITE_BUF_OFFSET as i128, Dec),
+            ],
+        },
+        Group {
             header: Header::Sm,
             comment: "Error codes (positive, in a0).",
             items: named("ERR_", err::NAMED, Dec),
@@ -459,6 +486,7 @@ fn main() {
         ("sdk/abi/include/keystone_sm.h", c_header(&groups, Header::Sm)),
         ("sdk/abi/include/keystone_user.h", c_header(&groups, Header::User)),
         ("sdk/c/include/shared/eapp_abi.h", c_header(&groups, Header::Eapp)),
+        ("sdk/cpp/include/common/cpp_abi.h", c_header(&groups, Header::Cpp)),
     ];
     let arg = std::env::args().nth(1);
     match arg.as_deref() {
@@ -479,6 +507,7 @@ fn main() {
         Some("--c-sm") => print!("{}", files[1].1),
         Some("--c-user") => print!("{}", files[2].1),
         Some("--c-eapp") => print!("{}", files[3].1),
+        Some("--c-cpp") => print!("{}", files[4].1),
         Some("--write") => {
             for (path, text) in &files {
                 std::fs::write(root.join(path), text).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -486,7 +515,7 @@ fn main() {
             }
         }
         Some(other) => {
-            eprintln!("dump_abi: unknown argument {other:?} (--python, --c-sm, --c-user, --c-eapp, --write, --layouts)");
+            eprintln!("dump_abi: unknown argument {other:?} (--python, --c-sm, --c-user, --c-eapp, --c-cpp, --write, --layouts)");
             std::process::exit(2);
         }
     }
@@ -578,6 +607,15 @@ const USER_PROLOGUE: &str = "\
  *
 ";
 
+const CPP_PROLOGUE: &str = "\
+/*
+ * The numbers the C++ host SDK and verifier (sdk/cpp) share with the SM, the
+ * runtime and the Rust host SDK, under Keystone's names. The SDK's headers
+ * (common/sha3.h, verifier/report.h) and edge_dispatch.c include this file
+ * and define no number of their own.
+ *
+";
+
 const EAPP_PROLOGUE: &str = "\
 /*
  * The numbers the C eapp SDK shares with the runtime, the host and the SM,
@@ -595,6 +633,7 @@ fn c_header(groups: &[Group], header: Header) -> String {
         Header::Sm => ("KEYSTONE_SM_H", SM_PROLOGUE, SM_INCLUDES),
         Header::User => ("KEYSTONE_USER_H", USER_PROLOGUE, USER_INCLUDES),
         Header::Eapp => ("KEYSTONE_RS_SHARED_EAPP_ABI_H", EAPP_PROLOGUE, ""),
+        Header::Cpp => ("KEYSTONE_RS_COMMON_CPP_ABI_H", CPP_PROLOGUE, ""),
     };
     let structs = structs(groups);
     let includes = if includes.is_empty() { String::new() } else { format!("\n{includes}") };

@@ -9,25 +9,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cpp_abi.h"
 #include "edge/edge_call.h"
-/* sdk/abi edge::EDGECALL_SYSCALL (keystone_sm.h, which redefines struct edge_call). */
-#define EDGECALL_SYSCALL 11
 
 /* The proxied call's layout (sdk/abi edge.rs): the syscall number, then its
- * arguments; write's are fd (i32, padded to 8), len (u64), then the bytes. */
-#define SYSCALL_ARGS 8
-#define WRITE_BUF 16
+ * arguments (at EDGE_SYSCALL_ARGS); write's are fd (i32, padded to 8), len
+ * (u64), then the bytes (at EDGE_SYSCALL_WRITE_BUF). */
 
 static int64_t proxied_write(const unsigned char* args, size_t len) {
-  if (len < WRITE_BUF) return -EINVAL;
+  if (len < EDGE_SYSCALL_WRITE_BUF) return -EINVAL;
   int32_t fd;
   uint64_t n;
   memcpy(&fd, args, sizeof fd);
   memcpy(&n, args + 8, sizeof n);
-  if (n > len - WRITE_BUF) return -EINVAL;
+  if (n > len - EDGE_SYSCALL_WRITE_BUF) return -EINVAL;
   if (fd != 1 && fd != 2) return -EBADF;
   FILE* out = fd == 1 ? stdout : stderr;
-  if (fwrite(args + WRITE_BUF, 1, n, out) != n) return -EIO;
+  if (fwrite(args + EDGE_SYSCALL_WRITE_BUF, 1, n, out) != n) return -EIO;
   fflush(out);
   return (int64_t)n;
 }
@@ -35,14 +33,14 @@ static int64_t proxied_write(const unsigned char* args, size_t len) {
 static void serve_syscall(struct edge_call* call) {
   uintptr_t args;
   size_t len;
-  if (edge_call_args_ptr(call, &args, &len) != 0 || len < SYSCALL_ARGS) {
+  if (edge_call_args_ptr(call, &args, &len) != 0 || len < EDGE_SYSCALL_ARGS) {
     call->return_data.call_status = CALL_STATUS_BAD_OFFSET;
     return;
   }
   uint64_t num;
   memcpy(&num, (const void*)args, sizeof num);
-  int64_t result = num == 64 /* write */
-                       ? proxied_write((const unsigned char*)args + SYSCALL_ARGS, len - SYSCALL_ARGS)
+  int64_t result = num == EDGE_SYS_WRITE
+                       ? proxied_write((const unsigned char*)args + EDGE_SYSCALL_ARGS, len - EDGE_SYSCALL_ARGS)
                        : -ENOSYS;
   uintptr_t data = edge_call_data_ptr();
   if (edge_call_check_ptr_valid(data, sizeof result) != 0) {

@@ -7,10 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef MDSIZE
-/* SHA3-512's digest: the size of every hash in a Keystone report. */
-#define MDSIZE 64
-#endif
+/* MDSIZE: SHA3-512's digest, the size of every hash in a Keystone report. */
+#include "common/cpp_abi.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,13 +6,10 @@
 #include <cstdint>
 #include <string>
 
+#include "common/cpp_abi.h"
 #include "common/sha3.h"
 
 typedef unsigned char byte;
-
-#define ATTEST_DATA_MAXLEN 1024
-#define SIGNATURE_SIZE 64
-#define PUBLIC_KEY_SIZE 32
 
 struct enclave_report_t {
   byte hash[MDSIZE];
