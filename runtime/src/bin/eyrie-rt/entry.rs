@@ -8,7 +8,7 @@
 //! compiler, so they reach the eapp again untouched; the first drop to the
 //! eapp zeroes them instead.
 
-use crate::{mem, slice, syscall};
+use crate::{mem, slice, stack, syscall};
 use keystone_abi::eyrie::{cause, exit_code};
 use runtime::arch::exit_enclave;
 
@@ -243,6 +243,8 @@ extern "C" fn rt_user_trap(frame: &mut TrapFrame) {
     if scause == cause::USER_ECALL {
         frame.sepc += 4;
         frame.x[10] = syscall::dispatch(&frame.x);
+    } else if stack::grows_for(scause) {
+        // The faulting access is retried on the new stack pages.
     } else if (scause as isize) >= 0 {
         exit_enclave(exit_code::fault(scause))
     }

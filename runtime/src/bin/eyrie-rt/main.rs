@@ -14,8 +14,11 @@ mod fileio;
 mod mem;
 #[cfg(target_os = "none")]
 mod sealedio;
+mod proc;
 #[cfg(target_os = "none")]
 mod slice;
+#[cfg(target_os = "none")]
+mod stack;
 #[cfg(target_os = "none")]
 mod syscall;
 

@@ -42,6 +42,9 @@ pub struct State {
     pub sealed: crate::sealedio::Sealed,
     /// FD_CLOEXEC of each descriptor (bit fd).
     pub cloexec: u64,
+    /// The lowest page of the user stack mapped so far (it grows down on a
+    /// fault below it: `stack.rs`).
+    pub stack_low: usize,
 }
 
 /// The physical addresses of the runtime's two copy pages (free memory).
@@ -74,6 +77,7 @@ static STATE: Global = Global {
         files: FdTable::new(),
         sealed: crate::sealedio::Sealed::new(),
         cloexec: 0,
+        stack_low: USER_STACK_TOP,
     }),
 };
 
@@ -253,7 +257,7 @@ impl State {
 
     /// brk(2): moves the end of the heap; returns the (possibly unchanged) end.
     pub fn set_brk(&mut self, want: usize) -> usize {
-        if want < self.brk_start || want > BRK_MAX {
+        if want < self.brk_start || want > BRK_MAX || want > self.stack_low - PAGE_SIZE {
             return self.brk;
         }
         let old_top = page_up(self.brk).unwrap_or(self.brk);
@@ -412,6 +416,7 @@ impl State {
             self.map_user(va, flags::R | flags::W).map_err(|_| exit_code::OUT_OF_MEMORY)?;
             va += PAGE_SIZE;
         }
+        self.stack_low = stack_bottom;
         arch::sfence_vma();
         let sp = self.initial_stack()?;
         Ok((plan.entry, sp))

@@ -6,6 +6,8 @@
 
 use crate::fileio;
 use crate::mem::{with_state, State, Utm};
+use crate::proc;
+use crate::proc::nr::*;
 use keystone_abi::edge::{EdgeCall, SyscallWrite, DATA_OFFSET, EDGECALL_SYSCALL, EDGE_CALL_SIZE};
 use keystone_abi::eyrie::{exit_code, linux, syscall as ks, TIMEBASE_HZ};
 use keystone_abi::sm::{fid, report};
@@ -71,7 +73,7 @@ fn dispatch_other(n: usize, a: [usize; 6]) -> usize {
         linux::CLOSE => fileio::ret(fileio::close(s, a[0])),
         linux::LSEEK => fileio::ret(fileio::lseek(s, a[0], a[1], a[2])),
         linux::FSTAT => fileio::ret(fileio::fstat(s, a[0], a[1])),
-        linux::NEWFSTATAT => fileio::ret(fileio::fstatat(s, a[0], a[1], a[2], a[3])),
+        linux::NEWFSTATAT => proc::fstatat(s, a[0], a[1], a[2], a[3]),
         linux::READV => fileio::ret(fileio::vector(s, a[0], a[1], a[2], false)),
         linux::WRITEV => fileio::ret(fileio::vector(s, a[0], a[1], a[2], true)),
         linux::IOCTL => neg(linux::ENOTTY),
@@ -85,10 +87,21 @@ fn dispatch_other(n: usize, a: [usize; 6]) -> usize {
         linux::BRK => s.set_brk(a[0]),
         linux::MMAP => s.mmap(a[1], a[2], a[3], a[4] as isize) as usize,
         linux::MUNMAP => s.munmap(a[0], a[1]) as usize,
-        linux::MPROTECT | linux::RT_SIGACTION | linux::RT_SIGPROCMASK => 0,
+        linux::MPROTECT => proc::mprotect(s, a[0], a[1], a[2]),
+        linux::RT_SIGACTION | linux::RT_SIGPROCMASK => 0,
         linux::SET_TID_ADDRESS | linux::GETPID => 1,
         linux::GETRANDOM => getrandom(s, a[0], a[1]),
         linux::CLOCK_GETTIME => clock_gettime(s, a[1]),
+        FUTEX => proc::futex(s, a[0], a[1], a[2], a[3]),
+        UNAME => proc::uname(s, a[0]),
+        GETCWD => proc::getcwd(s, a[0], a[1]),
+        READLINKAT => proc::readlinkat(s, a[0], a[1]),
+        linux::FCNTL => proc::fcntl(s, a[0], a[1]),
+        FACCESSAT | FACCESSAT2 => proc::faccessat(s, a[0], a[1], a[2]),
+        PRLIMIT64 => proc::prlimit64(s, a[2], a[3]),
+        GETUID | GETEUID | GETGID | GETEGID | SET_ROBUST_LIST => 0,
+        GETTID => 1,
+        KILL | TKILL | TGKILL => proc::kill_self(a[if n == TGKILL { 2 } else { 1 }]),
         _ => neg(linux::ENOSYS),
     })
 }
