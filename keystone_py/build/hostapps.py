@@ -29,7 +29,8 @@ log = logging.getLogger("keystone_py.hostapps")
 
 LINUX_USER_TARGET = "riscv64gc-unknown-linux-gnu"
 #: The host-app binaries of examples/host.
-HOST_APPS = ("test-runner", "ks-demo", "attestor", "driver-refusals", "ks-files", "files-rs")
+HOST_APPS = ("test-runner", "ks-demo", "attestor", "driver-refusals", "ks-files", "files-rs",
+             "ks-run")
 HOST_APP_INPUTS = ("sdk/abi", "sdk/host", "examples/host")
 CARGO_FLAGS = ("build", "--release", "-Z", "build-std=std,panic_abort",
                "--target", LINUX_USER_TARGET)
