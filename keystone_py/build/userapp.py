@@ -107,6 +107,25 @@ def elf_info(path: Path) -> ElfInfo:
     return ElfInfo(bits=bits, machine=machine, kind=kind, entry=entry)
 
 
+def elf_interpreter(path: Path) -> Optional[str]:
+    """The dynamic loader a 64-bit little-endian ELF names (PT_INTERP), or None
+    for a static program (the runtime loads no shared libraries)."""
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1 or len(data) < 64:
+        return None
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        at = phoff + i * phentsize
+        if at + 56 > len(data):
+            break
+        p_type, = struct.unpack_from("<I", data, at)
+        if p_type == 3:  # PT_INTERP
+            off, _, _, size = struct.unpack_from("<QQQQ", data, at + 8)
+            return data[off:off + size].rstrip(b"\0").decode(errors="replace")
+    return None
+
+
 def check_eapp_elf(path: Path, what: str = "eapp", linux: bool = False) -> ElfInfo:
     """``path`` is a 64-bit RISC-V executable (an eapp, or with ``linux`` a host
     app); else a KeystoneError saying what it is and how to build the right one."""
