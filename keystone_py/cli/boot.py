@@ -218,11 +218,18 @@ def _run_user_files(args: argparse.Namespace, host_os: str = "linux",
     """``run --eapp FILE [--host FILE] [--runtime FILE] [--loader FILE] [-- ARGS]``:
     the files go into the guest in an initramfs appended at boot (Linux) or into
     zCore's root image (``--host zcore``)."""
-    from ..qemu.userrun import UserFiles, run_user_files
+    from ..qemu.userrun import UserFiles, is_linux_program, run_user_files
 
     if not args.eapp:
         raise KeystoneError("run: --host FILE, --runtime and --loader go with --eapp FILE (the "
                             "enclave app to run).")
+    policy = args.allow_read or args.allow_write or args.free_mem
+    if Path(args.eapp).is_file() and not (host_app or args.runtime or args.loader) \
+            and (policy or is_linux_program(Path(args.eapp))):
+        return _run_program(args, host_os)
+    if policy:
+        raise KeystoneError("run: --allow-read, --allow-write and --free-mem are for a Linux "
+                            "program run as a process (no --host FILE, --runtime or --loader).")
     files = UserFiles.checked(Path(args.eapp), host=host_app and Path(host_app),
                               runtime=args.runtime and Path(args.runtime),
                               loader=args.loader and Path(args.loader))
@@ -248,6 +255,26 @@ def _run_user_files(args: argparse.Namespace, host_os: str = "linux",
         log.info("report saved to %s; check it with `keystone-py attest verify %s --eapp %s "
                  "--nonce ...`", args.save_report, args.save_report, args.eapp)
     return _exit_status(result.argv[0], result, result.log_dir)
+
+
+def _run_program(args: argparse.Namespace, host_os: str) -> int:
+    """``run --eapp PROGRAM [--allow-read PATH]... [--allow-write PATH]... -- ARGS``
+    for a static Linux program: ks-run runs it in an enclave as a process (argv
+    PROGRAM ARGS, the read paths copied into the guest and granted), and the
+    command exits with the program's status."""
+    from ..qemu.userrun import UserFiles, run_user_files
+
+    if host_os != "linux":
+        raise KeystoneError("run --eapp PROGRAM: a Linux program runs under the Linux host "
+                            "for now; leave out --host zcore.")
+    files = UserFiles.linux_program(Path(args.eapp), args.allow_read, args.allow_write,
+                                    free_mem=args.free_mem)
+    artifacts = build_targets(["sm", "loader", "runtime", "linux"])
+    result = run_user_files(artifacts, files, _user_args(args), smp=args.smp, memory=args.memory,
+                            firmware=args.firmware, icount=args.icount,
+                            extra_args=list(args.qemu_arg), timeout=args.timeout,
+                            on_started=_stream_console)
+    return _exit_status(Path(args.eapp).name, result, result.log_dir)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -395,14 +422,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                "  keystone-py run fibonacci --retval 14930352\n"
                "  keystone-py run --smp 4 ks-demo procs 4 fibonacci\n"
                "  keystone-py run --eapp ./build/my-eapp -- --retval 0   # your own files\n"
-               "  keystone-py run --eapp build/my-eapp --host build/my-host")
+               "  keystone-py run --eapp build/my-eapp --host build/my-host\n"
+               "  keystone-py run --eapp build/thirdparty/jq-1.8.2/jq --allow-read tests -- "
+               "--run-tests tests/jq.test   # a static Linux program, as a process")
     s.add_argument("app", nargs="?", default=None,
                    help="host app (ks-demo, test-runner), eapp name, or guest path")
     s.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     s.add_argument("--eapp", metavar="FILE", default=None,
                    help="your eapp ELF (from the build machine): copied into the guest at "
                         "boot and run by test-runner, or by --host; words after `--` are the "
-                        "runner's arguments (test-runner: --retval N)")
+                        "runner's arguments (test-runner: --retval N). A static Linux program "
+                        "(glibc) runs as a process instead: the words after `--` are its "
+                        "argv, and the command exits with its status")
     s.add_argument("--host", metavar="zcore|linux|FILE", default=None,
                    help="zcore or linux: the host OS (default linux; zcore needs "
                         "--zcore-sources or $KEYSTONE_ZCORE_SOURCES); any other value, with "
@@ -410,6 +441,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "LOADER ARGS (a file named zcore: ./zcore)")
     s.add_argument("--zcore-sources", metavar="DIR", default=None,
                    help="with --host zcore: folder of zCore's source archives + MANIFEST.tsv")
+    s.add_argument("--allow-read", metavar="PATH", action="append", default=[],
+                   help="with --eapp PROGRAM (a static Linux program, run as a process by "
+                        "ks-run): copy PATH (a file or folder) into the guest at the same "
+                        "absolute path and let the program read it (repeatable)")
+    s.add_argument("--allow-write", metavar="PATH", action="append", default=[],
+                   help="with --eapp PROGRAM: let the program create and write under PATH "
+                        "in the guest (made there if missing; nothing is copied back)")
+    s.add_argument("--free-mem", metavar="BYTES", type=int, default=None,
+                   help="with --eapp PROGRAM: the enclave's free memory (ks-run's default "
+                        "48 MiB)")
     s.add_argument("--runtime", metavar="FILE", default=None,
                    help="with --eapp: a runtime ELF instead of build/eyrie-rt.elf")
     s.add_argument("--loader", metavar="FILE", default=None,
