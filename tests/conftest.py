@@ -52,6 +52,7 @@ SLOW = {
     "tools/test_fresh_python.py::test_make_run_in_a_fresh_clone_with_its_own_virtual_environment",
     "qemu/test_isolation.py::test_every_attack_is_refused",
     "linux/test_robustness.py",
+    "linux/test_real_program.py",
     "linux/test_switchless.py::test_the_soak_holds_with_every_cpu_of_the_build_machine_busy",
     "linux/test_switchless.py::test_four_enclaves_on_four_harts_under_a_timer_storm_lose_and_duplicate_nothing",
     "qemu/test_isolation.py::test_srst_holds_every_hart_so_no_sealing_key_survives_a_reboot",

@@ -20,8 +20,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: ks-run PROGRAM [--allow-read PATH]... [--allow-write PATH]... \
                      [--env NAME=VALUE]... [--cwd DIR] [--free-mem BYTES] [-- ARG...]";
 /// The enclave's free memory unless `--free-mem` says otherwise: room for
-/// the program's heap, mmap and a stack grown to its 8 MiB limit.
-const DEFAULT_FREE_MEM: u64 = 192 << 20;
+/// the program's heap, mmap and stack (its EPM comes from the guest's 64 MiB CMA).
+const DEFAULT_FREE_MEM: u64 = 48 << 20;
 
 struct Options {
     program: String,
