@@ -86,7 +86,7 @@ def _fetch_sdist(downloads: Path) -> Path:
         downloads.mkdir(parents=True, exist_ok=True)
         log.info("jq: fetching the %s sdist with pip (once)", JQ_PYPI)
         argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                "--no-build-isolation", "-d", str(downloads), JQ_PYPI]
+                "-d", str(downloads), JQ_PYPI]
         run_logged(argv, f"pip download {JQ_PYPI}", downloads / "pip-download.log",
                    fix=f"Or fetch {JQ_SDIST} yourself and set ${JQ_SOURCE_ENV} to it.")
     if _sha256(sdist) != JQ_SDIST_SHA256:
