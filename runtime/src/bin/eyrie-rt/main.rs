@@ -13,8 +13,9 @@ mod fileio;
 #[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
-mod sealedio;
 mod proc;
+#[cfg(target_os = "none")]
+mod sealedio;
 #[cfg(target_os = "none")]
 mod slice;
 #[cfg(target_os = "none")]

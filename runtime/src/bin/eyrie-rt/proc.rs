@@ -134,48 +134,6 @@ pub fn readlinkat(s: &mut State, dirfd: usize, path: usize) -> usize {
     }
 }
 
-/// newfstatat(dirfd, path, statbuf, flags) of a path: the path opened for
-/// reading through the host, its fstat, then closed (so a path the host
-/// will not open for reading cannot be stat'ed). The empty-path form is
-/// `fileio::fstatat`'s.
-pub fn fstatat(s: &mut State, dirfd: usize, path: usize, statbuf: usize, flags: usize) -> usize {
-    if path != 0 {
-        let first = or_bad_pointer(s.space.readable(path, 1));
-        let mut b = [0u8; 1];
-        s.space.copy_in(&first, &mut b);
-        if b[0] != 0 {
-            return fileio::ret(stat_path(s, dirfd, path, statbuf));
-        }
-    }
-    fileio::ret(fileio::fstatat(s, dirfd, path, statbuf, flags))
-}
-
-fn stat_path(s: &mut State, dirfd: usize, path: usize, statbuf: usize) -> Result<u64, isize> {
-    let fd = fileio::openat(s, dirfd, path, linux::O_RDONLY | linux::O_CLOEXEC, 0)? as usize;
-    let r = fileio::fstat(s, fd, statbuf);
-    let _ = fileio::close(s, fd);
-    r
-}
-
-/// fcntl(fd, cmd, arg), the least glibc's fdopen and stdio need, until the
-/// file calls answer it in full: F_GETFD/F_SETFD (no exec, so close-on-exec
-/// means nothing: 0), and F_GETFL, which says O_RDWR (the descriptor table
-/// keeps no open flags; the host still refuses what the open did not grant).
-/// Anything else is EINVAL.
-pub fn fcntl(s: &mut State, fd: usize, cmd: usize) -> usize {
-    const F_GETFD: usize = 1;
-    const F_SETFD: usize = 2;
-    const F_GETFL: usize = 3;
-    if fd > 2 && s.files.get(fd).is_none() {
-        return neg(linux::EBADF);
-    }
-    match cmd {
-        F_GETFD | F_SETFD => 0,
-        F_GETFL => linux::O_RDWR,
-        _ => neg(linux::EINVAL),
-    }
-}
-
 /// faccessat/faccessat2(dirfd, path, mode, flags): whether the host opens
 /// the path for reading (F_OK, R_OK) and for writing (W_OK: opened, not
 /// created or truncated); nothing in an enclave can be executed (X_OK is
