@@ -72,8 +72,8 @@ def run_c_dump(ks_paths, tmp_path: Path, name: str, body: list[str]) -> str:
     gcc = shutil.which("gcc") or shutil.which("cc")
     assert gcc, "a host C compiler is needed (Debian package gcc)"
     lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "keystone_sm.h"',
-             '#include "keystone_user.h"', '#include "shared/eapp_abi.h"', '#include "common/cpp_abi.h"',
-             "int main(void) {",
+             '#include "keystone_user.h"', '#include "shared/eapp_abi.h"',
+             '#include "common/cpp_abi.h"', "int main(void) {",
              *body, "    return 0;", "}"]
     src = tmp_path / f"{name}.c"
     src.write_text("\n".join(lines) + "\n")
