@@ -13,16 +13,17 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Optional, Tuple, Union
 
 from ..build import ENCLAVE_TARGETS, build_targets
 from ..build.hostapps import EAPPS, HOST_APPS, LINUX_USER_TARGET
+from ..build.keystone_sm import KeystoneFirmware, KeystoneSourcesMissing, keystone_firmware
 from ..build.zcore import ZcoreBuilder
 from ..contract import PAYLOAD_DONE
 from ..errors import KeystoneError
-from ..paths import build_dir
+from ..paths import build_dir, find_root
 from ..tap import parse_tap
-from ..toolchain import run_attached
+from ..toolchain import Toolchain, run_attached
 
 if TYPE_CHECKING:  # the qemu modules need pexpect: each command imports them when it runs
     from ..qemu.guest import GuestRun
@@ -289,9 +290,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.zcore:
         builder = ZcoreBuilder(sources=args.zcore_sources)
         zcore = (builder.build(), builder.default_root_image())
+    keystone, missing = _keystone_sm(args)
     report = run_bench(artifacts, firmwares=args.firmware or ["ours", "opensbi"],
                        linux_smp=[] if args.no_linux else smps, timeout=args.timeout,
-                       phases=args.phases, zcore=zcore)
+                       phases=args.phases, zcore=zcore, keystone=keystone,
+                       keystone_missing=missing)
     print(report.to_json() if args.json else report.format_table())
     if args.json_file:
         Path(args.json_file).write_text(report.to_json() + "\n")
@@ -299,6 +302,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"bench: plot written to {report.plot(args.plot)}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _keystone_sm(args: argparse.Namespace) -> Tuple[Optional[KeystoneFirmware], Optional[str]]:
+    """Keystone's SM built from its sources for the bench's live column, or
+    (None, why not): then the bench prints Keystone's recorded figures."""
+    if args.no_keystone:
+        return None, "--no-keystone"
+    try:
+        return keystone_firmware(find_root(), Toolchain().qemu,
+                                 keystone=args.keystone_sources,
+                                 opensbi=args.keystone_opensbi_sources), None
+    except KeystoneSourcesMissing as exc:
+        log.warning("bench: Keystone's SM is not measured (%s); its recorded figures stand in",
+                    exc)
+        return None, str(exc)
 
 
 def cmd_gdb(args: argparse.Namespace) -> int:
@@ -471,9 +489,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--timeout", type=float, default=600.0,
                    help="seconds for boot and for the app (default 600)")
     s.set_defaults(func=cmd_run)
-    s = sub.add_parser("bench", help="our SM beside OpenSBI under -icount shift=0,sleep=off, "
-                                     "with Keystone's recorded figures and ours/Keystone: SBI "
-                                     "round trips and enclave costs (payload) and Linux")
+    s = sub.add_parser("bench", help="our SM beside OpenSBI and Keystone's SM (built from its "
+                                     "sources; else its recorded figures) under -icount "
+                                     "shift=0,sleep=off, with ours/Keystone: SBI round trips "
+                                     "and enclave costs (payload) and Linux")
     s.add_argument("--smp", default="1", metavar="N[,N]",
                    help="harts of the Linux boots (default 1; e.g. 1,4)")
     s.add_argument("--firmware", action="append", choices=("ours", "opensbi"),
@@ -488,6 +507,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "$KEYSTONE_ZCORE_SOURCES)")
     s.add_argument("--zcore-sources", metavar="DIR", default=None,
                    help="with --zcore: folder of zCore's source archives + MANIFEST.tsv")
+    s.add_argument("--keystone-sources", metavar="DIR", type=Path, default=None,
+                   help="Keystone's monorepo (tree or keystone-*.tar.gz) whose C SM is built "
+                        "and measured beside ours (default $KEYSTONE_SOURCES)")
+    s.add_argument("--keystone-opensbi-sources", metavar="DIR", type=Path, default=None,
+                   help="OpenSBI v1.1 (tree or opensbi-*.tar.gz) Keystone's SM is built in "
+                        "(default $KEYSTONE_OPENSBI_SOURCES)")
+    s.add_argument("--no-keystone", action="store_true",
+                   help="do not build and measure Keystone's SM: print its recorded figures")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--json-file", metavar="FILE", help="also write the JSON to FILE")
     s.add_argument("--plot", metavar="FILE.png", help="write a PNG plot (needs matplotlib)")

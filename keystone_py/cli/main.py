@@ -6,7 +6,7 @@
     keystone-py artifacts           one JSON object: artifact name -> absolute path
     keystone-py boot [--smp N] [--append ARGS] [--firmware ours|opensbi|PATH] [--icount N]
     keystone-py boot --linux [--script CMD,CMD] [--interactive] [--smp N] [--firmware ...]
-    keystone-py bench [--smp N[,N]] [--json]   our SM beside OpenSBI, under -icount
+    keystone-py bench [--smp N[,N]] [--json]   our SM beside OpenSBI and Keystone's, -icount
     keystone-py host-test           cargo test of the pure-logic crates on this machine
     keystone-py gdb [--app APP] [--break WORLD:FUNCTION]   gdb on a halted stack, all worlds
     keystone-py run APP [ARGS]      boot SM + Linux + driver, run a host app or an eapp in the

@@ -16,10 +16,13 @@ figures repeat exactly from run to run and machine to machine:
   this repeats exactly; with ``-smp`` > 1 QEMU's round-robin scheduling of the
   harts makes it neither repeatable nor comparable (said in the table).
 
-Beside them stand Keystone's own C SM's figures, recorded once on the same
-QEMU with the same payload and Linux image (``keystone_py.qemu.reference``;
-labelled as recorded, with their source, never measured here), and the ratio
-ours / Keystone. ``phases=True`` also traces one of each hot-path operation
+Beside them stands Keystone's own C SM, measured in the same run when its
+sources are given (``keystone_py.build.keystone_sm`` builds it in OpenSBI 1.1
+with its boot ROM; column ``keystone``): the same payload, the same Linux
+image and ``ks-demo bench``, the same ``-cpu`` options and ``-icount``. Without
+the sources, Keystone's figures recorded once on the same QEMU stand in
+(``keystone_py.qemu.reference``, labelled "recorded" with their source). The
+last column is the ratio ours / Keystone. ``phases=True`` also traces one of each hot-path operation
 on our SM (``keystone_py.qemu.phases``) for a per-phase breakdown.
 
 Wall times are reported beside them; they depend on the build machine and are
@@ -34,9 +37,10 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..build.artifacts import Artifacts
+from ..build.keystone_sm import KeystoneFirmware
 from ..contract import INIT_READY_ON_CONSOLE, SM_PANIC
 from ..errors import KeystoneError
 from ..paths import logs_dir
@@ -51,6 +55,10 @@ from .zcore import zcore_machine
 log = logging.getLogger("keystone_py.bench")
 
 ICOUNT_SHIFT = 0
+#: The column of Keystone's SM measured in this run.
+KEYSTONE = reference.LIVE_LABEL
+#: What a bench run boots: ``ours``, ``opensbi``, a path, or Keystone's SM built.
+BenchFirmware = Union[str, Path, KeystoneFirmware]
 BENCH_LINE = re.compile(r"^bench: (?P<name>\w+)(?P<fields>(?: \w+=\d+)+)\s*$", re.MULTILINE)
 BENCH_DONE = r"^bench: done"
 #: Payload measurements in display order, with a label; others follow by name.
@@ -229,8 +237,10 @@ class Comparison:
     key: str  # the key in reference.KEYSTONE
     label: str
     values: Dict[str, Optional[int]]  # firmware label -> figure of this run
-    keystone: Optional[int]
+    keystone: Optional[int]  # values["keystone"] when measured live, else the recorded one
     cpu: Optional[str] = None  # -cpu of our figure (None: QEMU's default)
+    #: "measured" (this run) or "recorded" (keystone_py.qemu.reference).
+    keystone_kind: str = "recorded"
 
     @property
     def ours(self) -> Optional[int]:
@@ -243,7 +253,8 @@ class Comparison:
     def to_dict(self) -> Dict[str, Any]:
         r = self.ratio
         return {"key": self.key, "label": self.label, "values": self.values,
-                "keystone": self.keystone, "cpu": self.cpu,
+                "keystone": self.keystone, "keystone_kind": self.keystone_kind,
+                "cpu": self.cpu,
                 "ratio_ours_keystone": None if r is None else round(r, 4)}
 
 
@@ -263,6 +274,19 @@ class BenchReport:
     #: ``--phases``: the per-phase breakdown on our SM (None: not asked).
     phases: Optional[List[Breakdown]] = None
     phases_error: Optional[str] = None
+    #: What Keystone's SM measured in this run was built from (None: not measured).
+    keystone_source: Optional[str] = None
+    #: Why Keystone's SM was not measured (its sources not given, its build failed).
+    keystone_missing: Optional[str] = None
+
+    @property
+    def keystone_live(self) -> bool:
+        """Keystone's SM was measured in this run (its column is ``keystone``)."""
+        return self.keystone_source is not None and KEYSTONE in self.firmware
+
+    def keystone_figure(self, key: str, measured: Optional[int]) -> Optional[int]:
+        """Keystone's figure for a row: ``measured`` (this run's) when live, else recorded."""
+        return measured if self.keystone_live else reference.KEYSTONE.get(key)
 
     @property
     def ok(self) -> bool:
@@ -289,6 +313,7 @@ class BenchReport:
     def comparisons(self) -> List[Comparison]:
         """Every row the recorded Keystone figures have, with this run's figures."""
         labels = list(self.firmware)
+        kind = "measured" if self.keystone_live else "recorded"
         out: List[Comparison] = []
         default = self.payload_runs()
         for name in self.payload_names():
@@ -303,16 +328,19 @@ class BenchReport:
             values = {fw: runs[fw].measurements.get(name, {}).get("instret")
                       if fw in runs else None for fw in labels}
             label = PAYLOAD_LABELS.get(name, name) + (f", -cpu {cpu}" if cpu else "")
-            out.append(Comparison(name, label, values, reference.KEYSTONE[name], cpu))
+            out.append(Comparison(name, label, values,
+                                  self.keystone_figure(name, values.get(KEYSTONE)), cpu, kind))
         for name, key, label in SWEEP_ROWS:
-            out.append(Comparison(f"{name}.{key}", label,
-                                  {fw: self._sweep_value(fw, name, key) for fw in labels},
-                                  reference.KEYSTONE.get(f"{name}.{key}")))
+            values = {fw: self._sweep_value(fw, name, key) for fw in labels}
+            out.append(Comparison(f"{name}.{key}", label, values,
+                                  self.keystone_figure(f"{name}.{key}", values.get(KEYSTONE)),
+                                  keystone_kind=kind))
         linux = {r.firmware: r for r in self.linux if r.smp == 1}
         for key, label in LINUX_ROWS:
-            out.append(Comparison(f"linux.{key}", f"Linux -smp 1: {label}",
-                                  {fw: getattr(linux.get(fw), key, None) for fw in labels},
-                                  reference.KEYSTONE.get(f"linux.{key}")))
+            values = {fw: getattr(linux.get(fw), key, None) for fw in labels}
+            out.append(Comparison(f"linux.{key}", f"Linux -smp 1: {label}", values,
+                                  self.keystone_figure(f"linux.{key}", values.get(KEYSTONE)),
+                                  keystone_kind=kind))
         return out
 
     def to_dict(self) -> Dict[str, Any]:
@@ -322,10 +350,16 @@ class BenchReport:
                 "payload": [asdict(r) for r in self.payload],
                 "linux": [asdict(r) for r in self.linux],
                 "zcore": [asdict(r) for r in self.zcore],
-                "keystone_reference": {"label": reference.LABEL, "source": reference.SOURCE,
-                                       "preemption_cpu": reference.PREEMPTION_CPU,
-                                       "figures": dict(reference.KEYSTONE),
-                                       "notes": list(reference.NOTES)},
+                "keystone": {"live": self.keystone_live, "source": self.keystone_source,
+                             "not_measured_because": self.keystone_missing,
+                             "preemption_cpu": reference.PREEMPTION_CPU,
+                             "not_applicable": dict(reference.NOT_APPLICABLE)
+                             if self.keystone_live else {}},
+                # Recorded figures only when Keystone's SM was not measured in this run.
+                "keystone_reference": None if self.keystone_live else {
+                    "label": reference.LABEL, "source": reference.SOURCE,
+                    "preemption_cpu": reference.PREEMPTION_CPU,
+                    "figures": dict(reference.KEYSTONE), "notes": list(reference.NOTES)},
                 "comparison": [c.to_dict() for c in self.comparisons()],
                 "phases": None if self.phases is None else [
                     {"name": b.name, "total": b.total, "sm_total": b.sm_total(),
@@ -335,10 +369,11 @@ class BenchReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
-    def size_sweep(self) -> List[tuple]:
-        """(EPM bytes, figures) of the CREATE/DESTROY sweep, smallest first."""
+    def size_sweep(self, firmware: str = "ours") -> List[tuple]:
+        """(EPM bytes, figures) of the CREATE/DESTROY sweep on ``firmware``, smallest first."""
         out = []
-        for r in self.payload_runs().values():
+        r = self.payload_runs().get(firmware)
+        if r is not None:
             for name, m in r.measurements.items():
                 if SIZE_SWEEP.match(name) and "create_per_page" in m:
                     out.append((m["bytes"], m))
@@ -360,13 +395,19 @@ class BenchReport:
                                ("sha3_per_page", "SHA3-512 of the same bytes"),
                                ("destroy_per_page", "DESTROY (scrub)")):
                 left.plot(sizes, [m[key] for _, m in sweep], marker="o", label=label)
-            for name, key, _label in SWEEP_ROWS:
-                k = reference.KEYSTONE.get(f"{name}.{key}")
-                if k is not None:
-                    left.scatter([(1 << int(name.rsplit("_", 1)[1])) / 1024], [k], marker="x",
-                                 color="black")
-            left.scatter([], [], marker="x", color="black",
-                         label=f"{reference.LABEL}: CREATE, DESTROY")
+            theirs = self.size_sweep(KEYSTONE) if self.keystone_live else []
+            for key, label in (("create_per_page", "CREATE"), ("destroy_per_page", "DESTROY")):
+                if theirs:
+                    left.plot([s / 1024 for s, _ in theirs], [m[key] for _, m in theirs],
+                              marker="x", linestyle="--", label=f"Keystone's SM: {label}")
+            if not self.keystone_live:
+                for name, key, _label in SWEEP_ROWS:
+                    k = reference.KEYSTONE.get(f"{name}.{key}")
+                    if k is not None:
+                        left.scatter([(1 << int(name.rsplit("_", 1)[1])) / 1024], [k],
+                                     marker="x", color="black")
+                left.scatter([], [], marker="x", color="black",
+                             label=f"{reference.LABEL}: CREATE, DESTROY")
             left.set_xscale("log", base=2)
             left.set_yscale("log")
             left.set_xlabel("EPM size (KiB)")
@@ -376,8 +417,10 @@ class BenchReport:
         rows = [c for c in self.comparisons()
                 if not c.key.startswith(("linux.", "create_epm_"))
                 and any(v is not None for v in (*c.values.values(), c.keystone))]
-        series = [(fw, [c.values.get(fw) or 0 for c in rows], None) for fw in self.firmware]
-        series.append((reference.LABEL, [c.keystone or 0 for c in rows], "//"))
+        series: List[Tuple[str, List[int], Optional[str]]] = [
+            (fw, [c.values.get(fw) or 0 for c in rows], None) for fw in self.firmware]
+        if not self.keystone_live:
+            series.append((reference.LABEL, [c.keystone or 0 for c in rows], "//"))
         width = 0.8 / max(1, len(series))
         for i, (label, values, hatch) in enumerate(series):
             right.bar([x + i * width for x in range(len(rows))], values, width, label=label,
@@ -389,9 +432,12 @@ class BenchReport:
                               rotation=35, ha="right", fontsize=8)
         right.set_yscale("log")
         right.set_ylabel("instructions (instret, -icount shift=0)")
-        right.set_title("Per operation: ours vs OpenSBI vs Keystone (recorded)")
+        right.set_title("Per operation: ours vs OpenSBI vs Keystone "
+                        + ("(measured in this run)" if self.keystone_live else "(recorded)"))
         right.legend(fontsize=8)
-        fig.text(0.01, 0.01, f"{reference.LABEL}: {reference.SOURCE}", fontsize=7)
+        fig.text(0.01, 0.01, f"keystone: Keystone's SM measured in this run, built from "
+                 f"{self.keystone_source}" if self.keystone_live
+                 else f"{reference.LABEL}: {reference.SOURCE}", fontsize=7)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
         path = Path(path)
         fig.savefig(path, dpi=110)
@@ -403,17 +449,25 @@ class BenchReport:
 
     def format_table(self) -> str:
         labels = list(self.firmware)
-        header = ["", *labels, reference.LABEL, "ours/Keystone"]
+        live = self.keystone_live
+        # Live: Keystone's SM is a firmware column; else its recorded figures are one.
+        header = ["", *labels, *([] if live else [reference.LABEL]), "ours/Keystone"]
         rows: List[List[str]] = [header]
         compared = {c.key: c for c in self.comparisons()}
 
+        def tail(recorded: str, ratio: str) -> List[str]:
+            return [ratio] if live else [recorded, ratio]
+
         def figure_cells(values: Dict[str, Optional[int]], failed: Dict[str, bool],
-                         keystone: Optional[int]) -> List[str]:
-            cells = [str(values[fw]) if values.get(fw) is not None
-                     else ("FAILED" if failed.get(fw) else "-") for fw in labels]
-            ours = values.get("ours")
-            return [*cells, str(keystone) if keystone is not None else "-",
-                    format_ratio(reference.ratio(ours, keystone))]
+                         recorded: Optional[int], na: Optional[str] = None) -> List[str]:
+            cells = []
+            for fw in labels:
+                v = values.get(fw)
+                cells.append(str(v) if v is not None else "FAILED" if failed.get(fw)
+                             else f"n/a ({na})" if fw == KEYSTONE and na else "-")
+            keystone = values.get(KEYSTONE) if live else recorded
+            return [*cells, *tail(str(recorded) if recorded is not None else "-",
+                                  format_ratio(reference.ratio(values.get("ours"), keystone)))]
 
         if self.payload:
             payload = self.payload_runs()
@@ -425,8 +479,8 @@ class BenchReport:
                 label = PAYLOAD_LABELS.get(name, name)
                 if name == PREEMPTION:
                     # QEMU's default CPU has Sstc: Keystone has no figure there.
-                    rows.append([f"  {label}, default CPU (Sstc)",
-                                 *figure_cells(values, failed, None)])
+                    rows.append([f"  {label}, default CPU (Sstc)", *figure_cells(
+                        values, failed, None, reference.NOT_APPLICABLE.get(name))])
                     c = compared.get(name)
                     sstc = self.payload_runs(reference.PREEMPTION_CPU)
                     if c is not None and (sstc or c.keystone is not None):
@@ -437,12 +491,12 @@ class BenchReport:
                 rows.append([f"  {label}", *figure_cells(values, failed,
                                                          reference.KEYSTONE.get(name))])
             rows.append(["  wall time of the payload run",
-                         *[_wall(payload.get(fw)) for fw in labels], "", ""])
+                         *[_wall(payload.get(fw)) for fw in labels], *tail("", "")])
             for r in self.payload:
                 if r.cpu is not None:
                     rows.append([f"  wall time of the payload run, -cpu {r.cpu} ({r.firmware})",
                                  *[_wall(r) if fw == r.firmware else "-" for fw in labels],
-                                 "", ""])
+                                 *tail("", "")])
         sweep = self.size_sweep()
         if sweep:
             rows.append(["enclave CREATE / DESTROY per 4 KiB page by EPM size (ours), "
@@ -478,11 +532,14 @@ class BenchReport:
             keystone_boot = reference.KEYSTONE.get("linux.marker_instructions") if smp == 1 \
                 else None
             ours_boot = getattr(linux.get(("ours", smp)), "marker_instructions", None)
-            rows.append(["  boot to /init marker, time CSR ticks (10 MHz)", *cells, "-", "-"])
+            if live:
+                keystone_boot = getattr(linux.get((KEYSTONE, smp)), "marker_instructions", None)
+            rows.append(["  boot to /init marker, time CSR ticks (10 MHz)", *cells,
+                         *tail("-", "-")])
             rows.append(["  boot to /init marker, ~instructions (100/tick)", *approx,
-                         f"{keystone_boot / 1e6:.1f} M" if keystone_boot else "-",
-                         format_ratio(reference.ratio(ours_boot, keystone_boot))])
-            rows.append(["  wall time to the marker", *mwall, "", ""])
+                         *tail(f"{keystone_boot / 1e6:.1f} M" if keystone_boot else "-",
+                               format_ratio(reference.ratio(ours_boot, keystone_boot)))])
+            rows.append(["  wall time to the marker", *mwall, *tail("", "")])
             for key, label in (("ocall_round_trip", "ocall round trip eapp -> host -> eapp"),
                                ("ocall_round_trip_cpp", "the same through the C++ host SDK"),
                                ("file_plain_ocall", "glibc eapp: plain ocall (ks-files)"),
@@ -496,7 +553,7 @@ class BenchReport:
                     keystone = reference.KEYSTONE.get(f"linux.{key}") if smp == 1 else None
                     rows.append([f"  {label}, instructions",
                                  *figure_cells(vals, {}, keystone)])
-            rows.append(["  wall time of the whole run (to power-off)", *wall, "", ""])
+            rows.append(["  wall time of the whole run (to power-off)", *wall, *tail("", "")])
             for fw in labels:
                 r = linux.get((fw, smp))
                 if r is not None and r.switchless:
@@ -521,9 +578,16 @@ class BenchReport:
                   for r in runs if r.error]
         if self.phases_error:
             errors.append(f"phases on ours: {self.phases_error}")
-        lines.append(f"{reference.LABEL}: not measured by this run; {reference.SOURCE}. "
-                     "ours/Keystone: our figure over Keystone's (below 1: ours is cheaper).")
-        lines.extend(reference.NOTES)
+        if live:
+            lines.append(f"keystone: measured in this run, built from {self.keystone_source}. "
+                         "ours/Keystone: our figure over Keystone's (below 1: ours is cheaper).")
+            lines.extend(reference.LIVE_NOTES)
+        else:
+            lines.append(f"{reference.LABEL}: not measured by this run; {reference.SOURCE}. "
+                         "ours/Keystone: our figure over Keystone's (below 1: ours is cheaper).")
+            lines.extend(reference.NOTES)
+            if self.keystone_missing:
+                lines.append(f"Keystone's SM not measured live: {self.keystone_missing}")
         lines.append(f"QEMU -icount shift={self.icount_shift},sleep=off: instructions and ticks "
                      "repeat exactly run after run; wall times are this machine's "
                      f"(total {self.wall_s:.1f} s).")
@@ -610,18 +674,33 @@ def _run_error(res: BatchResult, wanted: str) -> Optional[str]:
     return None
 
 
-def bench_payload(artifacts: Artifacts, firmware: str, log_dir: Path,
+def bench_label(firmware: BenchFirmware) -> str:
+    """The column of ``firmware``: ``ours``, ``opensbi``, ``keystone`` or a file name."""
+    return KEYSTONE if isinstance(firmware, KeystoneFirmware) else firmware_label(firmware)
+
+
+def _boot(firmware: BenchFirmware, artifacts: Artifacts, toolchain: Toolchain,
+          smp: int) -> Tuple[Path, List[str]]:
+    """The ``-bios`` image of ``firmware`` and the QEMU arguments it needs besides
+    (Keystone's SM: its boot ROM, where every hart starts)."""
+    if isinstance(firmware, KeystoneFirmware):
+        return firmware.fw_jump, firmware.qemu_args(smp)
+    return resolve_firmware(firmware, artifacts, toolchain), []
+
+
+def bench_payload(artifacts: Artifacts, firmware: BenchFirmware, log_dir: Path,
                   toolchain: Toolchain, timeout: float = 120.0,
                   cpu: Optional[str] = None) -> PayloadRun:
     """Boots the conformance payload with ``-append bench`` on 1 hart
     (``-cpu cpu`` when given, else QEMU's default CPU)."""
-    run = PayloadRun(firmware=firmware_label(firmware), log_dir=str(log_dir), cpu=cpu)
+    run = PayloadRun(firmware=bench_label(firmware), log_dir=str(log_dir), cpu=cpu)
     suffix = "" if cpu is None else "-" + re.sub(r"[^A-Za-z0-9_-]", "_", cpu)
-    m = Machine(firmware=resolve_firmware(firmware, artifacts, toolchain),
+    image, extra = _boot(firmware, artifacts, toolchain, 1)
+    m = Machine(firmware=image,
                 kernel=artifacts.require("payload_bin"), append="bench", smp=1,
                 icount=ICOUNT_SHIFT, log_dir=log_dir,
                 name=f"bench-payload-{run.firmware}{suffix}", qemu=toolchain.qemu,
-                fail_patterns=(SM_PANIC,), extra_args=["-cpu", cpu] if cpu else [])
+                fail_patterns=(SM_PANIC,), extra_args=[*extra, *(["-cpu", cpu] if cpu else [])])
     res = m.run_to_exit(timeout=timeout, marks=[BENCH_DONE])
     run.wall_s = round(res.wall_s, 3)
     run.exit_status = res.status
@@ -632,18 +711,23 @@ def bench_payload(artifacts: Artifacts, firmware: str, log_dir: Path,
     return run
 
 
-def bench_linux(artifacts: Artifacts, firmware: str, smp: int, log_dir: Path,
+def bench_linux(artifacts: Artifacts, firmware: BenchFirmware, smp: int, log_dir: Path,
                 toolchain: Toolchain, timeout: float = 600.0) -> LinuxRun:
     """Boots Linux + /init with ``ks.script=poweroff``; reads the marker's time."""
-    run = LinuxRun(firmware=firmware_label(firmware), smp=smp, log_dir=str(log_dir))
-    # On our SM the guest also runs the driver-level figures: an ocall round
-    # trip eapp -> host handler -> eapp, and hello's create + run + destroy.
-    ours = run.firmware == "ours"
-    script = (["run /bin/ks-demo bench", "run /bin/ks-cpp-demo bench", FILES_BENCH, SEALED_BENCH,
-               "poweroff"] if ours else ["poweroff"])
-    m = linux_machine(artifacts, firmware=firmware, smp=smp, script=script,
+    run = LinuxRun(firmware=bench_label(firmware), smp=smp, log_dir=str(log_dir))
+    # On our SM and Keystone's the guest also runs the driver-level figures: an
+    # ocall round trip eapp -> host handler -> eapp, and hello's create + run + destroy.
+    demo = "run /bin/ks-demo bench"
+    if run.firmware == KEYSTONE and smp == 1:
+        # One hart: a switchless worker runs only when the enclave is preempted,
+        # which Keystone's SM never does with Sstc: the enclave would wait forever.
+        demo += " --no-switchless"
+    script = ([demo, "run /bin/ks-cpp-demo bench", FILES_BENCH, SEALED_BENCH, "poweroff"]
+              if run.firmware in ("ours", KEYSTONE) else ["poweroff"])
+    image, extra = _boot(firmware, artifacts, toolchain, smp)
+    m = linux_machine(artifacts, firmware=image, smp=smp, script=script,
                       icount=ICOUNT_SHIFT, toolchain=toolchain, log_dir=log_dir,
-                      name=f"bench-linux-{run.firmware}-smp{smp}")
+                      name=f"bench-linux-{run.firmware}-smp{smp}", extra_args=extra)
     res = m.run_to_exit(timeout=timeout, marks=[INIT_READY_ON_CONSOLE])
     run.wall_s = round(res.wall_s, 3)
     run.exit_status = res.status
@@ -680,29 +764,40 @@ def run_bench(artifacts: Artifacts, firmwares: Sequence[str] = CHOICES,
               log_root: Optional[Path] = None, toolchain: Optional[Toolchain] = None,
               timeout: float = 600.0, phases: bool = False,
               preemption_cpu: Optional[str] = reference.PREEMPTION_CPU,
-              zcore: Optional[Tuple[Path, Path]] = None) -> BenchReport:
+              zcore: Optional[Tuple[Path, Path]] = None,
+              keystone: Optional[KeystoneFirmware] = None,
+              keystone_missing: Optional[str] = None) -> BenchReport:
     """Every run, one after the other (so wall times do not disturb each other).
 
-    On our SM the payload runs a second time on ``-cpu preemption_cpu`` (the
-    CPU of Keystone's recorded preemption figure; None skips it), and
-    ``phases`` adds the traced per-phase breakdown."""
+    ``keystone``: Keystone's SM built (``keystone_py.build.keystone_sm``), run
+    as one more firmware, column ``keystone``, with the same payload, Linux
+    image and CPUs as ours; without it the recorded figures stand in and
+    ``keystone_missing`` says why. On our SM and Keystone's the payload runs a
+    second time on ``-cpu preemption_cpu`` (where Keystone's SM preempts;
+    None skips it), and ``phases`` adds the traced per-phase breakdown."""
     tc = toolchain or Toolchain()
     if log_root is None:
         log_root = logs_dir() / time.strftime("bench-%Y%m%d-%H%M%S")
-    report = BenchReport(firmware={firmware_label(f): str(resolve_firmware(f, artifacts, tc))
-                                   for f in firmwares})
+    runs: List[BenchFirmware] = [*firmwares, *([keystone] if keystone is not None else [])]
+    report = BenchReport(firmware={bench_label(f): str(_boot(f, artifacts, tc, 1)[0])
+                                   for f in runs},
+                         keystone_source=keystone.source if keystone is not None else None,
+                         keystone_missing=None if keystone is not None else keystone_missing)
     start = time.monotonic()
-    for fw in firmwares:
+    # Payload timeouts: Keystone's CREATE sweep alone is ~30 G instructions.
+    payload_timeout = min(timeout, 120.0)
+    for fw in runs:
+        label = bench_label(fw)
+        wait = timeout if label == KEYSTONE else payload_timeout
         if payload:
-            log.info("bench: payload on %s", firmware_label(fw))
-            r = bench_payload(artifacts, fw, log_root / f"payload-{firmware_label(fw)}", tc,
-                              timeout=min(timeout, 120.0))
+            log.info("bench: payload on %s", label)
+            r = bench_payload(artifacts, fw, log_root / f"payload-{label}", tc, timeout=wait)
             report.payload.append(r)
-            if preemption_cpu and firmware_label(fw) == "ours":
-                log.info("bench: payload on ours, -cpu %s", preemption_cpu)
+            if preemption_cpu and label in ("ours", KEYSTONE):
+                log.info("bench: payload on %s, -cpu %s", label, preemption_cpu)
                 safe = re.sub(r"[^A-Za-z0-9_-]", "_", preemption_cpu)
-                r = bench_payload(artifacts, fw, log_root / f"payload-ours-cpu-{safe}", tc,
-                                  timeout=min(timeout, 120.0), cpu=preemption_cpu)
+                r = bench_payload(artifacts, fw, log_root / f"payload-{label}-cpu-{safe}", tc,
+                                  timeout=wait, cpu=preemption_cpu)
                 report.payload.append(r)
     if phases and any(firmware_label(f) == "ours" for f in firmwares):
         log.info("bench: per-phase trace on ours")
@@ -712,10 +807,11 @@ def run_bench(artifacts: Artifacts, firmwares: Sequence[str] = CHOICES,
         except KeystoneError as exc:
             report.phases, report.phases_error = [], str(exc)
     for smp in linux_smp:
-        for fw in firmwares:
-            log.info("bench: Linux on %s, -smp %d", firmware_label(fw), smp)
-            r = bench_linux(artifacts, fw, smp,
-                            log_root / f"linux-{firmware_label(fw)}-smp{smp}", tc, timeout)
+        for fw in runs:
+            label = bench_label(fw)
+            log.info("bench: Linux on %s, -smp %d", label, smp)
+            r = bench_linux(artifacts, fw, smp, log_root / f"linux-{label}-smp{smp}", tc,
+                            timeout)
             report.linux.append(r)
     if zcore is not None:
         for smp in linux_smp or (1,):

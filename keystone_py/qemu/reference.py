@@ -1,6 +1,9 @@
 """Keystone's own C security monitor, measured once on our QEMU: recorded figures.
 
-These are not measured by ``keystone-py bench``: Keystone's SM (monorepo
+``keystone-py bench`` measures Keystone's SM live, in the same run, when its
+sources are given (``KEYSTONE_SOURCES`` and ``KEYSTONE_OPENSBI_SOURCES``, see
+``keystone_py.build.keystone_sm``); these recorded figures stand in, labelled
+"recorded", only when they are not. Keystone's SM (monorepo
 88c49ee, ``sm/`` on OpenSBI v1.1 with Keystone's two OpenSBI patches) was built
 from source and booted with **this project's** bench payload (``-append
 bench``) and **this project's** Linux image and ``ks-demo bench``, the way
@@ -25,6 +28,8 @@ SOURCE = ("Keystone 88c49ee (C SM on OpenSBI 1.1), recorded 2026-11-30 on QEMU 7
           "(project at c3d7c63), -icount shift=0,sleep=off")
 #: Short column label.
 LABEL = "Keystone (recorded)"
+#: The column label of Keystone's SM measured in this run.
+LIVE_LABEL = "keystone"
 #: The CPU of the preemption figure: with Sstc (QEMU's default) Keystone's SM
 #: never preempts an enclave with the host's timer.
 PREEMPTION_CPU = "rv64,sstc=false"
@@ -62,6 +67,23 @@ NOTES = (
     "Keystone's boot to /init is recorded to 0.1 M and leaves out its boot ROM "
     "(1,018 M instructions: SHA3 of the SM region and key derivation); ours includes our "
     "boot stage, which hashes the same 0x1ff000-byte SM region (Keystone's SM hash).",
+)
+
+
+#: Rows Keystone's SM cannot run, by the bench's name: why (printed "n/a (why)").
+NOT_APPLICABLE: Dict[str, str] = {
+    # The payload's preemption row on QEMU's default CPU: Keystone's SM leaves
+    # the host's timer to Sstc there, so the enclave is never stopped (the
+    # payload prints error=2: no more interrupts at P = 100 than at P = 400).
+    "enclave_preemption_round_trip": "never preempts with Sstc",
+}
+#: Notes printed under the table when Keystone's SM is measured live.
+LIVE_NOTES = (
+    "keystone: Keystone's C SM measured in this run (built from its sources: OpenSBI 1.1 "
+    "fw_jump with Keystone's patches, started from Keystone's boot ROM at 0x2000 on every "
+    "hart, its test device key); its preemption figure is for -cpu rv64,sstc=false.",
+    "Boot to /init on keystone includes its boot ROM (SHA3 of the SM region and key "
+    "derivation), as ours includes our boot stage's hash of the same region.",
 )
 
 
