@@ -1,5 +1,6 @@
 """``keystone-py bench``: parsing the payload's figures, the side-by-side table with
-Keystone's recorded figures and the ratio ours/Keystone, and the JSON."""
+Keystone's figures (measured in the run, or recorded) and the ratio ours/Keystone,
+and the JSON."""
 
 import json
 
@@ -209,3 +210,74 @@ def test_the_cpp_host_sdks_ocall_line_is_read_apart_from_the_rust_ones():
     assert OCALL_LINE.search(text).group(1) == "1579"
     assert CPP_OCALL_LINE.search(text).group(1) == "1525"
     assert CPP_OCALL_LINE.search(text.splitlines()[0]) is None
+
+
+# -- Keystone's SM measured in the same run (column "keystone") -----------------------------
+
+KEYSTONE_OUT = """bench: sbi_null_call instret=249 ticks=2510 rounds=1000
+bench: enclave_run_to_exit instret=1974 rounds=50
+bench: enclave_preemption_round_trip error=2
+bench: create_epm_16 bytes=65536 pages=16 create_per_page=1844868 destroy_per_page=12365 \
+sha3_per_page=403367
+bench: done
+"""
+KEYSTONE_SSTC_OFF_OUT = """bench: enclave_preemption_round_trip instret=2300 \
+interrupts_p100=19801 interrupts_p400=4950 total_p100=1 total_p400=1
+bench: done
+"""
+
+
+def _live_report() -> BenchReport:
+    report = _report()
+    report.firmware["keystone"] = "/build/keystone-sm/fw_jump.bin"
+    report.keystone_source = "Keystone archive abc; OpenSBI archive def"
+    report.payload += [PayloadRun("keystone", parse_bench_lines(KEYSTONE_OUT), 9.0, 0),
+                       PayloadRun("keystone", parse_bench_lines(KEYSTONE_SSTC_OFF_OUT), 9.0, 0,
+                                  cpu=reference.PREEMPTION_CPU)]
+    report.linux.append(LinuxRun("keystone", 1, cpus=1, marker_ticks=10_951_861,
+                                 marker_instructions=1_095_186_100, marker_wall_s=9.0,
+                                 wall_s=14.0, exit_status=0, ocall_round_trip=2643,
+                                 hello_create_run_destroy=47_630_800))
+    return report
+
+
+def test_a_live_keystone_column_replaces_the_recorded_one():
+    table = _live_report().format_table()
+    header = table.splitlines()[0].split()
+    assert header[-2:] == ["keystone", "ours/Keystone"]
+    assert reference.LABEL not in table and reference.SOURCE not in table
+    assert "measured in this run" in table
+    # The ratio is over this run's Keystone figure, not the recorded one.
+    assert _row(table, "world switch")[-4:] == ["3019", "-", "1974", "1.53x"]
+    assert _row(table, "ocall round trip")[-4:] == ["1678", "-", "2643", "0.63x"]
+
+
+def test_keystones_rows_it_cannot_run_say_why():
+    table = _live_report().format_table()
+    default_cpu = _row(table, "preemption round trip (timer -> INTERRUPTED -> RESUME), default")
+    assert " ".join(default_cpu).endswith("1480 - n/a (never preempts with Sstc) -")
+    sstc_off = _row(table, "RESUME), -cpu rv64,sstc=false")
+    assert sstc_off[-4:] == ["1100", "-", "2300", "0.48x"]
+
+
+def test_the_live_json_marks_keystones_figures_measured_and_leaves_out_the_recorded():
+    data = json.loads(_live_report().to_json())
+    assert data["keystone"]["live"] is True
+    assert data["keystone"]["source"].startswith("Keystone archive")
+    assert data["keystone_reference"] is None
+    null = next(c for c in data["comparison"] if c["key"] == "sbi_null_call")
+    assert null["values"]["keystone"] == 249 and null["keystone_kind"] == "measured"
+    pre = next(c for c in data["comparison"] if c["key"] == PREEMPTION)
+    assert (pre["values"]["keystone"], pre["cpu"]) == (2300, "rv64,sstc=false")
+
+
+def test_without_keystones_sources_the_recorded_figures_stand_in_and_say_why():
+    report = _report()
+    report.keystone_missing = "KEYSTONE_SOURCES is not set"
+    table = report.format_table()
+    assert reference.LABEL in table.splitlines()[0]
+    assert "Keystone's SM not measured live: KEYSTONE_SOURCES is not set" in table
+    data = json.loads(report.to_json())
+    assert data["keystone"]["live"] is False
+    assert data["keystone"]["not_measured_because"] == "KEYSTONE_SOURCES is not set"
+    assert data["keystone_reference"]["figures"]["enclave_run_to_exit"] == 1974
