@@ -38,6 +38,13 @@ KEYSTONE_SOURCES ?= $(wildcard $(abspath $(CURDIR)/../shared/vendor/keystone))
 ifneq ($(KEYSTONE_SOURCES),)
 export KEYSTONE_SOURCES
 endif
+# OpenSBI v1.1's sources (tree or opensbi-*.tar.gz), in which `keystone-py bench` builds
+# Keystone's C SM to measure it beside ours (keystone_py/build/keystone_sm.py): likewise
+# ../shared/vendor/opensbi when it exists (or make KEYSTONE_OPENSBI_SOURCES=DIR).
+KEYSTONE_OPENSBI_SOURCES ?= $(wildcard $(abspath $(CURDIR)/../shared/vendor/opensbi))
+ifneq ($(KEYSTONE_OPENSBI_SOURCES),)
+export KEYSTONE_OPENSBI_SOURCES
+endif
 
 .PHONY: all setup build test host-test pytest pytest-parallel pytest-matrix lint run run-zcore bench \
         doctor clean \

@@ -57,6 +57,7 @@ SLOW = {
     "linux/test_switchless.py::test_four_enclaves_on_four_harts_under_a_timer_storm_lose_and_duplicate_nothing",
     "qemu/test_isolation.py::test_srst_holds_every_hart_so_no_sealing_key_survives_a_reboot",
     "linux/test_cli.py::test_bench_command_reports_figures_for_both_firmware",
+    "linux/test_bench_keystone.py",
     "linux/test_byo.py::test_readme_byo_commands_reach_a_passing_test",
     "tools/test_byo_errors.py::test_a_rust_eapp_without_an_entry_point",
 }
