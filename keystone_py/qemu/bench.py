@@ -558,8 +558,9 @@ class BenchReport:
                 r = linux.get((fw, smp))
                 if r is not None and r.switchless:
                     rows.append([f"  switchless ocalls (ks-demo bench on {fw}, as printed):"])
-                    rows.extend([f"    {topic}: {e['text']}"] for topic, e in
-                                r.switchless.items())
+                    # A line with no topic of its own ("skipped (...)") is printed once.
+                    rows.extend([f"    {topic}: {e['text']}" if e["text"] != topic
+                                 else f"    {topic}"] for topic, e in r.switchless.items())
         rows.extend(self._host_rows(len(header)))
         cells = [r for r in rows if len(r) > 1]
         widths = [max(len(r[i]) for r in cells if len(r) > i) for i in range(len(header))]
