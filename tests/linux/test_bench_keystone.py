@@ -120,3 +120,15 @@ def test_the_comparison_pairs_ours_with_keystones_measured_figures(bench):
     header = bench["table"].splitlines()[0].split()
     assert header[-2:] == ["keystone", "ours/Keystone"]
     assert reference.LABEL not in bench["table"]
+
+
+def test_a_second_build_of_keystones_sm_is_a_cache_hit(bench, ks_paths, monkeypatch):
+    from keystone_py.build import keystone_sm
+
+    def no_build(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"Keystone's SM rebuilt from unchanged sources: {args[:1]}")
+
+    monkeypatch.setattr(keystone_sm, "run_logged", no_build)
+    fw = keystone_sm.keystone_firmware(ks_paths.root, ks_paths.toolchain.qemu)
+    assert str(fw.fw_jump) == bench["json"]["firmware"]["keystone"]
+    assert fw.bootrom.stat().st_size > 0
