@@ -22,8 +22,9 @@ with its boot ROM; column ``keystone``): the same payload, the same Linux
 image and ``ks-demo bench``, the same ``-cpu`` options and ``-icount``. Without
 the sources, Keystone's figures recorded once on the same QEMU stand in
 (``keystone_py.qemu.reference``, labelled "recorded" with their source). The
-last column is the ratio ours / Keystone. ``phases=True`` also traces one of each hot-path operation
-on our SM (``keystone_py.qemu.phases``) for a per-phase breakdown.
+last column is the ratio ours / Keystone. ``phases=True`` also traces one of
+each hot-path operation on our SM (``keystone_py.qemu.phases``) for a
+per-phase breakdown.
 
 Wall times are reported beside them; they depend on the build machine and are
 not compared by any test.
@@ -276,7 +277,7 @@ class BenchReport:
     phases_error: Optional[str] = None
     #: What Keystone's SM measured in this run was built from (None: not measured).
     keystone_source: Optional[str] = None
-    #: Why Keystone's SM was not measured (its sources not given, its build failed).
+    #: Why Keystone's SM was not measured (its sources not given, or ``--no-keystone``).
     keystone_missing: Optional[str] = None
 
     @property
