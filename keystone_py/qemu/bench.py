@@ -557,7 +557,11 @@ class BenchReport:
             rows.append(["  wall time of the whole run (to power-off)", *wall, *tail("", "")])
             for fw in labels:
                 r = linux.get((fw, smp))
-                if r is not None and r.switchless:
+                if r is not None and fw == KEYSTONE and smp == 1:
+                    # bench_linux passed --no-switchless: say why rather than "skipped".
+                    why = reference.NOT_APPLICABLE["linux.switchless"]
+                    rows.append([f"  switchless ocalls (ks-demo bench on {fw}): n/a ({why})"])
+                elif r is not None and r.switchless:
                     rows.append([f"  switchless ocalls (ks-demo bench on {fw}, as printed):"])
                     # A line with no topic of its own ("skipped (...)") is printed once.
                     rows.extend([f"    {topic}: {e['text']}" if e["text"] != topic
@@ -721,8 +725,7 @@ def bench_linux(artifacts: Artifacts, firmware: BenchFirmware, smp: int, log_dir
     # ocall round trip eapp -> host handler -> eapp, and hello's create + run + destroy.
     demo = "run /bin/ks-demo bench"
     if run.firmware == KEYSTONE and smp == 1:
-        # One hart: a switchless worker runs only when the enclave is preempted,
-        # which Keystone's SM never does with Sstc: the enclave would wait forever.
+        # reference.NOT_APPLICABLE["linux.switchless"]: the enclave would wait forever.
         demo += " --no-switchless"
     script = ([demo, "run /bin/ks-cpp-demo bench", FILES_BENCH, SEALED_BENCH, "poweroff"]
               if run.firmware in ("ours", KEYSTONE) else ["poweroff"])

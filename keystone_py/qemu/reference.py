@@ -76,6 +76,11 @@ NOT_APPLICABLE: Dict[str, str] = {
     # the host's timer to Sstc there, so the enclave is never stopped (the
     # payload prints error=2: no more interrupts at P = 100 than at P = 400).
     "enclave_preemption_round_trip": "never preempts with Sstc",
+    # ks-demo bench's switchless calls on one hart: the host's worker thread
+    # shares the hart with the enclave and runs only when the enclave is
+    # preempted, which Keystone's SM does not do with Sstc, so the enclave would
+    # spin forever; the bench runs ks-demo bench --no-switchless there.
+    "linux.switchless": "one hart: its SM never preempts the enclave for the worker (Sstc)",
 }
 #: Notes printed under the table when Keystone's SM is measured live.
 LIVE_NOTES = (

@@ -237,7 +237,9 @@ def _live_report() -> BenchReport:
     report.linux.append(LinuxRun("keystone", 1, cpus=1, marker_ticks=10_951_861,
                                  marker_instructions=1_095_186_100, marker_wall_s=9.0,
                                  wall_s=14.0, exit_status=0, ocall_round_trip=2643,
-                                 hello_create_run_destroy=47_630_800))
+                                 hello_create_run_destroy=47_630_800,
+                                 switchless=parse_switchless(
+                                     "bench: switchless skipped (--no-switchless)\n")))
     return report
 
 
@@ -258,6 +260,8 @@ def test_keystones_rows_it_cannot_run_say_why():
     assert " ".join(default_cpu).endswith("1480 - n/a (never preempts with Sstc) -")
     sstc_off = _row(table, "RESUME), -cpu rv64,sstc=false")
     assert sstc_off[-4:] == ["1100", "-", "2300", "0.48x"]
+    assert ("switchless ocalls (ks-demo bench on keystone): n/a (one hart: its SM never "
+            "preempts the enclave for the worker (Sstc))") in table
 
 
 def test_the_live_json_marks_keystones_figures_measured_and_leaves_out_the_recorded():
