@@ -7,6 +7,8 @@
 //! aliasing the state).
 
 use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
 use keystone_abi::edge::{ArgsHeader, ARGS_HEADER_SIZE, ARGS_MAX_BYTES, DATA_OFFSET};
 use keystone_abi::eyrie::vm::*;
@@ -54,9 +56,14 @@ pub struct CopyPages {
     pub b: usize,
 }
 
+/// The state lives in .bss (uninitialised until the first `with_state`), so
+/// its tens of KiB (the sealed files' tables) are neither loaded nor
+/// measured with the runtime's image: an initialised static would put them
+/// in .data, a page of hashing at CREATE for each 4 KiB.
 struct Global {
     busy: AtomicBool,
-    state: UnsafeCell<State>,
+    ready: AtomicBool,
+    state: UnsafeCell<MaybeUninit<State>>,
 }
 
 // SAFETY: `state` is only reached through `with_state`, which `busy` makes
@@ -65,21 +72,31 @@ unsafe impl Sync for Global {}
 
 static STATE: Global = Global {
     busy: AtomicBool::new(false),
-    state: UnsafeCell::new(State {
-        space: AddressSpace::new(Window::none(), 0),
-        free: FreeMem::empty(),
-        brk_start: 0,
-        brk: 0,
-        mmap_next: MMAP_BASE,
-        utm: Utm { size: 0, pa: 0 },
-        copy: CopyPages { a: 0, b: 0 },
-        ring_mapped: false,
-        files: FdTable::new(),
-        sealed: crate::sealedio::Sealed::new(),
-        cloexec: 0,
-        stack_low: USER_STACK_TOP,
-    }),
+    ready: AtomicBool::new(false),
+    state: UnsafeCell::new(MaybeUninit::uninit()),
 };
+
+/// Writes the state before the loader's handoff is taken in, field by
+/// field in place (never a whole `State` on the stack: it is tens of KiB).
+fn init(slot: &mut MaybeUninit<State>) {
+    let p = slot.as_mut_ptr();
+    // SAFETY: `p` is valid for writes of one State (the slot's); each line
+    // writes one field's place, and every field is written before use.
+    unsafe {
+        addr_of_mut!((*p).space).write(AddressSpace::new(Window::none(), 0));
+        addr_of_mut!((*p).free).write(FreeMem::empty());
+        addr_of_mut!((*p).brk_start).write(0);
+        addr_of_mut!((*p).brk).write(0);
+        addr_of_mut!((*p).mmap_next).write(MMAP_BASE);
+        addr_of_mut!((*p).utm).write(Utm { size: 0, pa: 0 });
+        addr_of_mut!((*p).copy).write(CopyPages { a: 0, b: 0 });
+        addr_of_mut!((*p).ring_mapped).write(false);
+        addr_of_mut!((*p).files).write(FdTable::new());
+        crate::sealedio::Sealed::init(addr_of_mut!((*p).sealed));
+        addr_of_mut!((*p).cloexec).write(0);
+        addr_of_mut!((*p).stack_low).write(USER_STACK_TOP);
+    }
+}
 
 /// Runs `f` with the runtime's state; one system call (or init) at a time.
 /// Entering it while it is held panics (the enclave ends with a runtime
@@ -97,7 +114,13 @@ pub fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let _release = Release;
     // SAFETY: `busy` was clear and is ours until `_release` drops after `f`
     // returns: no other reference to the state exists meanwhile.
-    f(unsafe { &mut *STATE.state.get() })
+    let slot = unsafe { &mut *STATE.state.get() };
+    if !STATE.ready.load(Ordering::Relaxed) {
+        init(slot);
+        STATE.ready.store(true, Ordering::Relaxed);
+    }
+    // SAFETY: written just above on the first entry, and never dropped.
+    f(unsafe { slot.assume_init_mut() })
 }
 
 /// The runtime's pages of the EPM (its root table and free memory), seen

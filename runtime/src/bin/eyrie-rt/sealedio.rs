@@ -42,8 +42,20 @@ pub struct Sealed {
 }
 
 impl Sealed {
-    pub const fn new() -> Self {
-        Sealed { open: [const { None }; MAX_SEALED], anchors: Anchors::new(), scratch: [0; BLOCK] }
+    /// Writes the empty state at `p` in place: the value is tens of KiB, too
+    /// big to build on the runtime's stack and move.
+    ///
+    /// # Safety
+    /// `p` is valid for writes of one `Sealed`.
+    pub unsafe fn init(p: *mut Sealed) {
+        // SAFETY: the caller's promise; each write is of one field's place.
+        unsafe {
+            for i in 0..MAX_SEALED {
+                core::ptr::addr_of_mut!((*p).open[i]).write(None);
+            }
+            core::ptr::addr_of_mut!((*p).anchors).write(Anchors::new());
+            core::ptr::addr_of_mut!((*p).scratch).write_bytes(0, 1);
+        }
     }
 
     /// The runtime's scratch page (the caller clears what it leaves).
