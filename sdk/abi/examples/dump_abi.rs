@@ -295,7 +295,8 @@ fn groups() -> Vec<Group> {
         },
         Group {
             header: Header::Sm,
-            comment: "Edge-call statuses (call_status), the proxied-syscall and file call ids, \
+            comment:
+                "Edge-call statuses (call_status), the proxied-syscall, file and socket call ids, \
                       the argv block the host may place in the UTM.",
             items: [
                 named("EDGE_STATUS_", edge::status::NAMED, Dec),
@@ -304,6 +305,9 @@ fn groups() -> Vec<Group> {
                     konst("EDGECALL_FILE", edge::EDGECALL_FILE as i128, Dec),
                     konst("FILE_CALL_SIZE", edge::FILE_CALL_SIZE as i128, Dec),
                     konst("FILE_REPLY_SIZE", edge::FILE_REPLY_SIZE as i128, Dec),
+                    konst("EDGECALL_SOCKET", keystone_abi::net::EDGECALL_SOCKET as i128, Dec),
+                    konst("SOCKADDR_MAX", keystone_abi::net::SOCKADDR_MAX as i128, Dec),
+                    konst("SOCKET_ADDR_BLOCK", keystone_abi::net::ADDR_BLOCK as i128, Dec),
                     konst("ARGS_MAGIC", edge::ARGS_MAGIC as i128, HexUl),
                     konst("ARGS_HEADER_SIZE", edge::ARGS_HEADER_SIZE as i128, Dec),
                     konst("ARGS_MAX_BYTES", edge::ARGS_MAX_BYTES as i128, Dec),

@@ -105,7 +105,7 @@ struct edge_call {
 	struct edge_call_retdata return_data;
 };
 
-/* Edge-call statuses (call_status), the proxied-syscall and file call ids, the argv block the host may place in the UTM. */
+/* Edge-call statuses (call_status), the proxied-syscall, file and socket call ids, the argv block the host may place in the UTM. */
 #define EDGE_STATUS_OK 0
 #define EDGE_STATUS_BAD_CALL_ID 1
 #define EDGE_STATUS_BAD_OFFSET 2
@@ -116,6 +116,9 @@ struct edge_call {
 #define EDGECALL_FILE 12
 #define FILE_CALL_SIZE 40
 #define FILE_REPLY_SIZE 8
+#define EDGECALL_SOCKET 13
+#define SOCKADDR_MAX 128
+#define SOCKET_ADDR_BLOCK 136
 #define ARGS_MAGIC 0x313056475241534bUL
 #define ARGS_HEADER_SIZE 32
 #define ARGS_MAX_BYTES 4096

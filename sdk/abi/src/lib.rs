@@ -26,5 +26,6 @@ pub mod edge;
 pub mod eyrie;
 pub mod ioctl;
 pub mod layout;
+pub mod net;
 pub mod sm;
 pub mod switchless;
