@@ -19,6 +19,7 @@ pub mod files;
 pub mod freemem;
 pub mod pt;
 pub mod sealed;
+pub mod sockets;
 pub mod user;
 
 #[cfg(target_os = "none")]

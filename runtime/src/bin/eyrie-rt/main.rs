@@ -13,6 +13,8 @@ mod fileio;
 #[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
+mod netio;
+#[cfg(target_os = "none")]
 mod proc;
 #[cfg(target_os = "none")]
 mod sealedio;

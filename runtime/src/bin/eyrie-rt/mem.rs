@@ -20,6 +20,7 @@ use runtime::epm::{Epm, WindowPages};
 use runtime::files::FdTable;
 use runtime::freemem::FreeMem;
 use runtime::pt::{flags, PhysMem};
+use runtime::sockets::SocketSet;
 use runtime::user::{AddressSpace, Readable, UserSlice, Write};
 use runtime::{elf, page_down, page_up, PAGE_SIZE};
 
@@ -47,6 +48,8 @@ pub struct State {
     /// The lowest page of the user stack mapped so far (it grows down on a
     /// fault below it: `stack.rs`).
     pub stack_low: usize,
+    /// Which of those descriptors are sockets (proxied to the host).
+    pub sockets: SocketSet,
 }
 
 /// The physical addresses of the runtime's two copy pages (free memory).
@@ -92,6 +95,7 @@ fn init(slot: &mut MaybeUninit<State>) {
         addr_of_mut!((*p).copy).write(CopyPages { a: 0, b: 0 });
         addr_of_mut!((*p).ring_mapped).write(false);
         addr_of_mut!((*p).files).write(FdTable::new());
+        addr_of_mut!((*p).sockets).write(SocketSet::new());
         crate::sealedio::Sealed::init(addr_of_mut!((*p).sealed));
         addr_of_mut!((*p).cloexec).write(0);
         addr_of_mut!((*p).stack_low).write(USER_STACK_TOP);

@@ -4,7 +4,7 @@
 //! BAD_POINTER; an untrusted answer from the host that fails its checks makes
 //! the call fail.
 
-use crate::fileio;
+use crate::{fileio, netio};
 use crate::mem::{with_state, State, Utm};
 use crate::proc;
 use crate::proc::nr::*;
@@ -65,6 +65,7 @@ fn dispatch_other(n: usize, a: [usize; 6]) -> usize {
         ks::ATTEST_ENCLAVE => attest(s, a[0], a[1], a[2]),
         ks::GET_SEALING_KEY => sealing_key(s, a[0], a[1], a[2], a[3]),
         ks::MAP_RING => s.map_ring(a[0]) as usize,
+        _ if netio::is_ours(s, n, a[0]) => netio::dispatch(s, n, a),
         linux::WRITE => fileio::ret(fileio::write(s, a[0], a[1], a[2], None)),
         linux::PWRITE64 => fileio::ret(fileio::write(s, a[0], a[1], a[2], Some(a[3]))),
         linux::READ => fileio::ret(fileio::read(s, a[0], a[1], a[2], None)),
