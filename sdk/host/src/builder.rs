@@ -107,6 +107,13 @@ impl Builder {
         self.ocall(edge::EDGECALL_FILE, move |args| server.serve(args))
     }
 
+    /// Serves the eapp's sockets (EDGECALL_SOCKET) under `policy`; without
+    /// this, every socket call is refused (EACCES).
+    pub fn sockets(self, policy: crate::SocketPolicy) -> Self {
+        let mut server = crate::SocketServer::new(policy);
+        self.ocall(keystone_abi::net::EDGECALL_SOCKET, move |args| server.serve(args))
+    }
+
     /// Serves ocall `id` with `handler`, which several switchless workers
     /// may run at once (ordinary ocalls use it too).
     pub fn ocall_shared(

@@ -69,6 +69,7 @@ impl Table {
             Some(Entry::Exclusive(h)) => h.lock().unwrap_or_else(|p| p.into_inner())(args),
             None if id == edge::EDGECALL_SYSCALL => proxy_syscall(args),
             None if id == edge::EDGECALL_FILE => refuse_file(args),
+            None if id == keystone_abi::net::EDGECALL_SOCKET => crate::sockets::refuse_socket(args),
             None => {
                 self.unknown.fetch_add(1, Ordering::Relaxed);
                 Reply::Status(status::BAD_CALL_ID)

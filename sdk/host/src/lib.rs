@@ -30,9 +30,11 @@ mod enclave;
 mod epm;
 mod error;
 pub mod files;
+mod netsys;
 mod ocalls;
 mod run;
 mod shared_mem;
+pub mod sockets;
 pub mod switchless;
 mod sys;
 
@@ -45,6 +47,7 @@ pub use files::{FilePolicy, FileServer};
 pub use ocalls::{Ocalls, Reply, Stats};
 pub use run::Driver;
 pub use shared_mem::SharedMem;
+pub use sockets::{SocketPolicy, SocketServer, Transport};
 
 /// The driver's ioctls and mmap without the SDK's checks, for tests that
 /// feed the driver bad input on purpose (still sound: each command's size is
