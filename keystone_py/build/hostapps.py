@@ -30,7 +30,7 @@ log = logging.getLogger("keystone_py.hostapps")
 LINUX_USER_TARGET = "riscv64gc-unknown-linux-gnu"
 #: The host-app binaries of examples/host.
 HOST_APPS = ("test-runner", "ks-demo", "attestor", "driver-refusals", "ks-files", "files-rs",
-             "ks-run")
+             "ks-run", "ks-net", "net-rs")
 HOST_APP_INPUTS = ("sdk/abi", "sdk/host", "examples/host")
 CARGO_FLAGS = ("build", "--release", "-Z", "build-std=std,panic_abort",
                "--target", LINUX_USER_TARGET)
@@ -38,7 +38,7 @@ CARGO_FLAGS = ("build", "--release", "-Z", "build-std=std,panic_abort",
 #: Linux programs (static glibc, no Keystone SDK) run as eapps: folder under
 #: examples/linux -> its C sources, built into build/linux-eapps/<name>.
 LINUX_EAPPS = {"files": ("files.c",), "sealed": ("sealed.c",), "sealed-other": ("other.c",),
-               "paths": ("paths.c",)}
+               "paths": ("paths.c",), "net": ("net.c",)}
 LINUX_EAPP_FLAGS = ("-static", "-no-pie", "-O2", "-Wall", "-Wextra", "-Werror")
 
 __all__ = ["EAPPS", "HOST_APPS", "LINUX_EAPPS", "LINUX_USER_TARGET", "HostAppsBuilder",
