@@ -23,12 +23,16 @@
  * kernel command line options MODULE.PARAM=VALUE become the module's
  * parameters (MODULE with '_' for '-', e.g. keystone_driver.keystone_mmap=page):
  * "init: loaded NAME (PARAMS)".
+ *
+ * The loopback device is brought up (the kernel gives it 127.0.0.1) when the
+ * kernel has networking; a failure is reported as "init: lo: REASON".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -36,8 +40,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -58,6 +64,25 @@ static void mount_or_warn(const char *src, const char *dst, const char *type)
 /* The parameters the kernel command line gives module FILE (NAME.ko):
  * every MODULE.PARAM=VALUE option whose MODULE is NAME with '-' read as '_',
  * as "PARAM=VALUE ..." in out (empty when none). */
+/* Brings the loopback device up, for the enclaves' proxied sockets. */
+static void loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		if (errno != ENOSYS && errno != EAFNOSUPPORT)
+			printf("init: lo: %s\n", strerror(errno));
+		return;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) != 0))
+		printf("init: lo: %s\n", strerror(errno));
+	close(fd);
+}
+
 static void module_params(const char *file, char *out, size_t size)
 {
 	char name[128], cmdline[4096];
@@ -367,6 +392,7 @@ int main(void)
 	mount_or_warn("devtmpfs", "/dev", "devtmpfs");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	load_modules();
+	loopback_up();
 	print_ready();
 	run_script();
 	for (;;) {
