@@ -137,6 +137,11 @@ class LinuxRun:
     #: a sealed file (docs/runtime.md, "Sealed files"), instret per call.
     sealed_pread_4k: Optional[int] = None
     sealed_pwrite_4k: Optional[int] = None
+    #: ``ks-net``: a glibc eapp's proxied 4 KiB send and receive over the
+    #: guest's loopback (socket calls served by the host SDK's SocketServer),
+    #: each the eapp's instret per call (docs/runtime.md, "sockets").
+    socket_send_4k: Optional[int] = None
+    socket_recv_4k: Optional[int] = None
     #: ``bench: switchless TOPIC: ...`` lines of ``ks-demo bench``, by topic
     #: (see :func:`parse_switchless`); empty when the guest printed none.
     switchless: Dict[str, Dict[str, Any]] = field(default_factory=dict)
@@ -159,6 +164,11 @@ SEALED_LINE = re.compile(r"^sealed: bench rounds=\d+ sealed_pread4k=(\d+) sealed
 #: The ``ks-files`` run that prints SEALED_LINE.
 SEALED_BENCH = ("run /bin/ks-files /enclave/linux-sealed --setup /tmp/kss --rw /tmp/kss/rw "
                 "--sealed /tmp/kss/rw/s.bin --sealed /tmp/kss/rw/bench.bin -- write")
+#: ``ks-net``'s glibc eapp: instructions per call (instret, averaged over its rounds).
+NET_LINE = re.compile(r"^net: bench rounds=\d+ send4k=(\d+) recv4k=(\d+) ocall=\d+$", re.MULTILINE)
+#: The ``ks-net`` run that prints NET_LINE (TCP granted on the port it uses).
+NET_BENCH = ("run /bin/ks-net /enclave/linux-net --bind tcp:127.0.0.1:7401 "
+             "--connect tcp:127.0.0.1:7401")
 HELLO_LINE = re.compile(r"^bench: hello create \d+ ns, run \d+ ns, destroy \d+ ns, "
                         r"total (\d+) ns", re.MULTILINE)
 #: ``bench: switchless ...`` lines (figures of switchless ocalls, ks-demo bench).
@@ -548,6 +558,8 @@ class BenchReport:
                                ("file_pwrite_4k", "glibc eapp: proxied 4 KiB pwrite"),
                                ("sealed_pread_4k", "glibc eapp: sealed 4 KiB pread"),
                                ("sealed_pwrite_4k", "glibc eapp: sealed 4 KiB pwrite"),
+                               ("socket_send_4k", "glibc eapp: proxied 4 KiB TCP send"),
+                               ("socket_recv_4k", "glibc eapp: proxied 4 KiB TCP recv"),
                                ("hello_create_run_destroy", "hello create + run + destroy")):
                 vals = {fw: getattr(linux.get((fw, smp)), key, None) for fw in labels}
                 if any(v is not None for v in vals.values()):
@@ -727,7 +739,8 @@ def bench_linux(artifacts: Artifacts, firmware: BenchFirmware, smp: int, log_dir
     if run.firmware == KEYSTONE and smp == 1:
         # reference.NOT_APPLICABLE["linux.switchless"]: the enclave would wait forever.
         demo += " --no-switchless"
-    script = ([demo, "run /bin/ks-cpp-demo bench", FILES_BENCH, SEALED_BENCH, "poweroff"]
+    script = ([demo, "run /bin/ks-cpp-demo bench", FILES_BENCH, SEALED_BENCH, NET_BENCH,
+               "poweroff"]
               if run.firmware in ("ours", KEYSTONE) else ["poweroff"])
     image, extra = _boot(firmware, artifacts, toolchain, smp)
     m = linux_machine(artifacts, firmware=image, smp=smp, script=script,
@@ -750,6 +763,9 @@ def bench_linux(artifacts: Artifacts, firmware: BenchFirmware, smp: int, log_dir
     sealed = SEALED_LINE.search(res.text.replace("\r", ""))
     if sealed:
         run.sealed_pread_4k, run.sealed_pwrite_4k = (int(g) for g in sealed.groups())
+    sockets = NET_LINE.search(res.text.replace("\r", ""))
+    if sockets:
+        run.socket_send_4k, run.socket_recv_4k = (int(g) for g in sockets.groups())
     run.switchless = parse_switchless(res.text)
     ready = parse_ready(res.text)
     if ready is not None:
