@@ -72,6 +72,15 @@ pub const SOL_SOCKET: u64 = 1;
 /// `shutdown`'s `how`: SHUT_RD, SHUT_WR, SHUT_RDWR.
 pub const SHUT_RDWR: u64 = 2;
 
+/// The flags a send may carry (MSG_OOB, MSG_DONTWAIT, MSG_EOR, MSG_MORE);
+/// the host drops others and always adds MSG_NOSIGNAL (a closed peer is
+/// EPIPE, not a signal that would end the host).
+pub const SEND_FLAGS: u64 = 0x1 | 0x40 | 0x80 | 0x8000;
+pub const MSG_NOSIGNAL: u64 = 0x4000;
+/// The flags a receive may carry (MSG_OOB, MSG_PEEK, MSG_DONTWAIT,
+/// MSG_WAITALL); not MSG_TRUNC, whose count could pass the buffer.
+pub const RECV_FLAGS: u64 = 0x1 | 0x2 | 0x40 | 0x100;
+
 /// errno values (returned negated) the socket calls add.
 pub const ESPIPE: isize = 29;
 pub const ENOTSOCK: isize = 88;

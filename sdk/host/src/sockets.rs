@@ -232,15 +232,17 @@ impl SocketServer {
                         return Some((err(linux::EACCES), vec![]));
                     }
                 }
-                match netsys::send_to(&sock.fd, data, a[2] as i32, addr) {
+                let flags = (a[2] & net::SEND_FLAGS) | net::MSG_NOSIGNAL;
+                match netsys::send_to(&sock.fd, data, flags as i32, addr) {
                     Ok(n) => Some((n as i64, vec![])),
                     Err(e) => Some((errno(&e), vec![])),
                 }
             }
             net::RECVFROM => {
                 let mut buf = vec![0u8; a[1].min(1 << 24) as usize];
-                match netsys::recv_from(&sock.fd, &mut buf, a[2] as i32) {
+                match netsys::recv_from(&sock.fd, &mut buf, (a[2] & net::RECV_FLAGS) as i32) {
                     Ok((n, addr)) => {
+                        let n = n.min(buf.len());
                         let mut out = addr_block(&addr);
                         out.extend_from_slice(&buf[..n]);
                         Some((n as i64, out))
