@@ -81,10 +81,8 @@ fn block(len: u64) -> Vec<u8> {
 fn lie(mode: &str, call: &[u8], honest: Reply) -> Reply {
     let Some((r, bytes)) = success(&honest) else { return honest };
     let asked = arg(call, 1);
-    let has_addr = matches!(
-        num(call),
-        net::ACCEPT4 | net::GETSOCKNAME | net::GETPEERNAME | net::RECVFROM
-    );
+    let has_addr =
+        matches!(num(call), net::ACCEPT4 | net::GETSOCKNAME | net::GETPEERNAME | net::RECVFROM);
     match (mode, num(call)) {
         ("addr-long", _) if has_addr => {
             let mut b = block(4096);

@@ -4,10 +4,9 @@
 //! BAD_POINTER; an untrusted answer from the host that fails its checks makes
 //! the call fail.
 
-use crate::{fileio, netio};
 use crate::mem::{with_state, State, Utm};
-use crate::proc;
 use crate::proc::nr::*;
+use crate::{fileio, netio, proc};
 use keystone_abi::edge::{EdgeCall, SyscallWrite, DATA_OFFSET, EDGECALL_SYSCALL, EDGE_CALL_SIZE};
 use keystone_abi::eyrie::{exit_code, linux, syscall as ks, TIMEBASE_HZ};
 use keystone_abi::sm::{fid, report};
