@@ -81,6 +81,10 @@ static STATE: Global = Global {
 
 /// Writes the state before the loader's handoff is taken in, field by
 /// field in place (never a whole `State` on the stack: it is tens of KiB).
+/// Cold and out of line: inlined, it would make every system call's
+/// function save more registers.
+#[cold]
+#[inline(never)]
 fn init(slot: &mut MaybeUninit<State>) {
     let p = slot.as_mut_ptr();
     // SAFETY: `p` is valid for writes of one State (the slot's); each line

@@ -17,7 +17,10 @@ pub const STACK_MAX: usize = 8 << 20;
 const MARGIN: usize = 16 * PAGE_SIZE;
 
 /// After a trap with `scause`: true when it was a fault the stack's growth
-/// answered (the eapp retries the access).
+/// answered (the eapp retries the access). Cold and out of line, so the
+/// trap handler's system-call path saves no registers for it.
+#[cold]
+#[inline(never)]
 pub fn grows_for(scause: usize) -> bool {
     if scause != cause::LOAD_PAGE_FAULT && scause != cause::STORE_PAGE_FAULT {
         return false;
