@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Dict
 
 import pytest
 
 from keystone_py.qemu import LinuxGuest
-from keystone_py.qemu import linux_machine as make_linux_machine
+
+from .program_checks import check_line, checks, expect, program_guest
 
 log = logging.getLogger(__name__)
 
 DIR = "/tmp/ksf"
 EIO, EBADF, EACCES = 5, 9, 13
 BAD_POINTER = 0xFA17_0100
-LINE = re.compile(r"^files: (?P<name>\S+) ret=(?P<ret>-?\d+) errno=(?P<errno>\d+) "
-                  r"canary=(?P<canary>\S+) ?(?P<extra>.*)$", re.M)
+LINE = check_line("files")
 BENCH = re.compile(r"^files: bench rounds=(\d+) pread4k=(\d+) pwrite4k=(\d+) ocall=(\d+)$", re.M)
 RETURNED = re.compile(r"^ks-files: returned (\d+) \(file calls (\d+), open at the end (\d+)\)$",
                       re.M)
@@ -36,36 +35,20 @@ RETURNED = re.compile(r"^ks-files: returned (\d+) \(file calls (\d+), open at th
 @pytest.fixture(scope="module")
 def guest(ks_paths, ks_linux, tmp_path_factory):
     logs = tmp_path_factory.mktemp("enclave-files")
-    with make_linux_machine(ks_linux, memory="512M", append_extra="quiet", log_dir=logs,
-                            icount=0, toolchain=ks_paths.toolchain,
-                            name="enclave-files") as m:
-        g = LinuxGuest(m)
-        g.wait_ready(timeout=600)
-        g.wait_prompt()
+    with program_guest(ks_paths, ks_linux, logs, "enclave-files") as g:
         yield g
-        assert g.poweroff() == 0
 
 
 def ks_files(guest: LinuxGuest, extra: str = "", args: str = ""):
     run = guest.run(f"/bin/ks-files /enclave/linux-files --setup {DIR} --ro {DIR}/in.txt "
                     f"--rw {DIR}/rw {extra} {args}".strip(), 600)
-    checks: Dict[str, re.Match] = {m.group("name"): m for m in LINE.finditer(run.output)}
-    return run, checks
+    return run, checks(LINE, run.output)
 
 
 @pytest.fixture(scope="module")
 def honest(guest):
     return ks_files(guest, f"--cat {DIR}/rw/out.txt --cat {DIR}/rw/log.txt",
                     "--env KSF_MODE=honest --env OTHER=1 -- one two")
-
-
-def expect(checks, name: str, ret: int, errno: int = 0, extra: str = ""):
-    m = checks.get(name)
-    assert m, f"no line for {name}: {sorted(checks)}"
-    assert (int(m.group("ret")), int(m.group("errno"))) == (ret, errno), m.group(0)
-    assert m.group("canary") == "ok", m.group(0)
-    if extra:
-        assert m.group("extra") == extra, m.group(0)
 
 
 def test_a_glibc_program_uses_the_files_the_host_grants(honest):
@@ -104,7 +87,7 @@ def test_a_host_without_a_file_policy_refuses_every_file(guest):
     every file call EACCES, and the eapp's argv is the runtime's default."""
     run = guest.run("/bin/test-runner /enclave/linux-files /enclave/eyrie-rt "
                     "/enclave/loader.bin", 600)
-    c = {m.group("name"): m for m in LINE.finditer(run.output)}
+    c = checks(LINE, run.output)
     assert "files: argc=1 argv[0]=eapp KSF_MODE=(unset)" in run.lines, str(run)
     expect(c, "open", -1, EACCES, extra="fd=-1")
     expect(c, "create", -1, EACCES)

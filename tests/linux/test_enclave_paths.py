@@ -15,12 +15,12 @@ import re
 import pytest
 
 from keystone_py.qemu import LinuxGuest
-from keystone_py.qemu import linux_machine as make_linux_machine
+
+from .program_checks import check_line, checks, expect, program_guest
 
 DIR = "/tmp/ksp"
 ENOENT, EIO, EACCES, EINVAL = 2, 5, 13, 22
-LINE = re.compile(r"^paths: (?P<name>\S+) ret=(?P<ret>-?\d+) errno=(?P<errno>\d+) "
-                  r"canary=(?P<canary>\S+) ?(?P<extra>.*)$", re.M)
+LINE = check_line("paths")
 RETURNED = re.compile(r"^ks-files: returned (\d+) \(file calls (\d+), open at the end (\d+)\)$",
                       re.M)
 
@@ -28,13 +28,8 @@ RETURNED = re.compile(r"^ks-files: returned (\d+) \(file calls (\d+), open at th
 @pytest.fixture(scope="module")
 def guest(ks_paths, ks_linux, tmp_path_factory):
     logs = tmp_path_factory.mktemp("enclave-paths")
-    with make_linux_machine(ks_linux, memory="512M", append_extra="quiet", log_dir=logs,
-                            toolchain=ks_paths.toolchain, name="enclave-paths") as m:
-        g = LinuxGuest(m)
-        g.wait_ready(timeout=600)
-        g.wait_prompt()
+    with program_guest(ks_paths, ks_linux, logs, "enclave-paths", icount=None) as g:
         yield g
-        assert g.poweroff() == 0
 
 
 def ks_files(guest: LinuxGuest, extra: str = ""):
@@ -42,21 +37,12 @@ def ks_files(guest: LinuxGuest, extra: str = ""):
                     f"--rw {DIR}/rw {extra}".strip(), 600)
     r = RETURNED.search(run.output)
     assert r and r.group(1) == "0", str(run)
-    return run, {m.group("name"): m for m in LINE.finditer(run.output)}
+    return run, checks(LINE, run.output)
 
 
 @pytest.fixture(scope="module")
 def honest(guest):
     return ks_files(guest)
-
-
-def expect(checks, name: str, ret: int, errno: int = 0, extra: str = ""):
-    m = checks.get(name)
-    assert m, f"no line for {name}: {sorted(checks)}"
-    assert (int(m.group("ret")), int(m.group("errno"))) == (ret, errno), m.group(0)
-    assert m.group("canary") == "ok", m.group(0)
-    if extra:
-        assert m.group("extra") == extra, m.group(0)
 
 
 def test_stat_by_path_sees_granted_paths_only(honest):

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Dict
 
 import pytest
 
 from keystone_py.qemu import LinuxGuest
-from keystone_py.qemu import linux_machine as make_linux_machine
+
+from .program_checks import check_line, checks, expect, program_guest
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ ENOPROTOOPT, EAFNOSUPPORT = 92, 97
 #: The policy net.c expects: TCP 127.0.0.1:7401 and UDP 127.0.0.1:7411.
 POLICY = ("--bind tcp:127.0.0.1:7401 --connect tcp:127.0.0.1:7401 "
           "--bind udp:127.0.0.1:7411 --connect udp:127.0.0.1:7411")
-LINE = re.compile(r"^net: (?P<name>\S+) ret=(?P<ret>-?\d+) errno=(?P<errno>\d+) "
-                  r"canary=(?P<canary>\S+) ?(?P<extra>.*)$", re.M)
+LINE = check_line("net")
 BENCH = re.compile(r"^net: bench rounds=(\d+) send4k=(\d+) recv4k=(\d+) ocall=(\d+)$", re.M)
 RETURNED = re.compile(r"^ks-net: returned (\d+) \(socket calls (\d+), open at the end (\d+)\)$",
                       re.M)
@@ -43,34 +42,18 @@ RETURNED = re.compile(r"^ks-net: returned (\d+) \(socket calls (\d+), open at th
 @pytest.fixture(scope="module")
 def guest(ks_paths, ks_linux, tmp_path_factory):
     logs = tmp_path_factory.mktemp("enclave-sockets")
-    with make_linux_machine(ks_linux, memory="512M", append_extra="quiet", log_dir=logs,
-                            icount=0, toolchain=ks_paths.toolchain,
-                            name="enclave-sockets") as m:
-        g = LinuxGuest(m)
-        g.wait_ready(timeout=600)
-        g.wait_prompt()
+    with program_guest(ks_paths, ks_linux, logs, "enclave-sockets") as g:
         yield g
-        assert g.poweroff() == 0
 
 
 def ks_net(guest: LinuxGuest, extra: str = POLICY):
     run = guest.run(f"/bin/ks-net /enclave/linux-net {extra}".strip(), 600)
-    checks: Dict[str, re.Match] = {m.group("name"): m for m in LINE.finditer(run.output)}
-    return run, checks
+    return run, checks(LINE, run.output)
 
 
 @pytest.fixture(scope="module")
 def honest(guest):
     return ks_net(guest)
-
-
-def expect(checks, name: str, ret: int, errno: int = 0, extra: str = ""):
-    m = checks.get(name)
-    assert m, f"no line for {name}: {sorted(checks)}"
-    assert (int(m.group("ret")), int(m.group("errno"))) == (ret, errno), m.group(0)
-    assert m.group("canary") == "ok", m.group(0)
-    if extra:
-        assert m.group("extra") == extra, m.group(0)
 
 
 def test_a_glibc_program_talks_tcp_over_loopback_as_the_policy_allows(honest):
@@ -133,7 +116,7 @@ def test_a_host_without_a_socket_server_refuses_every_socket(guest):
     socket call EACCES."""
     run = guest.run("/bin/test-runner /enclave/linux-net /enclave/eyrie-rt "
                     "/enclave/loader.bin", 600)
-    c = {m.group("name"): m for m in LINE.finditer(run.output)}
+    c = checks(LINE, run.output)
     expect(c, "unix", -1, EAFNOSUPPORT)
     expect(c, "socket", -1, EACCES, extra="fd=-1")
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Dict
 
 import pytest
 
 from keystone_py.qemu import LinuxGuest
-from keystone_py.qemu import linux_machine as make_linux_machine
+
+from .program_checks import check_line, checks, expect, program_guest
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,7 @@ SEALED = f"{DIR}/rw/s.bin"
 MARKER = "SEALED-PLAINTEXT-MARKER"
 EBADF, EACCES, EBUSY, EBADMSG = 9, 13, 16, 74
 SIZE = 3 * 4096 - 100
-LINE = re.compile(r"^sealed: (?P<name>\S+) ret=(?P<ret>-?\d+) errno=(?P<errno>\d+) ?(?P<extra>.*)$",
-                  re.M)
+LINE = check_line("sealed", canary=False)
 BENCH = re.compile(r"^sealed: bench rounds=(\d+) sealed_pread4k=(\d+) sealed_pwrite4k=(\d+) "
                    r"plain_pread4k=(\d+) plain_pwrite4k=(\d+)$", re.M)
 RETURNED = re.compile(r"^ks-files: returned (\d+) \(file calls (\d+), open at the end (\d+)\)$",
@@ -40,14 +39,8 @@ RETURNED = re.compile(r"^ks-files: returned (\d+) \(file calls (\d+), open at th
 @pytest.fixture(scope="module")
 def guest(ks_paths, ks_linux, tmp_path_factory):
     logs = tmp_path_factory.mktemp("sealed-files")
-    with make_linux_machine(ks_linux, memory="512M", append_extra="quiet", log_dir=logs,
-                            icount=0, toolchain=ks_paths.toolchain,
-                            name="sealed-files") as m:
-        g = LinuxGuest(m)
-        g.wait_ready(timeout=600)
-        g.wait_prompt()
+    with program_guest(ks_paths, ks_linux, logs, "sealed-files") as g:
         yield g
-        assert g.poweroff() == 0
 
 
 def run(guest: LinuxGuest, mode: str, extra: str = "", program: str = "sealed"):
@@ -56,16 +49,7 @@ def run(guest: LinuxGuest, mode: str, extra: str = "", program: str = "sealed"):
                     f"--sealed {DIR}/rw/bench.bin {extra} -- {mode}".strip(), 600)
     r = RETURNED.search(out.output)
     assert r, str(out)
-    checks: Dict[str, re.Match] = {m.group("name"): m for m in LINE.finditer(out.output)}
-    return out, checks
-
-
-def expect(checks, name: str, ret: int, errno: int = 0, extra: str = ""):
-    m = checks.get(name)
-    assert m, f"no line for {name}: {sorted(checks)}"
-    assert (int(m.group("ret")), int(m.group("errno"))) == (ret, errno), m.group(0)
-    if extra:
-        assert m.group("extra") == extra, m.group(0)
+    return out, checks(LINE, out.output)
 
 
 def fresh(guest: LinuxGuest):
@@ -126,7 +110,7 @@ def test_another_enclave_cannot_open_the_sealed_file(guest, written):
 
 def test_a_file_the_policy_does_not_seal_is_refused_as_before(guest, written):
     out = guest.run("/bin/ks-files /enclave/linux-sealed -- read", 600)
-    c = {m.group("name"): m for m in LINE.finditer(out.output)}
+    c = checks(LINE, out.output)
     expect(c, "open", -1, EACCES)
 
 
