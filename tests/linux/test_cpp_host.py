@@ -168,7 +168,10 @@ def test_data_sealing_derives_its_key(runs):
 def test_hello_prints_through_the_cpp_host_with_a_mebibyte_free(runs):
     run = runs["hello-1m"]
     assert run.status == 0, str(run)
-    assert "hello, world!" in run.output and "returned 0 (ocalls 1," in run.output, str(run)
+    # One ocall for printf's write, and one for a path glibc's start-up looks
+    # up (readlinkat/faccessat), which the runtime asks the host about and
+    # this host, serving no files, refuses.
+    assert "hello, world!" in run.output and "returned 0 (ocalls 2," in run.output, str(run)
 
 
 def test_keystones_hello_runner_prints_hello(runs):

@@ -70,7 +70,10 @@ RUN_TIMEOUT = 600
 #: 256 KiB of free memory, too little for Eyrie to run a static glibc program;
 #: glibc's malloc is refused and glibc's own error path then loads from a NULL
 #: pointer. Wherever Keystone's Eyrie runs it (B and C), whichever driver and SDK.
-KEYSTONE_BUGS = {("B", "hello"), ("C", "hello")}
+#: Keystone's host SDK sizes the EPM as free memory + files + 16 pages, and
+#: Eyrie's loader copies Eyrie into that free memory; ours adds the runtime's
+#: in-memory pages on top, so in B (their Eyrie on our host SDK) hello fits.
+KEYSTONE_BUGS = {("C", "hello")}
 EYRIE_FAULT = re.compile(r"\[runtime\] page fault at 0x([0-9a-f]+) on 0x0 \(scause: 0xd\)")
 #: Free memory (KiB, test-runner's --freemem-size) with which Keystone's Eyrie runs hello.
 HELLO_ENOUGH_KIB = 320
@@ -247,7 +250,7 @@ def _symbol_at(elf: Path, pc: int) -> str:
     return best
 
 
-@pytest.mark.parametrize("combo", ["B", "C"])
+@pytest.mark.parametrize("combo", ["C"])
 def test_keystones_hello_runner_gives_eyrie_too_little_memory(stack, combo_runs, combo):
     """Keystone's bug, kept visible: with Keystone's Eyrie (and its io, linux
     and env plugins) hello-runner's 256 KiB of free memory is used up before

@@ -26,6 +26,30 @@ constexpr uint64_t kExtraPages = 16;
 
 uint64_t pages(uint64_t bytes) { return (bytes + kPage - 1) / kPage; }
 
+/// The pages an ELF64's loadable segments span in memory: the loader copies
+/// the runtime's segments (text, data, bss) into fresh pages of free memory,
+/// which come on top of the eapp's (0 for a file that is not a 64-bit ELF).
+uint64_t elfLoadPages(const std::vector<unsigned char>& elf) {
+  auto u16 = [&](size_t o) -> uint64_t {
+    return o + 2 <= elf.size() ? (uint64_t)elf[o] | ((uint64_t)elf[o + 1] << 8) : 0;
+  };
+  auto u64 = [&](size_t o) -> uint64_t {
+    uint64_t v = 0;
+    if (o + 8 <= elf.size()) std::memcpy(&v, elf.data() + o, 8);
+    return v;
+  };
+  if (elf.size() < 0x40 || std::memcmp(elf.data(), "\x7f" "ELF\x02", 5) != 0) return 0;
+  uint64_t phoff = u64(0x20), phentsize = u16(0x36), phnum = u16(0x38), total = 0;
+  for (uint64_t i = 0; i < phnum && i < 64; i++) {
+    size_t ph = phoff + i * phentsize;
+    if (ph + 0x30 > elf.size() || u16(ph) != 1 || u16(ph + 2) != 0) continue;
+    uint64_t vaddr = u64(ph + 0x10), memsz = u64(ph + 0x28);
+    if (memsz > (1ull << 32)) return 0;
+    total += pages(vaddr % kPage + memsz);
+  }
+  return total;
+}
+
 bool readFile(const char* path, std::vector<unsigned char>* out) {
   if (path == nullptr) return false;
   std::ifstream f(path, std::ios::binary);
@@ -148,7 +172,8 @@ Error Enclave::init(const char* eapppath, const char* runtimepath, const char* l
   fd_ = openDevice();
   if (fd_ < 0) return Error::DeviceInitFailure;
   keystone_ioctl_create_enclave args = {};
-  args.min_pages = pages(params.getFreeMemSize()) + loaded + kExtraPages;
+  args.min_pages =
+      pages(params.getFreeMemSize()) + loaded + elfLoadPages(images[1]) + kExtraPages;
   if (!ioctlOk(fd_, KEYSTONE_IOC_CREATE_ENCLAVE, &args, "CREATE_ENCLAVE"))
     return Error::IoctlErrorCreate;
   eid_ = args.eid;

@@ -14,6 +14,33 @@ use std::time::{Duration, Instant};
 /// Pages added to the EPM for the loader's page tables and stacks (Keystone's 16).
 const EXTRA_PAGES: u64 = 16;
 
+/// The 4 KiB pages an ELF's loadable segments span in memory (what the
+/// loader allocates for the runtime); 0 for a file that is not a 64-bit ELF
+/// (the SM and the loader refuse it later).
+fn elf_load_pages(elf: &[u8]) -> u64 {
+    let u16_at = |o: usize| elf.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u64_at =
+        |o: usize| elf.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    if elf.get(..5) != Some(b"\x7fELF\x02".as_slice()) {
+        return 0;
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+    else {
+        return 0;
+    };
+    let mut total = 0u64;
+    for i in 0..phnum.min(64) {
+        let ph = phoff as usize + i * phentsize;
+        let is_load = elf.get(ph..ph + 4) == Some([1u8, 0, 0, 0].as_slice());
+        if let (true, Some(vaddr), Some(memsz)) = (is_load, u64_at(ph + 0x10), u64_at(ph + 0x28)) {
+            let start = vaddr / PAGE;
+            let end = vaddr.saturating_add(memsz).div_ceil(PAGE);
+            total += end.saturating_sub(start);
+        }
+    }
+    total.min(1 << 20)
+}
+
 /// Configures an enclave; [`Builder::build`] creates, loads and finalizes it.
 pub struct Builder {
     loader: Option<PathBuf>,
@@ -160,7 +187,10 @@ impl Builder {
         };
         let pages = |n: u64| n.div_ceil(PAGE);
         let loaded: u64 = images.iter().map(|d| pages(d.len() as u64)).sum();
-        let min_pages = pages(self.free_mem) + loaded + EXTRA_PAGES;
+        // The loader copies the runtime's segments (text, data, bss) into
+        // fresh pages of free memory: those pages come on top of the eapp's.
+        let runtime_copy = elf_load_pages(&images[1]);
+        let min_pages = pages(self.free_mem) + loaded + runtime_copy + EXTRA_PAGES;
 
         let file = sys::open_device(&self.device).map_err(Error::Device)?;
         let mut enclave = Enclave {
