@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tarfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, List, Union
@@ -79,3 +80,22 @@ class Stamp:
         """Records ``key`` (call it once the outputs are in place)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps({"key": key, **info, "built": time.time()}) + "\n")
+
+
+def extract_tar(archive: Path, dest: Path) -> None:
+    """Unpacks ``archive`` into ``dest``, refusing members that would land
+    outside it: tarfile's "data" filter where this Python has it (3.12,
+    3.11.4+), the same check by hand on older ones (Debian 12's 3.11.2)."""
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+            return
+        def escapes(name: str) -> bool:
+            return name.startswith("/") or ".." in Path(name).parts
+
+        bad = [m.name for m in tar.getmembers()
+               if escapes(m.name) or ((m.issym() or m.islnk()) and escapes(m.linkname))
+               or not (m.isfile() or m.isdir() or m.issym() or m.islnk())]
+        if bad:
+            raise ValueError(f"{archive}: members outside the folder: {bad[:5]}")
+        tar.extractall(dest)

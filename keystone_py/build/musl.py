@@ -26,7 +26,6 @@ import hashlib
 import logging
 import os
 import shutil
-import tarfile
 import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
@@ -34,7 +33,7 @@ from typing import Optional, Sequence
 from ..errors import BuildError
 from ..paths import build_dir, find_root
 from ..toolchain import Toolchain, tool_output
-from .cache import Stamp, compute_cache_key, digest
+from .cache import Stamp, compute_cache_key, digest, extract_tar
 from .runner import run_logged
 from .userapp import elf_interpreter
 
@@ -118,8 +117,10 @@ def build_musl(root: Optional[Path] = None, toolchain: Optional[Toolchain] = Non
     tarball = musl_tarball(base / "downloads", env_source)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    with tarfile.open(tarball) as tar:
-        tar.extractall(out, filter="data")
+    try:
+        extract_tar(tarball, out)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from exc
     src = out / f"musl-{MUSL_VERSION}"
     logs = build_dir(root) / "logs"
     log.info("musl %s: configure and make install (static riscv64; ~3 min)", MUSL_VERSION)

@@ -36,7 +36,7 @@ from typing import Optional
 from ..errors import BuildError
 from ..paths import build_dir, find_root
 from ..toolchain import Toolchain, tool_output
-from .cache import Stamp, digest
+from .cache import Stamp, digest, extract_tar
 from .runner import run_logged
 from .userapp import elf_interpreter
 
@@ -148,8 +148,10 @@ def build_jq(root: Optional[Path] = None, toolchain: Optional[Toolchain] = None,
     tarball = jq_tarball(base / "downloads", env_source)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    with tarfile.open(tarball) as tar:
-        tar.extractall(out, filter="data")
+    try:
+        extract_tar(tarball, out)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from exc
     (out / f"jq-{JQ_VERSION}").rename(src)
     obj.mkdir()
     logs = build_dir(root) / "logs"
