@@ -82,6 +82,16 @@ class Stamp:
         self.path.write_text(json.dumps({"key": key, **info, "built": time.time()}) + "\n")
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read a MiB at a time (archives,
+    tarballs: what a pinned download is checked against)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def extract_tar(archive: Path, dest: Path) -> None:
     """Unpacks ``archive`` into ``dest``, refusing members that would land
     outside it: tarfile's "data" filter where this Python has it (3.12,

@@ -36,20 +36,18 @@ address change.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 import os
 import re
 import shutil
 import subprocess
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..errors import KeystoneError
-from .cache import Stamp, compute_cache_key, digest
+from .cache import Stamp, compute_cache_key, digest, extract_tar, file_sha256
 from .runner import run_logged
 
 log = logging.getLogger("keystone_py.build.keystone_sm")
@@ -112,21 +110,15 @@ class KeystoneFirmware:
 def _unpack(archive: Path, dest_root: Path) -> Path:
     """``archive`` unpacked once under ``dest_root/<sha256[:16]>`` (refusing
     members outside it); the folder, with the archive's sha256 beside the tree."""
-    sha256 = hashlib.sha256(archive.read_bytes()).hexdigest()
+    sha256 = file_sha256(archive)
     dest = dest_root / sha256[:16]
     if (dest / ARCHIVE_SHA256).is_file():
         return dest
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        if hasattr(tarfile, "data_filter"):  # Python 3.12, 3.11.4+
-            tar.extractall(dest, filter="data")
-        else:
-            bad = [m.name for m in tar.getmembers()
-                   if m.name.startswith("/") or ".." in Path(m.name).parts
-                   or m.issym() or m.islnk()]
-            if bad:
-                raise KeystoneError(f"{archive}: members outside the folder: {bad[:5]}")
-            tar.extractall(dest)
+    try:
+        extract_tar(archive, dest)
+    except ValueError as exc:
+        raise KeystoneError(str(exc)) from exc
     (dest / ARCHIVE_SHA256).write_text(sha256 + "\n")
     return dest
 

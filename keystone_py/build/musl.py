@@ -22,7 +22,6 @@ Standard library only.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -33,7 +32,7 @@ from typing import Optional, Sequence
 from ..errors import BuildError
 from ..paths import build_dir, find_root
 from ..toolchain import Toolchain, tool_output
-from .cache import Stamp, compute_cache_key, digest, extract_tar
+from .cache import Stamp, compute_cache_key, digest, extract_tar, file_sha256
 from .runner import run_logged
 from .userapp import elf_interpreter
 
@@ -51,19 +50,11 @@ MUSL_CONFIGURE = ("--target=riscv64-linux-gnu", "--disable-shared")
 MUSL_PROGRAM_FLAGS = ("-static", "-no-pie", "-O2", "-Wall", "-Wextra", "-Werror")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def musl_tarball(downloads: Path, source: Optional[Path] = None) -> Path:
     """musl's release tarball, checked against its pin: a copy of ``source``,
     else fetched from Debian's archive once."""
     tarball = downloads / MUSL_TARBALL
-    if tarball.is_file() and _sha256(tarball) == MUSL_TARBALL_SHA256:
+    if tarball.is_file() and file_sha256(tarball) == MUSL_TARBALL_SHA256:
         return tarball
     downloads.mkdir(parents=True, exist_ok=True)
     if source is not None:
@@ -71,7 +62,7 @@ def musl_tarball(downloads: Path, source: Optional[Path] = None) -> Path:
         if not src.is_file():
             raise BuildError(f"${MUSL_SOURCE_ENV} {src}: no such file (give {MUSL_TARBALL} "
                              f"from {MUSL_URL}).")
-        if _sha256(src) != MUSL_TARBALL_SHA256:
+        if file_sha256(src) != MUSL_TARBALL_SHA256:
             raise BuildError(f"${MUSL_SOURCE_ENV} {src}: SHA-256 is not the pinned "
                              f"{MUSL_TARBALL_SHA256} of {MUSL_TARBALL}.")
         shutil.copyfile(src, tarball)
@@ -85,7 +76,7 @@ def musl_tarball(downloads: Path, source: Optional[Path] = None) -> Path:
         part.unlink(missing_ok=True)
         raise BuildError(f"musl: fetching {MUSL_URL} failed: {exc}. Fetch {MUSL_TARBALL} "
                          f"yourself and set ${MUSL_SOURCE_ENV} to it.") from exc
-    if _sha256(part) != MUSL_TARBALL_SHA256:
+    if file_sha256(part) != MUSL_TARBALL_SHA256:
         part.unlink()
         raise BuildError(f"{MUSL_URL}: SHA-256 is not the pinned {MUSL_TARBALL_SHA256}.")
     part.rename(tarball)

@@ -23,7 +23,6 @@ Standard library only.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -36,7 +35,7 @@ from typing import Optional
 from ..errors import BuildError
 from ..paths import build_dir, find_root
 from ..toolchain import Toolchain, tool_output
-from .cache import Stamp, digest, extract_tar
+from .cache import Stamp, digest, extract_tar, file_sha256
 from .runner import run_logged
 from .userapp import elf_interpreter
 
@@ -71,14 +70,6 @@ class JqBuild:
         return self.tests / "jq.test"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fetch_sdist(downloads: Path) -> Path:
     """The pinned sdist in ``downloads``, fetched with pip when missing."""
     sdist = downloads / JQ_SDIST
@@ -89,7 +80,7 @@ def _fetch_sdist(downloads: Path) -> Path:
                 "-d", str(downloads), JQ_PYPI]
         run_logged(argv, f"pip download {JQ_PYPI}", downloads / "pip-download.log",
                    fix=f"Or fetch {JQ_SDIST} yourself and set ${JQ_SOURCE_ENV} to it.")
-    if _sha256(sdist) != JQ_SDIST_SHA256:
+    if file_sha256(sdist) != JQ_SDIST_SHA256:
         raise BuildError(f"{sdist}: SHA-256 is not the pinned {JQ_SDIST_SHA256}; delete it "
                          "to fetch it again.")
     return sdist
@@ -99,17 +90,17 @@ def jq_tarball(downloads: Path, source: Optional[Path] = None) -> Path:
     """jq's release tarball, checked against its pin: from ``source`` (the
     sdist or the tarball), else from the fetched sdist."""
     tarball = downloads / JQ_TARBALL
-    if tarball.is_file() and _sha256(tarball) == JQ_TARBALL_SHA256:
+    if tarball.is_file() and file_sha256(tarball) == JQ_TARBALL_SHA256:
         return tarball
     src = Path(source).expanduser() if source else None
     if src is not None and not src.is_file():
         raise BuildError(f"${JQ_SOURCE_ENV} {src}: no such file (give {JQ_SDIST} from PyPI "
                          f"or {JQ_TARBALL}).")
-    if src is not None and _sha256(src) == JQ_TARBALL_SHA256:
+    if src is not None and file_sha256(src) == JQ_TARBALL_SHA256:
         downloads.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, tarball)
         return tarball
-    if src is not None and _sha256(src) != JQ_SDIST_SHA256:
+    if src is not None and file_sha256(src) != JQ_SDIST_SHA256:
         raise BuildError(f"${JQ_SOURCE_ENV} {src}: neither the pinned {JQ_SDIST} nor "
                          f"{JQ_TARBALL} (SHA-256 differs).")
     sdist = src or _fetch_sdist(downloads)
@@ -119,7 +110,7 @@ def jq_tarball(downloads: Path, source: Optional[Path] = None) -> Path:
             raise BuildError(f"{sdist} has no {JQ_TARBALL_MEMBER}.")
         downloads.mkdir(parents=True, exist_ok=True)
         tarball.write_bytes(member.read())
-    if _sha256(tarball) != JQ_TARBALL_SHA256:
+    if file_sha256(tarball) != JQ_TARBALL_SHA256:
         tarball.unlink()
         raise BuildError(f"{JQ_TARBALL_MEMBER} in {sdist}: SHA-256 is not the pinned "
                          f"{JQ_TARBALL_SHA256}.")

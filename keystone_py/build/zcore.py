@@ -23,7 +23,6 @@ rcore-fs and packs a folder into the SFS image zCore mounts from ``-initrd``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -36,7 +35,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from ..errors import BuildError, KeystoneError
 from ..paths import build_dir, find_root
 from ..toolchain import Toolchain, first_line
-from .cache import Stamp, compute_cache_key, digest
+from .cache import Stamp, compute_cache_key, digest, file_sha256
 from .cargo import EAPPS, ENCLAVE_TARGETS, Builder
 from .cppsdk import cpp_guest_files
 from .hostapps import HostAppsBuilder
@@ -134,15 +133,6 @@ def read_manifest(folder: Path) -> List[Archive]:
     if not any(a.name == ZCORE_NAME for a in archives):
         raise KeystoneError(f"zcore: {path} lists no {ZCORE_NAME} archive.")
     return archives
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_archives(folder: Path, archives: Sequence[Archive]) -> None:
